@@ -1,0 +1,412 @@
+//! Stage 2: syntax tree → checked [`model`](crate::model). Resolves every shape, validates
+//! every value and name, and reports all mistakes of the declaration together.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::{Ident, LitInt};
+
+use crate::catalog::{ActivationKind, DENSE_OPTIONS, INITIALISERS, LAYER_KINDS};
+use crate::errors::Errors;
+use crate::model::{Kind, Layer, Network};
+use crate::parse::{self, Arguments, Declaration};
+use crate::suggest;
+
+/// What is known of the values flowing into the next layer.
+#[derive(Clone)]
+enum Width {
+    /// Nothing declared yet.
+    Unknown,
+    /// Produced by the named layer (`None`: the network's input).
+    Known {
+        size: usize,
+        from: Option<(String, String)>,
+    },
+    /// An earlier mistake hides it; checks that need it are skipped to avoid cascades.
+    Poisoned,
+}
+
+/// Checks a declaration, returning its model or every mistake in it.
+pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
+    let mut errors = Errors::default();
+    if let Some(syntax) = &declaration.syntax_errors {
+        errors.push(syntax.clone());
+    }
+    let mut checker = Checker {
+        errors,
+        width: Width::Unknown,
+        layers: Vec::new(),
+        offset: 0,
+        names: HashMap::new(),
+        idents: HashMap::new(),
+    };
+    for (position, layer) in declaration.layers.iter().enumerate() {
+        checker.layer(position, layer);
+    }
+    let Checker {
+        mut errors,
+        width,
+        mut layers,
+        offset,
+        ..
+    } = checker;
+    if declaration.layers.is_empty() && declaration.syntax_errors.is_none() {
+        errors.at_span(
+            declaration.brace_span,
+            "a network needs at least one layer, such as `dense(2 -> 1, sigmoid)`",
+        );
+    }
+    if !declaration.layers.is_empty() && layers.is_empty() && matches!(width, Width::Known { .. }) {
+        errors.at_span(
+            declaration.brace_span,
+            "a network needs at least one layer after `input(…)`",
+        );
+    }
+    errors.finish()?;
+    let inputs = layers.first().map_or(0, |l| l.inputs);
+    let outputs = layers.last().map_or(0, |l| l.outputs);
+    mark_gradients(&mut layers);
+    Ok(Network {
+        attrs: declaration.attrs.clone(),
+        vis: declaration.vis.clone(),
+        ident: declaration.ident.clone(),
+        inputs,
+        outputs,
+        parameters: offset,
+        layers,
+    })
+}
+
+/// Backward runs from the output down to the first layer with parameters: every layer from
+/// there on needs its output's gradient, and every layer after it passes a gradient down.
+fn mark_gradients(layers: &mut [Layer]) {
+    let first_with_parameters = layers
+        .iter()
+        .position(|l| matches!(l.kind, Kind::Dense { .. }));
+    let last = layers.len().saturating_sub(1);
+    for (index, layer) in layers.iter_mut().enumerate() {
+        let from = first_with_parameters.unwrap_or(last);
+        layer.has_gradient = index >= from;
+        layer.propagates_gradient = first_with_parameters.is_some_and(|f| index > f);
+    }
+}
+
+struct Checker {
+    errors: Errors,
+    width: Width,
+    layers: Vec<Layer>,
+    offset: usize,
+    /// Taken layer names, with where they were taken.
+    names: HashMap<String, Span>,
+    /// Taken Rust identifiers (a default `layer1` may collide with a declared name).
+    idents: HashMap<String, Span>,
+}
+
+impl Checker {
+    fn layer(&mut self, position: usize, layer: &parse::Layer) {
+        let index = self.layers.len();
+        match &layer.arguments {
+            Arguments::Input(size) => self.input(position, layer, size),
+            Arguments::Dense(dense) => {
+                if let Some((inputs, outputs, activation, init)) = self.dense(dense) {
+                    let description = match dense.activation {
+                        Some(_) => format!("dense({inputs} -> {outputs}, {})", activation.name()),
+                        None => format!("dense({inputs} -> {outputs})"),
+                    };
+                    let offset = self.offset;
+                    self.offset += inputs * outputs + outputs;
+                    self.push(
+                        layer,
+                        index,
+                        description,
+                        inputs,
+                        outputs,
+                        Kind::Dense {
+                            activation,
+                            init,
+                            offset,
+                        },
+                    );
+                } else {
+                    self.width = Width::Poisoned;
+                }
+            }
+            Arguments::Dropout(p) => {
+                let valid = (0.0..1.0).contains(&p.value);
+                if !valid {
+                    self.errors.at_span(
+                        p.span,
+                        format!(
+                            "dropout probability must be in [0, 1), found {}: it is the chance of dropping each value, so 1 would drop everything",
+                            p.value
+                        ),
+                    );
+                }
+                if let Some(size) = self.flowing_width(layer) {
+                    let description = format!("dropout({})", p.value);
+                    self.push(
+                        layer,
+                        index,
+                        description,
+                        size,
+                        size,
+                        Kind::Dropout {
+                            probability: p.value,
+                        },
+                    );
+                }
+            }
+            Arguments::Other(arguments) => self.activation_layer(index, layer, arguments),
+        }
+    }
+
+    /// `input(N)`: declares the input size; only as the first entry.
+    fn input(&mut self, position: usize, layer: &parse::Layer, size: &LitInt) {
+        if position != 0 {
+            self.errors.at(
+                &layer.kind,
+                "`input(…)` declares the network's input size, so it must come first",
+            );
+            return;
+        }
+        if let Some(name) = &layer.name {
+            self.errors
+                .at(name, "`input(…)` is not a layer and takes no name");
+        }
+        if let Some(size) = self.size(size, "an input") {
+            self.width = Width::Known { size, from: None };
+        } else {
+            self.width = Width::Poisoned;
+        }
+    }
+
+    /// Parses a size literal, which must be at least 1.
+    fn size(&mut self, literal: &LitInt, what: &str) -> Option<usize> {
+        match literal.base10_parse::<usize>() {
+            Ok(0) => {
+                self.errors.at(
+                    literal,
+                    format!("{what} of size 0 has nothing to compute; a size must be at least 1"),
+                );
+                None
+            }
+            Ok(size) => Some(size),
+            Err(error) => {
+                self.errors.push(error);
+                None
+            }
+        }
+    }
+
+    /// The width flowing into a layer that keeps it, or `None` (after reporting) when it
+    /// is not known.
+    fn flowing_width(&mut self, layer: &parse::Layer) -> Option<usize> {
+        match &self.width {
+            Width::Known { size, .. } => Some(*size),
+            Width::Poisoned => None,
+            Width::Unknown => {
+                self.errors.at(
+                    &layer.kind,
+                    format!(
+                        "the input size of `{}` is unknown: begin the network with `input(N)` or a `dense(IN -> OUT)` layer",
+                        layer.kind
+                    ),
+                );
+                self.width = Width::Poisoned;
+                None
+            }
+        }
+    }
+
+    fn dense(
+        &mut self,
+        dense: &parse::Dense,
+    ) -> Option<(usize, usize, ActivationKind, &'static str)> {
+        let outputs = self.size(&dense.outputs, "a dense layer");
+        let inputs = match (&dense.inputs, self.width.clone()) {
+            (Some(literal), width) => {
+                let declared = self.size(literal, "a dense layer's input");
+                if let (Some(declared), Width::Known { size, from }, Some(outputs)) =
+                    (declared, width, outputs)
+                    && declared != size
+                {
+                    let source = match from {
+                        Some((name, description)) => {
+                            format!("the previous layer `{name}` (`{description}`) produces {size}")
+                        }
+                        None => format!("the network's input is `input({size})`"),
+                    };
+                    let message = format!(
+                        "this layer takes {declared} inputs, but {source}; write `dense({size} -> {outputs})` or leave the input size out: `dense({outputs})`"
+                    );
+                    self.errors.at(literal, message);
+                    None
+                } else {
+                    declared
+                }
+            }
+            (None, Width::Known { size, .. }) => Some(size),
+            (None, Width::Poisoned) => None,
+            (None, Width::Unknown) => {
+                let out = dense.outputs.base10_digits();
+                self.errors.at(
+                    &dense.outputs,
+                    format!(
+                        "the first layer's input size cannot be inferred: write `dense(IN -> {out})` or begin the network with `input(IN)`"
+                    ),
+                );
+                None
+            }
+        };
+        let activation = match &dense.activation {
+            Some(activation) => self.activation(
+                &activation.name,
+                &activation.arguments,
+                activation_candidates(),
+            ),
+            None => Some(ActivationKind::Identity),
+        };
+        let mut init = Some("TorchLinear");
+        for option in &dense.options {
+            init = self.dense_option(option).or(init);
+        }
+        Some((inputs?, outputs?, activation?, init?))
+    }
+
+    fn dense_option(&mut self, option: &parse::Option_) -> Option<&'static str> {
+        let key = option.key.to_string();
+        if !DENSE_OPTIONS.contains(&key.as_str()) {
+            let hint = suggest::hint(&key, DENSE_OPTIONS.iter().copied());
+            self.errors.at(
+                &option.key,
+                format!("unknown option `{key}` for a dense layer; {hint}"),
+            );
+            return None;
+        }
+        let value = option.value.to_string();
+        if let Some((_, variant)) = INITIALISERS.iter().find(|(name, _)| *name == value) {
+            Some(variant)
+        } else {
+            let hint = suggest::hint(&value, INITIALISERS.iter().map(|(name, _)| *name));
+            self.errors.at(
+                &option.value,
+                format!("unknown initialiser `{value}`; {hint}"),
+            );
+            None
+        }
+    }
+
+    /// Resolves an activation name and checks its arguments.
+    fn activation<'a>(
+        &mut self,
+        name: &Ident,
+        arguments: &[parse::Number],
+        candidates: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> Option<ActivationKind> {
+        let text = name.to_string();
+        let Some(kind) = ActivationKind::from_name(&text) else {
+            let hint = suggest::hint(&text, candidates);
+            self.errors
+                .at(name, format!("unknown activation `{text}`; {hint}"));
+            return None;
+        };
+        if let Some(first) = arguments.first() {
+            self.errors
+                .at_span(first.span, format!("`{text}` takes no arguments"));
+            return None;
+        }
+        Some(kind)
+    }
+
+    /// A layer that is only an activation: `relu`.
+    fn activation_layer(
+        &mut self,
+        index: usize,
+        layer: &parse::Layer,
+        arguments: &[parse::Number],
+    ) {
+        let text = layer.kind.to_string();
+        if ActivationKind::from_name(&text).is_none() {
+            let candidates = LAYER_KINDS.iter().copied().chain(ActivationKind::names());
+            let hint = suggest::hint(&text, candidates);
+            self.errors
+                .at(&layer.kind, format!("unknown layer `{text}`; {hint}"));
+            self.width = Width::Poisoned;
+            return;
+        }
+        let activation = self.activation(&layer.kind, arguments, activation_candidates());
+        let size = self.flowing_width(layer);
+        if let (Some(activation), Some(size)) = (activation, size) {
+            self.push(
+                layer,
+                index,
+                activation.name().to_owned(),
+                size,
+                size,
+                Kind::Activation(activation),
+            );
+        }
+    }
+
+    /// Records a checked layer, its name, and the width it produces.
+    fn push(
+        &mut self,
+        layer: &parse::Layer,
+        index: usize,
+        description: String,
+        inputs: usize,
+        outputs: usize,
+        kind: Kind,
+    ) {
+        let (name, ident) = match &layer.name {
+            Some(name) => (name.to_string(), name.clone()),
+            None => (
+                index.to_string(),
+                Ident::new(&format!("layer{index}"), layer.kind.span()),
+            ),
+        };
+        let at = layer
+            .name
+            .as_ref()
+            .map_or_else(|| layer.kind.span(), Ident::span);
+        let taken = self
+            .names
+            .get(&name)
+            .or_else(|| self.idents.get(&ident.to_string()));
+        if let Some(&first) = taken {
+            let mut error = syn::Error::new(
+                at,
+                format!("duplicate layer name `{ident}`: every layer needs its own name"),
+            );
+            error.combine(syn::Error::new(
+                first,
+                format!("`{ident}` is first used here"),
+            ));
+            self.errors.push(error);
+        }
+        self.names.insert(name.clone(), at);
+        self.idents.insert(ident.to_string(), at);
+        let span = layer.span();
+        if !matches!(self.width, Width::Poisoned) || matches!(kind, Kind::Dense { .. }) {
+            self.width = Width::Known {
+                size: outputs,
+                from: Some((name.clone(), description.clone())),
+            };
+        }
+        self.layers.push(Layer {
+            name,
+            ident,
+            span,
+            description,
+            inputs,
+            outputs,
+            kind,
+            propagates_gradient: false,
+            has_gradient: false,
+        });
+    }
+}
+
+fn activation_candidates() -> impl Iterator<Item = &'static str> + Clone {
+    ActivationKind::names()
+}

@@ -1,0 +1,45 @@
+//! A network's flat parameter buffer: `Box<[T; N]>`, on the heap, with `N` known at compile
+//! time so the generated code's constant-range slices need no bounds checks.
+
+use crate::Real;
+use crate::network::ParameterCountError;
+
+/// `N` zeros on the heap, never on the stack (a `dense(784 -> 512)` layer alone is 1.6 MB).
+#[must_use]
+pub fn zeroed_parameters<T: Real, const N: usize>() -> Box<[T; N]> {
+    match parameters_from_vec(vec![T::zero(); N]) {
+        Ok(parameters) => parameters,
+        Err(_) => unreachable!("a vector of N values converts to [T; N]"),
+    }
+}
+
+/// A parameter buffer from a vector of exactly `N` values.
+///
+/// # Errors
+///
+/// When the vector's length is not `N`.
+pub fn parameters_from_vec<T, const N: usize>(
+    values: Vec<T>,
+) -> Result<Box<[T; N]>, ParameterCountError> {
+    let found = values.len();
+    values
+        .into_boxed_slice()
+        .try_into()
+        .map_err(|_| ParameterCountError { expected: N, found })
+}
+
+/// Views a gradient buffer as `[T; N]`.
+///
+/// # Panics
+///
+/// When `gradients.len() != N`: a gradient buffer must be laid out like the parameters.
+#[must_use]
+pub fn gradient_buffer<T, const N: usize>(gradients: &mut [T]) -> &mut [T; N] {
+    let len = gradients.len();
+    match gradients.try_into() {
+        Ok(buffer) => buffer,
+        Err(_) => {
+            panic!("the gradient buffer holds {len} values, but the network has {N} parameters")
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! Fully connected layer: `z = W·x + b`, `a = σ(z)`.
+//!
+//! `W` is `[OUT, IN]`, row-major (PyTorch's layout), `b` is `[OUT]`. With `δ = ∂L/∂z`
+//! (the seeds' error of the layer), backpropagation is
+//!
+//! ```text
+//! δ      = ∂L/∂a ⊙ σ'(z)
+//! ∂L/∂W  = δ · xᵀ          (summed over the batch)
+//! ∂L/∂b  = Σ_batch δ
+//! ∂L/∂x  = Wᵀ · δ
+//! ```
+
+use nalgebra::{Const, MatrixView, MatrixViewMut, SVector, SVectorView, SVectorViewMut};
+
+use crate::Real;
+use crate::activation::{self, Activation};
+use crate::gemm::{Layout, gemm};
+
+/// Multiply-adds per batch above which a layer goes to the GEMM rather than the inlined
+/// loops. Below it, packing costs more than it saves.
+pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;
+
+/// Whether a `[OUT, IN]` layer on a batch of `batch` samples uses the GEMM.
+#[inline(always)]
+#[must_use]
+pub const fn uses_gemm(inputs: usize, outputs: usize, batch: usize) -> bool {
+    batch > 1 && inputs * outputs * batch >= GEMM_THRESHOLD
+}
+
+/// `Σᵢ aᵢ·bᵢ`, with independent accumulators so the loop vectorises.
+#[inline(always)]
+fn dot<T: Real, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+    const LANES: usize = 8;
+    if N < 2 * LANES {
+        let mut sum = T::zero();
+        for i in 0..N {
+            sum += a[i] * b[i];
+        }
+        return sum;
+    }
+    let mut lanes = [T::zero(); LANES];
+    let (a_chunks, a_rest) = a.as_chunks::<LANES>();
+    let (b_chunks, b_rest) = b.as_chunks::<LANES>();
+    for (x, y) in a_chunks.iter().zip(b_chunks) {
+        for l in 0..LANES {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    let mut sum = T::zero();
+    for (x, y) in a_rest.iter().zip(b_rest) {
+        sum += *x * *y;
+    }
+    lanes.iter().fold(sum, |s, &l| s + l)
+}
+
+/// Views a row-major `[OUT, IN]` weight buffer as its rows.
+#[inline(always)]
+fn rows<T, const IN: usize, const OUT: usize>(weight: &[T]) -> &[[T; IN]] {
+    &weight.as_chunks::<IN>().0[..OUT]
+}
+
+/// `a = σ(W·x + b)` for one sample, on the stack: the inference path.
+#[inline]
+#[must_use]
+pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
+    activation: &A,
+    weight: &[T],
+    bias: &[T],
+    input: &SVector<T, IN>,
+) -> SVector<T, OUT> {
+    let rows = rows::<T, IN, OUT>(weight);
+    let bias = &bias[..OUT];
+    let x: &[T; IN] = input
+        .as_slice()
+        .try_into()
+        .expect("an SVector holds IN values");
+    SVector::from_fn(|o, _| activation.f(bias[o] + dot(&rows[o], x)))
+}
+
+/// `z = W·x + b` for a batch: `input` is `IN × batch`, `output` is `OUT × batch`.
+#[inline]
+pub fn affine<T: Real, const IN: usize, const OUT: usize>(
+    weight: &[T],
+    bias: &[T],
+    input: &[T],
+    output: &mut [T],
+) {
+    let batch = input.len() / IN;
+    let bias = &bias[..OUT];
+    if uses_gemm(IN, OUT, batch) {
+        for column in output.chunks_exact_mut(OUT) {
+            column.copy_from_slice(bias);
+        }
+        gemm(
+            T::one(),
+            weight,
+            Layout::row_major(OUT, IN),
+            input,
+            Layout::column_major(IN, batch),
+            T::one(),
+            output,
+            Layout::column_major(OUT, batch),
+        );
+    } else {
+        let rows = rows::<T, IN, OUT>(weight);
+        let (inputs, _) = input.as_chunks::<IN>();
+        let (outputs, _) = output.as_chunks_mut::<OUT>();
+        for (x, z) in inputs.iter().zip(outputs) {
+            for o in 0..OUT {
+                z[o] = bias[o] + dot(&rows[o], x);
+            }
+        }
+    }
+}
+
+/// Inference for a batch: `output = σ(W·input + b)`, without keeping `z`.
+#[inline]
+pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
+    activation: &A,
+    weight: &[T],
+    bias: &[T],
+    input: &[T],
+    output: &mut [T],
+) {
+    affine::<T, IN, OUT>(weight, bias, input, output);
+    activation::forward_in_place(activation, output);
+}
+
+/// Training forward for a batch: keeps `z = W·input + b` for the backward pass and writes
+/// `a = σ(z)`.
+#[inline]
+pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
+    activation: &A,
+    weight: &[T],
+    bias: &[T],
+    input: &[T],
+    z: &mut [T],
+    a: &mut [T],
+) {
+    affine::<T, IN, OUT>(weight, bias, input, z);
+    activation::forward(activation, z, a);
+}
+
+/// Backward pass for a batch.
+///
+/// On entry `delta` holds `∂L/∂a` (`OUT × batch`); on exit it holds `δ = ∂L/∂z`. Writes
+/// `∂L/∂W` and `∂L/∂b` (overwriting, not accumulating) and, when asked, `∂L/∂x`
+/// (`IN × batch`). For an identity activation pass the output as both `z` and `a`.
+#[inline]
+pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
+    activation: &A,
+    weight: &[T],
+    input: &[T],
+    z: &[T],
+    a: &[T],
+    delta: &mut [T],
+    grad_weight: &mut [T],
+    grad_bias: &mut [T],
+    grad_input: Option<&mut [T]>,
+) {
+    activation::backward_in_place(activation, z, a, delta);
+    backward_linear::<T, IN, OUT>(weight, input, delta, grad_weight, grad_bias, grad_input);
+}
+
+/// Backward pass of `z = W·x + b` given `δ = ∂L/∂z`.
+#[inline]
+pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
+    weight: &[T],
+    input: &[T],
+    delta: &[T],
+    grad_weight: &mut [T],
+    grad_bias: &mut [T],
+    grad_input: Option<&mut [T]>,
+) {
+    let batch = input.len() / IN;
+    let grad_bias = &mut grad_bias[..OUT];
+    let (deltas, _) = delta.as_chunks::<OUT>();
+    grad_bias.fill(T::zero());
+    for d in deltas {
+        for o in 0..OUT {
+            grad_bias[o] += d[o];
+        }
+    }
+    let (inputs, _) = input.as_chunks::<IN>();
+    if uses_gemm(IN, OUT, batch) {
+        // ∂L/∂W [OUT, IN] = δ (OUT × batch) · xᵀ (batch × IN).
+        gemm(
+            T::one(),
+            delta,
+            Layout::column_major(OUT, batch),
+            input,
+            Layout::column_major(IN, batch).transposed(),
+            T::zero(),
+            grad_weight,
+            Layout::row_major(OUT, IN),
+        );
+        if let Some(grad_input) = grad_input {
+            // ∂L/∂x (IN × batch) = Wᵀ (IN × OUT) · δ (OUT × batch).
+            gemm(
+                T::one(),
+                weight,
+                Layout::row_major(OUT, IN).transposed(),
+                delta,
+                Layout::column_major(OUT, batch),
+                T::zero(),
+                grad_input,
+                Layout::column_major(IN, batch),
+            );
+        }
+        return;
+    }
+    let (grad_rows, _) = grad_weight.as_chunks_mut::<IN>();
+    let grad_rows = &mut grad_rows[..OUT];
+    for row in grad_rows.iter_mut() {
+        row.fill(T::zero());
+    }
+    for (x, d) in inputs.iter().zip(deltas) {
+        for o in 0..OUT {
+            let d_o = d[o];
+            let row = &mut grad_rows[o];
+            for i in 0..IN {
+                row[i] += d_o * x[i];
+            }
+        }
+    }
+    if let Some(grad_input) = grad_input {
+        let rows = rows::<T, IN, OUT>(weight);
+        let (grad_inputs, _) = grad_input.as_chunks_mut::<IN>();
+        for (gx, d) in grad_inputs.iter_mut().zip(deltas) {
+            gx.fill(T::zero());
+            for o in 0..OUT {
+                let d_o = d[o];
+                let row = &rows[o];
+                for i in 0..IN {
+                    gx[i] += row[i] * d_o;
+                }
+            }
+        }
+    }
+}
+
+/// A dense layer's parameters inside a network's buffer, in PyTorch's layout.
+#[derive(Clone, Copy, Debug)]
+pub struct Parameters<'a, T, const IN: usize, const OUT: usize> {
+    weight: &'a [T],
+    bias: &'a [T],
+}
+
+/// A row-major `[OUT, IN]` view: element `(o, i)` at `o·IN + i`.
+pub type WeightView<'a, T, const IN: usize, const OUT: usize> =
+    MatrixView<'a, T, Const<OUT>, Const<IN>, Const<IN>, Const<1>>;
+
+/// A mutable row-major `[OUT, IN]` view.
+pub type WeightViewMut<'a, T, const IN: usize, const OUT: usize> =
+    MatrixViewMut<'a, T, Const<OUT>, Const<IN>, Const<IN>, Const<1>>;
+
+impl<'a, T: Real, const IN: usize, const OUT: usize> Parameters<'a, T, IN, OUT> {
+    /// Wraps a weight buffer (`OUT·IN` values, row-major) and a bias buffer (`OUT` values).
+    #[must_use]
+    pub fn new(weight: &'a [T], bias: &'a [T]) -> Self {
+        Self {
+            weight: &weight[..OUT * IN],
+            bias: &bias[..OUT],
+        }
+    }
+
+    /// The weight `W`, `OUT × IN`.
+    #[must_use]
+    pub fn weight(&self) -> WeightView<'a, T, IN, OUT> {
+        MatrixView::from_slice_with_strides_generic(
+            self.weight,
+            Const::<OUT>,
+            Const::<IN>,
+            Const::<IN>,
+            Const::<1>,
+        )
+    }
+
+    /// The bias `b`.
+    #[must_use]
+    pub fn bias(&self) -> SVectorView<'a, T, OUT> {
+        SVectorView::from_slice(self.bias)
+    }
+
+    /// The weight as its flat row-major buffer.
+    #[must_use]
+    pub fn weight_slice(&self) -> &'a [T] {
+        self.weight
+    }
+}
+
+/// A dense layer's parameters inside a network's buffer, mutably.
+#[derive(Debug)]
+pub struct ParametersMut<'a, T, const IN: usize, const OUT: usize> {
+    weight: &'a mut [T],
+    bias: &'a mut [T],
+}
+
+impl<'a, T: Real, const IN: usize, const OUT: usize> ParametersMut<'a, T, IN, OUT> {
+    /// Wraps a weight buffer (`OUT·IN` values, row-major) and a bias buffer (`OUT` values).
+    #[must_use]
+    pub fn new(weight: &'a mut [T], bias: &'a mut [T]) -> Self {
+        Self {
+            weight: &mut weight[..OUT * IN],
+            bias: &mut bias[..OUT],
+        }
+    }
+
+    /// The weight `W`, `OUT × IN`.
+    #[must_use]
+    pub fn weight(&mut self) -> WeightViewMut<'_, T, IN, OUT> {
+        MatrixViewMut::from_slice_with_strides_generic(
+            self.weight,
+            Const::<OUT>,
+            Const::<IN>,
+            Const::<IN>,
+            Const::<1>,
+        )
+    }
+
+    /// The bias `b`.
+    #[must_use]
+    pub fn bias(&mut self) -> SVectorViewMut<'_, T, OUT> {
+        SVectorViewMut::from_slice(self.bias)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use approx::assert_relative_eq;
+
+    use super::*;
+    use crate::activation::Tanh;
+
+    /// The loop and GEMM paths agree on a layer large enough to take either.
+    #[test]
+    fn gemm_and_loop_paths_agree() {
+        const IN: usize = 40;
+        const OUT: usize = 30;
+        let batch = 64;
+        assert!(uses_gemm(IN, OUT, batch));
+        let weight: Vec<f64> = (0..IN * OUT)
+            .map(|k| ((k * 7 % 13) as f64 - 6.0) / 10.0)
+            .collect();
+        let bias: Vec<f64> = (0..OUT).map(|k| k as f64 / 30.0).collect();
+        let input: Vec<f64> = (0..IN * batch)
+            .map(|k| ((k * 5 % 11) as f64 - 5.0) / 7.0)
+            .collect();
+
+        let mut by_gemm = vec![0.0; OUT * batch];
+        affine::<f64, IN, OUT>(&weight, &bias, &input, &mut by_gemm);
+        let mut by_loops = vec![0.0; OUT * batch];
+        for (x, z) in input.chunks(IN).zip(by_loops.chunks_mut(OUT)) {
+            affine::<f64, IN, OUT>(&weight, &bias, x, z);
+        }
+        assert_relative_eq!(by_gemm.as_slice(), by_loops.as_slice(), epsilon = 1e-12);
+
+        let delta: Vec<f64> = (0..OUT * batch)
+            .map(|k| ((k * 3 % 17) as f64 - 8.0) / 9.0)
+            .collect();
+        let (mut gw, mut gb, mut gx) = (vec![0.0; IN * OUT], vec![0.0; OUT], vec![0.0; IN * batch]);
+        backward_linear::<f64, IN, OUT>(&weight, &input, &delta, &mut gw, &mut gb, Some(&mut gx));
+        let (mut sum_gw, mut sum_gb) = (vec![0.0; IN * OUT], vec![0.0; OUT]);
+        let mut loop_gx = vec![0.0; IN * batch];
+        for ((x, d), gx) in input
+            .chunks(IN)
+            .zip(delta.chunks(OUT))
+            .zip(loop_gx.chunks_mut(IN))
+        {
+            let (mut w1, mut b1) = (vec![0.0; IN * OUT], vec![0.0; OUT]);
+            backward_linear::<f64, IN, OUT>(&weight, x, d, &mut w1, &mut b1, Some(gx));
+            sum_gw.iter_mut().zip(&w1).for_each(|(s, v)| *s += v);
+            sum_gb.iter_mut().zip(&b1).for_each(|(s, v)| *s += v);
+        }
+        assert_relative_eq!(gw.as_slice(), sum_gw.as_slice(), epsilon = 1e-12);
+        assert_relative_eq!(gb.as_slice(), sum_gb.as_slice(), epsilon = 1e-12);
+        assert_relative_eq!(gx.as_slice(), loop_gx.as_slice(), epsilon = 1e-12);
+    }
+
+    #[test]
+    fn one_sample_forward_matches_batch_forward() {
+        let weight = [0.5, -1.0, 0.25, 2.0, 1.5, -0.5];
+        let bias = [0.1, -0.2, 0.3];
+        let x = SVector::<f64, 2>::new(0.3, -0.7);
+        let one: SVector<f64, 3> = forward_one::<f64, _, 2, 3>(&Tanh, &weight, &bias, &x);
+        let mut batch = [0.0; 3];
+        forward::<f64, _, 2, 3>(&Tanh, &weight, &bias, x.as_slice(), &mut batch);
+        assert_relative_eq!(one.as_slice(), batch.as_slice());
+        assert_relative_eq!(one[0], (0.1_f64 + 0.5 * 0.3 + 0.7).tanh());
+    }
+}

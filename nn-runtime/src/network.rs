@@ -1,0 +1,171 @@
+//! What `network!` implements for every declared network, so generic code (the
+//! [`Trainer`](crate::train::Trainer), optimizers, losses, I/O) works on any of them and is
+//! monomorphised for each.
+
+use rand::Rng;
+
+use crate::Real;
+
+/// One named parameter tensor inside a network's flat parameter buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParameterSpec {
+    /// PyTorch-style name: `hidden.weight`, `hidden.bias`, `0.weight`, …
+    pub name: &'static str,
+    /// Shape in PyTorch's layout: a weight is `[out, in]` (row-major), a bias `[out]`.
+    pub shape: &'static [usize],
+    /// Index of the first value in the flat buffer.
+    pub offset: usize,
+}
+
+impl ParameterSpec {
+    /// Number of values.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the tensor holds no values (never, for a checked network).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// This tensor's values inside a flat buffer laid out like the parameters.
+    #[must_use]
+    pub fn slice<'a, T>(&self, buffer: &'a [T]) -> &'a [T] {
+        &buffer[self.offset..self.offset + self.len()]
+    }
+
+    /// This tensor's values inside a flat buffer laid out like the parameters, mutably.
+    #[must_use]
+    pub fn slice_mut<'a, T>(&self, buffer: &'a mut [T]) -> &'a mut [T] {
+        &mut buffer[self.offset..self.offset + self.len()]
+    }
+}
+
+/// A batch whose length is not a whole number of samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a batch of {len} values is not a whole number of samples of {width} values each")]
+pub struct BatchShapeError {
+    /// Values given.
+    pub len: usize,
+    /// Values per sample.
+    pub width: usize,
+}
+
+/// A parameter buffer of the wrong length for a network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the network has {expected} parameters, but {found} values were given")]
+pub struct ParameterCountError {
+    /// The network's parameter count.
+    pub expected: usize,
+    /// Values given.
+    pub found: usize,
+}
+
+/// Returns the number of samples in a column-major batch of `width`-value samples.
+///
+/// # Errors
+///
+/// When `len` is not a multiple of `width`.
+#[inline]
+pub fn batch_size(len: usize, width: usize) -> Result<usize, BatchShapeError> {
+    if len % width == 0 {
+        Ok(len / width)
+    } else {
+        Err(BatchShapeError { len, width })
+    }
+}
+
+/// The reusable buffers of a training step: every layer's output, what its backward pass
+/// needs, and the gradient flowing back through it.
+///
+/// Buffers grow to the largest batch seen and are then reused: once warm, a training step
+/// allocates nothing.
+pub trait Workspace<T: Real>: Default {
+    /// Samples in the current batch.
+    fn batch(&self) -> usize;
+
+    /// The network's output for the current batch, `OUTPUTS × batch`, column-major.
+    fn output(&self) -> &[T];
+
+    /// The output and the buffer the loss writes `∂L/∂output` into, before
+    /// [`Network::backward`].
+    fn output_and_gradient(&mut self) -> (&[T], &mut [T]);
+}
+
+/// A network declared with `network!`.
+///
+/// Batches are column-major slices: `batch` samples of `INPUTS` values are `INPUTS·batch`
+/// values, sample `n` at `n·INPUTS .. (n + 1)·INPUTS`.
+pub trait Network<T: Real>: Sized {
+    /// Values per input sample.
+    const INPUTS: usize;
+    /// Values per output sample.
+    const OUTPUTS: usize;
+    /// Values in the parameter buffer.
+    const PARAMETERS: usize;
+
+    /// The buffers of a training step.
+    type Workspace: Workspace<T>;
+
+    /// Every parameter tensor, in buffer order.
+    fn parameter_specs() -> &'static [ParameterSpec];
+
+    /// A network whose layers are initialised as declared, drawing from `rng`.
+    fn initialise<R: Rng + ?Sized>(rng: &mut R) -> Self;
+
+    /// A network with the given parameter buffer.
+    ///
+    /// # Errors
+    ///
+    /// When the buffer's length is not [`Network::PARAMETERS`].
+    fn from_parameters(parameters: Vec<T>) -> Result<Self, ParameterCountError>;
+
+    /// The flat parameter buffer.
+    fn parameters(&self) -> &[T];
+
+    /// The flat parameter buffer, mutably.
+    fn parameters_mut(&mut self) -> &mut [T];
+
+    /// Inference on a batch (dropout off), returning the output inside the workspace.
+    ///
+    /// # Errors
+    ///
+    /// When `inputs` is not a whole number of samples.
+    fn infer<'w>(
+        &self,
+        inputs: &[T],
+        workspace: &'w mut Self::Workspace,
+    ) -> Result<&'w [T], BatchShapeError>;
+
+    /// Training forward on a batch (dropout on, masks drawn from `rng`), recording what
+    /// [`Network::backward`] needs.
+    ///
+    /// # Errors
+    ///
+    /// When `inputs` is not a whole number of samples.
+    fn forward_train<R: Rng + ?Sized>(
+        &self,
+        inputs: &[T],
+        workspace: &mut Self::Workspace,
+        rng: &mut R,
+    ) -> Result<(), BatchShapeError>;
+
+    /// Backpropagates the output gradient the loss wrote into the workspace (see
+    /// [`Workspace::output_and_gradient`]), writing `∂L/∂p` for every parameter into
+    /// `gradients` (same layout as the parameters; overwritten, not accumulated).
+    fn backward(&self, workspace: &mut Self::Workspace, gradients: &mut [T]);
+
+    /// A parameter tensor by its PyTorch-style name (`hidden.weight`).
+    fn parameter(&self, name: &str) -> Option<&[T]> {
+        let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;
+        Some(spec.slice(self.parameters()))
+    }
+
+    /// A parameter tensor by name, mutably.
+    fn parameter_mut(&mut self, name: &str) -> Option<&mut [T]> {
+        let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;
+        Some(spec.slice_mut(self.parameters_mut()))
+    }
+}

@@ -1,0 +1,161 @@
+//! Optimizers: a config struct with PyTorch's defaults plus a `step` over the flat parameter
+//! and gradient buffers.
+//!
+//! A network keeps all its parameters in one contiguous buffer and its gradients in a buffer
+//! of the same layout, so a step is one fused loop over two slices. State (momentum
+//! buffers, moments) is sized once by [`Optimizer::prepare`]; a step never allocates.
+
+use crate::Real;
+
+/// Updates parameters from their gradients.
+pub trait Optimizer<T: Real> {
+    /// Sizes the optimizer's state for `parameters` values. Called once by the trainer.
+    fn prepare(&mut self, parameters: usize);
+
+    /// One update of `parameters` from `gradients` (same length, same layout).
+    fn step(&mut self, parameters: &mut [T], gradients: &[T]);
+
+    /// The current learning rate.
+    fn learning_rate(&self) -> f64;
+
+    /// Sets the learning rate (for schedules).
+    fn set_learning_rate(&mut self, learning_rate: f64);
+}
+
+/// Hyperparameters of [`Sgd`], with PyTorch's defaults (but a learning rate of `0.01`, which
+/// PyTorch leaves to the caller).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// Learning rate `η`.
+    pub learning_rate: f64,
+    /// Momentum `μ` (0 disables it).
+    pub momentum: f64,
+    /// Dampening of the gradient added to the momentum buffer.
+    pub dampening: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// L2 penalty `λ` added to the gradient: `g ← g + λ·p`.
+    pub weight_decay: f64,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// Stochastic gradient descent, `torch.optim.SGD` semantics:
+///
+/// ```text
+/// g ← ∂L/∂p + λ·p
+/// b₁ = g,  bₜ = μ·bₜ₋₁ + (1 − dampening)·g     (when μ ≠ 0)
+/// g ← g + μ·bₜ if nesterov, else bₜ
+/// p ← p − η·g
+/// ```
+///
+/// For a constant `η` this is the seeds' momentum `Δw ← αΔw − η∂L, w ← w + Δw` with
+/// `Δw = −η·b`.
+///
+/// # Example
+///
+/// ```
+/// use nn_runtime::optim::{Optimizer, Sgd, SgdConfig};
+/// let mut sgd = Sgd::new(SgdConfig { learning_rate: 0.5, ..SgdConfig::default() });
+/// let mut p = [1.0_f64, 2.0];
+/// sgd.prepare(2);
+/// sgd.step(&mut p, &[0.5, -1.0]);
+/// assert_eq!(p, [0.75, 2.5]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Sgd<T> {
+    /// Hyperparameters.
+    pub config: SgdConfig,
+    momentum_buffer: Vec<T>,
+    steps: u64,
+}
+
+impl<T: Real> Sgd<T> {
+    /// An optimizer with the given hyperparameters.
+    #[must_use]
+    pub fn new(config: SgdConfig) -> Self {
+        Self {
+            config,
+            momentum_buffer: Vec::new(),
+            steps: 0,
+        }
+    }
+
+    /// Plain gradient descent `p ← p − η·∂L/∂p`.
+    #[must_use]
+    pub fn with_learning_rate(learning_rate: f64) -> Self {
+        Self::new(SgdConfig {
+            learning_rate,
+            ..SgdConfig::default()
+        })
+    }
+
+    /// The momentum buffer `bₜ` (empty until the first step with momentum).
+    #[must_use]
+    pub fn momentum_buffer(&self) -> &[T] {
+        &self.momentum_buffer
+    }
+}
+
+impl<T: Real> Optimizer<T> for Sgd<T> {
+    fn prepare(&mut self, parameters: usize) {
+        if self.config.momentum != 0.0 {
+            self.momentum_buffer = vec![T::zero(); parameters];
+        }
+    }
+
+    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+        let SgdConfig {
+            learning_rate,
+            momentum,
+            dampening,
+            nesterov,
+            weight_decay,
+        } = self.config;
+        let (lr, mu, wd) = (
+            T::from_float(learning_rate),
+            T::from_float(momentum),
+            T::from_float(weight_decay),
+        );
+        let keep = T::from_float(1.0 - dampening);
+        self.steps += 1;
+        if momentum == 0.0 {
+            for (p, &g) in parameters.iter_mut().zip(gradients) {
+                *p -= lr * (g + wd * *p);
+            }
+            return;
+        }
+        if self.momentum_buffer.len() != parameters.len() {
+            self.prepare(parameters.len());
+        }
+        let first = self.steps == 1;
+        for ((p, &g), b) in parameters
+            .iter_mut()
+            .zip(gradients)
+            .zip(&mut self.momentum_buffer)
+        {
+            let g = g + wd * *p;
+            *b = if first { g } else { mu * *b + keep * g };
+            let direction = if nesterov { g + mu * *b } else { *b };
+            *p -= lr * direction;
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
+    }
+}

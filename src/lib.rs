@@ -1,0 +1,83 @@
+//! # nn
+//!
+//! Neural networks declared inline in Rust source and compiled into statically typed,
+//! specialised code: forward and backward passes unrolled over the layers, every shape
+//! checked at compile time, and a trainer monomorphised for that exact architecture.
+//!
+//! ```
+//! nn::network! {
+//!     /// Learns XOR.
+//!     pub struct Xor {
+//!         hidden: dense(2 -> 3, sigmoid),
+//!         dropout(0.5),
+//!         out: dense(3 -> 1, relu),
+//!     }
+//! }
+//!
+//! let net = Xor::<f64>::seeded(7);
+//! let y = net.forward(&nn::SVector::<f64, 2>::new(1.0, 0.0));
+//! assert_eq!(Xor::<f64>::PARAMETERS, 13);
+//! assert_eq!(net.hidden().weight().shape(), (3, 2));
+//! # let _ = y;
+//! ```
+//!
+//! ## The declaration
+//!
+//! `network! { [attributes] [visibility] struct Name { layer, layer, … } }`, where a layer is
+//! `[name:] kind`:
+//!
+//! | layer | meaning |
+//! |---|---|
+//! | `dense(IN -> OUT, act)` | `a = act(W·x + b)`; `IN` is checked against what the previous layer produces |
+//! | `dense(OUT, act)` | the same, `IN` inferred |
+//! | `dense(IN -> OUT)` | no activation (identity) |
+//! | `dense(…, init = he_uniform)` | choose the initialiser (default `torch_linear`, PyTorch's `nn.Linear` default) |
+//! | `relu`, `sigmoid`, `tanh`, `identity` | an activation on its own |
+//! | `dropout(p)` | inverted dropout, active only in training |
+//! | `input(N)` | first only: declares the input size, so the first `dense` may omit `IN` |
+//!
+//! Unnamed layers are named by their index, as in a PyTorch `nn.Sequential`: parameters are
+//! `0.weight`, `0.bias`, … and the Rust accessor is `layer0()`. A named layer `hidden:` gives
+//! `hidden.weight` and `hidden()`.
+//!
+//! ## What is generated
+//!
+//! For `struct Xor`: `Xor<T = f32>` holding one heap buffer of parameters; `XorWorkspace<T>`,
+//! the reusable buffers of a training step; consts `INPUTS`, `OUTPUTS`, `PARAMETERS`;
+//! `seeded`, `forward` (one sample, `SVector` in and out), `forward_batch` (one sample per
+//! column); one accessor per dense layer; and an implementation of [`Network`], which the
+//! generic [`Trainer`] runs on.
+
+pub use nn_macros::network;
+pub use nn_runtime::*;
+
+pub use nalgebra::{Const, DMatrix, Dyn, OMatrix, SMatrix, SVector};
+
+/// Everything a typical program needs: `use nn::prelude::*;`.
+pub mod prelude {
+    pub use nn_macros::network;
+    pub use nn_runtime::activation::Activation;
+    pub use nn_runtime::init::Init;
+    pub use nn_runtime::loss::{Loss, MeanSquaredError, QuadraticCost};
+    pub use nn_runtime::optim::{Optimizer, Sgd, SgdConfig};
+    pub use nn_runtime::{Dataset, FitConfig, History, Network, TrainError, Trainer, Workspace};
+
+    pub use nalgebra::{Const, Dyn, OMatrix, SVector};
+}
+
+/// What the generated code names. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use std::boxed::Box;
+    pub use std::vec::Vec;
+
+    pub use nalgebra::{Const, Dyn, OMatrix, SVector};
+    pub use rand::Rng;
+
+    pub use nn_runtime::activation::{self, Activation};
+    pub use nn_runtime::buffer::{gradient_buffer, parameters_from_vec, zeroed_parameters};
+    pub use nn_runtime::init::{Init, seeded_rng};
+    pub use nn_runtime::layer::{dense, dropout};
+    pub use nn_runtime::network::{BatchShapeError, ParameterCountError, batch_size};
+    pub use nn_runtime::{Network, ParameterSpec, Real, Workspace};
+}
