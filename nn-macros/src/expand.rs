@@ -117,6 +117,7 @@ fn workspace(network: &Network) -> TokenStream {
         .map(|l| (buffer(l, "output"), buffer(l, "gradient")));
     let (last_output, last_gradient) =
         last.unwrap_or_else(|| (format_ident!("input"), format_ident!("input")));
+    let lookups = workspace_lookups(network);
     let doc = format!(
         "The reusable buffers of a training step of [`{ident}`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing."
     );
@@ -139,6 +140,8 @@ fn workspace(network: &Network) -> TokenStream {
             }
         }
 
+        #lookups
+
         impl<T: #private::Real> #workspace<T> {
             /// Sizes every buffer for `batch` samples (no allocation within the capacity).
             fn prepare(&mut self, batch: usize) {
@@ -159,6 +162,49 @@ fn workspace(network: &Network) -> TokenStream {
 
             fn output_and_gradient(&mut self) -> (&[T], &mut [T]) {
                 (&self.#last_output, &mut self.#last_gradient)
+            }
+        }
+    }
+}
+
+/// `layer_output("hidden")` and `layer_pre_activation("hidden")`: read access to what the
+/// last training forward recorded, for tests against reference values and for debugging.
+fn workspace_lookups(network: &Network) -> TokenStream {
+    let workspace = workspace_ident(network);
+    let mut outputs = Vec::new();
+    let mut pre_activations = Vec::new();
+    for (index, layer) in network.layers.iter().enumerate() {
+        let name = &layer.name;
+        let output = buffer(layer, "output");
+        outputs.push(quote!(#name => ::core::option::Option::Some(&self.#output),));
+        let z = match layer.kind {
+            Kind::Dense { .. } if layer.keeps_pre_activation() => buffer(layer, "z"),
+            Kind::Dense { .. } => output,
+            Kind::Activation(_) => input_buffer(network, index),
+            Kind::Dropout { .. } => continue,
+        };
+        pre_activations.push(quote!(#name => ::core::option::Option::Some(&self.#z),));
+    }
+    quote! {
+        impl<T> #workspace<T> {
+            /// The output `a` of a layer (by its name: `hidden`, or `0` for an unnamed first
+            /// layer) from the last training forward, `outputs × batch`, column-major.
+            #[must_use]
+            pub fn layer_output(&self, layer: &str) -> ::core::option::Option<&[T]> {
+                match layer {
+                    #(#outputs)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            /// The pre-activation `z` of a dense or activation layer from the last training
+            /// forward, `outputs × batch`, column-major.
+            #[must_use]
+            pub fn layer_pre_activation(&self, layer: &str) -> ::core::option::Option<&[T]> {
+                match layer {
+                    #(#pre_activations)*
+                    _ => ::core::option::Option::None,
+                }
             }
         }
     }

@@ -1,0 +1,103 @@
+//! Shared by the integration tests: reading the PyTorch fixtures and comparing against them.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use nn::Real;
+use serde_json::Value;
+
+/// `|got − expected| ≤ atol + rtol·|expected|`, the fixtures' comparison.
+#[derive(Clone, Copy, Debug)]
+pub struct Tolerance {
+    pub rtol: f64,
+    pub atol: f64,
+}
+
+/// One fixture file from `tests/fixtures/` (copied from PyTorch-generated references).
+pub struct Fixture {
+    pub name: String,
+    pub json: Value,
+}
+
+impl Fixture {
+    pub fn load(name: &str) -> Self {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Self {
+            name: name.to_owned(),
+            json: serde_json::from_str(&text).expect("fixture is JSON"),
+        }
+    }
+
+    /// The fixture's own tolerance hint for a scalar type.
+    pub fn tolerance<T: Real>(&self) -> Tolerance {
+        let key = if size_of::<T>() == 8 { "f64" } else { "f32" };
+        let hint = &self.json["tolerance_hint"][key];
+        Tolerance {
+            rtol: hint["rtol"].as_f64().unwrap(),
+            atol: hint["atol"].as_f64().unwrap(),
+        }
+    }
+
+    /// Inputs, batch-major in the file, which is exactly our column-major layout flattened.
+    pub fn inputs<T: Real>(&self) -> Vec<T> {
+        cast(&flatten(&self.json["inputs"]))
+    }
+
+    pub fn targets<T: Real>(&self) -> Vec<T> {
+        cast(&flatten(&self.json["targets"]))
+    }
+}
+
+/// Every number in a nested array, in reading order.
+pub fn flatten(value: &Value) -> Vec<f64> {
+    match value {
+        Value::Array(items) => items.iter().flat_map(flatten).collect(),
+        Value::Number(n) => vec![n.as_f64().unwrap()],
+        other => panic!("not a number or array: {other}"),
+    }
+}
+
+/// A PARAMS-shaped list (one `{weight, bias}` object per layer) as one flat buffer in nn's
+/// layout: each layer's weight `[out][in]` row-major, then its bias.
+pub fn flatten_parameters(layers: &Value) -> Vec<f64> {
+    let mut flat = Vec::new();
+    for layer in layers.as_array().expect("a list of layers") {
+        if layer.is_null() {
+            continue;
+        }
+        for key in ["weight", "bias", "gamma", "beta"] {
+            if let Some(values) = layer.get(key) {
+                flat.extend(flatten(values));
+            }
+        }
+    }
+    flat
+}
+
+pub fn cast<T: Real>(values: &[f64]) -> Vec<T> {
+    values.iter().map(|&v| T::from_float(v)).collect()
+}
+
+/// Asserts elementwise closeness and returns the worst relative error
+/// `|got − expected| / |expected|` (over entries with `expected ≠ 0`).
+#[track_caller]
+pub fn assert_close<T: Real>(got: &[T], expected: &[f64], tolerance: Tolerance, what: &str) -> f64 {
+    assert_eq!(got.len(), expected.len(), "{what}: length");
+    let mut worst: f64 = 0.0;
+    for (index, (&g, &e)) in got.iter().zip(expected).enumerate() {
+        let g = g.to_f64();
+        let error = (g - e).abs();
+        assert!(
+            error <= tolerance.atol + tolerance.rtol * e.abs(),
+            "{what}[{index}]: got {g}, expected {e} (error {error:e}, tolerance {tolerance:?})"
+        );
+        if e != 0.0 {
+            worst = worst.max(error / e.abs());
+        }
+    }
+    worst
+}
