@@ -1,121 +1,359 @@
-//! General matrix multiply on plain buffers, with bounds checked once per call.
+//! Matrix products for dense layers: cache-blocked, register-tiled kernels that need no
+//! packing buffers, so they never allocate.
 //!
-//! Layers keep their matrices in flat slices: weights row-major `[out, in]` (PyTorch's
-//! layout), batches column-major with one sample per column (nalgebra's). A [`Layout`]
-//! says how a flat slice is read as a matrix, so a transpose is a change of strides,
-//! never a copy.
+//! A dense layer needs two product forms, both over row-major buffers (a column-major batch
+//! with one sample per column is a row-major `[batch, features]` buffer):
+//!
+//! - [`dot_rows`]: `C[r][j] (+)= Σ_t A[r][t]·B[j][t]`, rows of `A` and `B` contiguous in `t`.
+//!   The forward pass: `z[n][o] = Σ_i x[n][i]·W[o][i]`.
+//! - [`outer`]: `C[r][j] (+)= Σ_t A(r, t)·Q[t][j]`, rows of `Q` contiguous in `j`, `A`
+//!   read through strides. The backward pass: `∂W[o][i] = Σ_n δ[n][o]·x[n][i]` and
+//!   `∂x[n][i] = Σ_o δ[n][o]·W[o][i]`.
+//!
+//! Each kernel is one generic body compiled three times, for the baseline target, for
+//! AVX2 with FMA and for AVX-512, and chosen at run time by CPU feature detection, so the
+//! speed does not depend on `-C target-cpu=native`.
 
 use crate::Real;
 
-/// How a flat slice is read as a `rows × cols` matrix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Layout {
-    /// Number of rows.
-    pub rows: usize,
-    /// Number of columns.
-    pub cols: usize,
-    /// Elements between `(r, c)` and `(r + 1, c)`.
-    pub row_stride: usize,
-    /// Elements between `(r, c)` and `(r, c + 1)`.
-    pub col_stride: usize,
-}
+/// Rows of `A` per register tile of [`dot_rows`].
+const DOT_ROWS: usize = 4;
+/// Rows of `B` per register tile of [`dot_rows`].
+const DOT_COLS: usize = 4;
+/// Rows of `C` per register tile of [`outer`].
+const OUTER_ROWS: usize = 4;
+/// Depth of one cache block of [`outer`]: a `Q` panel of this many rows stays in L1.
+const OUTER_DEPTH: usize = 256;
 
-impl Layout {
-    /// A column-major `rows × cols` matrix: element `(r, c)` at `c·rows + r`.
-    #[must_use]
-    pub const fn column_major(rows: usize, cols: usize) -> Self {
-        Self {
-            rows,
-            cols,
-            row_stride: 1,
-            col_stride: rows,
-        }
-    }
-
-    /// A row-major `rows × cols` matrix: element `(r, c)` at `r·cols + c`.
-    #[must_use]
-    pub const fn row_major(rows: usize, cols: usize) -> Self {
-        Self {
-            rows,
-            cols,
-            row_stride: cols,
-            col_stride: 1,
-        }
-    }
-
-    /// The same buffer read as the transposed matrix.
-    #[must_use]
-    pub const fn transposed(self) -> Self {
-        Self {
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-        }
-    }
-
-    /// The smallest slice length that holds every element.
-    #[must_use]
-    pub const fn required_len(self) -> usize {
-        if self.rows == 0 || self.cols == 0 {
-            0
-        } else {
-            (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride + 1
-        }
-    }
-
-    const fn strides(self) -> (isize, isize) {
-        (self.row_stride as isize, self.col_stride as isize)
-    }
-}
-
-/// `C ← alpha·A·B + beta·C`, on a real GEMM (matrixmultiply's packed, vectorised kernels).
-///
-/// With `beta = 0`, `C` is overwritten and its old contents are never read.
+/// `C[r·ldc + j] (+)= Σ_{t<k} A[r·lda + t]·B[j·ldb + t]` for `r < m`, `j < n`; adds to `C`
+/// when `accumulate`, else overwrites it.
 ///
 /// # Panics
 ///
-/// If the shapes do not agree or a slice is too short for its layout. Layer kernels derive
-/// both from the network's const sizes, so this is an internal invariant, never user input.
+/// When a buffer is too short for its shape (an internal invariant of the layer kernels).
 #[inline]
-pub fn gemm<T: Real>(
-    alpha: T,
-    a: &[T],
-    a_layout: Layout,
-    b: &[T],
-    b_layout: Layout,
-    beta: T,
+pub fn dot_rows<T: Real>(
     c: &mut [T],
-    c_layout: Layout,
+    ldc: usize,
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    ldb: usize,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
 ) {
+    if m == 0 || n == 0 {
+        return;
+    }
     assert!(
-        a_layout.cols == b_layout.rows
-            && a_layout.rows == c_layout.rows
-            && b_layout.cols == c_layout.cols,
-        "gemm: shapes do not agree"
+        c.len() >= (m - 1) * ldc + n
+            && a.len() >= (m - 1) * lda + k
+            && b.len() >= (n - 1) * ldb + k
     );
-    assert!(
-        a.len() >= a_layout.required_len()
-            && b.len() >= b_layout.required_len()
-            && c.len() >= c_layout.required_len(),
-        "gemm: a buffer is shorter than its layout"
-    );
-    // SAFETY: the asserts above keep every addressed element inside its slice; `c` is a
-    // unique borrow, so it cannot alias `a` or `b`.
-    unsafe {
-        T::gemm_unchecked(
-            a_layout.rows,
-            a_layout.cols,
-            b_layout.cols,
-            alpha,
-            a.as_ptr(),
-            a_layout.strides(),
-            b.as_ptr(),
-            b_layout.strides(),
-            beta,
-            c.as_mut_ptr(),
-            c_layout.strides(),
-        );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
+            return unsafe { x86::dot_rows_avx512(c, ldc, a, lda, b, ldb, (m, n, k), accumulate) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
+            return unsafe { x86::dot_rows_avx2(c, ldc, a, lda, b, ldb, (m, n, k), accumulate) };
+        }
+    }
+    dot_rows_body::<T, false, 8>(c, ldc, a, lda, b, ldb, (m, n, k), accumulate);
+}
+
+/// `C[r·ldc + j] (+)= Σ_{t<k} A[r·a_row + t·a_depth]·Q[t·ldq + j]` for `r < m`, `j < n`;
+/// adds to `C` when `accumulate`, else overwrites it.
+///
+/// # Panics
+///
+/// When a buffer is too short for its shape (an internal invariant of the layer kernels).
+#[inline]
+pub fn outer<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: &[T],
+    (a_row, a_depth): (usize, usize),
+    q: &[T],
+    ldq: usize,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(c.len() >= (m - 1) * ldc + n && q.len() >= k.saturating_sub(1) * ldq + n);
+    assert!(k == 0 || a.len() > (m - 1) * a_row + (k - 1) * a_depth);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
+            return unsafe {
+                x86::outer_avx512(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate)
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
+            return unsafe {
+                x86::outer_avx2(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate)
+            };
+        }
+    }
+    outer_body::<T, false, 8>(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate);
+}
+
+/// The same generic bodies, compiled with wider vectors and fused multiply-add.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Real, dot_rows_body, outer_body};
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn dot_rows_avx2<T: Real>(
+        c: &mut [T],
+        ldc: usize,
+        a: &[T],
+        lda: usize,
+        b: &[T],
+        ldb: usize,
+        shape: (usize, usize, usize),
+        accumulate: bool,
+    ) {
+        dot_rows_body::<T, true, 8>(c, ldc, a, lda, b, ldb, shape, accumulate);
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn dot_rows_avx512<T: Real>(
+        c: &mut [T],
+        ldc: usize,
+        a: &[T],
+        lda: usize,
+        b: &[T],
+        ldb: usize,
+        shape: (usize, usize, usize),
+        accumulate: bool,
+    ) {
+        dot_rows_body::<T, true, 16>(c, ldc, a, lda, b, ldb, shape, accumulate);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn outer_avx2<T: Real>(
+        c: &mut [T],
+        ldc: usize,
+        a: &[T],
+        a_strides: (usize, usize),
+        q: &[T],
+        ldq: usize,
+        shape: (usize, usize, usize),
+        accumulate: bool,
+    ) {
+        outer_body::<T, true, 8>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn outer_avx512<T: Real>(
+        c: &mut [T],
+        ldc: usize,
+        a: &[T],
+        a_strides: (usize, usize),
+        q: &[T],
+        ldq: usize,
+        shape: (usize, usize, usize),
+        accumulate: bool,
+    ) {
+        outer_body::<T, true, 16>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+    }
+}
+
+/// `x·y + acc`, fused where the target has FMA.
+#[inline(always)]
+fn multiply_add<T: Real, const FMA: bool>(x: T, y: T, acc: T) -> T {
+    if FMA { x.mul_add(y, acc) } else { x * y + acc }
+}
+
+#[inline(always)]
+fn store<T: Real>(target: &mut T, value: T, accumulate: bool) {
+    *target = if accumulate { *target + value } else { value };
+}
+
+#[inline(always)]
+fn dot_rows_body<T: Real, const FMA: bool, const L: usize>(
+    c: &mut [T],
+    ldc: usize,
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    ldb: usize,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    let mut j = 0;
+    while j + DOT_COLS <= n {
+        let b_rows: [&[T]; DOT_COLS] = core::array::from_fn(|q| &b[(j + q) * ldb..][..k]);
+        let mut r = 0;
+        while r + DOT_ROWS <= m {
+            let a_rows: [&[T]; DOT_ROWS] = core::array::from_fn(|p| &a[(r + p) * lda..][..k]);
+            let sums = dot_tile::<T, FMA, L, DOT_ROWS, DOT_COLS>(&a_rows, &b_rows);
+            for (p, sums) in sums.iter().enumerate() {
+                for (q, &sum) in sums.iter().enumerate() {
+                    store(&mut c[(r + p) * ldc + j + q], sum, accumulate);
+                }
+            }
+            r += DOT_ROWS;
+        }
+        for r in r..m {
+            let sums = dot_tile::<T, FMA, L, 1, DOT_COLS>(&[&a[r * lda..][..k]], &b_rows);
+            for (q, &sum) in sums[0].iter().enumerate() {
+                store(&mut c[r * ldc + j + q], sum, accumulate);
+            }
+        }
+        j += DOT_COLS;
+    }
+    for j in j..n {
+        let b_row = [&b[j * ldb..][..k]];
+        for r in 0..m {
+            let sums = dot_tile::<T, FMA, L, 1, 1>(&[&a[r * lda..][..k]], &b_row);
+            store(&mut c[r * ldc + j], sums[0][0], accumulate);
+        }
+    }
+}
+
+/// `MR × NR` dot products of length `k`, with `MR·NR` vector accumulators of `L` lanes.
+#[inline(always)]
+fn dot_tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const NR: usize>(
+    a: &[&[T]; MR],
+    b: &[&[T]; NR],
+) -> [[T; NR]; MR] {
+    let k = a[0].len();
+    let chunks = k / L;
+    let a_chunks: [&[[T; L]]; MR] = core::array::from_fn(|p| &a[p].as_chunks::<L>().0[..chunks]);
+    let b_chunks: [&[[T; L]]; NR] = core::array::from_fn(|q| &b[q].as_chunks::<L>().0[..chunks]);
+    let mut acc = [[[T::zero(); L]; NR]; MR];
+    for t in 0..chunks {
+        for p in 0..MR {
+            let x = &a_chunks[p][t];
+            for q in 0..NR {
+                let y = &b_chunks[q][t];
+                for l in 0..L {
+                    acc[p][q][l] = multiply_add::<T, FMA>(x[l], y[l], acc[p][q][l]);
+                }
+            }
+        }
+    }
+    let mut sums = [[T::zero(); NR]; MR];
+    for p in 0..MR {
+        for q in 0..NR {
+            let mut sum = acc[p][q].iter().fold(T::zero(), |s, &v| s + v);
+            for t in chunks * L..k {
+                sum = multiply_add::<T, FMA>(a[p][t], b[q][t], sum);
+            }
+            sums[p][q] = sum;
+        }
+    }
+    sums
+}
+
+#[inline(always)]
+fn outer_body<T: Real, const FMA: bool, const L: usize>(
+    c: &mut [T],
+    ldc: usize,
+    a: &[T],
+    (a_row, a_depth): (usize, usize),
+    q: &[T],
+    ldq: usize,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                c[r * ldc..][..n].fill(T::zero());
+            }
+        }
+        return;
+    }
+    let mut depth = 0;
+    while depth < k {
+        let block = OUTER_DEPTH.min(k - depth);
+        let add = accumulate || depth > 0;
+        let mut j = 0;
+        while j + 2 * L <= n {
+            let mut r = 0;
+            while r + OUTER_ROWS <= m {
+                outer_tile::<T, FMA, L, OUTER_ROWS>(
+                    c,
+                    ldc,
+                    a,
+                    (a_row, a_depth),
+                    q,
+                    ldq,
+                    (r, j),
+                    (depth, block),
+                    add,
+                );
+                r += OUTER_ROWS;
+            }
+            for r in r..m {
+                outer_tile::<T, FMA, L, 1>(
+                    c,
+                    ldc,
+                    a,
+                    (a_row, a_depth),
+                    q,
+                    ldq,
+                    (r, j),
+                    (depth, block),
+                    add,
+                );
+            }
+            j += 2 * L;
+        }
+        for r in 0..m {
+            for j in j..n {
+                let mut sum = T::zero();
+                for t in depth..depth + block {
+                    sum = multiply_add::<T, FMA>(a[r * a_row + t * a_depth], q[t * ldq + j], sum);
+                }
+                store(&mut c[r * ldc + j], sum, add);
+            }
+        }
+        depth += block;
+    }
+}
+
+/// An `MR × 2L` tile of `C` from `block` rank-one updates, in `2·MR` vector accumulators.
+#[inline(always)]
+fn outer_tile<T: Real, const FMA: bool, const L: usize, const MR: usize>(
+    c: &mut [T],
+    ldc: usize,
+    a: &[T],
+    (a_row, a_depth): (usize, usize),
+    q: &[T],
+    ldq: usize,
+    (r0, j0): (usize, usize),
+    (depth, block): (usize, usize),
+    accumulate: bool,
+) {
+    let mut acc = [[[T::zero(); L]; 2]; MR];
+    for t in depth..depth + block {
+        let (vectors, _) = q[t * ldq + j0..][..2 * L].as_chunks::<L>();
+        let (v0, v1) = (&vectors[0], &vectors[1]);
+        for (p, acc) in acc.iter_mut().enumerate() {
+            let s = a[(r0 + p) * a_row + t * a_depth];
+            for l in 0..L {
+                acc[0][l] = multiply_add::<T, FMA>(s, v0[l], acc[0][l]);
+                acc[1][l] = multiply_add::<T, FMA>(s, v1[l], acc[1][l]);
+            }
+        }
+    }
+    for (p, acc) in acc.iter().enumerate() {
+        let row = &mut c[(r0 + p) * ldc + j0..][..2 * L];
+        for (target, &value) in row.iter_mut().zip(acc.as_flattened()) {
+            store(target, value, accumulate);
+        }
     }
 }
 
@@ -123,37 +361,57 @@ pub fn gemm<T: Real>(
 mod tests {
     use super::*;
 
-    #[test]
-    fn multiplies_row_major_by_column_major_and_transposes_by_strides() {
-        // A = [[1, 2, 3], [4, 5, 6]] row-major; B = columns (1, 0, 1) and (0, 1, 0).
-        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let b = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0];
-        let mut c = [0.0; 4];
-        gemm(
-            1.0,
-            &a,
-            Layout::row_major(2, 3),
-            &b,
-            Layout::column_major(3, 2),
-            0.0,
-            &mut c,
-            Layout::column_major(2, 2),
-        );
-        assert_eq!(c, [4.0, 10.0, 2.0, 5.0]);
+    fn values(len: usize, seed: usize) -> Vec<f64> {
+        (0..len)
+            .map(|i| (((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0)
+            .collect()
+    }
 
-        // Aᵀ·(1, 1) = (5, 7, 9), reading A's buffer transposed.
-        let ones = [1.0, 1.0];
-        let mut d = [1.0; 3];
-        gemm(
-            1.0,
-            &a,
-            Layout::row_major(2, 3).transposed(),
-            &ones,
-            Layout::column_major(2, 1),
-            2.0,
-            &mut d,
-            Layout::column_major(3, 1),
-        );
-        assert_eq!(d, [7.0, 9.0, 11.0]);
+    /// Shapes around every tile and block edge, against the plain triple loop.
+    #[test]
+    fn kernels_match_the_definition_on_every_edge() {
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (4, 4, 8),
+            (9, 13, 33),
+            (17, 40, 300),
+            (8, 33, 600),
+            (5, 64, 2),
+        ] {
+            let (lda, ldb, ldc) = (k + 1, k + 2, n + 3);
+            let (a, b) = (values(m * lda, 1), values(n * ldb, 2));
+            let mut c = values(m * ldc, 3);
+            let before = c.clone();
+            dot_rows(&mut c, ldc, &a, lda, &b, ldb, (m, n, k), true);
+            for r in 0..m {
+                for j in 0..n {
+                    let expected: f64 = before[r * ldc + j]
+                        + (0..k).map(|t| a[r * lda + t] * b[j * ldb + t]).sum::<f64>();
+                    assert!(
+                        (c[r * ldc + j] - expected).abs() < 1e-10 * (1.0 + expected.abs()),
+                        "dot {m}x{n}x{k}"
+                    );
+                }
+            }
+
+            let (a_row, a_depth) = (1, m + 2);
+            let a = values(k * a_depth + m, 4);
+            let ldq = n + 1;
+            let q = values(k * ldq, 5);
+            let mut c = values(m * ldc, 6);
+            outer(&mut c, ldc, &a, (a_row, a_depth), &q, ldq, (m, n, k), false);
+            for r in 0..m {
+                for j in 0..n {
+                    let expected: f64 = (0..k)
+                        .map(|t| a[r * a_row + t * a_depth] * q[t * ldq + j])
+                        .sum();
+                    assert!(
+                        (c[r * ldc + j] - expected).abs() < 1e-10 * (1.0 + expected.abs()),
+                        "outer {m}x{n}x{k}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use nalgebra::{Const, MatrixView, MatrixViewMut, SVector, SVectorView, SVectorVi
 
 use crate::Real;
 use crate::activation::{self, Activation};
-use crate::gemm::{Layout, gemm};
+use crate::gemm;
 
 /// Multiply-adds per batch above which a layer goes to the GEMM rather than the inlined
 /// loops. Below it, packing costs more than it saves.
@@ -91,16 +91,8 @@ pub fn affine<T: Real, const IN: usize, const OUT: usize>(
         for column in output.chunks_exact_mut(OUT) {
             column.copy_from_slice(bias);
         }
-        gemm(
-            T::one(),
-            weight,
-            Layout::row_major(OUT, IN),
-            input,
-            Layout::column_major(IN, batch),
-            T::one(),
-            output,
-            Layout::column_major(OUT, batch),
-        );
+        // z[n][o] += Σ_i x[n][i]·W[o][i]
+        gemm::dot_rows(output, OUT, input, IN, weight, IN, (batch, OUT, IN), true);
     } else {
         let rows = rows::<T, IN, OUT>(weight);
         let (inputs, _) = input.as_chunks::<IN>();
@@ -183,28 +175,28 @@ pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
     }
     let (inputs, _) = input.as_chunks::<IN>();
     if uses_gemm(IN, OUT, batch) {
-        // ∂L/∂W [OUT, IN] = δ (OUT × batch) · xᵀ (batch × IN).
-        gemm(
-            T::one(),
-            delta,
-            Layout::column_major(OUT, batch),
-            input,
-            Layout::column_major(IN, batch).transposed(),
-            T::zero(),
+        // ∂L/∂W[o][i] = Σ_n δ[n][o]·x[n][i]
+        gemm::outer(
             grad_weight,
-            Layout::row_major(OUT, IN),
+            IN,
+            delta,
+            (1, OUT),
+            input,
+            IN,
+            (OUT, IN, batch),
+            false,
         );
         if let Some(grad_input) = grad_input {
-            // ∂L/∂x (IN × batch) = Wᵀ (IN × OUT) · δ (OUT × batch).
-            gemm(
-                T::one(),
-                weight,
-                Layout::row_major(OUT, IN).transposed(),
-                delta,
-                Layout::column_major(OUT, batch),
-                T::zero(),
+            // ∂L/∂x[n][i] = Σ_o δ[n][o]·W[o][i]
+            gemm::outer(
                 grad_input,
-                Layout::column_major(IN, batch),
+                IN,
+                delta,
+                (OUT, 1),
+                weight,
+                IN,
+                (batch, IN, OUT),
+                false,
             );
         }
         return;

@@ -1,0 +1,134 @@
+//! Once the workspace is warm, a training step allocates nothing: proven with a global
+//! allocator that counts every allocation of this test binary.
+//!
+//! Tests run on several threads, so allocations are counted per thread: each test counts
+//! only what its own thread allocates.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use nn::prelude::*;
+
+struct CountingAllocator;
+
+thread_local! {
+    /// Allocations made by this thread (const-initialised: reading it never allocates).
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    ALLOCATIONS.with(|count| count.set(count.get() + 1));
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; it only counts.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Allocations this thread makes while running `work`.
+fn allocations_during(work: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    work();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+nn::network! { struct Small { dense(2 -> 3, sigmoid), dropout(0.5), dense(3 -> 1, relu) } }
+nn::network! { struct Large { dense(64 -> 128, relu), dropout(0.2), tanh, dense(128 -> 10) } }
+
+fn data<T: nn::Real>(features: usize, outputs: usize, samples: usize) -> (Vec<T>, Vec<T>) {
+    let inputs = (0..features * samples)
+        .map(|k| T::from_float(((k % 17) as f64 - 8.0) / 8.0))
+        .collect();
+    let targets = (0..outputs * samples)
+        .map(|k| T::from_float(((k % 5) as f64) / 5.0))
+        .collect();
+    (inputs, targets)
+}
+
+#[test]
+fn small_network_steps_do_not_allocate() {
+    let (inputs, targets) = data::<f64>(2, 1, 4);
+    let mut trainer = Trainer::new(
+        Small::<f64>::seeded(1),
+        MeanSquaredError,
+        Sgd::with_learning_rate(0.1),
+    );
+    trainer.step(&inputs, &targets).unwrap();
+    let count = allocations_during(|| {
+        for _ in 0..1000 {
+            trainer.step(&inputs, &targets).unwrap();
+        }
+    });
+    assert_eq!(count, 0, "allocations in 1000 warm training steps");
+}
+
+#[test]
+fn gemm_sized_steps_do_not_allocate_and_smaller_batches_reuse_buffers() {
+    let (inputs, targets) = data::<f32>(64, 10, 64);
+    assert!(nn::layer::dense::uses_gemm(64, 128, 64));
+    let config = SgdConfig {
+        learning_rate: 0.01,
+        momentum: 0.9,
+        ..SgdConfig::default()
+    };
+    let mut trainer = Trainer::new(Large::<f32>::seeded(2), MeanSquaredError, Sgd::new(config));
+    trainer.step(&inputs, &targets).unwrap();
+    let count = allocations_during(|| {
+        for _ in 0..50 {
+            trainer.step(&inputs, &targets).unwrap();
+            // A last, smaller minibatch reuses the same buffers.
+            trainer.step(&inputs[..64 * 7], &targets[..10 * 7]).unwrap();
+        }
+    });
+    assert_eq!(count, 0, "allocations in 100 warm training steps");
+}
+
+#[test]
+fn fit_allocates_only_its_history() {
+    let (inputs, targets) = data::<f64>(2, 1, 40);
+    let dataset = Dataset::new(2, 1, inputs, targets).unwrap();
+    let mut trainer = Trainer::new(
+        Small::<f64>::seeded(3),
+        MeanSquaredError,
+        Sgd::with_learning_rate(0.1),
+    );
+    let config = FitConfig {
+        epochs: 1,
+        batch_size: 8,
+        shuffle: true,
+    };
+    trainer.fit(&dataset, &config).unwrap();
+    let config = FitConfig {
+        epochs: 20,
+        ..config
+    };
+    let count = allocations_during(|| {
+        trainer.fit(&dataset, &config).unwrap();
+    });
+    // The history vector grows (a handful of reallocations for 20 epochs); no step allocates.
+    assert!(count <= 6, "{count} allocations in a 20-epoch fit");
+}
+
+#[test]
+fn the_counter_counts() {
+    let count = allocations_during(|| drop(std::hint::black_box(vec![1u8; 10])));
+    assert_eq!(count, 1);
+}

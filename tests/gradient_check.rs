@@ -1,0 +1,178 @@
+//! Central finite differences against backpropagation, in f64, on networks of depth 1 to 4
+//! covering every activation, with and without dropout.
+//!
+//! The numeric derivative is the five-point central difference
+//! `(−L(p+2h) + 8L(p+h) − 8L(p−h) + L(p−2h)) / 12h`, whose error is `O(h⁴)`: with `h = 1e-4`
+//! both truncation and round-off stay near 1e-12, so entries as small as 1e-6 are checked
+//! to better than 1e-6 relative (the two-point formula's round-off floor, about 1e-10
+//! absolute, would hide errors in such entries). Dropout uses a fixed mask: every
+//! evaluation draws it from the same seeded RNG.
+//!
+//! The error of each gradient entry is `|analytic − numeric| / max(|analytic|, |numeric|,
+//! 1e-6)`, and the worst over all parameters must stay below 1e-6. So entries of magnitude
+//! at least 1e-6 are checked to 1e-6 relative, and smaller ones, where a relative error is
+//! meaningless (a dead relu unit's gradient is exactly 0, while its numeric estimate is
+//! round-off of about 1e-13), are checked to 1e-12 absolute.
+
+use nn::loss::{Loss, MeanSquaredError, QuadraticCost};
+use nn::{Network, Workspace};
+use rand::Rng;
+
+nn::network! { struct Depth1 { dense(3 -> 2, sigmoid) } }
+nn::network! { struct Depth2 { dense(4 -> 5, tanh), dense(5 -> 3, identity) } }
+nn::network! { struct Depth3 { dense(3 -> 6, relu), dropout(0.3), dense(6 -> 4, sigmoid), dense(4 -> 2, tanh) } }
+nn::network! {
+    struct Depth4 {
+        input(5),
+        dense(7), tanh,
+        dense(6, relu),
+        dropout(0.5),
+        dense(4), sigmoid,
+        dense(4 -> 3, identity),
+    }
+}
+nn::network! { struct ActivationsAlone { input(3), relu, dense(4, sigmoid), identity, dropout(0.2), dense(2) } }
+nn::network! { struct Wide { dense(40 -> 48, tanh), dense(48 -> 40, relu), dense(40 -> 3) } }
+
+/// Below this magnitude a gradient entry is compared absolutely (see the module docs).
+const ABSOLUTE_BELOW: f64 = 1e-6;
+
+/// The loss of the network on a fixed batch, with dropout masks from a fixed seed.
+fn loss_at<N: Network<f64>, L: Loss<f64>>(
+    net: &N,
+    loss: &L,
+    inputs: &[f64],
+    targets: &[f64],
+) -> f64 {
+    let mut workspace = N::Workspace::default();
+    net.forward_train(inputs, &mut workspace, &mut nn::init::seeded_rng(99))
+        .unwrap();
+    loss.value(workspace.output(), targets, N::OUTPUTS).unwrap()
+}
+
+/// The worst relative error between backpropagation and central differences.
+fn worst_relative_error<N: Network<f64>, L: Loss<f64>>(loss: L, batch: usize, seed: u64) -> f64 {
+    let mut rng = nn::init::seeded_rng(seed);
+    let mut net = N::initialise(&mut rng);
+    let inputs: Vec<f64> = (0..N::INPUTS * batch)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let targets: Vec<f64> = (0..N::OUTPUTS * batch)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+
+    let mut workspace = N::Workspace::default();
+    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(99))
+        .unwrap();
+    let (output, output_gradient) = workspace.output_and_gradient();
+    loss.evaluate(output, &targets, output_gradient, N::OUTPUTS)
+        .unwrap();
+    let mut analytic = vec![0.0; N::PARAMETERS];
+    net.backward(&mut workspace, &mut analytic);
+
+    let mut worst: f64 = 0.0;
+    for (index, &gradient) in analytic.iter().enumerate() {
+        let numeric = five_point_derivative(&mut net, index, |net| {
+            loss_at(net, &loss, &inputs, &targets)
+        });
+        let error =
+            (gradient - numeric).abs() / gradient.abs().max(numeric.abs()).max(ABSOLUTE_BELOW);
+        worst = worst.max(error);
+    }
+    assert!(
+        analytic.iter().any(|&g| g != 0.0),
+        "a gradient check needs nonzero gradients"
+    );
+    worst
+}
+
+/// `∂L/∂p_index` by the five-point central difference with step `h = 1e-4`.
+fn five_point_derivative<N: Network<f64>>(
+    net: &mut N,
+    index: usize,
+    loss: impl Fn(&N) -> f64,
+) -> f64 {
+    let h = 1e-4;
+    let original = net.parameters()[index];
+    let mut at = |offset: f64| {
+        net.parameters_mut()[index] = original + offset;
+        loss(net)
+    };
+    let (plus2, plus, minus, minus2) = (at(2.0 * h), at(h), at(-h), at(-2.0 * h));
+    net.parameters_mut()[index] = original;
+    (-plus2 + 8.0 * plus - 8.0 * minus + minus2) / (12.0 * h)
+}
+
+#[track_caller]
+fn assert_gradients_match<N: Network<f64>>(name: &str) {
+    for (seed, batch) in [(1, 1), (2, 5)] {
+        let worst = worst_relative_error::<N, _>(MeanSquaredError, batch, seed);
+        println!("{name} (batch {batch}, mse): worst relative error {worst:e}");
+        assert!(worst < 1e-6, "{name}: worst relative error {worst:e}");
+        let worst = worst_relative_error::<N, _>(QuadraticCost, batch, seed + 10);
+        println!("{name} (batch {batch}, quadratic cost): worst relative error {worst:e}");
+        assert!(worst < 1e-6, "{name}: worst relative error {worst:e}");
+    }
+}
+
+#[test]
+fn depth_1_sigmoid() {
+    assert_gradients_match::<Depth1<f64>>("Depth1");
+}
+
+#[test]
+fn depth_2_tanh_identity() {
+    assert_gradients_match::<Depth2<f64>>("Depth2");
+}
+
+#[test]
+fn depth_3_relu_dropout_sigmoid_tanh() {
+    assert_gradients_match::<Depth3<f64>>("Depth3");
+}
+
+#[test]
+fn depth_4_with_standalone_activations_and_dropout() {
+    assert_gradients_match::<Depth4<f64>>("Depth4");
+}
+
+#[test]
+fn activation_layers_before_and_after_dense() {
+    assert_gradients_match::<ActivationsAlone<f64>>("ActivationsAlone");
+}
+
+#[test]
+fn wide_layers_on_the_gemm_path() {
+    // 40·48·batch crosses the GEMM threshold at batch ≥ 18.
+    assert!(nn::layer::dense::uses_gemm(40, 48, 20));
+    let worst = worst_relative_error::<Wide<f64>, _>(MeanSquaredError, 20, 5);
+    println!("Wide (batch 20): worst relative error {worst:e}");
+    assert!(worst < 1e-6, "Wide: worst relative error {worst:e}");
+}
+
+#[test]
+fn a_wrong_gradient_is_caught() {
+    // The check can fail: perturb one parameter after backprop and the errors explode.
+    let mut rng = nn::init::seeded_rng(3);
+    let net = Depth2::<f64>::initialise(&mut rng);
+    let inputs = [0.1, -0.2, 0.3, 0.4];
+    let targets = [0.5, 0.0, -0.5];
+    let mut workspace = Depth2::workspace();
+    net.forward_train(&inputs, &mut workspace, &mut rng)
+        .unwrap();
+    let (output, gradient) = workspace.output_and_gradient();
+    MeanSquaredError
+        .evaluate(output, &targets, gradient, 3)
+        .unwrap();
+    let mut analytic = vec![0.0; Depth2::<f64>::PARAMETERS];
+    net.backward(&mut workspace, &mut analytic);
+    let mut net = net;
+    let numeric = five_point_derivative(&mut net, 0, |net| {
+        loss_at(net, &MeanSquaredError, &inputs, &targets)
+    });
+    let relative = |claimed: f64| (claimed - numeric).abs() / claimed.abs().max(numeric.abs());
+    assert!(relative(analytic[0]) < 1e-6);
+    assert!(
+        relative(analytic[0] * (1.0 + 1e-5)) > 1e-6,
+        "an error of 1e-5 in a gradient would be noticed"
+    );
+}
