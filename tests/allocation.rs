@@ -54,23 +54,15 @@ nn::network! { struct Small { dense(2 -> 3, sigmoid), dropout(0.5), dense(3 -> 1
 nn::network! { struct Large { dense(64 -> 128, relu), dropout(0.2), tanh, dense(128 -> 10) } }
 
 fn data<T: nn::Real>(features: usize, outputs: usize, samples: usize) -> (Vec<T>, Vec<T>) {
-    let inputs = (0..features * samples)
-        .map(|k| T::from_float(((k % 17) as f64 - 8.0) / 8.0))
-        .collect();
-    let targets = (0..outputs * samples)
-        .map(|k| T::from_float(((k % 5) as f64) / 5.0))
-        .collect();
+    let inputs = (0..features * samples).map(|k| T::from_float(((k % 17) as f64 - 8.0) / 8.0)).collect();
+    let targets = (0..outputs * samples).map(|k| T::from_float(((k % 5) as f64) / 5.0)).collect();
     (inputs, targets)
 }
 
 #[test]
 fn small_network_steps_do_not_allocate() {
     let (inputs, targets) = data::<f64>(2, 1, 4);
-    let mut trainer = Trainer::new(
-        Small::<f64>::seeded(1),
-        MeanSquaredError,
-        Sgd::with_learning_rate(0.1),
-    );
+    let mut trainer = Trainer::new(Small::<f64>::seeded(1), MeanSquaredError, Sgd::with_learning_rate(0.1));
     trainer.step(&inputs, &targets).unwrap();
     let count = allocations_during(|| {
         for _ in 0..1000 {
@@ -84,11 +76,7 @@ fn small_network_steps_do_not_allocate() {
 fn gemm_sized_steps_do_not_allocate_and_smaller_batches_reuse_buffers() {
     let (inputs, targets) = data::<f32>(64, 10, 64);
     assert!(nn::layer::dense::uses_gemm(64, 128, 64));
-    let config = SgdConfig {
-        learning_rate: 0.01,
-        momentum: 0.9,
-        ..SgdConfig::default()
-    };
+    let config = SgdConfig { learning_rate: 0.01, momentum: 0.9, ..SgdConfig::default() };
     let mut trainer = Trainer::new(Large::<f32>::seeded(2), MeanSquaredError, Sgd::new(config));
     trainer.step(&inputs, &targets).unwrap();
     let count = allocations_during(|| {
@@ -105,21 +93,10 @@ fn gemm_sized_steps_do_not_allocate_and_smaller_batches_reuse_buffers() {
 fn fit_allocates_only_its_history() {
     let (inputs, targets) = data::<f64>(2, 1, 40);
     let dataset = Dataset::new(2, 1, inputs, targets).unwrap();
-    let mut trainer = Trainer::new(
-        Small::<f64>::seeded(3),
-        MeanSquaredError,
-        Sgd::with_learning_rate(0.1),
-    );
-    let config = FitConfig {
-        epochs: 1,
-        batch_size: 8,
-        shuffle: true,
-    };
+    let mut trainer = Trainer::new(Small::<f64>::seeded(3), MeanSquaredError, Sgd::with_learning_rate(0.1));
+    let config = FitConfig { epochs: 1, batch_size: 8, shuffle: true };
     trainer.fit(&dataset, &config).unwrap();
-    let config = FitConfig {
-        epochs: 20,
-        ..config
-    };
+    let config = FitConfig { epochs: 20, ..config };
     let count = allocations_during(|| {
         trainer.fit(&dataset, &config).unwrap();
     });

@@ -28,10 +28,8 @@ fn probe_has_its_shapes_as_consts() {
 
 #[test]
 fn forms_infer_and_name_their_layers() {
-    let specs: Vec<(&str, &[usize])> = <Forms<f64> as Network<f64>>::parameter_specs()
-        .iter()
-        .map(|s| (s.name, s.shape))
-        .collect();
+    let specs: Vec<(&str, &[usize])> =
+        <Forms<f64> as Network<f64>>::parameter_specs().iter().map(|s| (s.name, s.shape)).collect();
     assert_eq!(
         specs,
         [
@@ -46,10 +44,7 @@ fn forms_infer_and_name_their_layers() {
     let net = Forms::<f64>::seeded(1);
     assert_eq!(net.layer2().weight().shape(), (3, 5));
     assert_eq!(net.out().bias().len(), 2);
-    assert!(
-        net.out().bias().iter().all(|&b| b == 0.0),
-        "xavier_uniform leaves the bias at 0"
-    );
+    assert!(net.out().bias().iter().all(|&b| b == 0.0), "xavier_uniform leaves the bias at 0");
     assert_eq!(net.parameter("out.bias"), Some(&[0.0, 0.0][..]));
 }
 
@@ -61,9 +56,5 @@ fn one_sample_and_batch_inference_agree() {
     let batch = net.forward_batch(&OMatrix::<f64, Const<4>, Dyn>::from_columns(&[x, x * 2.0]));
     assert_eq!(batch.ncols(), 2);
     approx::assert_relative_eq!(one, batch.column(0).into_owned(), epsilon = 1e-15);
-    approx::assert_relative_eq!(
-        net.forward(&(x * 2.0)),
-        batch.column(1).into_owned(),
-        epsilon = 1e-15
-    );
+    approx::assert_relative_eq!(net.forward(&(x * 2.0)), batch.column(1).into_owned(), epsilon = 1e-15);
 }

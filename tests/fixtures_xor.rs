@@ -18,56 +18,31 @@ fn check<T: Real, L: Loss<T> + Copy>(file: &str, loss: L) -> f64 {
     let fixture = Fixture::load(file);
     let tolerance = fixture.tolerance::<T>();
     let json = &fixture.json;
-    let net =
-        XorNet::<T>::from_parameters(cast(&flatten_parameters(&json["init"]["params"]))).unwrap();
+    let net = XorNet::<T>::from_parameters(cast(&flatten_parameters(&json["init"]["params"]))).unwrap();
     let (inputs, targets) = (fixture.inputs::<T>(), fixture.targets::<T>());
     let expected = &json["expected"];
     let mut worst: f64 = 0.0;
 
     // Forward: every layer's z and a.
     let mut workspace = XorNet::workspace();
-    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0))
-        .unwrap();
-    for (index, record) in expected["forward"]["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+    for (index, record) in expected["forward"]["layers"].as_array().unwrap().iter().enumerate() {
         let name = index.to_string();
         let z = workspace.layer_pre_activation(&name).unwrap();
-        worst = worst.max(assert_close(
-            z,
-            &flatten(&record["z"]),
-            tolerance,
-            &format!("{file} layer {index} z"),
-        ));
+        worst =
+            worst.max(assert_close(z, &flatten(&record["z"]), tolerance, &format!("{file} layer {index} z")));
         let a = workspace.layer_output(&name).unwrap();
-        worst = worst.max(assert_close(
-            a,
-            &flatten(&record["a"]),
-            tolerance,
-            &format!("{file} layer {index} a"),
-        ));
+        worst =
+            worst.max(assert_close(a, &flatten(&record["a"]), tolerance, &format!("{file} layer {index} a")));
     }
 
     // Loss and gradients at the initial parameters.
     let (output, output_gradient) = workspace.output_and_gradient();
     let value = loss.evaluate(output, &targets, output_gradient, 1).unwrap();
-    worst = worst.max(assert_close(
-        &[value],
-        &[expected["loss"].as_f64().unwrap()],
-        tolerance,
-        "loss",
-    ));
+    worst = worst.max(assert_close(&[value], &[expected["loss"].as_f64().unwrap()], tolerance, "loss"));
     let mut gradients = vec![T::zero(); XorNet::<T>::PARAMETERS];
     net.backward(&mut workspace, &mut gradients);
-    worst = worst.max(assert_close(
-        &gradients,
-        &flatten_parameters(&expected["grads"]),
-        tolerance,
-        "grads",
-    ));
+    worst = worst.max(assert_close(&gradients, &flatten_parameters(&expected["grads"]), tolerance, "grads"));
 
     // The SGD trajectory: loss and gradients before each step, parameters after it.
     let lr = json["optimizer"]["lr"].as_f64().unwrap();
@@ -130,10 +105,6 @@ fn xor_sigmoid_fixtures_match_pytorch_in_f32() {
 #[test]
 fn the_two_quadratic_losses_differ_by_the_factor_two_the_fixtures_expect() {
     // K = 1: mse = 2·half_sse_mean. Swapping the losses must fail the comparison.
-    let swapped =
-        std::panic::catch_unwind(|| check::<f64, _>("01_xor_sigmoid_mse.json", QuadraticCost));
-    assert!(
-        swapped.is_err(),
-        "the fixture must tell the two losses apart"
-    );
+    let swapped = std::panic::catch_unwind(|| check::<f64, _>("01_xor_sigmoid_mse.json", QuadraticCost));
+    assert!(swapped.is_err(), "the fixture must tell the two losses apart");
 }

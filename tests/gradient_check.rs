@@ -38,15 +38,9 @@ nn::network! { struct Wide { dense(40 -> 48, tanh), dense(48 -> 40, relu), dense
 const ABSOLUTE_BELOW: f64 = 1e-6;
 
 /// The loss of the network on a fixed batch, with dropout masks from a fixed seed.
-fn loss_at<N: Network<f64>, L: Loss<f64>>(
-    net: &N,
-    loss: &L,
-    inputs: &[f64],
-    targets: &[f64],
-) -> f64 {
+fn loss_at<N: Network<f64>, L: Loss<f64>>(net: &N, loss: &L, inputs: &[f64], targets: &[f64]) -> f64 {
     let mut workspace = N::Workspace::default();
-    net.forward_train(inputs, &mut workspace, &mut nn::init::seeded_rng(99))
-        .unwrap();
+    net.forward_train(inputs, &mut workspace, &mut nn::init::seeded_rng(99)).unwrap();
     loss.value(workspace.output(), targets, N::OUTPUTS).unwrap()
 }
 
@@ -54,44 +48,28 @@ fn loss_at<N: Network<f64>, L: Loss<f64>>(
 fn worst_relative_error<N: Network<f64>, L: Loss<f64>>(loss: L, batch: usize, seed: u64) -> f64 {
     let mut rng = nn::init::seeded_rng(seed);
     let mut net = N::initialise(&mut rng);
-    let inputs: Vec<f64> = (0..N::INPUTS * batch)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    let targets: Vec<f64> = (0..N::OUTPUTS * batch)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
+    let inputs: Vec<f64> = (0..N::INPUTS * batch).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let targets: Vec<f64> = (0..N::OUTPUTS * batch).map(|_| rng.random_range(-1.0..1.0)).collect();
 
     let mut workspace = N::Workspace::default();
-    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(99))
-        .unwrap();
+    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(99)).unwrap();
     let (output, output_gradient) = workspace.output_and_gradient();
-    loss.evaluate(output, &targets, output_gradient, N::OUTPUTS)
-        .unwrap();
+    loss.evaluate(output, &targets, output_gradient, N::OUTPUTS).unwrap();
     let mut analytic = vec![0.0; N::PARAMETERS];
     net.backward(&mut workspace, &mut analytic);
 
     let mut worst: f64 = 0.0;
     for (index, &gradient) in analytic.iter().enumerate() {
-        let numeric = five_point_derivative(&mut net, index, |net| {
-            loss_at(net, &loss, &inputs, &targets)
-        });
-        let error =
-            (gradient - numeric).abs() / gradient.abs().max(numeric.abs()).max(ABSOLUTE_BELOW);
+        let numeric = five_point_derivative(&mut net, index, |net| loss_at(net, &loss, &inputs, &targets));
+        let error = (gradient - numeric).abs() / gradient.abs().max(numeric.abs()).max(ABSOLUTE_BELOW);
         worst = worst.max(error);
     }
-    assert!(
-        analytic.iter().any(|&g| g != 0.0),
-        "a gradient check needs nonzero gradients"
-    );
+    assert!(analytic.iter().any(|&g| g != 0.0), "a gradient check needs nonzero gradients");
     worst
 }
 
 /// `∂L/∂p_index` by the five-point central difference with step `h = 1e-4`.
-fn five_point_derivative<N: Network<f64>>(
-    net: &mut N,
-    index: usize,
-    loss: impl Fn(&N) -> f64,
-) -> f64 {
+fn five_point_derivative<N: Network<f64>>(net: &mut N, index: usize, loss: impl Fn(&N) -> f64) -> f64 {
     let h = 1e-4;
     let original = net.parameters()[index];
     let mut at = |offset: f64| {
@@ -157,22 +135,15 @@ fn a_wrong_gradient_is_caught() {
     let inputs = [0.1, -0.2, 0.3, 0.4];
     let targets = [0.5, 0.0, -0.5];
     let mut workspace = Depth2::workspace();
-    net.forward_train(&inputs, &mut workspace, &mut rng)
-        .unwrap();
+    net.forward_train(&inputs, &mut workspace, &mut rng).unwrap();
     let (output, gradient) = workspace.output_and_gradient();
-    MeanSquaredError
-        .evaluate(output, &targets, gradient, 3)
-        .unwrap();
+    MeanSquaredError.evaluate(output, &targets, gradient, 3).unwrap();
     let mut analytic = vec![0.0; Depth2::<f64>::PARAMETERS];
     net.backward(&mut workspace, &mut analytic);
     let mut net = net;
-    let numeric = five_point_derivative(&mut net, 0, |net| {
-        loss_at(net, &MeanSquaredError, &inputs, &targets)
-    });
+    let numeric =
+        five_point_derivative(&mut net, 0, |net| loss_at(net, &MeanSquaredError, &inputs, &targets));
     let relative = |claimed: f64| (claimed - numeric).abs() / claimed.abs().max(numeric.abs());
     assert!(relative(analytic[0]) < 1e-6);
-    assert!(
-        relative(analytic[0] * (1.0 + 1e-5)) > 1e-6,
-        "an error of 1e-5 in a gradient would be noticed"
-    );
+    assert!(relative(analytic[0] * (1.0 + 1e-5)) > 1e-6, "an error of 1e-5 in a gradient would be noticed");
 }

@@ -14,10 +14,8 @@ nn::network! {
 }
 
 fn seed_network<T: nn::Real>() -> SeedXor<T> {
-    let weights = [
-        1.0, 1.0, 0.0, 1.0, 1.0, -1.0, /* hidden.bias */ 0.0, 0.0, /* out */ 1.0, -2.0,
-        0.0,
-    ];
+    let weights =
+        [1.0, 1.0, 0.0, 1.0, 1.0, -1.0, /* hidden.bias */ 0.0, 0.0, /* out */ 1.0, -2.0, 0.0];
     SeedXor::from_parameters(weights.iter().map(|&w| T::from_float(w)).collect()).unwrap()
 }
 
@@ -31,14 +29,9 @@ const TABLE: [[f64; 5]; 4] = [
 
 fn reproduces_the_table<T: nn::Real>() {
     let net = seed_network::<T>();
-    let inputs: Vec<T> = TABLE
-        .iter()
-        .flat_map(|r| [r[0], r[1], 1.0])
-        .map(T::from_float)
-        .collect();
+    let inputs: Vec<T> = TABLE.iter().flat_map(|r| [r[0], r[1], 1.0]).map(T::from_float).collect();
     let mut workspace = SeedXor::workspace();
-    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0))
-        .unwrap();
+    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
     let hidden = workspace.layer_output("hidden").unwrap();
     let out = workspace.layer_output("out").unwrap();
     for (n, row) in TABLE.iter().enumerate() {

@@ -23,18 +23,12 @@ impl ActivationKind {
 
     /// The activation a declaration names, if any.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, kind)| kind)
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|&(_, kind)| kind)
     }
 
     /// The name in a declaration.
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|&&(_, kind)| kind == self)
-            .map_or("identity", |(n, _)| n)
+        Self::ALL.iter().find(|&&(_, kind)| kind == self).map_or("identity", |(n, _)| n)
     }
 
     /// The runtime type implementing it.

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
 use syn::{Ident, LitInt};
 
 use crate::catalog::{ActivationKind, DENSE_OPTIONS, INITIALISERS, LAYER_KINDS};
@@ -12,16 +13,31 @@ use crate::model::{Kind, Layer, Network};
 use crate::parse::{self, Arguments, Declaration};
 use crate::suggest;
 
+/// Methods every network has. A dense layer's accessors (`name()`, `name_mut()`) must not
+/// hide them.
+const RESERVED: &[&str] = &[
+    "backward",
+    "forward",
+    "forward_batch",
+    "forward_train",
+    "from_parameters",
+    "infer",
+    "infer_batch",
+    "initialise",
+    "parameter",
+    "parameter_specs",
+    "parameters",
+    "seeded",
+    "workspace",
+];
+
 /// What is known of the values flowing into the next layer.
 #[derive(Clone)]
 enum Width {
     /// Nothing declared yet.
     Unknown,
     /// Produced by the named layer (`None`: the network's input).
-    Known {
-        size: usize,
-        from: Option<(String, String)>,
-    },
+    Known { size: usize, from: Option<(String, String)> },
     /// An earlier mistake hides it; checks that need it are skipped to avoid cascades.
     Poisoned,
 }
@@ -37,19 +53,14 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
         width: Width::Unknown,
         layers: Vec::new(),
         offset: 0,
+        has_input: false,
         names: HashMap::new(),
         idents: HashMap::new(),
     };
     for (position, layer) in declaration.layers.iter().enumerate() {
         checker.layer(position, layer);
     }
-    let Checker {
-        mut errors,
-        width,
-        mut layers,
-        offset,
-        ..
-    } = checker;
+    let Checker { mut errors, width, mut layers, offset, .. } = checker;
     if declaration.layers.is_empty() && declaration.syntax_errors.is_none() {
         errors.at_span(
             declaration.brace_span,
@@ -57,10 +68,7 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
         );
     }
     if !declaration.layers.is_empty() && layers.is_empty() && matches!(width, Width::Known { .. }) {
-        errors.at_span(
-            declaration.brace_span,
-            "a network needs at least one layer after `input(…)`",
-        );
+        errors.at_span(declaration.brace_span, "a network needs at least one layer after `input(…)`");
     }
     errors.finish()?;
     let inputs = layers.first().map_or(0, |l| l.inputs);
@@ -80,9 +88,7 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
 /// Backward runs from the output down to the first layer with parameters: every layer from
 /// there on needs its output's gradient, and every layer after it passes a gradient down.
 fn mark_gradients(layers: &mut [Layer]) {
-    let first_with_parameters = layers
-        .iter()
-        .position(|l| matches!(l.kind, Kind::Dense { .. }));
+    let first_with_parameters = layers.iter().position(|l| matches!(l.kind, Kind::Dense { .. }));
     let last = layers.len().saturating_sub(1);
     for (index, layer) in layers.iter_mut().enumerate() {
         let from = first_with_parameters.unwrap_or(last);
@@ -96,15 +102,19 @@ struct Checker {
     width: Width,
     layers: Vec<Layer>,
     offset: usize,
+    /// Whether the first entry is `input(…)`, which is not a layer.
+    has_input: bool,
     /// Taken layer names, with where they were taken.
     names: HashMap<String, Span>,
-    /// Taken Rust identifiers (a default `layer1` may collide with a declared name).
-    idents: HashMap<String, Span>,
+    /// Taken Rust identifiers (a default `layer1` may collide with a declared name), and
+    /// whether each is a default name.
+    idents: HashMap<String, (Span, bool)>,
 }
 
 impl Checker {
     fn layer(&mut self, position: usize, layer: &parse::Layer) {
-        let index = self.layers.len();
+        // Default names count declared layers (not `input`), whether or not they passed.
+        let index = position - usize::from(self.has_input);
         match &layer.arguments {
             Arguments::Input(size) => self.input(position, layer, size),
             Arguments::Dense(dense) => {
@@ -115,66 +125,54 @@ impl Checker {
                     };
                     let offset = self.offset;
                     self.offset += inputs * outputs + outputs;
-                    self.push(
-                        layer,
-                        index,
-                        description,
-                        inputs,
-                        outputs,
-                        Kind::Dense {
-                            activation,
-                            init,
-                            offset,
-                        },
-                    );
+                    let kind = Kind::Dense { activation, init, offset };
+                    self.push(layer, index, description, inputs, outputs, kind);
                 } else {
-                    self.width = Width::Poisoned;
+                    // The layer is wrong, but when its output size is clear the layers after it
+                    // can still be checked against it.
+                    self.width = match dense.outputs.base10_parse::<usize>() {
+                        Ok(size) if size > 0 => {
+                            let name =
+                                layer.name.as_ref().map_or_else(|| index.to_string(), ToString::to_string);
+                            Width::Known { size, from: Some((name, as_written(dense))) }
+                        }
+                        _ => Width::Poisoned,
+                    };
                 }
             }
             Arguments::Dropout(p) => {
-                let valid = (0.0..1.0).contains(&p.value);
-                if !valid {
+                if !(0.0..1.0).contains(&p.value) {
+                    let why = if p.value >= 1.0 { ", and 1 would drop every value" } else { "" };
                     self.errors.at_span(
                         p.span,
                         format!(
-                            "dropout probability must be in [0, 1), found {}: it is the chance of dropping each value, so 1 would drop everything",
-                            p.value
+                            "dropout probability must be in [0, 1), found {}: it is the chance of dropping each value{why}",
+                            p.text
                         ),
                     );
                 }
                 if let Some(size) = self.flowing_width(layer) {
-                    let description = format!("dropout({})", p.value);
-                    self.push(
-                        layer,
-                        index,
-                        description,
-                        size,
-                        size,
-                        Kind::Dropout {
-                            probability: p.value,
-                        },
-                    );
+                    let description = format!("dropout({})", p.text);
+                    self.push(layer, index, description, size, size, Kind::Dropout { probability: p.value });
                 }
             }
-            Arguments::Other(arguments) => self.activation_layer(index, layer, arguments),
+            Arguments::Other(arguments) => self.activation_layer(index, layer, arguments.as_ref()),
         }
     }
 
     /// `input(N)`: declares the input size; only as the first entry.
     fn input(&mut self, position: usize, layer: &parse::Layer, size: &LitInt) {
         if position != 0 {
-            self.errors.at(
-                &layer.kind,
-                "`input(…)` declares the network's input size, so it must come first",
-            );
+            self.errors
+                .at(&layer.kind, "`input(…)` declares the network's input size, so it must come first");
             return;
         }
         if let Some(name) = &layer.name {
-            self.errors
-                .at(name, "`input(…)` is not a layer and takes no name");
+            self.errors.at(name, "`input(…)` is not a layer and takes no name");
         }
         if let Some(size) = self.size(size, "an input") {
             self.width = Width::Known { size, from: None };
+            self.has_input = true;
         } else {
             self.width = Width::Poisoned;
         }
@@ -218,10 +216,7 @@ impl Checker {
         }
     }
 
-    fn dense(
-        &mut self,
-        dense: &parse::Dense,
-    ) -> Option<(usize, usize, ActivationKind, &'static str)> {
+    fn dense(&mut self, dense: &parse::Dense) -> Option<(usize, usize, ActivationKind, &'static str)> {
         let outputs = self.size(&dense.outputs, "a dense layer");
         let inputs = match (&dense.inputs, self.width.clone()) {
             (Some(literal), width) => {
@@ -259,11 +254,9 @@ impl Checker {
             }
         };
         let activation = match &dense.activation {
-            Some(activation) => self.activation(
-                &activation.name,
-                &activation.arguments,
-                activation_candidates(),
-            ),
+            Some(activation) => {
+                self.activation(&activation.name, &activation.arguments, activation_candidates())
+            }
             None => Some(ActivationKind::Identity),
         };
         let mut init = Some("TorchLinear");
@@ -277,10 +270,7 @@ impl Checker {
         let key = option.key.to_string();
         if !DENSE_OPTIONS.contains(&key.as_str()) {
             let hint = suggest::hint(&key, DENSE_OPTIONS.iter().copied());
-            self.errors.at(
-                &option.key,
-                format!("unknown option `{key}` for a dense layer; {hint}"),
-            );
+            self.errors.at(&option.key, format!("unknown option `{key}` for a dense layer; {hint}"));
             return None;
         }
         let value = option.value.to_string();
@@ -288,10 +278,7 @@ impl Checker {
             Some(variant)
         } else {
             let hint = suggest::hint(&value, INITIALISERS.iter().map(|(name, _)| *name));
-            self.errors.at(
-                &option.value,
-                format!("unknown initialiser `{value}`; {hint}"),
-            );
+            self.errors.at(&option.value, format!("unknown initialiser `{value}`; {hint}"));
             None
         }
     }
@@ -306,45 +293,38 @@ impl Checker {
         let text = name.to_string();
         let Some(kind) = ActivationKind::from_name(&text) else {
             let hint = suggest::hint(&text, candidates);
-            self.errors
-                .at(name, format!("unknown activation `{text}`; {hint}"));
+            self.errors.at(name, format!("unknown activation `{text}`; {hint}"));
             return None;
         };
         if let Some(first) = arguments.first() {
-            self.errors
-                .at_span(first.span, format!("`{text}` takes no arguments"));
+            self.errors.at_span(first.span, format!("`{text}` takes no arguments"));
             return None;
         }
         Some(kind)
     }
 
     /// A layer that is only an activation: `relu`.
-    fn activation_layer(
-        &mut self,
-        index: usize,
-        layer: &parse::Layer,
-        arguments: &[parse::Number],
-    ) {
+    fn activation_layer(&mut self, index: usize, layer: &parse::Layer, arguments: Option<&TokenStream>) {
         let text = layer.kind.to_string();
         if ActivationKind::from_name(&text).is_none() {
             let candidates = LAYER_KINDS.iter().copied().chain(ActivationKind::names());
             let hint = suggest::hint(&text, candidates);
-            self.errors
-                .at(&layer.kind, format!("unknown layer `{text}`; {hint}"));
+            self.errors.at(&layer.kind, format!("unknown layer `{text}`; {hint}"));
             self.width = Width::Poisoned;
             return;
         }
-        let activation = self.activation(&layer.kind, arguments, activation_candidates());
+        let arguments = match arguments.map(|tokens| parse::parse_numbers.parse2(tokens.clone())) {
+            None => Vec::new(),
+            Some(Ok(numbers)) => numbers,
+            Some(Err(error)) => {
+                self.errors.push(error);
+                return;
+            }
+        };
+        let activation = self.activation(&layer.kind, &arguments, activation_candidates());
         let size = self.flowing_width(layer);
         if let (Some(activation), Some(size)) = (activation, size) {
-            self.push(
-                layer,
-                index,
-                activation.name().to_owned(),
-                size,
-                size,
-                Kind::Activation(activation),
-            );
+            self.push(layer, index, activation.name().to_owned(), size, size, Kind::Activation(activation));
         }
     }
 
@@ -360,38 +340,45 @@ impl Checker {
     ) {
         let (name, ident) = match &layer.name {
             Some(name) => (name.to_string(), name.clone()),
-            None => (
-                index.to_string(),
-                Ident::new(&format!("layer{index}"), layer.kind.span()),
-            ),
+            None => (index.to_string(), Ident::new(&format!("layer{index}"), layer.kind.span())),
         };
-        let at = layer
-            .name
-            .as_ref()
-            .map_or_else(|| layer.kind.span(), Ident::span);
-        let taken = self
-            .names
-            .get(&name)
-            .or_else(|| self.idents.get(&ident.to_string()));
-        if let Some(&first) = taken {
+        let at = layer.name.as_ref().map_or_else(|| layer.kind.span(), Ident::span);
+        let is_dense = matches!(kind, Kind::Dense { .. });
+        let text = ident.to_string();
+        if let Some(method) =
+            RESERVED.iter().find(|&&r| is_dense && (text == r || text == format!("{r}_mut")))
+        {
+            self.errors.at_span(
+                at,
+                format!("a dense layer named `{ident}` would hide the network's own `{method}` method; choose another name"),
+            );
+        }
+        let taken = match self.names.get(&name) {
+            Some(&first) => Some((first, false)),
+            None => self.idents.get(&text).copied(),
+        };
+        if let Some((first, is_default)) = taken {
             let mut error = syn::Error::new(
                 at,
                 format!("duplicate layer name `{ident}`: every layer needs its own name"),
             );
-            error.combine(syn::Error::new(
-                first,
-                format!("`{ident}` is first used here"),
-            ));
+            let note = if is_default {
+                format!("`{ident}` is already the default name of this unnamed layer")
+            } else {
+                format!("`{ident}` is first used here")
+            };
+            error.combine(syn::Error::new(first, note));
             self.errors.push(error);
         }
+        let is_default = layer.name.is_none();
         self.names.insert(name.clone(), at);
-        self.idents.insert(ident.to_string(), at);
+        self.idents.insert(text.clone(), (at, is_default));
+        if is_dense {
+            self.idents.insert(format!("{text}_mut"), (at, is_default));
+        }
         let span = layer.span();
         if !matches!(self.width, Width::Poisoned) || matches!(kind, Kind::Dense { .. }) {
-            self.width = Width::Known {
-                size: outputs,
-                from: Some((name.clone(), description.clone())),
-            };
+            self.width = Width::Known { size: outputs, from: Some((name.clone(), description.clone())) };
         }
         self.layers.push(Layer {
             name,
@@ -404,6 +391,16 @@ impl Checker {
             propagates_gradient: false,
             has_gradient: false,
         });
+    }
+}
+
+/// A dense layer as the user wrote it, for messages about the layers after it.
+fn as_written(dense: &parse::Dense) -> String {
+    let inputs = dense.inputs.as_ref().map_or_else(|| "…".to_owned(), |l| l.base10_digits().to_owned());
+    let outputs = dense.outputs.base10_digits();
+    match &dense.activation {
+        Some(activation) => format!("dense({inputs} -> {outputs}, {})", activation.name),
+        None => format!("dense({inputs} -> {outputs})"),
     }
 }
 

@@ -43,11 +43,7 @@ pub struct Layer {
 /// What a layer computes.
 pub enum Kind {
     /// `a = σ(W·x + b)`; weight `[outputs, inputs]` at `offset`, bias `[outputs]` right after.
-    Dense {
-        activation: ActivationKind,
-        init: &'static str,
-        offset: usize,
-    },
+    Dense { activation: ActivationKind, init: &'static str, offset: usize },
     /// Inverted dropout with drop probability `probability`.
     Dropout { probability: f64 },
     /// `a = σ(x)` on its own.

@@ -44,8 +44,9 @@ pub enum Arguments {
     Dropout(Number),
     /// `input(N)`.
     Input(LitInt),
-    /// Any other kind: an activation, `relu` or `leaky_relu(0.1)`.
-    Other(Vec<Number>),
+    /// Any other kind, with its raw arguments: an activation (`relu`, `leaky_relu(0.1)`) or
+    /// a mistake, which `check` names.
+    Other(Option<TokenStream>),
 }
 
 /// The arguments of `dense(…)`.
@@ -68,34 +69,30 @@ pub struct Option_ {
     pub value: Ident,
 }
 
-/// A numeric literal, possibly negative, with its span.
+/// A numeric literal, possibly negative, with its span and its text as written.
 pub struct Number {
     pub value: f64,
     pub span: Span,
+    pub text: String,
 }
 
 impl Parse for Number {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let minus: Option<Token![-]> = input.parse()?;
         let lookahead = input.lookahead1();
-        let (magnitude, end) = if lookahead.peek(syn::LitFloat) {
+        let (magnitude, end, digits) = if lookahead.peek(syn::LitFloat) {
             let lit: syn::LitFloat = input.parse()?;
-            (lit.base10_parse::<f64>()?, lit.span())
+            (lit.base10_parse::<f64>()?, lit.span(), lit.to_string())
         } else if lookahead.peek(LitInt) {
             let lit: LitInt = input.parse()?;
-            (lit.base10_parse::<f64>()?, lit.span())
+            (lit.base10_parse::<f64>()?, lit.span(), lit.to_string())
         } else {
             return Err(lookahead.error());
         };
         let span = minus.map_or(end, |m| m.span.join(end).unwrap_or(end));
-        Ok(Self {
-            value: if minus.is_some() {
-                -magnitude
-            } else {
-                magnitude
-            },
-            span,
-        })
+        let sign = if minus.is_some() { "-" } else { "" };
+        let value = if minus.is_some() { -magnitude } else { magnitude };
+        Ok(Self { value, span, text: format!("{sign}{digits}") })
     }
 }
 
@@ -168,10 +165,7 @@ fn parse_layers(body: TokenStream, errors: &mut Errors) -> Vec<Layer> {
 impl Parse for Layer {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let first: Ident = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected a layer, such as `dense(2 -> 3, relu)` or `dropout(0.5)`",
-            )
+            syn::Error::new(e.span(), "expected a layer, such as `dense(2 -> 3, relu)` or `dropout(0.5)`")
         })?;
         let (name, kind) = if input.peek(Token![:]) && !input.peek(Token![::]) {
             input.parse::<Token![:]>()?;
@@ -204,22 +198,15 @@ impl Parse for Layer {
                     ));
                 }
                 "input" => {
-                    return Err(syn::Error::new(
-                        kind.span(),
-                        "`input` needs its size: `input(4)`",
-                    ));
+                    return Err(syn::Error::new(kind.span(), "`input` needs its size: `input(4)`"));
                 }
-                _ => Arguments::Other(Vec::new()),
+                _ => Arguments::Other(None),
             }
         };
         if !input.is_empty() {
             return Err(input.error("expected `,` between layers"));
         }
-        Ok(Self {
-            name,
-            kind,
-            arguments,
-        })
+        Ok(Self { name, kind, arguments })
     }
 }
 
@@ -228,20 +215,17 @@ fn parse_arguments(kind: &Ident, content: ParseStream) -> syn::Result<Arguments>
         "dense" => Arguments::Dense(parse_dense(content)?),
         "dropout" => {
             let p = content.parse::<Number>().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "expected the dropout probability, a number such as `0.5`",
-                )
+                syn::Error::new(e.span(), "expected the dropout probability, a number such as `0.5`")
             })?;
             Arguments::Dropout(p)
         }
         "input" => {
-            let size: LitInt = content.parse().map_err(|e| {
-                syn::Error::new(e.span(), "expected the input size, an integer such as `4`")
-            })?;
+            let size: LitInt = content
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), "expected the input size, an integer such as `4`"))?;
             Arguments::Input(size)
         }
-        _ => Arguments::Other(parse_numbers(content)?),
+        _ => Arguments::Other(Some(content.parse()?)),
     };
     if !content.is_empty() {
         return Err(content.error(format!("unexpected argument to `{kind}`")));
@@ -249,26 +233,28 @@ fn parse_arguments(kind: &Ident, content: ParseStream) -> syn::Result<Arguments>
     Ok(arguments)
 }
 
-fn parse_numbers(content: ParseStream) -> syn::Result<Vec<Number>> {
+/// `number, number, …`, the arguments of an activation.
+pub fn parse_numbers(content: ParseStream) -> syn::Result<Vec<Number>> {
     let numbers = content.parse_terminated(Number::parse, Token![,])?;
     Ok(numbers.into_iter().collect())
 }
 
 fn parse_dense(content: ParseStream) -> syn::Result<Dense> {
     let first: LitInt = content.parse().map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            "expected the layer's sizes: `dense(IN -> OUT)` or `dense(OUT)`",
-        )
+        syn::Error::new(e.span(), "expected the layer's sizes: `dense(IN -> OUT)` or `dense(OUT)`")
     })?;
     let (inputs, outputs) = if content.peek(Token![->]) {
         content.parse::<Token![->]>()?;
-        let outputs: LitInt = content.parse().map_err(|e| {
-            syn::Error::new(e.span(), "expected the output size after `->`, an integer")
-        })?;
+        let outputs: LitInt = content
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected the output size after `->`, an integer"))?;
         (Some(first), outputs)
     } else {
-        if content.peek(Token![-]) || content.peek(Token![>]) || content.peek(Token![=>]) {
+        if content.peek(Token![-])
+            || content.peek(Token![>])
+            || content.peek(Token![=>])
+            || content.peek(LitInt)
+        {
             return Err(content.error("expected `->` between the input and output sizes"));
         }
         (None, first)
@@ -281,7 +267,10 @@ fn parse_dense(content: ParseStream) -> syn::Result<Dense> {
             break;
         }
         let name: Ident = content.parse().map_err(|e| {
-            syn::Error::new(e.span(), "expected an activation (such as `relu`) or an option (such as `init = he_uniform`)")
+            syn::Error::new(
+                e.span(),
+                "expected an activation (such as `relu`) or an option (such as `init = he_uniform`)",
+            )
         })?;
         if content.peek(Token![=]) {
             content.parse::<Token![=]>()?;
@@ -299,34 +288,20 @@ fn parse_dense(content: ParseStream) -> syn::Result<Dense> {
         if let Some(previous) = &activation {
             let mut error = syn::Error::new(
                 name.span(),
-                format!(
-                    "a dense layer takes one activation, and `{}` is already given",
-                    previous.name
-                ),
+                format!("a dense layer takes one activation, and `{}` is already given", previous.name),
             );
-            error.combine(syn::Error::new(
-                previous.name.span(),
-                "first activation given here",
-            ));
+            error.combine(syn::Error::new(previous.name.span(), "first activation given here"));
             return Err(error);
         }
         activation = Some(Activation { name, arguments });
     }
-    Ok(Dense {
-        inputs,
-        outputs,
-        activation,
-        options,
-    })
+    Ok(Dense { inputs, outputs, activation, options })
 }
 
 impl Layer {
     /// The span of the whole layer, for errors about it as a whole.
     pub fn span(&self) -> Span {
-        let start = self
-            .name
-            .as_ref()
-            .map_or_else(|| self.kind.span(), Spanned::span);
+        let start = self.name.as_ref().map_or_else(|| self.kind.span(), Spanned::span);
         start.join(self.kind.span()).unwrap_or(start)
     }
 }

@@ -26,8 +26,16 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// `did you mean `x`?` or, with no close candidate, the list of valid names.
+/// `did you mean `x`?` or, with no close candidate, the list of valid names. A name that
+/// begins several candidates at a word boundary (`he` → `he_uniform`, `he_normal`) names
+/// them all.
 pub fn hint<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> String {
+    let prefix = format!("{}_", name.to_lowercase());
+    let extensions: Vec<String> =
+        candidates.clone().into_iter().filter(|c| c.starts_with(&prefix)).map(|c| format!("`{c}`")).collect();
+    if extensions.len() > 1 {
+        return format!("did you mean {}?", extensions.join(" or "));
+    }
     match closest(name, candidates.clone()) {
         Some(best) => format!("did you mean `{best}`?"),
         None => {
@@ -49,5 +57,8 @@ mod tests {
         assert_eq!(closest("Relu", names), Some("relu"));
         assert_eq!(closest("convolution", names), None);
         assert_eq!(distance("kitten", "sitting"), 3);
+        let inits = ["xavier_uniform", "xavier_normal", "he_uniform", "he_normal"];
+        assert_eq!(hint("he", inits), "did you mean `he_uniform` or `he_normal`?");
+        assert_eq!(hint("zzz", ["a", "b"]), "expected one of `a`, `b`");
     }
 }

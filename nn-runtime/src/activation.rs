@@ -114,12 +114,7 @@ pub fn forward_in_place<T: Real, A: Activation<T>>(activation: &A, values: &mut 
 
 /// Backpropagates through `a = σ(z)`: `∂L/∂z = ∂L/∂a ⊙ σ'(z)`, in place on the gradient.
 #[inline]
-pub fn backward_in_place<T: Real, A: Activation<T>>(
-    activation: &A,
-    z: &[T],
-    a: &[T],
-    gradient: &mut [T],
-) {
+pub fn backward_in_place<T: Real, A: Activation<T>>(activation: &A, z: &[T], a: &[T], gradient: &mut [T]) {
     for ((g, &z), &a) in gradient.iter_mut().zip(z).zip(a) {
         *g *= activation.df(z, a);
     }

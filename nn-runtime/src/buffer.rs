@@ -18,14 +18,9 @@ pub fn zeroed_parameters<T: Real, const N: usize>() -> Box<[T; N]> {
 /// # Errors
 ///
 /// When the vector's length is not `N`.
-pub fn parameters_from_vec<T, const N: usize>(
-    values: Vec<T>,
-) -> Result<Box<[T; N]>, ParameterCountError> {
+pub fn parameters_from_vec<T, const N: usize>(values: Vec<T>) -> Result<Box<[T; N]>, ParameterCountError> {
     let found = values.len();
-    values
-        .into_boxed_slice()
-        .try_into()
-        .map_err(|_| ParameterCountError { expected: N, found })
+    values.into_boxed_slice().try_into().map_err(|_| ParameterCountError { expected: N, found })
 }
 
 /// Views a gradient buffer as `[T; N]`.

@@ -51,8 +51,7 @@ impl<T> Dataset<T> {
         if features == 0 || target_width == 0 {
             return Err(DataError::ZeroWidth);
         }
-        let (input_samples, target_samples) =
-            (inputs.len() / features, targets.len() / target_width);
+        let (input_samples, target_samples) = (inputs.len() / features, targets.len() / target_width);
         if inputs.len() % features != 0
             || targets.len() % target_width != 0
             || input_samples != target_samples
@@ -66,12 +65,7 @@ impl<T> Dataset<T> {
                 target_samples,
             });
         }
-        Ok(Self {
-            inputs,
-            targets,
-            features,
-            target_width,
-        })
+        Ok(Self { inputs, targets, features, target_width })
     }
 
     /// Number of samples.

@@ -45,19 +45,14 @@ pub fn dot_rows<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(
-        c.len() >= (m - 1) * ldc + n
-            && a.len() >= (m - 1) * lda + k
-            && b.len() >= (n - 1) * ldb + k
-    );
+    assert!(c.len() >= (m - 1) * ldc + n && a.len() >= (m - 1) * lda + k && b.len() >= (n - 1) * ldb + k);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
             return unsafe { x86::dot_rows_avx512(c, ldc, a, lda, b, ldb, (m, n, k), accumulate) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
             return unsafe { x86::dot_rows_avx2(c, ldc, a, lda, b, ldb, (m, n, k), accumulate) };
         }
@@ -91,16 +86,11 @@ pub fn outer<T: Real>(
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
-            return unsafe {
-                x86::outer_avx512(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate)
-            };
+            return unsafe { x86::outer_avx512(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
-            return unsafe {
-                x86::outer_avx2(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate)
-            };
+            return unsafe { x86::outer_avx2(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate) };
         }
     }
     outer_body::<T, false, 8>(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate);
@@ -297,17 +287,7 @@ fn outer_body<T: Real, const FMA: bool, const L: usize>(
                 r += OUTER_ROWS;
             }
             for r in r..m {
-                outer_tile::<T, FMA, L, 1>(
-                    c,
-                    ldc,
-                    a,
-                    (a_row, a_depth),
-                    q,
-                    ldq,
-                    (r, j),
-                    (depth, block),
-                    add,
-                );
+                outer_tile::<T, FMA, L, 1>(c, ldc, a, (a_row, a_depth), q, ldq, (r, j), (depth, block), add);
             }
             j += 2 * L;
         }
@@ -362,23 +342,15 @@ mod tests {
     use super::*;
 
     fn values(len: usize, seed: usize) -> Vec<f64> {
-        (0..len)
-            .map(|i| (((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0)
-            .collect()
+        (0..len).map(|i| (((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0).collect()
     }
 
     /// Shapes around every tile and block edge, against the plain triple loop.
     #[test]
     fn kernels_match_the_definition_on_every_edge() {
-        for &(m, n, k) in &[
-            (1, 1, 1),
-            (3, 5, 7),
-            (4, 4, 8),
-            (9, 13, 33),
-            (17, 40, 300),
-            (8, 33, 600),
-            (5, 64, 2),
-        ] {
+        for &(m, n, k) in
+            &[(1, 1, 1), (3, 5, 7), (4, 4, 8), (9, 13, 33), (17, 40, 300), (8, 33, 600), (5, 64, 2)]
+        {
             let (lda, ldb, ldc) = (k + 1, k + 2, n + 3);
             let (a, b) = (values(m * lda, 1), values(n * ldb, 2));
             let mut c = values(m * ldc, 3);
@@ -386,8 +358,8 @@ mod tests {
             dot_rows(&mut c, ldc, &a, lda, &b, ldb, (m, n, k), true);
             for r in 0..m {
                 for j in 0..n {
-                    let expected: f64 = before[r * ldc + j]
-                        + (0..k).map(|t| a[r * lda + t] * b[j * ldb + t]).sum::<f64>();
+                    let expected: f64 =
+                        before[r * ldc + j] + (0..k).map(|t| a[r * lda + t] * b[j * ldb + t]).sum::<f64>();
                     assert!(
                         (c[r * ldc + j] - expected).abs() < 1e-10 * (1.0 + expected.abs()),
                         "dot {m}x{n}x{k}"
@@ -403,9 +375,7 @@ mod tests {
             outer(&mut c, ldc, &a, (a_row, a_depth), &q, ldq, (m, n, k), false);
             for r in 0..m {
                 for j in 0..n {
-                    let expected: f64 = (0..k)
-                        .map(|t| a[r * a_row + t * a_depth] * q[t * ldq + j])
-                        .sum();
+                    let expected: f64 = (0..k).map(|t| a[r * a_row + t * a_depth] * q[t * ldq + j]).sum();
                     assert!(
                         (c[r * ldc + j] - expected).abs() < 1e-10 * (1.0 + expected.abs()),
                         "outer {m}x{n}x{k}"

@@ -98,27 +98,12 @@ mod tests {
         ] {
             let mut weight = vec![0.0_f64; fan_in * fan_out];
             let mut bias = vec![0.0_f64; fan_out];
-            init.fill_dense(
-                &mut weight,
-                &mut bias,
-                fan_in,
-                fan_out,
-                &mut ChaCha8Rng::seed_from_u64(7),
-            );
+            init.fill_dense(&mut weight, &mut bias, fan_in, fan_out, &mut ChaCha8Rng::seed_from_u64(7));
             assert!(weight.iter().all(|w| w.abs() < bound), "{init:?}");
             let max = weight.iter().fold(0.0_f64, |m, w| m.max(w.abs()));
-            assert!(
-                max > 0.9 * bound,
-                "{init:?} should fill its range, max {max}"
-            );
+            assert!(max > 0.9 * bound, "{init:?} should fill its range, max {max}");
             let mut again = vec![0.0_f64; fan_in * fan_out];
-            init.fill_dense(
-                &mut again,
-                &mut bias,
-                fan_in,
-                fan_out,
-                &mut ChaCha8Rng::seed_from_u64(7),
-            );
+            init.fill_dense(&mut again, &mut bias, fan_in, fan_out, &mut ChaCha8Rng::seed_from_u64(7));
             assert_eq!(weight, again);
         }
     }
@@ -126,26 +111,14 @@ mod tests {
     #[test]
     fn normal_initialisers_have_their_variance() {
         let (fan_in, fan_out) = (400, 200);
-        for (init, variance) in [
-            (Init::XavierNormal, 2.0 / 600.0),
-            (Init::HeNormal, 2.0 / 400.0),
-        ] {
+        for (init, variance) in [(Init::XavierNormal, 2.0 / 600.0), (Init::HeNormal, 2.0 / 400.0)] {
             let mut weight = vec![0.0_f64; fan_in * fan_out];
             let mut bias = vec![1.0_f64; fan_out];
-            init.fill_dense(
-                &mut weight,
-                &mut bias,
-                fan_in,
-                fan_out,
-                &mut ChaCha8Rng::seed_from_u64(1),
-            );
+            init.fill_dense(&mut weight, &mut bias, fan_in, fan_out, &mut ChaCha8Rng::seed_from_u64(1));
             let n = weight.len() as f64;
             let mean = weight.iter().sum::<f64>() / n;
             let var = weight.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / n;
-            assert!(
-                (var / variance - 1.0).abs() < 0.02,
-                "{init:?}: {var} vs {variance}"
-            );
+            assert!((var / variance - 1.0).abs() < 0.02, "{init:?}: {var} vs {variance}");
             assert!(mean.abs() < 0.01 * variance.sqrt() * 10.0);
             assert!(bias.iter().all(|&b| b == 0.0));
         }

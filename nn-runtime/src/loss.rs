@@ -40,9 +40,7 @@ pub trait Loss<T: Real> {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum LossError {
     /// The prediction and target buffers do not describe the same batch.
-    #[error(
-        "the target holds {target_len} values, but {batch} samples need {expected} for this loss"
-    )]
+    #[error("the target holds {target_len} values, but {batch} samples need {expected} for this loss")]
     TargetShape {
         /// Samples in the batch.
         batch: usize,
@@ -73,11 +71,7 @@ fn check_shape<T>(
     if target.len() == batch * target_width {
         Ok(batch)
     } else {
-        Err(LossError::TargetShape {
-            batch,
-            expected: batch * target_width,
-            target_len: target.len(),
-        })
+        Err(LossError::TargetShape { batch, expected: batch * target_width, target_len: target.len() })
     }
 }
 
@@ -118,10 +112,7 @@ impl<T: Real> Loss<T> for MeanSquaredError {
 
     fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
         check_shape(prediction, target, outputs, outputs)?;
-        let sum = prediction
-            .iter()
-            .zip(target)
-            .fold(T::zero(), |s, (&p, &y)| s + (p - y) * (p - y));
+        let sum = prediction.iter().zip(target).fold(T::zero(), |s, (&p, &y)| s + (p - y) * (p - y));
         Ok(sum / T::from_float(prediction.len() as f64))
     }
 }
@@ -164,10 +155,7 @@ impl<T: Real> Loss<T> for QuadraticCost {
 
     fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
         let batch = check_shape(prediction, target, outputs, outputs)?;
-        let sum = prediction
-            .iter()
-            .zip(target)
-            .fold(T::zero(), |s, (&p, &y)| s + (p - y) * (p - y));
+        let sum = prediction.iter().zip(target).fold(T::zero(), |s, (&p, &y)| s + (p - y) * (p - y));
         Ok(sum / T::from_float(2.0 * batch as f64))
     }
 }

@@ -70,11 +70,7 @@ pub struct ParameterCountError {
 /// When `len` is not a multiple of `width`.
 #[inline]
 pub fn batch_size(len: usize, width: usize) -> Result<usize, BatchShapeError> {
-    if len % width == 0 {
-        Ok(len / width)
-    } else {
-        Err(BatchShapeError { len, width })
-    }
+    if len % width == 0 { Ok(len / width) } else { Err(BatchShapeError { len, width }) }
 }
 
 /// The reusable buffers of a training step: every layer's output, what its backward pass
@@ -133,11 +129,8 @@ pub trait Network<T: Real>: Sized {
     /// # Errors
     ///
     /// When `inputs` is not a whole number of samples.
-    fn infer<'w>(
-        &self,
-        inputs: &[T],
-        workspace: &'w mut Self::Workspace,
-    ) -> Result<&'w [T], BatchShapeError>;
+    fn infer<'w>(&self, inputs: &[T], workspace: &'w mut Self::Workspace)
+    -> Result<&'w [T], BatchShapeError>;
 
     /// Training forward on a batch (dropout on, masks drawn from `rng`), recording what
     /// [`Network::backward`] needs.

@@ -40,13 +40,7 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     fn default() -> Self {
-        Self {
-            learning_rate: 0.01,
-            momentum: 0.0,
-            dampening: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
-        }
+        Self { learning_rate: 0.01, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
     }
 }
 
@@ -84,20 +78,13 @@ impl<T: Real> Sgd<T> {
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: SgdConfig) -> Self {
-        Self {
-            config,
-            momentum_buffer: Vec::new(),
-            steps: 0,
-        }
+        Self { config, momentum_buffer: Vec::new(), steps: 0 }
     }
 
     /// Plain gradient descent `p ← p − η·∂L/∂p`.
     #[must_use]
     pub fn with_learning_rate(learning_rate: f64) -> Self {
-        Self::new(SgdConfig {
-            learning_rate,
-            ..SgdConfig::default()
-        })
+        Self::new(SgdConfig { learning_rate, ..SgdConfig::default() })
     }
 
     /// The momentum buffer `bₜ` (empty until the first step with momentum).
@@ -115,18 +102,9 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     }
 
     fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
-        let SgdConfig {
-            learning_rate,
-            momentum,
-            dampening,
-            nesterov,
-            weight_decay,
-        } = self.config;
-        let (lr, mu, wd) = (
-            T::from_float(learning_rate),
-            T::from_float(momentum),
-            T::from_float(weight_decay),
-        );
+        let SgdConfig { learning_rate, momentum, dampening, nesterov, weight_decay } = self.config;
+        let (lr, mu, wd) =
+            (T::from_float(learning_rate), T::from_float(momentum), T::from_float(weight_decay));
         let keep = T::from_float(1.0 - dampening);
         self.steps += 1;
         if momentum == 0.0 {
@@ -139,11 +117,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             self.prepare(parameters.len());
         }
         let first = self.steps == 1;
-        for ((p, &g), b) in parameters
-            .iter_mut()
-            .zip(gradients)
-            .zip(&mut self.momentum_buffer)
-        {
+        for ((p, &g), b) in parameters.iter_mut().zip(gradients).zip(&mut self.momentum_buffer) {
             let g = g + wd * *p;
             *b = if first { g } else { mu * *b + keep * g };
             let direction = if nesterov { g + mu * *b } else { *b };

@@ -74,11 +74,7 @@ pub struct FitConfig {
 
 impl Default for FitConfig {
     fn default() -> Self {
-        Self {
-            epochs: 10,
-            batch_size: 32,
-            shuffle: true,
-        }
+        Self { epochs: 10, batch_size: 32, shuffle: true }
     }
 }
 
@@ -205,15 +201,9 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         let (output, output_gradient) = workspace.output_and_gradient();
         let value = loss
             .evaluate(output, targets, output_gradient, N::OUTPUTS)
-            .map_err(|source| TrainError::Loss {
-                step: *steps,
-                source,
-            })?;
+            .map_err(|source| TrainError::Loss { step: *steps, source })?;
         if !value.is_finite() {
-            return Err(TrainError::Diverged {
-                step: *steps,
-                loss: value.to_f64(),
-            });
+            return Err(TrainError::Diverged { step: *steps, loss: value.to_f64() });
         }
         network.backward(workspace, gradients);
         optimizer.step(network.parameters_mut(), gradients);
@@ -230,17 +220,11 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// or a step fails (see [`Trainer::step`]).
     pub fn fit(&mut self, data: &Dataset<T>, config: &FitConfig) -> Result<History, TrainError> {
         if data.features() != N::INPUTS {
-            return Err(TrainError::InputWidth {
-                expected: N::INPUTS,
-                found: data.features(),
-            });
+            return Err(TrainError::InputWidth { expected: N::INPUTS, found: data.features() });
         }
         let target_width = self.loss.target_width(N::OUTPUTS);
         if data.target_width() != target_width {
-            return Err(TrainError::TargetWidth {
-                expected: target_width,
-                found: data.target_width(),
-            });
+            return Err(TrainError::TargetWidth { expected: target_width, found: data.target_width() });
         }
         if config.batch_size == 0 {
             return Err(TrainError::ZeroBatchSize);

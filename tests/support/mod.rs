@@ -21,25 +21,16 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn load(name: &str) -> Self {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name);
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        Self {
-            name: name.to_owned(),
-            json: serde_json::from_str(&text).expect("fixture is JSON"),
-        }
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Self { name: name.to_owned(), json: serde_json::from_str(&text).expect("fixture is JSON") }
     }
 
     /// The fixture's own tolerance hint for a scalar type.
     pub fn tolerance<T: Real>(&self) -> Tolerance {
         let key = if size_of::<T>() == 8 { "f64" } else { "f32" };
         let hint = &self.json["tolerance_hint"][key];
-        Tolerance {
-            rtol: hint["rtol"].as_f64().unwrap(),
-            atol: hint["atol"].as_f64().unwrap(),
-        }
+        Tolerance { rtol: hint["rtol"].as_f64().unwrap(), atol: hint["atol"].as_f64().unwrap() }
     }
 
     /// Inputs, batch-major in the file, which is exactly our column-major layout flattened.

@@ -70,10 +70,7 @@ pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>
 ) -> SVector<T, OUT> {
     let rows = rows::<T, IN, OUT>(weight);
     let bias = &bias[..OUT];
-    let x: &[T; IN] = input
-        .as_slice()
-        .try_into()
-        .expect("an SVector holds IN values");
+    let x: &[T; IN] = input.as_slice().try_into().expect("an SVector holds IN values");
     SVector::from_fn(|o, _| activation.f(bias[o] + dot(&rows[o], x)))
 }
 
@@ -176,28 +173,10 @@ pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
     let (inputs, _) = input.as_chunks::<IN>();
     if uses_gemm(IN, OUT, batch) {
         // ∂L/∂W[o][i] = Σ_n δ[n][o]·x[n][i]
-        gemm::outer(
-            grad_weight,
-            IN,
-            delta,
-            (1, OUT),
-            input,
-            IN,
-            (OUT, IN, batch),
-            false,
-        );
+        gemm::outer(grad_weight, IN, delta, (1, OUT), input, IN, (OUT, IN, batch), false);
         if let Some(grad_input) = grad_input {
             // ∂L/∂x[n][i] = Σ_o δ[n][o]·W[o][i]
-            gemm::outer(
-                grad_input,
-                IN,
-                delta,
-                (OUT, 1),
-                weight,
-                IN,
-                (batch, IN, OUT),
-                false,
-            );
+            gemm::outer(grad_input, IN, delta, (OUT, 1), weight, IN, (batch, IN, OUT), false);
         }
         return;
     }
@@ -250,10 +229,7 @@ impl<'a, T: Real, const IN: usize, const OUT: usize> Parameters<'a, T, IN, OUT> 
     /// Wraps a weight buffer (`OUT·IN` values, row-major) and a bias buffer (`OUT` values).
     #[must_use]
     pub fn new(weight: &'a [T], bias: &'a [T]) -> Self {
-        Self {
-            weight: &weight[..OUT * IN],
-            bias: &bias[..OUT],
-        }
+        Self { weight: &weight[..OUT * IN], bias: &bias[..OUT] }
     }
 
     /// The weight `W`, `OUT × IN`.
@@ -292,10 +268,7 @@ impl<'a, T: Real, const IN: usize, const OUT: usize> ParametersMut<'a, T, IN, OU
     /// Wraps a weight buffer (`OUT·IN` values, row-major) and a bias buffer (`OUT` values).
     #[must_use]
     pub fn new(weight: &'a mut [T], bias: &'a mut [T]) -> Self {
-        Self {
-            weight: &mut weight[..OUT * IN],
-            bias: &mut bias[..OUT],
-        }
+        Self { weight: &mut weight[..OUT * IN], bias: &mut bias[..OUT] }
     }
 
     /// The weight `W`, `OUT × IN`.
@@ -331,13 +304,9 @@ mod tests {
         const OUT: usize = 30;
         let batch = 64;
         assert!(uses_gemm(IN, OUT, batch));
-        let weight: Vec<f64> = (0..IN * OUT)
-            .map(|k| ((k * 7 % 13) as f64 - 6.0) / 10.0)
-            .collect();
+        let weight: Vec<f64> = (0..IN * OUT).map(|k| ((k * 7 % 13) as f64 - 6.0) / 10.0).collect();
         let bias: Vec<f64> = (0..OUT).map(|k| k as f64 / 30.0).collect();
-        let input: Vec<f64> = (0..IN * batch)
-            .map(|k| ((k * 5 % 11) as f64 - 5.0) / 7.0)
-            .collect();
+        let input: Vec<f64> = (0..IN * batch).map(|k| ((k * 5 % 11) as f64 - 5.0) / 7.0).collect();
 
         let mut by_gemm = vec![0.0; OUT * batch];
         affine::<f64, IN, OUT>(&weight, &bias, &input, &mut by_gemm);
@@ -347,18 +316,12 @@ mod tests {
         }
         assert_relative_eq!(by_gemm.as_slice(), by_loops.as_slice(), epsilon = 1e-12);
 
-        let delta: Vec<f64> = (0..OUT * batch)
-            .map(|k| ((k * 3 % 17) as f64 - 8.0) / 9.0)
-            .collect();
+        let delta: Vec<f64> = (0..OUT * batch).map(|k| ((k * 3 % 17) as f64 - 8.0) / 9.0).collect();
         let (mut gw, mut gb, mut gx) = (vec![0.0; IN * OUT], vec![0.0; OUT], vec![0.0; IN * batch]);
         backward_linear::<f64, IN, OUT>(&weight, &input, &delta, &mut gw, &mut gb, Some(&mut gx));
         let (mut sum_gw, mut sum_gb) = (vec![0.0; IN * OUT], vec![0.0; OUT]);
         let mut loop_gx = vec![0.0; IN * batch];
-        for ((x, d), gx) in input
-            .chunks(IN)
-            .zip(delta.chunks(OUT))
-            .zip(loop_gx.chunks_mut(IN))
-        {
+        for ((x, d), gx) in input.chunks(IN).zip(delta.chunks(OUT)).zip(loop_gx.chunks_mut(IN)) {
             let (mut w1, mut b1) = (vec![0.0; IN * OUT], vec![0.0; OUT]);
             backward_linear::<f64, IN, OUT>(&weight, x, d, &mut w1, &mut b1, Some(gx));
             sum_gw.iter_mut().zip(&w1).for_each(|(s, v)| *s += v);

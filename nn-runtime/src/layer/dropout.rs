@@ -21,11 +21,7 @@ pub fn forward_train<T: Real, R: Rng + ?Sized>(
 ) {
     let scale = T::from_float(1.0 / (1.0 - probability));
     for ((m, o), &x) in mask.iter_mut().zip(output.iter_mut()).zip(input) {
-        *m = if rng.random::<f64>() < probability {
-            T::zero()
-        } else {
-            scale
-        };
+        *m = if rng.random::<f64>() < probability { T::zero() } else { scale };
         *o = x * *m;
     }
 }
@@ -50,34 +46,19 @@ mod tests {
         let n = 100_000;
         let input = vec![1.0_f64; n];
         let (mut mask, mut output) = (vec![0.0; n], vec![0.0; n]);
-        forward_train(
-            0.3,
-            &input,
-            &mut mask,
-            &mut output,
-            &mut ChaCha8Rng::seed_from_u64(3),
-        );
+        forward_train(0.3, &input, &mut mask, &mut output, &mut ChaCha8Rng::seed_from_u64(3));
         let kept = mask.iter().filter(|&&m| m != 0.0).count() as f64 / n as f64;
         assert!((kept - 0.7).abs() < 0.01, "kept {kept}");
         let mean = output.iter().sum::<f64>() / n as f64;
         assert!((mean - 1.0).abs() < 0.02, "mean {mean}");
-        assert!(
-            mask.iter()
-                .all(|&m| m == 0.0 || (m - 1.0 / 0.7).abs() < 1e-15)
-        );
+        assert!(mask.iter().all(|&m| m == 0.0 || (m - 1.0 / 0.7).abs() < 1e-15));
     }
 
     #[test]
     fn zero_probability_keeps_everything() {
         let input = [1.0_f32, -2.0, 3.0];
         let (mut mask, mut output) = ([0.0; 3], [0.0; 3]);
-        forward_train(
-            0.0,
-            &input,
-            &mut mask,
-            &mut output,
-            &mut ChaCha8Rng::seed_from_u64(0),
-        );
+        forward_train(0.0, &input, &mut mask, &mut output, &mut ChaCha8Rng::seed_from_u64(0));
         assert_eq!(output, input);
         let mut grad = [0.0; 3];
         backward(&mask, &[1.0, 1.0, 1.0], &mut grad);

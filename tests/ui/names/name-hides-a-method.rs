@@ -1,0 +1,3 @@
+nn::network! { struct Net { forward: dense(2 -> 1) } }
+
+fn main() {}

@@ -1,0 +1,3 @@
+nn::network! { struct Net { dens(2 -> 3, relu) } }
+
+fn main() {}

@@ -1,0 +1,8 @@
+nn::network! {
+    pub struct Net {
+        hidden: dense(2 -> 3, relu),
+        dense(4 -> 1),
+    }
+}
+
+fn main() {}

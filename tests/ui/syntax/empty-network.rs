@@ -1,0 +1,3 @@
+nn::network! { pub struct Empty {} }
+
+fn main() {}

@@ -1,0 +1,3 @@
+nn::network! { struct Net<T> { dense(2 -> 1) } }
+
+fn main() {}
