@@ -45,7 +45,7 @@ fn loss_at<N: Network<f64>, L: Loss<f64>>(net: &N, loss: &L, inputs: &[f64], tar
 }
 
 /// The worst relative error between backpropagation and central differences.
-fn worst_relative_error<N: Network<f64>, L: Loss<f64>>(loss: L, batch: usize, seed: u64) -> f64 {
+fn worst_relative_error<N: Network<f64>, L: Loss<f64>>(loss: &L, batch: usize, seed: u64) -> f64 {
     let mut rng = nn::init::seeded_rng(seed);
     let mut net = N::initialise(&mut rng);
     let inputs: Vec<f64> = (0..N::INPUTS * batch).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -60,7 +60,7 @@ fn worst_relative_error<N: Network<f64>, L: Loss<f64>>(loss: L, batch: usize, se
 
     let mut worst: f64 = 0.0;
     for (index, &gradient) in analytic.iter().enumerate() {
-        let numeric = five_point_derivative(&mut net, index, |net| loss_at(net, &loss, &inputs, &targets));
+        let numeric = five_point_derivative(&mut net, index, |net| loss_at(net, loss, &inputs, &targets));
         let error = (gradient - numeric).abs() / gradient.abs().max(numeric.abs()).max(ABSOLUTE_BELOW);
         worst = worst.max(error);
     }
@@ -84,10 +84,10 @@ fn five_point_derivative<N: Network<f64>>(net: &mut N, index: usize, loss: impl 
 #[track_caller]
 fn assert_gradients_match<N: Network<f64>>(name: &str) {
     for (seed, batch) in [(1, 1), (2, 5)] {
-        let worst = worst_relative_error::<N, _>(MeanSquaredError, batch, seed);
+        let worst = worst_relative_error::<N, _>(&MeanSquaredError, batch, seed);
         println!("{name} (batch {batch}, mse): worst relative error {worst:e}");
         assert!(worst < 1e-6, "{name}: worst relative error {worst:e}");
-        let worst = worst_relative_error::<N, _>(QuadraticCost, batch, seed + 10);
+        let worst = worst_relative_error::<N, _>(&QuadraticCost, batch, seed + 10);
         println!("{name} (batch {batch}, quadratic cost): worst relative error {worst:e}");
         assert!(worst < 1e-6, "{name}: worst relative error {worst:e}");
     }
@@ -122,7 +122,7 @@ fn activation_layers_before_and_after_dense() {
 fn wide_layers_on_the_gemm_path() {
     // 40·48·batch crosses the GEMM threshold at batch ≥ 18.
     assert!(nn::layer::dense::uses_gemm(40, 48, 20));
-    let worst = worst_relative_error::<Wide<f64>, _>(MeanSquaredError, 20, 5);
+    let worst = worst_relative_error::<Wide<f64>, _>(&MeanSquaredError, 20, 5);
     println!("Wide (batch 20): worst relative error {worst:e}");
     assert!(worst < 1e-6, "Wide: worst relative error {worst:e}");
 }

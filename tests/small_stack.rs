@@ -16,7 +16,7 @@ fn build_train_and_run<T: nn::Real>() {
     assert!(after < before, "one step of SGD lowers the loss on its own batch: {before} → {after}");
     let x = SVector::<T, 784>::from_fn(|i, _| inputs[i]);
     let y = trainer.network().forward(&x);
-    assert!(y.iter().all(|v| v.is_finite()));
+    assert!(y.iter().all(|&v| v.is_finite()));
     let batch_output =
         trainer.network().forward_batch(&OMatrix::<T, Const<784>, Dyn>::from_column_slice(&inputs));
     assert_eq!(batch_output.ncols(), batch);

@@ -13,6 +13,10 @@ use crate::model::{Kind, Layer, Network};
 use crate::parse::{self, Arguments, Declaration};
 use crate::suggest;
 
+/// The most parameters a network may have: a `Box<[f64; N]>` must stay below `isize::MAX`
+/// bytes on every target, 32-bit ones included.
+const MAX_PARAMETERS: usize = (i32::MAX as usize) / 8;
+
 /// Methods every network has. A dense layer's accessors (`name()`, `name_mut()`) must not
 /// hide them.
 const RESERVED: &[&str] = &[
@@ -124,7 +128,16 @@ impl Checker {
                         None => format!("dense({inputs} -> {outputs})"),
                     };
                     let offset = self.offset;
-                    self.offset += inputs * outputs + outputs;
+                    let count = inputs.checked_mul(outputs).and_then(|w| w.checked_add(outputs));
+                    match count.and_then(|c| c.checked_add(offset)).filter(|&end| end <= MAX_PARAMETERS) {
+                        Some(end) => self.offset = end,
+                        None => self.errors.at(
+                            &dense.outputs,
+                            format!(
+                                "`{description}` makes the network larger than {MAX_PARAMETERS} parameters"
+                            ),
+                        ),
+                    }
                     let kind = Kind::Dense { activation, init, offset };
                     self.push(layer, index, description, inputs, outputs, kind);
                 } else {

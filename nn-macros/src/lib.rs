@@ -29,10 +29,113 @@ use proc_macro::TokenStream;
 /// See the `nn` crate's documentation for the declaration syntax and what is generated.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
-    let declaration = syn::parse_macro_input!(input as parse::Declaration);
+    network_tokens(input.into()).into()
+}
+
+/// The whole pipeline on `proc_macro2` tokens, so it can be tested outside a compiler.
+fn network_tokens(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let declaration = match syn::parse2::<parse::Declaration>(input) {
+        Ok(declaration) => declaration,
+        Err(error) => return error.to_compile_error(),
+    };
     match check::check(&declaration) {
         Ok(network) => expand::expand(&network),
         Err(errors) => fallback::stub(&declaration, &errors),
     }
-    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::network_tokens;
+
+    /// Fragments a declaration is made of, right and wrong (delimiters are added by the
+    /// strategy, balanced, so every case lexes).
+    const FRAGMENTS: &[&str] = &[
+        "dense",
+        "dropout",
+        "input",
+        "relu",
+        "sigmoid",
+        "tanh",
+        "identity",
+        "sigmod",
+        "hidden",
+        "out",
+        "layer0",
+        "forward",
+        "init",
+        "he_uniform",
+        "xavier",
+        "2",
+        "3",
+        "0",
+        "-1",
+        "1.5",
+        "0.5",
+        "->",
+        "-",
+        ">",
+        ",",
+        ":",
+        "::",
+        "=",
+        "pub",
+        "struct",
+        "Net",
+        "<",
+        "T",
+        "#",
+        "18446744073709551616",
+        "4294967296",
+        "1e400",
+        "_",
+    ];
+
+    /// One layer-ish entry: a run of fragments, maybe followed by a parenthesised run.
+    fn entry() -> impl Strategy<Value = String> {
+        let run =
+            || proptest::collection::vec(proptest::sample::select(FRAGMENTS), 0..5).prop_map(|f| f.join(" "));
+        (run(), proptest::option::of(run())).prop_map(|(head, arguments)| match arguments {
+            Some(arguments) => format!("{head}({arguments})"),
+            None => head,
+        })
+    }
+
+    fn layer_list() -> impl Strategy<Value = String> {
+        proptest::collection::vec(entry(), 0..6).prop_map(|entries| entries.join(", "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Any layer list: an error or code, never a panic.
+        #[test]
+        fn never_panics_on_any_layer_list(body in layer_list()) {
+            let input: proc_macro2::TokenStream = format!("pub struct Net {{ {body} }}").parse().unwrap();
+            let output = network_tokens(input);
+            prop_assert!(!output.is_empty());
+        }
+
+        /// Any header and body: an error or code, never a panic.
+        #[test]
+        fn never_panics_on_any_input(head in entry(), body in layer_list()) {
+            let input: proc_macro2::TokenStream = format!("{head} {{ {body} }}").parse().unwrap();
+            let output = network_tokens(input);
+            prop_assert!(!output.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_valid_declaration_expands_and_an_invalid_one_reports() {
+        let ok = network_tokens(
+            "struct Xor { dense(2 -> 3, sigmoid), dropout(0.5), dense(3 -> 1, relu) }".parse().unwrap(),
+        );
+        assert!(ok.to_string().contains("impl < T : :: nn :: __private :: Real >"));
+        let error = network_tokens("struct Xor { dense(2 -> 3, sigmod) }".parse().unwrap());
+        assert!(error.to_string().contains("compile_error"));
+        let huge = "struct Huge { dense(4294967296 -> 4294967296), dense(4294967296) }";
+        assert!(network_tokens(huge.parse().unwrap()).to_string().contains("larger than"));
+    }
 }

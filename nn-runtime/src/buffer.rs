@@ -9,7 +9,7 @@ use crate::network::ParameterCountError;
 pub fn zeroed_parameters<T: Real, const N: usize>() -> Box<[T; N]> {
     match parameters_from_vec(vec![T::zero(); N]) {
         Ok(parameters) => parameters,
-        Err(_) => unreachable!("a vector of N values converts to [T; N]"),
+        Err(error) => unreachable!("a vector of N values converts to [T; N]: {error}"),
     }
 }
 
@@ -31,10 +31,6 @@ pub fn parameters_from_vec<T, const N: usize>(values: Vec<T>) -> Result<Box<[T; 
 #[must_use]
 pub fn gradient_buffer<T, const N: usize>(gradients: &mut [T]) -> &mut [T; N] {
     let len = gradients.len();
-    match gradients.try_into() {
-        Ok(buffer) => buffer,
-        Err(_) => {
-            panic!("the gradient buffer holds {len} values, but the network has {N} parameters")
-        }
-    }
+    assert_eq!(len, N, "the gradient buffer holds {len} values, but the network has {N} parameters");
+    gradients.first_chunk_mut::<N>().expect("checked above")
 }

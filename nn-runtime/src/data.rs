@@ -52,8 +52,8 @@ impl<T> Dataset<T> {
             return Err(DataError::ZeroWidth);
         }
         let (input_samples, target_samples) = (inputs.len() / features, targets.len() / target_width);
-        if inputs.len() % features != 0
-            || targets.len() % target_width != 0
+        if !inputs.len().is_multiple_of(features)
+            || !targets.len().is_multiple_of(target_width)
             || input_samples != target_samples
         {
             return Err(DataError::Mismatch {

@@ -70,7 +70,7 @@ pub struct ParameterCountError {
 /// When `len` is not a multiple of `width`.
 #[inline]
 pub fn batch_size(len: usize, width: usize) -> Result<usize, BatchShapeError> {
-    if len % width == 0 { Ok(len / width) } else { Err(BatchShapeError { len, width }) }
+    if len.is_multiple_of(width) { Ok(len / width) } else { Err(BatchShapeError { len, width }) }
 }
 
 /// The reusable buffers of a training step: every layer's output, what its backward pass

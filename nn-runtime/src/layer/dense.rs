@@ -70,7 +70,7 @@ pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>
 ) -> SVector<T, OUT> {
     let rows = rows::<T, IN, OUT>(weight);
     let bias = &bias[..OUT];
-    let x: &[T; IN] = input.as_slice().try_into().expect("an SVector holds IN values");
+    let x: &[T; IN] = &input.data.0[0];
     SVector::from_fn(|o, _| activation.f(bias[o] + dot(&rows[o], x)))
 }
 

@@ -1,0 +1,43 @@
+//! Generated code is warning-free under the strictest common settings: this file denies all
+//! rustc warnings, missing docs and clippy's pedantic group. `cargo test` compiles it under
+//! the rustc lints, `cargo clippy --all-targets -- -D warnings` (in `.ci/run`) under clippy's,
+//! so a lint in generated code fails the build.
+#![deny(warnings, missing_docs, clippy::all, clippy::pedantic)]
+
+nn::network! {
+    /// Every layer kind and option, public, so every generated item must be documented.
+    pub struct Linted {
+        input(6),
+        hidden: dense(8, tanh, init = he_uniform),
+        relu,
+        dropout(0.25),
+        dense(8 -> 4, sigmoid),
+        identity,
+        out: dense(2),
+    }
+}
+
+nn::network! {
+    /// The smallest network, with an unnamed layer only.
+    pub struct Tiny { dense(1 -> 1) }
+}
+
+nn::network! {
+    /// No parameters at all.
+    pub struct NoParameters { input(3), dropout(0.5), relu }
+}
+
+#[test]
+fn linted_networks_work() {
+    use nn::Network;
+    let net = Linted::<f64>::seeded(1);
+    assert_eq!(net.hidden().weight().shape(), (8, 6));
+    assert_eq!(Tiny::<f32>::PARAMETERS, 2);
+    assert_eq!(NoParameters::<f32>::PARAMETERS, 0);
+    let none = NoParameters::<f64>::seeded(0);
+    let y = none.forward(&nn::SVector::<f64, 3>::new(-1.0, 0.0, 2.0));
+    assert_eq!(y, nn::SVector::<f64, 3>::new(0.0, 0.0, 2.0));
+    let mut workspace = NoParameters::workspace();
+    none.forward_train(&[1.0, 2.0, 3.0], &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+    none.backward(&mut workspace, &mut []);
+}
