@@ -13,6 +13,17 @@ use syn::Ident;
 
 use crate::model::{Kind, Layer, Network};
 
+/// A size or offset as an unsuffixed literal (`784`, not `784usize`).
+fn literal(value: usize) -> Literal {
+    Literal::usize_unsuffixed(value)
+}
+
+/// A dense layer's weight start, bias start, end, and weight length, as literals.
+fn ranges(layer: &Layer) -> (Literal, Literal, Literal, Literal) {
+    let (weight, bias, end) = layer.dense_ranges().unwrap_or_default();
+    (literal(weight), literal(bias), literal(end), literal(bias - weight))
+}
+
 /// `::nn::__private`, where every path the generated code names lives.
 fn private() -> TokenStream {
     quote!(::nn::__private)
@@ -55,7 +66,8 @@ fn activation_value(kind: crate::catalog::ActivationKind) -> TokenStream {
 }
 
 fn network_struct(network: &Network) -> TokenStream {
-    let Network { attrs, vis, ident, parameters, .. } = network;
+    let Network { attrs, vis, ident, .. } = network;
+    let parameters = literal(network.parameters);
     let private = private();
     let summary = network.layers.iter().map(|l| l.description.as_str()).collect::<Vec<_>>().join(", ");
     let shape = format!(
@@ -98,8 +110,8 @@ fn workspace(network: &Network) -> TokenStream {
     let workspace = workspace_ident(network);
     let fields = workspace_fields(network);
     let names: Vec<&Ident> = fields.iter().map(|(name, _)| name).collect();
-    let sizes: Vec<usize> = fields.iter().map(|&(_, size)| size).collect();
-    let inputs = network.inputs;
+    let sizes: Vec<Literal> = fields.iter().map(|&(_, size)| literal(size)).collect();
+    let inputs = literal(network.inputs);
     let last = network.layers.last().map(|l| (buffer(l, "output"), buffer(l, "gradient")));
     let (last_output, last_gradient) =
         last.unwrap_or_else(|| (format_ident!("input"), format_ident!("input")));
@@ -198,7 +210,9 @@ fn workspace_lookups(network: &Network) -> TokenStream {
 
 fn inherent_impl(network: &Network) -> TokenStream {
     let private = private();
-    let Network { ident, inputs, outputs, parameters, .. } = network;
+    let ident = &network.ident;
+    let (inputs, outputs) = (literal(network.inputs), literal(network.outputs));
+    let parameters = literal(network.parameters);
     let workspace = workspace_ident(network);
     let forward_one = forward_one(network);
     let infer = infer_body(network);
@@ -261,21 +275,24 @@ fn inherent_impl(network: &Network) -> TokenStream {
     }
 }
 
-/// The one-sample forward: a chain of stack vectors.
+/// The one-sample forward: a chain of stack vectors. Dropout is the identity in inference,
+/// so it adds no statement.
 fn forward_one(network: &Network) -> TokenStream {
     let private = private();
     let mut statements = Vec::new();
-    let mut current = quote!(*input);
+    // A reference to the current values: the input, then each layer's result.
+    let mut current = quote!(input);
+    let mut last: Option<Ident> = None;
     for (index, layer) in network.layers.iter().enumerate() {
         let next = format_ident!("__x{}", index);
-        let (inputs, outputs) = (layer.inputs, layer.outputs);
+        let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
         let statement = match &layer.kind {
             Kind::Dense { activation, .. } => {
-                let (weight, bias, end) = layer.dense_ranges().unwrap_or_default();
+                let (weight, bias, end, _) = ranges(layer);
                 let activation = activation_value(*activation);
                 quote_spanned! {layer.span=>
                     let #next: #private::SVector<T, #outputs> = #private::dense::forward_one::<T, _, #inputs, #outputs>(
-                        &#activation, &self.parameters[#weight..#bias], &self.parameters[#bias..#end], &#current,
+                        &#activation, &self.parameters[#weight..#bias], &self.parameters[#bias..#end], #current,
                     );
                 }
             }
@@ -286,16 +303,16 @@ fn forward_one(network: &Network) -> TokenStream {
                         (#current).map(|__z| #private::Activation::<T>::f(&#activation, __z));
                 }
             }
-            Kind::Dropout { .. } => {
-                quote!(let #next: #private::SVector<T, #outputs> = #current;)
-            }
+            Kind::Dropout { .. } => continue,
         };
         statements.push(statement);
-        current = quote!(#next);
+        current = quote!(&#next);
+        last = Some(next);
     }
+    let result = last.map_or_else(|| quote!(*input), |last| quote!(#last));
     quote! {
         #(#statements)*
-        #current
+        #result
     }
 }
 
@@ -311,10 +328,10 @@ fn infer_body(network: &Network) -> TokenStream {
             None => quote!(inputs),
         };
         let output = buffer(layer, "output");
-        let (inputs, outputs) = (layer.inputs, layer.outputs);
+        let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
         let statement = match &layer.kind {
             Kind::Dense { activation, .. } => {
-                let (weight, bias, end) = layer.dense_ranges().unwrap_or_default();
+                let (weight, bias, end, _) = ranges(layer);
                 let activation = activation_value(*activation);
                 quote! {
                     #private::dense::forward::<T, _, #inputs, #outputs>(
@@ -350,15 +367,15 @@ fn infer_body(network: &Network) -> TokenStream {
 /// `hidden()` and `hidden_mut()` for a dense layer named `hidden`.
 fn accessor(layer: &Layer) -> Option<TokenStream> {
     let private = private();
-    let (weight, bias, end) = layer.dense_ranges()?;
-    let (inputs, outputs) = (layer.inputs, layer.outputs);
+    layer.dense_ranges()?;
+    let (weight, bias, end, split) = ranges(layer);
+    let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
     let name = &layer.ident;
     let name_mut = format_ident!("{}_mut", layer.ident, span = layer.ident.span());
     let doc = format!(
         "The parameters of layer `{}`, `{}`: weight `[{outputs}, {inputs}]` (named `{}.weight`), bias `[{outputs}]` (`{}.bias`).",
         layer.name, layer.description, layer.name, layer.name
     );
-    let split = bias - weight;
     Some(quote! {
         #[doc = #doc]
         #[must_use]
@@ -377,7 +394,9 @@ fn accessor(layer: &Layer) -> Option<TokenStream> {
 
 fn network_impl(network: &Network) -> TokenStream {
     let private = private();
-    let Network { ident, inputs, outputs, parameters, .. } = network;
+    let ident = &network.ident;
+    let (inputs, outputs) = (literal(network.inputs), literal(network.outputs));
+    let parameters = literal(network.parameters);
     let workspace = workspace_ident(network);
     let specs = parameter_specs(network);
     let initialise = initialise_body(network);
@@ -385,7 +404,7 @@ fn network_impl(network: &Network) -> TokenStream {
     let backward = backward_body(network);
     let has_dropout = network.layers.iter().any(|l| matches!(l.kind, Kind::Dropout { .. }));
     let rng = if has_dropout { quote!(__rng) } else { quote!(_rng) };
-    let has_parameters = *parameters > 0;
+    let has_parameters = network.parameters > 0;
     let init_rng = if has_parameters { quote!(__rng) } else { quote!(_rng) };
     quote! {
         impl<T: #private::Real> #private::Network<T> for #ident<T> {
@@ -446,8 +465,9 @@ fn parameter_specs(network: &Network) -> TokenStream {
     let private = private();
     let mut specs = Vec::new();
     for layer in &network.layers {
-        if let Some((weight, bias, _)) = layer.dense_ranges() {
-            let (inputs, outputs) = (layer.inputs, layer.outputs);
+        if layer.dense_ranges().is_some() {
+            let (weight, bias, _, _) = ranges(layer);
+            let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
             let weight_name = format!("{}.weight", layer.name);
             let bias_name = format!("{}.bias", layer.name);
             specs.push(quote!(#private::ParameterSpec { name: #weight_name, shape: &[#outputs, #inputs], offset: #weight }));
@@ -464,7 +484,7 @@ fn parameter_specs(network: &Network) -> TokenStream {
 
 fn initialise_body(network: &Network) -> TokenStream {
     let private = private();
-    let parameters = network.parameters;
+    let parameters = literal(network.parameters);
     let fills: Vec<TokenStream> = network
         .layers
         .iter()
@@ -472,10 +492,9 @@ fn initialise_body(network: &Network) -> TokenStream {
             let Kind::Dense { init, .. } = &layer.kind else {
                 return None;
             };
-            let (weight, bias, end) = layer.dense_ranges()?;
+            let (weight, _, end, split) = ranges(layer);
             let init = format_ident!("{}", init);
-            let (inputs, outputs) = (layer.inputs, layer.outputs);
-            let split = bias - weight;
+            let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
             Some(quote! {
                 let (__weight, __bias) = __parameters[#weight..#end].split_at_mut(#split);
                 #private::Init::#init.fill_dense(__weight, __bias, #inputs, #outputs, __rng);
@@ -492,14 +511,14 @@ fn initialise_body(network: &Network) -> TokenStream {
 
 fn forward_train_body(network: &Network) -> TokenStream {
     let private = private();
-    let inputs = network.inputs;
+    let inputs = literal(network.inputs);
     let statements = network.layers.iter().enumerate().map(|(index, layer)| {
         let source = input_buffer(network, index);
         let output = buffer(layer, "output");
-        let (inputs, outputs) = (layer.inputs, layer.outputs);
+        let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
         match &layer.kind {
             Kind::Dense { activation, .. } => {
-                let (weight, bias, end) = layer.dense_ranges().unwrap_or_default();
+                let (weight, bias, end, _) = ranges(layer);
                 let (w, b) = (quote!(&self.parameters[#weight..#bias]), quote!(&self.parameters[#bias..#end]));
                 if layer.keeps_pre_activation() {
                     let z = buffer(layer, "z");
@@ -541,18 +560,17 @@ fn forward_train_body(network: &Network) -> TokenStream {
 
 fn backward_body(network: &Network) -> TokenStream {
     let private = private();
-    let parameters = network.parameters;
+    let parameters = literal(network.parameters);
     let mut statements = Vec::new();
     for (index, layer) in network.layers.iter().enumerate().rev() {
         let source = input_buffer(network, index);
         let output = buffer(layer, "output");
         let gradient = buffer(layer, "gradient");
         let previous_gradient = (index > 0).then(|| buffer(&network.layers[index - 1], "gradient"));
-        let (inputs, outputs) = (layer.inputs, layer.outputs);
+        let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
         let statement = match &layer.kind {
             Kind::Dense { .. } if layer.has_gradient => {
-                let (weight, bias, end) = layer.dense_ranges().unwrap_or_default();
-                let split = bias - weight;
+                let (weight, bias, end, split) = ranges(layer);
                 let grad_input = match (&previous_gradient, layer.propagates_gradient) {
                     (Some(previous), true) => {
                         quote!(::core::option::Option::Some(&mut __workspace.#previous))
