@@ -9,7 +9,7 @@ use syn::{Ident, LitInt};
 
 use crate::catalog::{ActivationKind, DENSE_OPTIONS, INITIALISERS, LAYER_KINDS};
 use crate::errors::Errors;
-use crate::model::{Kind, Layer, Network};
+use crate::model::{Activation, Init, Kind, Layer, Network};
 use crate::parse::{self, Arguments, Declaration};
 use crate::suggest;
 
@@ -124,7 +124,7 @@ impl Checker {
             Arguments::Dense(dense) => {
                 if let Some((inputs, outputs, activation, init)) = self.dense(dense) {
                     let description = match dense.activation {
-                        Some(_) => format!("dense({inputs} -> {outputs}, {})", activation.name()),
+                        Some(_) => format!("dense({inputs} -> {outputs}, {})", describe(activation)),
                         None => format!("dense({inputs} -> {outputs})"),
                     };
                     let offset = self.offset;
@@ -229,7 +229,7 @@ impl Checker {
         }
     }
 
-    fn dense(&mut self, dense: &parse::Dense) -> Option<(usize, usize, ActivationKind, &'static str)> {
+    fn dense(&mut self, dense: &parse::Dense) -> Option<(usize, usize, Activation, Init)> {
         let outputs = self.size(&dense.outputs, "a dense layer");
         let inputs = match (&dense.inputs, self.width.clone()) {
             (Some(literal), width) => {
@@ -270,16 +270,16 @@ impl Checker {
             Some(activation) => {
                 self.activation(&activation.name, &activation.arguments, activation_candidates())
             }
-            None => Some(ActivationKind::Identity),
+            None => Some(Activation { kind: ActivationKind::Identity, parameter: None }),
         };
-        let mut init = Some("TorchLinear");
+        let mut init = Some(Init { variant: "TorchLinear", argument: None });
         for option in &dense.options {
             init = self.dense_option(option).or(init);
         }
         Some((inputs?, outputs?, activation?, init?))
     }
 
-    fn dense_option(&mut self, option: &parse::Option_) -> Option<&'static str> {
+    fn dense_option(&mut self, option: &parse::Option_) -> Option<Init> {
         let key = option.key.to_string();
         if !DENSE_OPTIONS.contains(&key.as_str()) {
             let hint = suggest::hint(&key, DENSE_OPTIONS.iter().copied());
@@ -287,33 +287,64 @@ impl Checker {
             return None;
         }
         let value = option.value.to_string();
-        if let Some((_, variant)) = INITIALISERS.iter().find(|(name, _)| *name == value) {
-            Some(variant)
-        } else {
-            let hint = suggest::hint(&value, INITIALISERS.iter().map(|(name, _)| *name));
+        let Some(&(_, variant, takes_value)) = INITIALISERS.iter().find(|(name, ..)| *name == value) else {
+            let hint = suggest::hint(&value, INITIALISERS.iter().map(|(name, ..)| *name));
             self.errors.at(&option.value, format!("unknown initialiser `{value}`; {hint}"));
-            None
+            return None;
+        };
+        match (takes_value, option.arguments.as_slice()) {
+            (false, []) => Some(Init { variant, argument: None }),
+            (true, [number]) if number.value.is_finite() => Some(Init { variant, argument: Some(number.value) }),
+            (false, [first, ..]) => {
+                self.errors.at_span(first.span, format!("`{value}` takes no value"));
+                None
+            }
+            _ => {
+                self.errors.at(&option.value, format!("`{value}` needs one finite value: `init = {value}(0.1)`"));
+                None
+            }
         }
     }
 
-    /// Resolves an activation name and checks its arguments.
+    /// Resolves an activation name and checks its parameter.
     fn activation<'a>(
         &mut self,
         name: &Ident,
         arguments: &[parse::Number],
         candidates: impl IntoIterator<Item = &'a str> + Clone,
-    ) -> Option<ActivationKind> {
+    ) -> Option<Activation> {
         let text = name.to_string();
         let Some(kind) = ActivationKind::from_name(&text) else {
             let hint = suggest::hint(&text, candidates);
             self.errors.at(name, format!("unknown activation `{text}`; {hint}"));
             return None;
         };
-        if let Some(first) = arguments.first() {
-            self.errors.at_span(first.span, format!("`{text}` takes no arguments"));
-            return None;
+        match (kind.parameter(), arguments) {
+            (_, []) => Some(Activation { kind, parameter: None }),
+            (None, [first, ..]) => {
+                self.errors.at_span(first.span, format!("`{text}` takes no arguments"));
+                None
+            }
+            (Some(parameter), [number]) => {
+                let valid = number.value.is_finite() && (!parameter.positive || number.value > 0.0);
+                if valid {
+                    Some(Activation { kind, parameter: Some(number.value) })
+                } else {
+                    let needs = if parameter.positive { "a finite number above 0" } else { "a finite number" };
+                    let message = format!("the {} of `{text}` must be {needs}, found {}", parameter.name, number.text);
+                    self.errors.at_span(number.span, message);
+                    None
+                }
+            }
+            (Some(parameter), [_, extra, ..]) => {
+                let message = format!(
+                    "`{text}` takes one argument, its {} (default {}): `{text}({})`",
+                    parameter.name, parameter.default, parameter.default
+                );
+                self.errors.at_span(extra.span, message);
+                None
+            }
         }
-        Some(kind)
     }
 
     /// A layer that is only an activation: `relu`.
@@ -337,7 +368,8 @@ impl Checker {
         let activation = self.activation(&layer.kind, &arguments, activation_candidates());
         let size = self.flowing_width(layer);
         if let (Some(activation), Some(size)) = (activation, size) {
-            self.push(layer, index, activation.name().to_owned(), size, size, Kind::Activation(activation));
+            let description = describe(activation);
+            self.push(layer, index, description, size, size, Kind::Activation(activation));
         }
     }
 
@@ -404,6 +436,14 @@ impl Checker {
             propagates_gradient: false,
             has_gradient: false,
         });
+    }
+}
+
+/// An activation as a declaration writes it: `relu`, `leaky_relu(0.2)`.
+fn describe(activation: Activation) -> String {
+    match activation.parameter {
+        Some(value) => format!("{}({value})", activation.kind.name()),
+        None => activation.kind.name().to_owned(),
     }
 }
 

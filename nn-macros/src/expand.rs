@@ -11,7 +11,8 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use crate::model::{Kind, Layer, Network};
+use crate::catalog::ActivationKind;
+use crate::model::{Activation, Kind, Layer, Network};
 
 /// A size or offset as an unsuffixed literal (`784`, not `784usize`).
 fn literal(value: usize) -> Literal {
@@ -59,10 +60,85 @@ fn input_buffer(network: &Network, index: usize) -> Ident {
     }
 }
 
-fn activation_value(kind: crate::catalog::ActivationKind) -> TokenStream {
+/// The runtime value of an elementwise activation:
+/// `::nn::__private::activation::LeakyRelu { alpha: 0.2 }`.
+fn activation_value(activation: Activation) -> TokenStream {
     let private = private();
-    let ty = format_ident!("{}", kind.runtime_type());
-    quote!(#private::activation::#ty)
+    let ty = format_ident!("{}", activation.kind.runtime_type());
+    match activation.kind.parameter() {
+        Some(parameter) => {
+            let field = format_ident!("{}", parameter.field);
+            let value = Literal::f64_suffixed(activation.parameter.unwrap_or(parameter.default));
+            quote!(#private::activation::#ty { #field: #value })
+        }
+        None => quote!(#private::activation::#ty),
+    }
+}
+
+/// `a = σ(z)`, buffer to buffer, for samples of `width` values.
+fn activation_forward(activation: Activation, z: &TokenStream, a: &TokenStream, width: &Literal) -> TokenStream {
+    let private = private();
+    if activation.kind.is_elementwise() {
+        let value = activation_value(activation);
+        quote!(#private::activation::forward(&#value, #z, #a);)
+    } else {
+        quote!(#private::activation::softmax::forward(#z, #a, #width);)
+    }
+}
+
+/// `values = σ(values)`.
+fn activation_in_place(activation: Activation, values: &TokenStream, width: &Literal) -> TokenStream {
+    let private = private();
+    if activation.kind.is_elementwise() {
+        let value = activation_value(activation);
+        quote!(#private::activation::forward_in_place(&#value, #values);)
+    } else {
+        quote!(#private::activation::softmax::forward_in_place(#values, #width);)
+    }
+}
+
+/// `∂L/∂z` from `∂L/∂a`, in place on the gradient.
+fn activation_backward_in_place(
+    activation: Activation,
+    z: &TokenStream,
+    a: &TokenStream,
+    gradient: &TokenStream,
+    width: &Literal,
+) -> TokenStream {
+    let private = private();
+    if activation.kind.is_elementwise() {
+        let value = activation_value(activation);
+        quote!(#private::activation::backward_in_place(&#value, #z, #a, #gradient);)
+    } else {
+        quote!(#private::activation::softmax::backward_in_place(#a, #gradient, #width);)
+    }
+}
+
+/// `∂L/∂z` from `∂L/∂a`, into the previous layer's gradient buffer.
+fn activation_backward(
+    activation: Activation,
+    (z, a): (&TokenStream, &TokenStream),
+    (grad_output, grad_input): (&TokenStream, &TokenStream),
+    width: &Literal,
+) -> TokenStream {
+    let private = private();
+    if activation.kind.is_elementwise() {
+        let value = activation_value(activation);
+        quote!(#private::activation::backward(&#value, #z, #a, #grad_output, #grad_input);)
+    } else {
+        quote!(#private::activation::softmax::backward(#a, #grad_output, #grad_input, #width);)
+    }
+}
+
+/// `σ(x)` of one sample on the stack, as an expression.
+fn activation_one(activation: Activation, current: &TokenStream) -> TokenStream {
+    let private = private();
+    if activation.kind.is_elementwise() {
+        let value = activation_value(activation);
+        quote!((#current).map(|__z| #private::Activation::<T>::f(&#value, __z)))
+    } else {
+        quote!(#private::activation::softmax::forward_one(#current))
+    }
 }
 
 fn network_struct(network: &Network) -> TokenStream {
@@ -289,19 +365,20 @@ fn forward_one(network: &Network) -> TokenStream {
         let statement = match &layer.kind {
             Kind::Dense { activation, .. } => {
                 let (weight, bias, end, _) = ranges(layer);
-                let activation = activation_value(*activation);
-                quote_spanned! {layer.span=>
-                    let #next: #private::SVector<T, #outputs> = #private::dense::forward_one::<T, _, #inputs, #outputs>(
-                        &#activation, &self.parameters[#weight..#bias], &self.parameters[#bias..#end], #current,
-                    );
-                }
+                let (w, b) = (quote!(&self.parameters[#weight..#bias]), quote!(&self.parameters[#bias..#end]));
+                let value = if activation.kind.is_elementwise() {
+                    let activation = activation_value(*activation);
+                    quote!(#private::dense::forward_one::<T, _, #inputs, #outputs>(&#activation, #w, #b, #current))
+                } else {
+                    let identity = quote!(#private::activation::Identity);
+                    let z = quote!(&#private::dense::forward_one::<T, _, #inputs, #outputs>(&#identity, #w, #b, #current));
+                    activation_one(*activation, &z)
+                };
+                quote_spanned!(layer.span=> let #next: #private::SVector<T, #outputs> = #value;)
             }
             Kind::Activation(activation) => {
-                let activation = activation_value(*activation);
-                quote! {
-                    let #next: #private::SVector<T, #outputs> =
-                        (#current).map(|__z| #private::Activation::<T>::f(&#activation, __z));
-                }
+                let value = activation_one(*activation, &current);
+                quote!(let #next: #private::SVector<T, #outputs> = #value;)
             }
             Kind::Dropout { .. } => continue,
         };
@@ -332,17 +409,20 @@ fn infer_body(network: &Network) -> TokenStream {
         let statement = match &layer.kind {
             Kind::Dense { activation, .. } => {
                 let (weight, bias, end, _) = ranges(layer);
-                let activation = activation_value(*activation);
-                quote! {
-                    #private::dense::forward::<T, _, #inputs, #outputs>(
-                        &#activation, &self.parameters[#weight..#bias], &self.parameters[#bias..#end],
-                        #source, &mut __workspace.#output,
+                let affine = quote! {
+                    #private::dense::affine::<T, #inputs, #outputs>(
+                        &self.parameters[#weight..#bias], &self.parameters[#bias..#end], #source, &mut __workspace.#output,
                     );
+                };
+                if activation.kind == ActivationKind::Identity {
+                    affine
+                } else {
+                    let in_place = activation_in_place(*activation, &quote!(&mut __workspace.#output), &outputs);
+                    quote!(#affine #in_place)
                 }
             }
             Kind::Activation(activation) => {
-                let activation = activation_value(*activation);
-                quote!(#private::activation::forward(&#activation, #source, &mut __workspace.#output);)
+                activation_forward(*activation, &source, &quote!(&mut __workspace.#output), &outputs)
             }
             Kind::Dropout { .. } => continue,
         };
@@ -493,11 +573,18 @@ fn initialise_body(network: &Network) -> TokenStream {
                 return None;
             };
             let (weight, _, end, split) = ranges(layer);
-            let init = format_ident!("{}", init);
+            let variant = format_ident!("{}", init.variant);
+            let init = match init.argument {
+                Some(value) => {
+                    let value = Literal::f64_suffixed(value);
+                    quote!(#private::Init::#variant(#value))
+                }
+                None => quote!(#private::Init::#variant),
+            };
             let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
             Some(quote! {
                 let (__weight, __bias) = __parameters[#weight..#end].split_at_mut(#split);
-                #private::Init::#init.fill_dense(__weight, __bias, #inputs, #outputs, __rng);
+                #init.fill_dense(__weight, __bias, #inputs, #outputs, __rng);
             })
         })
         .collect();
@@ -522,11 +609,11 @@ fn forward_train_body(network: &Network) -> TokenStream {
                 let (w, b) = (quote!(&self.parameters[#weight..#bias]), quote!(&self.parameters[#bias..#end]));
                 if layer.keeps_pre_activation() {
                     let z = buffer(layer, "z");
-                    let activation = activation_value(*activation);
+                    let forward =
+                        activation_forward(*activation, &quote!(&__workspace.#z), &quote!(&mut __workspace.#output), &outputs);
                     quote! {
-                        #private::dense::forward_train::<T, _, #inputs, #outputs>(
-                            &#activation, #w, #b, &__workspace.#source, &mut __workspace.#z, &mut __workspace.#output,
-                        );
+                        #private::dense::affine::<T, #inputs, #outputs>(#w, #b, &__workspace.#source, &mut __workspace.#z);
+                        #forward
                     }
                 } else {
                     quote! {
@@ -543,10 +630,12 @@ fn forward_train_body(network: &Network) -> TokenStream {
                     );
                 }
             }
-            Kind::Activation(activation) => {
-                let activation = activation_value(*activation);
-                quote!(#private::activation::forward(&#activation, &__workspace.#source, &mut __workspace.#output);)
-            }
+            Kind::Activation(activation) => activation_forward(
+                *activation,
+                &quote!(&__workspace.#source),
+                &quote!(&mut __workspace.#output),
+                &outputs,
+            ),
         }
     });
     quote! {
@@ -577,29 +666,26 @@ fn backward_body(network: &Network) -> TokenStream {
                     }
                     _ => quote!(::core::option::Option::None),
                 };
-                let call = if let Kind::Dense { activation, .. } = &layer.kind
-                    && layer.keeps_pre_activation()
-                {
-                    let z = buffer(layer, "z");
-                    let activation = activation_value(*activation);
-                    quote! {
-                        #private::dense::backward::<T, _, #inputs, #outputs>(
-                            &#activation, &self.parameters[#weight..#bias], &__workspace.#source,
-                            &__workspace.#z, &__workspace.#output, &mut __workspace.#gradient,
-                            __weight, __bias, #grad_input,
-                        );
+                let through_activation = match &layer.kind {
+                    Kind::Dense { activation, .. } if layer.keeps_pre_activation() => {
+                        let z = buffer(layer, "z");
+                        activation_backward_in_place(
+                            *activation,
+                            &quote!(&__workspace.#z),
+                            &quote!(&__workspace.#output),
+                            &quote!(&mut __workspace.#gradient),
+                            &outputs,
+                        )
                     }
-                } else {
-                    quote! {
-                        #private::dense::backward_linear::<T, #inputs, #outputs>(
-                            &self.parameters[#weight..#bias], &__workspace.#source, &__workspace.#gradient,
-                            __weight, __bias, #grad_input,
-                        );
-                    }
+                    _ => TokenStream::new(),
                 };
                 quote! {
+                    #through_activation
                     let (__weight, __bias) = __gradients[#weight..#end].split_at_mut(#split);
-                    #call
+                    #private::dense::backward_linear::<T, #inputs, #outputs>(
+                        &self.parameters[#weight..#bias], &__workspace.#source, &__workspace.#gradient,
+                        __weight, __bias, #grad_input,
+                    );
                 }
             }
             Kind::Dropout { .. } if layer.propagates_gradient => {
@@ -610,16 +696,15 @@ fn backward_body(network: &Network) -> TokenStream {
                 quote!(#private::dropout::backward(&__workspace.#mask, &__workspace.#gradient, &mut __workspace.#previous);)
             }
             Kind::Activation(activation) if layer.propagates_gradient => {
-                let activation = activation_value(*activation);
                 let Some(previous) = previous_gradient else {
                     continue;
                 };
-                quote! {
-                    #private::activation::backward(
-                        &#activation, &__workspace.#source, &__workspace.#output,
-                        &__workspace.#gradient, &mut __workspace.#previous,
-                    );
-                }
+                activation_backward(
+                    *activation,
+                    (&quote!(&__workspace.#source), &quote!(&__workspace.#output)),
+                    (&quote!(&__workspace.#gradient), &quote!(&mut __workspace.#previous)),
+                    &outputs,
+                )
             }
             _ => continue,
         };

@@ -40,14 +40,28 @@ pub struct Layer {
     pub has_gradient: bool,
 }
 
+/// An activation with its parameter resolved (`leaky_relu(0.2)`: slope 0.2).
+#[derive(Clone, Copy)]
+pub struct Activation {
+    pub kind: ActivationKind,
+    pub parameter: Option<f64>,
+}
+
 /// What a layer computes.
 pub enum Kind {
     /// `a = σ(W·x + b)`; weight `[outputs, inputs]` at `offset`, bias `[outputs]` right after.
-    Dense { activation: ActivationKind, init: &'static str, offset: usize },
+    Dense { activation: Activation, init: Init, offset: usize },
     /// Inverted dropout with drop probability `probability`.
     Dropout { probability: f64 },
     /// `a = σ(x)` on its own.
-    Activation(ActivationKind),
+    Activation(Activation),
+}
+
+/// A dense layer's initialiser: a runtime `Init` variant, with its argument if any.
+#[derive(Clone, Copy)]
+pub struct Init {
+    pub variant: &'static str,
+    pub argument: Option<f64>,
 }
 
 impl Layer {
@@ -64,6 +78,6 @@ impl Layer {
 
     /// Whether the training forward keeps a separate pre-activation buffer `z`.
     pub fn keeps_pre_activation(&self) -> bool {
-        matches!(self.kind, Kind::Dense { activation, .. } if activation != ActivationKind::Identity)
+        matches!(self.kind, Kind::Dense { activation, .. } if activation.kind != ActivationKind::Identity)
     }
 }

@@ -63,10 +63,11 @@ pub struct Activation {
     pub arguments: Vec<Number>,
 }
 
-/// `key = value` inside a layer's arguments.
+/// `key = value` or `key = value(arguments)` inside a layer's arguments.
 pub struct Option_ {
     pub key: Ident,
     pub value: Ident,
+    pub arguments: Vec<Number>,
 }
 
 /// A numeric literal, possibly negative, with its span and its text as written.
@@ -275,7 +276,14 @@ fn parse_dense(content: ParseStream) -> syn::Result<Dense> {
         if content.peek(Token![=]) {
             content.parse::<Token![=]>()?;
             let value: Ident = content.parse()?;
-            options.push(Option_ { key: name, value });
+            let arguments = if content.peek(syn::token::Paren) {
+                let inner;
+                parenthesized!(inner in content);
+                parse_numbers(&inner)?
+            } else {
+                Vec::new()
+            };
+            options.push(Option_ { key: name, value, arguments });
             continue;
         }
         let arguments = if content.peek(syn::token::Paren) {

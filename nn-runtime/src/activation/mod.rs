@@ -1,0 +1,342 @@
+//! Activation functions: each a small type with `f` and its derivative `df` side by side.
+//!
+//! A layer computes `a = σ(z)` elementwise. Backpropagation needs `σ'(z)`; [`Activation::df`]
+//! receives both `z` and `a = σ(z)` so each function uses whichever is cheaper (sigmoid's
+//! derivative is `a(1 − a)`, no second exponential).
+
+use crate::Real;
+
+pub mod softmax;
+
+/// An elementwise activation function `a = σ(z)` with its derivative.
+pub trait Activation<T: Real>: Copy {
+    /// `σ(z)`.
+    fn f(&self, z: T) -> T;
+
+    /// `σ'(z)`, given `z` and `a = σ(z)`.
+    fn df(&self, z: T, a: T) -> T;
+}
+
+/// `σ(z) = z`, `σ'(z) = 1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Identity;
+
+impl<T: Real> Activation<T> for Identity {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        z
+    }
+
+    #[inline(always)]
+    fn df(&self, _z: T, _a: T) -> T {
+        T::one()
+    }
+}
+
+/// The logistic function `σ(z) = 1 / (1 + e^(−z))`, `σ'(z) = σ(z)(1 − σ(z))`.
+///
+/// Evaluated without overflow: for `z < 0` as `e^z / (1 + e^z)`.
+///
+/// # Example
+///
+/// ```
+/// use nn_runtime::activation::{Activation, Sigmoid};
+/// assert_eq!(Sigmoid.f(0.0_f64), 0.5);
+/// assert_eq!(Sigmoid.df(0.0_f64, 0.5), 0.25);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sigmoid;
+
+impl<T: Real> Activation<T> for Sigmoid {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        if z >= T::zero() {
+            T::one() / (T::one() + (-z).exp())
+        } else {
+            let e = z.exp();
+            e / (T::one() + e)
+        }
+    }
+
+    #[inline(always)]
+    fn df(&self, _z: T, a: T) -> T {
+        a * (T::one() - a)
+    }
+}
+
+/// `σ(z) = tanh(z)`, `σ'(z) = 1 − tanh²(z)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tanh;
+
+impl<T: Real> Activation<T> for Tanh {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        z.tanh()
+    }
+
+    #[inline(always)]
+    fn df(&self, _z: T, a: T) -> T {
+        T::one() - a * a
+    }
+}
+
+/// The rectified linear unit `σ(z) = max(0, z)`, `σ'(z) = 1` for `z > 0`, else `0`.
+///
+/// At `z = 0` the derivative is taken as `0`, as PyTorch does.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Relu;
+
+impl<T: Real> Activation<T> for Relu {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        if z > T::zero() { z } else { T::zero() }
+    }
+
+    #[inline(always)]
+    fn df(&self, z: T, _a: T) -> T {
+        if z > T::zero() { T::one() } else { T::zero() }
+    }
+}
+
+/// Leaky ReLU, `σ(z) = z` for `z > 0`, else `α·z`; `σ'(z) = 1` for `z > 0`, else `α`.
+///
+/// PyTorch's default slope is `α = 0.01`; at `z = 0` the derivative is `α`, as in PyTorch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu {
+    /// The slope `α` for negative inputs.
+    pub alpha: f64,
+}
+
+impl Default for LeakyRelu {
+    fn default() -> Self {
+        Self { alpha: 0.01 }
+    }
+}
+
+impl<T: Real> Activation<T> for LeakyRelu {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        if z > T::zero() { z } else { T::from_float(self.alpha) * z }
+    }
+
+    #[inline(always)]
+    fn df(&self, z: T, _a: T) -> T {
+        if z > T::zero() { T::one() } else { T::from_float(self.alpha) }
+    }
+}
+
+/// The exponential linear unit, `σ(z) = z` for `z > 0`, else `α(eᶻ − 1)`;
+/// `σ'(z) = 1` for `z > 0`, else `α·eᶻ = a + α`. PyTorch's default is `α = 1`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu {
+    /// The scale `α` of the negative part.
+    pub alpha: f64,
+}
+
+impl Default for Elu {
+    fn default() -> Self {
+        Self { alpha: 1.0 }
+    }
+}
+
+impl<T: Real> Activation<T> for Elu {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        if z > T::zero() { z } else { T::from_float(self.alpha) * (z.exp() - T::one()) }
+    }
+
+    #[inline(always)]
+    fn df(&self, z: T, a: T) -> T {
+        if z > T::zero() { T::one() } else { a + T::from_float(self.alpha) }
+    }
+}
+
+/// The Gaussian error linear unit, exact form (PyTorch's default `approximate='none'`):
+/// `σ(z) = z·Φ(z) = z/2·(1 + erf(z/√2))`, `σ'(z) = Φ(z) + z·φ(z)` with
+/// `φ(z) = e^(−z²/2)/√(2π)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Gelu;
+
+impl<T: Real> Activation<T> for Gelu {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        let x = z.to_f64();
+        T::from_float(0.5 * x * (1.0 + libm::erf(x * core::f64::consts::FRAC_1_SQRT_2)))
+    }
+
+    #[inline(always)]
+    fn df(&self, z: T, _a: T) -> T {
+        let x = z.to_f64();
+        let cdf = 0.5 * (1.0 + libm::erf(x * core::f64::consts::FRAC_1_SQRT_2));
+        let pdf = (-0.5 * x * x).exp() / (2.0 * core::f64::consts::PI).sqrt();
+        T::from_float(cdf + x * pdf)
+    }
+}
+
+/// GELU, tanh approximation (PyTorch's `approximate='tanh'`):
+/// `σ(z) = z/2·(1 + tanh(u))`, `u = √(2/π)(z + 0.044715 z³)`;
+/// `σ'(z) = (1 + tanh u)/2 + z/2·(1 − tanh² u)·√(2/π)(1 + 3·0.044715 z²)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GeluTanh;
+
+impl GeluTanh {
+    const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+    const CUBIC: f64 = 0.044_715;
+}
+
+impl<T: Real> Activation<T> for GeluTanh {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        let (k, c, half) = (T::from_float(Self::SQRT_2_OVER_PI), T::from_float(Self::CUBIC), T::from_float(0.5));
+        half * z * (T::one() + (k * (z + c * z * z * z)).tanh())
+    }
+
+    #[inline(always)]
+    fn df(&self, z: T, _a: T) -> T {
+        let (k, c, half) = (T::from_float(Self::SQRT_2_OVER_PI), T::from_float(Self::CUBIC), T::from_float(0.5));
+        let t = (k * (z + c * z * z * z)).tanh();
+        let three = T::from_float(3.0);
+        half * (T::one() + t) + half * z * (T::one() - t * t) * k * (T::one() + three * c * z * z)
+    }
+}
+
+/// Softplus, `σ(z) = ln(1 + e^(βz))/β`, `σ'(z) = 1/(1 + e^(−βz))`, PyTorch's defaults
+/// `β = 1` and threshold 20: above `βz > 20` it is the identity (to float precision), as in
+/// PyTorch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Softplus {
+    /// The sharpness `β`.
+    pub beta: f64,
+}
+
+impl Default for Softplus {
+    fn default() -> Self {
+        Self { beta: 1.0 }
+    }
+}
+
+impl Softplus {
+    const THRESHOLD: f64 = 20.0;
+}
+
+impl<T: Real> Activation<T> for Softplus {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        let beta = T::from_float(self.beta);
+        let x = beta * z;
+        if x > T::from_float(Self::THRESHOLD) { z } else { (T::one() + x.exp()).ln() / beta }
+    }
+
+    #[inline(always)]
+    fn df(&self, z: T, _a: T) -> T {
+        let x = T::from_float(self.beta) * z;
+        if x > T::from_float(Self::THRESHOLD) { T::one() } else { Sigmoid.f(x) }
+    }
+}
+
+/// SiLU, also called swish: `σ(z) = z·s(z)` with the logistic `s`,
+/// `σ'(z) = s(z)·(1 + z(1 − s(z)))`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Silu;
+
+impl<T: Real> Activation<T> for Silu {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        z * Sigmoid.f(z)
+    }
+
+    #[inline(always)]
+    fn df(&self, z: T, _a: T) -> T {
+        let s = Sigmoid.f(z);
+        s * (T::one() + z * (T::one() - s))
+    }
+}
+
+/// The Heaviside step, `σ(z) = 0` for `z < 0`, `1/2` at `0`, `1` for `z > 0` (seed 001's
+/// convention). Its derivative is 0 wherever it exists, so **no gradient flows through
+/// it**: layers before a step unit never learn by gradient descent, which is why the seeds
+/// say it "makes training very hard". Here `σ'(z) = 0` everywhere (also at 0, where it does
+/// not exist), so training with it is well defined: layers after it train normally and
+/// layers before it keep their parameters.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Heaviside;
+
+impl<T: Real> Activation<T> for Heaviside {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        if z > T::zero() {
+            T::one()
+        } else if z < T::zero() {
+            T::zero()
+        } else {
+            T::from_float(0.5)
+        }
+    }
+
+    #[inline(always)]
+    fn df(&self, _z: T, _a: T) -> T {
+        T::zero()
+    }
+}
+
+/// The sign function, `σ(z) = −1, 0, 1` for `z < 0`, `z = 0`, `z > 0`. Like [`Heaviside`] it
+/// has zero derivative wherever it has one, so no gradient flows through it; `σ'(z) = 0`
+/// everywhere.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sign;
+
+impl<T: Real> Activation<T> for Sign {
+    #[inline(always)]
+    fn f(&self, z: T) -> T {
+        if z > T::zero() {
+            T::one()
+        } else if z < T::zero() {
+            -T::one()
+        } else {
+            T::zero()
+        }
+    }
+
+    #[inline(always)]
+    fn df(&self, _z: T, _a: T) -> T {
+        T::zero()
+    }
+}
+
+/// Applies `a = σ(z)` elementwise.
+#[inline]
+pub fn forward<T: Real, A: Activation<T>>(activation: &A, z: &[T], a: &mut [T]) {
+    for (a, &z) in a.iter_mut().zip(z) {
+        *a = activation.f(z);
+    }
+}
+
+/// Applies `σ` in place.
+#[inline]
+pub fn forward_in_place<T: Real, A: Activation<T>>(activation: &A, values: &mut [T]) {
+    for v in values {
+        *v = activation.f(*v);
+    }
+}
+
+/// Backpropagates through `a = σ(z)`: `∂L/∂z = ∂L/∂a ⊙ σ'(z)`, in place on the gradient.
+#[inline]
+pub fn backward_in_place<T: Real, A: Activation<T>>(activation: &A, z: &[T], a: &[T], gradient: &mut [T]) {
+    for ((g, &z), &a) in gradient.iter_mut().zip(z).zip(a) {
+        *g *= activation.df(z, a);
+    }
+}
+
+/// Backpropagates through `a = σ(z)` into a separate buffer: `∂L/∂z = ∂L/∂a ⊙ σ'(z)`.
+#[inline]
+pub fn backward<T: Real, A: Activation<T>>(
+    activation: &A,
+    z: &[T],
+    a: &[T],
+    grad_output: &[T],
+    grad_input: &mut [T],
+) {
+    for (((gi, &go), &z), &a) in grad_input.iter_mut().zip(grad_output).zip(z).zip(a) {
+        *gi = go * activation.df(z, a);
+    }
+}
