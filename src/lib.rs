@@ -57,9 +57,18 @@ pub use nalgebra::{Const, DMatrix, Dyn, OMatrix, SMatrix, SVector};
 pub mod prelude {
     pub use nn_macros::network;
     pub use nn_runtime::activation::Activation;
+    pub use nn_runtime::clip::Clip;
     pub use nn_runtime::init::Init;
-    pub use nn_runtime::loss::{Loss, MeanSquaredError, QuadraticCost};
-    pub use nn_runtime::optim::{Optimizer, Sgd, SgdConfig};
+    pub use nn_runtime::loss::{
+        BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
+        QuadraticCost, SoftmaxCrossEntropy,
+    };
+    pub use nn_runtime::optim::{
+        Adam, AdamConfig, AdamW, Optimizer, RmsProp, RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig,
+    };
+    pub use nn_runtime::schedule::{
+        CosineAnnealing, Exponential, LinearWarmup, ReduceOnPlateau, Schedule, StepDecay,
+    };
     pub use nn_runtime::{Dataset, FitConfig, History, Network, TrainError, Trainer, Workspace};
 
     pub use nalgebra::{Const, Dyn, OMatrix, SVector};

@@ -82,7 +82,9 @@ impl ActivationKind {
     /// The optional parameter, `leaky_relu(0.2)`, with PyTorch's default.
     pub fn parameter(self) -> Option<Parameter> {
         match self {
-            Self::LeakyRelu => Some(Parameter { name: "slope", field: "alpha", default: 0.01, positive: false }),
+            Self::LeakyRelu => {
+                Some(Parameter { name: "slope", field: "alpha", default: 0.01, positive: false })
+            }
             Self::Elu => Some(Parameter { name: "alpha", field: "alpha", default: 1.0, positive: false }),
             Self::Softplus => Some(Parameter { name: "beta", field: "beta", default: 1.0, positive: true }),
             _ => None,

@@ -294,13 +294,16 @@ impl Checker {
         };
         match (takes_value, option.arguments.as_slice()) {
             (false, []) => Some(Init { variant, argument: None }),
-            (true, [number]) if number.value.is_finite() => Some(Init { variant, argument: Some(number.value) }),
+            (true, [number]) if number.value.is_finite() => {
+                Some(Init { variant, argument: Some(number.value) })
+            }
             (false, [first, ..]) => {
                 self.errors.at_span(first.span, format!("`{value}` takes no value"));
                 None
             }
             _ => {
-                self.errors.at(&option.value, format!("`{value}` needs one finite value: `init = {value}(0.1)`"));
+                self.errors
+                    .at(&option.value, format!("`{value}` needs one finite value: `init = {value}(0.1)`"));
                 None
             }
         }
@@ -330,8 +333,10 @@ impl Checker {
                 if valid {
                     Some(Activation { kind, parameter: Some(number.value) })
                 } else {
-                    let needs = if parameter.positive { "a finite number above 0" } else { "a finite number" };
-                    let message = format!("the {} of `{text}` must be {needs}, found {}", parameter.name, number.text);
+                    let needs =
+                        if parameter.positive { "a finite number above 0" } else { "a finite number" };
+                    let message =
+                        format!("the {} of `{text}` must be {needs}, found {}", parameter.name, number.text);
                     self.errors.at_span(number.span, message);
                     None
                 }

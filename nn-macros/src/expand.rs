@@ -76,7 +76,12 @@ fn activation_value(activation: Activation) -> TokenStream {
 }
 
 /// `a = σ(z)`, buffer to buffer, for samples of `width` values.
-fn activation_forward(activation: Activation, z: &TokenStream, a: &TokenStream, width: &Literal) -> TokenStream {
+fn activation_forward(
+    activation: Activation,
+    z: &TokenStream,
+    a: &TokenStream,
+    width: &Literal,
+) -> TokenStream {
     let private = private();
     if activation.kind.is_elementwise() {
         let value = activation_value(activation);
@@ -365,7 +370,8 @@ fn forward_one(network: &Network) -> TokenStream {
         let statement = match &layer.kind {
             Kind::Dense { activation, .. } => {
                 let (weight, bias, end, _) = ranges(layer);
-                let (w, b) = (quote!(&self.parameters[#weight..#bias]), quote!(&self.parameters[#bias..#end]));
+                let (w, b) =
+                    (quote!(&self.parameters[#weight..#bias]), quote!(&self.parameters[#bias..#end]));
                 let value = if activation.kind.is_elementwise() {
                     let activation = activation_value(*activation);
                     quote!(#private::dense::forward_one::<T, _, #inputs, #outputs>(&#activation, #w, #b, #current))
@@ -417,7 +423,8 @@ fn infer_body(network: &Network) -> TokenStream {
                 if activation.kind == ActivationKind::Identity {
                     affine
                 } else {
-                    let in_place = activation_in_place(*activation, &quote!(&mut __workspace.#output), &outputs);
+                    let in_place =
+                        activation_in_place(*activation, &quote!(&mut __workspace.#output), &outputs);
                     quote!(#affine #in_place)
                 }
             }

@@ -4,6 +4,7 @@
 //! - [`activation`]: activation functions, `f` and `df` side by side;
 //! - [`loss`]: batch-mean losses with their gradients;
 //! - [`optim`]: optimizers over the flat parameter buffer;
+//! - [`clip`] and [`schedule`]: gradient clipping and learning-rate schedules;
 //! - [`init`]: seeded parameter initialisers;
 //! - [`layer`]: per-layer forward and backward kernels, const-sized;
 //! - [`gemm`]: the matrix multiply large layers run on;
@@ -16,6 +17,7 @@
 
 pub mod activation;
 pub mod buffer;
+pub mod clip;
 pub mod data;
 pub mod gemm;
 pub mod init;
@@ -24,6 +26,7 @@ pub mod loss;
 pub mod network;
 pub mod optim;
 mod real;
+pub mod schedule;
 pub mod train;
 
 pub use data::Dataset;

@@ -11,10 +11,12 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::Real;
+use crate::clip::Clip;
 use crate::data::Dataset;
 use crate::loss::{Loss, LossError};
 use crate::network::{BatchShapeError, Network, Workspace};
 use crate::optim::Optimizer;
+use crate::schedule::Schedule;
 
 /// Why training stopped.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -83,6 +85,8 @@ impl Default for FitConfig {
 pub struct History {
     /// Mean training loss of each epoch (each step's loss weighted by its batch size).
     pub loss: Vec<f64>,
+    /// The learning rate of each epoch.
+    pub learning_rate: Vec<f64>,
 }
 
 /// Trains a network with a loss and an optimizer.
@@ -100,6 +104,10 @@ pub struct Trainer<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
     batch_targets: Vec<T>,
     order: Vec<usize>,
     steps: u64,
+    epochs: usize,
+    clip: Option<Clip>,
+    schedule: Option<(Box<dyn Schedule + Send>, f64)>,
+    last_epoch_loss: Option<f64>,
     scalar: PhantomData<T>,
 }
 
@@ -118,8 +126,31 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             batch_targets: Vec::new(),
             order: Vec::new(),
             steps: 0,
+            epochs: 0,
+            clip: None,
+            schedule: None,
+            last_epoch_loss: None,
             scalar: PhantomData,
         }
+    }
+
+    /// Clips the gradients before every optimizer step.
+    #[must_use]
+    pub fn with_clipping(mut self, clip: Clip) -> Self {
+        self.clip = Some(clip);
+        self
+    }
+
+    /// Sets the learning rate at the start of every epoch of [`Trainer::fit`] from a
+    /// schedule; the optimizer's current rate is the base rate. [`ReduceOnPlateau`] watches
+    /// the previous epoch's mean training loss.
+    ///
+    /// [`ReduceOnPlateau`]: crate::schedule::ReduceOnPlateau
+    #[must_use]
+    pub fn with_schedule(mut self, schedule: impl Schedule + Send + 'static) -> Self {
+        let base = self.optimizer.learning_rate();
+        self.schedule = Some((Box::new(schedule), base));
+        self
     }
 
     /// Reseeds the RNG behind shuffling and dropout.
@@ -180,6 +211,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             &mut self.gradients,
             &mut self.rng,
             &mut self.steps,
+            self.clip,
             inputs,
             targets,
         )
@@ -194,6 +226,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         gradients: &mut [T],
         rng: &mut ChaCha8Rng,
         steps: &mut u64,
+        clip: Option<Clip>,
         inputs: &[T],
         targets: &[T],
     ) -> Result<T, TrainError> {
@@ -206,6 +239,9 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             return Err(TrainError::Diverged { step: *steps, loss: value.to_f64() });
         }
         network.backward(workspace, gradients);
+        if let Some(clip) = clip {
+            clip.apply(gradients);
+        }
         optimizer.step(network.parameters_mut(), gradients);
         *steps += 1;
         Ok(value)
@@ -233,6 +269,11 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         self.order.clear();
         self.order.extend(0..data.len());
         for _ in 0..config.epochs {
+            if let Some((schedule, base)) = &mut self.schedule {
+                let rate = schedule.learning_rate(*base, self.epochs, self.last_epoch_loss);
+                self.optimizer.set_learning_rate(rate);
+            }
+            history.learning_rate.push(self.optimizer.learning_rate());
             if config.shuffle {
                 self.order.shuffle(&mut self.rng);
             }
@@ -252,12 +293,16 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
                     &mut self.gradients,
                     &mut self.rng,
                     &mut self.steps,
+                    self.clip,
                     &self.batch_inputs,
                     &self.batch_targets,
                 )?;
                 total += value.to_f64() * chunk.len() as f64;
             }
-            history.loss.push(total / data.len().max(1) as f64);
+            let epoch_loss = total / data.len().max(1) as f64;
+            history.loss.push(epoch_loss);
+            self.last_epoch_loss = Some(epoch_loss);
+            self.epochs += 1;
         }
         Ok(history)
     }

@@ -187,13 +187,15 @@ impl GeluTanh {
 impl<T: Real> Activation<T> for GeluTanh {
     #[inline(always)]
     fn f(&self, z: T) -> T {
-        let (k, c, half) = (T::from_float(Self::SQRT_2_OVER_PI), T::from_float(Self::CUBIC), T::from_float(0.5));
+        let (k, c, half) =
+            (T::from_float(Self::SQRT_2_OVER_PI), T::from_float(Self::CUBIC), T::from_float(0.5));
         half * z * (T::one() + (k * (z + c * z * z * z)).tanh())
     }
 
     #[inline(always)]
     fn df(&self, z: T, _a: T) -> T {
-        let (k, c, half) = (T::from_float(Self::SQRT_2_OVER_PI), T::from_float(Self::CUBIC), T::from_float(0.5));
+        let (k, c, half) =
+            (T::from_float(Self::SQRT_2_OVER_PI), T::from_float(Self::CUBIC), T::from_float(0.5));
         let t = (k * (z + c * z * z * z)).tanh();
         let three = T::from_float(3.0);
         half * (T::one() + t) + half * z * (T::one() - t * t) * k * (T::one() + three * c * z * z)

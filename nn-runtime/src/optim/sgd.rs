@@ -1,26 +1,7 @@
-//! Optimizers: a config struct with PyTorch's defaults plus a `step` over the flat parameter
-//! and gradient buffers.
-//!
-//! A network keeps all its parameters in one contiguous buffer and its gradients in a buffer
-//! of the same layout, so a step is one fused loop over two slices. State (momentum
-//! buffers, moments) is sized once by [`Optimizer::prepare`]; a step never allocates.
+//! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
 
+use super::Optimizer;
 use crate::Real;
-
-/// Updates parameters from their gradients.
-pub trait Optimizer<T: Real> {
-    /// Sizes the optimizer's state for `parameters` values. Called once by the trainer.
-    fn prepare(&mut self, parameters: usize);
-
-    /// One update of `parameters` from `gradients` (same length, same layout).
-    fn step(&mut self, parameters: &mut [T], gradients: &[T]);
-
-    /// The current learning rate.
-    fn learning_rate(&self) -> f64;
-
-    /// Sets the learning rate (for schedules).
-    fn set_learning_rate(&mut self, learning_rate: f64);
-}
 
 /// Hyperparameters of [`Sgd`], with PyTorch's defaults (but a learning rate of `0.01`, which
 /// PyTorch leaves to the caller).

@@ -1,0 +1,191 @@
+//! Adam (with AMSGrad) and AdamW, `torch.optim` semantics.
+
+use super::Optimizer;
+use crate::Real;
+
+/// Hyperparameters of [`Adam`] and [`AdamW`], with PyTorch's defaults (AdamW's default
+/// weight decay is 0.01; [`AdamW::new`] sets it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate `η`.
+    pub learning_rate: f64,
+    /// Decay rates `(β₁, β₂)` of the first and second moment estimates.
+    pub betas: (f64, f64),
+    /// `ε`, added to `√v̂` in the denominator.
+    pub epsilon: f64,
+    /// Weight decay `λ`: Adam adds `λ·p` to the gradient (L2); AdamW decays the parameters.
+    pub weight_decay: f64,
+    /// Use the running maximum of `v̂` (AMSGrad).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self { learning_rate: 1e-3, betas: (0.9, 0.999), epsilon: 1e-8, weight_decay: 0.0, amsgrad: false }
+    }
+}
+
+/// The moments both Adam variants keep.
+#[derive(Clone, Debug, Default)]
+struct Moments<T> {
+    first: Vec<T>,
+    second: Vec<T>,
+    second_max: Vec<T>,
+    steps: i32,
+}
+
+impl<T: Real> Moments<T> {
+    fn prepare(&mut self, parameters: usize, amsgrad: bool) {
+        self.first = vec![T::zero(); parameters];
+        self.second = vec![T::zero(); parameters];
+        self.second_max = if amsgrad { vec![T::zero(); parameters] } else { Vec::new() };
+        self.steps = 0;
+    }
+
+    /// The Adam update with gradient `g + l2·p` (Algorithm 1 of Kingma & Ba, ε after the
+    /// bias-corrected `√v̂`, as PyTorch):
+    ///
+    /// ```text
+    /// m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²
+    /// p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+    /// ```
+    fn update(&mut self, config: &AdamConfig, l2: f64, parameters: &mut [T], gradients: &[T]) {
+        if self.first.len() != parameters.len() {
+            self.prepare(parameters.len(), config.amsgrad);
+        }
+        self.steps += 1;
+        let (beta1, beta2) = config.betas;
+        let step_size = T::from_float(config.learning_rate / (1.0 - beta1.powi(self.steps)));
+        let correction2 = T::from_float((1.0 - beta2.powi(self.steps)).sqrt());
+        let (one_minus_beta1, beta2, one_minus_beta2) =
+            (T::from_float(1.0 - beta1), T::from_float(beta2), T::from_float(1.0 - beta2));
+        let (epsilon, l2) = (T::from_float(config.epsilon), T::from_float(l2));
+        let moments = self.first.iter_mut().zip(self.second.iter_mut());
+        for (index, ((p, &g), (m, v))) in parameters.iter_mut().zip(gradients).zip(moments).enumerate() {
+            let g = g + l2 * *p;
+            *m += (g - *m) * one_minus_beta1;
+            *v = beta2 * *v + one_minus_beta2 * g * g;
+            let v_used = if config.amsgrad {
+                let max = &mut self.second_max[index];
+                *max = max.max(*v);
+                *max
+            } else {
+                *v
+            };
+            *p -= step_size * *m / (v_used.sqrt() / correction2 + epsilon);
+        }
+    }
+}
+
+/// Adam, `torch.optim.Adam`: weight decay, when set, is an L2 term added to the gradient.
+///
+/// See [`AdamW`] for decoupled weight decay.
+#[derive(Clone, Debug)]
+pub struct Adam<T> {
+    /// Hyperparameters.
+    pub config: AdamConfig,
+    moments: Moments<T>,
+}
+
+impl<T: Real> Adam<T> {
+    /// An optimizer with the given hyperparameters.
+    #[must_use]
+    pub fn new(config: AdamConfig) -> Self {
+        Self {
+            config,
+            moments: Moments { first: Vec::new(), second: Vec::new(), second_max: Vec::new(), steps: 0 },
+        }
+    }
+
+    /// The first moment `m` (PyTorch's `exp_avg`).
+    #[must_use]
+    pub fn first_moment(&self) -> &[T] {
+        &self.moments.first
+    }
+
+    /// The second moment `v` (PyTorch's `exp_avg_sq`).
+    #[must_use]
+    pub fn second_moment(&self) -> &[T] {
+        &self.moments.second
+    }
+}
+
+impl<T: Real> Optimizer<T> for Adam<T> {
+    fn prepare(&mut self, parameters: usize) {
+        self.moments.prepare(parameters, self.config.amsgrad);
+    }
+
+    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+        let config = self.config;
+        self.moments.update(&config, config.weight_decay, parameters, gradients);
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
+    }
+}
+
+/// AdamW, `torch.optim.AdamW`: decoupled weight decay `p ← p·(1 − η·λ)`, applied first and
+/// to every parameter (biases too), then the Adam update with the raw gradient.
+#[derive(Clone, Debug)]
+pub struct AdamW<T> {
+    /// Hyperparameters.
+    pub config: AdamConfig,
+    moments: Moments<T>,
+}
+
+impl<T: Real> AdamW<T> {
+    /// An optimizer with the given hyperparameters.
+    #[must_use]
+    pub fn new(config: AdamConfig) -> Self {
+        Self {
+            config,
+            moments: Moments { first: Vec::new(), second: Vec::new(), second_max: Vec::new(), steps: 0 },
+        }
+    }
+
+    /// PyTorch's defaults: Adam's, with weight decay 0.01.
+    #[must_use]
+    pub fn with_learning_rate(learning_rate: f64) -> Self {
+        Self::new(AdamConfig { learning_rate, weight_decay: 0.01, ..AdamConfig::default() })
+    }
+
+    /// The first moment `m` (PyTorch's `exp_avg`).
+    #[must_use]
+    pub fn first_moment(&self) -> &[T] {
+        &self.moments.first
+    }
+
+    /// The second moment `v` (PyTorch's `exp_avg_sq`).
+    #[must_use]
+    pub fn second_moment(&self) -> &[T] {
+        &self.moments.second
+    }
+}
+
+impl<T: Real> Optimizer<T> for AdamW<T> {
+    fn prepare(&mut self, parameters: usize) {
+        self.moments.prepare(parameters, self.config.amsgrad);
+    }
+
+    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+        let config = self.config;
+        let decay = T::from_float(1.0 - config.learning_rate * config.weight_decay);
+        for p in parameters.iter_mut() {
+            *p *= decay;
+        }
+        self.moments.update(&config, 0.0, parameters, gradients);
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
+    }
+}

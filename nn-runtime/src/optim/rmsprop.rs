@@ -1,0 +1,109 @@
+//! RMSprop, `torch.optim.RMSprop` semantics.
+
+use super::Optimizer;
+use crate::Real;
+
+/// Hyperparameters of [`RmsProp`], with PyTorch's defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RmsPropConfig {
+    /// Learning rate `η`.
+    pub learning_rate: f64,
+    /// Smoothing constant `α` of the squared-gradient average.
+    pub alpha: f64,
+    /// `ε`, added to the root mean square.
+    pub epsilon: f64,
+    /// L2 penalty `λ` added to the gradient.
+    pub weight_decay: f64,
+    /// Momentum `μ` (0 disables it).
+    pub momentum: f64,
+    /// Normalise by the centred second moment (an estimate of the variance).
+    pub centered: bool,
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 0.01,
+            alpha: 0.99,
+            epsilon: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+        }
+    }
+}
+
+/// RMSprop:
+///
+/// ```text
+/// g ← g + λp
+/// s ← αs + (1 − α)g²
+/// d ← √(s − ḡ²) + ε with ḡ ← αḡ + (1 − α)g when centred, else √s + ε
+/// b ← μb + g/d, p ← p − ηb   (momentum), else p ← p − η·g/d
+/// ```
+#[derive(Clone, Debug)]
+pub struct RmsProp<T> {
+    /// Hyperparameters.
+    pub config: RmsPropConfig,
+    square_average: Vec<T>,
+    gradient_average: Vec<T>,
+    momentum_buffer: Vec<T>,
+}
+
+impl<T: Real> RmsProp<T> {
+    /// An optimizer with the given hyperparameters.
+    #[must_use]
+    pub fn new(config: RmsPropConfig) -> Self {
+        Self { config, square_average: Vec::new(), gradient_average: Vec::new(), momentum_buffer: Vec::new() }
+    }
+}
+
+impl<T: Real> Optimizer<T> for RmsProp<T> {
+    fn prepare(&mut self, parameters: usize) {
+        self.square_average = vec![T::zero(); parameters];
+        self.gradient_average = if self.config.centered { vec![T::zero(); parameters] } else { Vec::new() };
+        self.momentum_buffer =
+            if self.config.momentum > 0.0 { vec![T::zero(); parameters] } else { Vec::new() };
+    }
+
+    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+        if self.square_average.len() != parameters.len() {
+            self.prepare(parameters.len());
+        }
+        let RmsPropConfig { learning_rate, alpha, epsilon, weight_decay, momentum, centered } = self.config;
+        let (lr, alpha_t, keep, eps) = (
+            T::from_float(learning_rate),
+            T::from_float(alpha),
+            T::from_float(1.0 - alpha),
+            T::from_float(epsilon),
+        );
+        let (wd, mu) = (T::from_float(weight_decay), T::from_float(momentum));
+        for (index, (p, &g)) in parameters.iter_mut().zip(gradients).enumerate() {
+            let g = g + wd * *p;
+            let s = &mut self.square_average[index];
+            *s = alpha_t * *s + keep * g * g;
+            let denominator = if centered {
+                let average = &mut self.gradient_average[index];
+                *average += (g - *average) * keep;
+                (*s - *average * *average).sqrt() + eps
+            } else {
+                s.sqrt() + eps
+            };
+            if momentum > 0.0 {
+                let b = &mut self.momentum_buffer[index];
+                *b = mu * *b + g / denominator;
+                *p -= lr * *b;
+            } else {
+                *p -= lr * g / denominator;
+            }
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
+    }
+}
