@@ -1,0 +1,306 @@
+//! The PyTorch fixtures `01`–`04` (float64 references): every layer's forward values, the
+//! loss, every gradient, and every optimizer step with its state, in f64 to 1e-9 relative
+//! (the fixtures' own hint: `|got − exp| ≤ 1e-12 + 1e-9·|exp|`) and in f32 within the
+//! fixtures' float32 hint. Each test prints its worst relative error.
+
+mod support;
+
+use nn::activation::softmax;
+use nn::prelude::*;
+use nn::{Real, Trainer};
+use serde_json::Value;
+use support::{Fixture, Tolerance, assert_close, cast, flatten, flatten_parameters};
+
+nn::network! { struct Net01 { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
+nn::network! { struct Net02 { dense(4 -> 5, tanh), dense(5 -> 3, relu), dense(3 -> 2, identity) } }
+nn::network! { struct Net03 { dense(5 -> 8, relu), dense(8 -> 4) } }
+nn::network! { struct Net04 { dense(3 -> 4, tanh), dense(4 -> 1, sigmoid) } }
+
+/// Compares and remembers the worst relative error.
+struct Checker {
+    tolerance: Tolerance,
+    worst: f64,
+    file: &'static str,
+}
+
+impl Checker {
+    fn close<T: Real>(&mut self, got: &[T], expected: &[f64], what: &str) {
+        let worst = assert_close(got, expected, self.tolerance, &format!("{}: {what}", self.file));
+        self.worst = self.worst.max(worst);
+    }
+}
+
+/// An optimizer's state, named as in the fixtures' `optimizer_state`.
+type State<O, T> = fn(&O) -> Vec<(&'static str, Vec<T>)>;
+
+/// Runs a fixture end to end: forward, loss, gradients, then every optimizer step.
+fn run<T, N, L, O>(file: &'static str, loss: L, optimizer: O, state: State<O, T>) -> f64
+where
+    T: Real,
+    N: Network<T> + Clone,
+    N::Workspace: LayerRecords<T>,
+    L: Loss<T> + Copy,
+    O: Optimizer<T>,
+{
+    let fixture = Fixture::load(file);
+    let json = &fixture.json;
+    let mut check = Checker { tolerance: fixture.tolerance::<T>(), worst: 0.0, file };
+    let net = N::from_parameters(cast(&flatten_parameters(&json["init"]["params"]))).unwrap();
+    let (inputs, targets) = (fixture.inputs::<T>(), fixture.targets::<T>());
+    let expected = &json["expected"];
+
+    let mut workspace = N::Workspace::default();
+    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+    for (index, record) in expected["forward"]["layers"].as_array().unwrap().iter().enumerate() {
+        let name = index.to_string();
+        check.close(workspace.pre_activation(&name), &flatten(&record["z"]), &format!("layer {index} z"));
+        check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {index} a"));
+    }
+    if let Some(probabilities) = expected["forward"].get("softmax") {
+        let mut softmax = vec![T::zero(); workspace.output().len()];
+        softmax::forward(workspace.output(), &mut softmax, N::OUTPUTS);
+        check.close(&softmax, &flatten(probabilities), "softmax");
+    }
+    let (output, output_gradient) = workspace.output_and_gradient();
+    let value = loss.evaluate(output, &targets, output_gradient, N::OUTPUTS).unwrap();
+    check.close(&[value], &[expected["loss"].as_f64().unwrap()], "loss");
+    let mut gradients = vec![T::zero(); N::PARAMETERS];
+    net.backward(&mut workspace, &mut gradients);
+    check.close(&gradients, &flatten_parameters(&expected["grads"]), "grads");
+
+    let mut trainer = Trainer::new(net, loss, optimizer);
+    for step in expected["steps"].as_array().unwrap() {
+        let k = step["step"].as_u64().unwrap();
+        let value = trainer.step(&inputs, &targets).unwrap();
+        check.close(&[value], &[step["loss"].as_f64().unwrap()], &format!("step {k} loss"));
+        check.close(trainer.gradients(), &flatten_parameters(&step["grads"]), &format!("step {k} grads"));
+        check.close(
+            trainer.network().parameters(),
+            &flatten_parameters(&step["params"]),
+            &format!("step {k} params"),
+        );
+        for (name, values) in state(trainer.optimizer()) {
+            let expected_state = &step["optimizer_state"][name];
+            check.close(&values, &flatten_parameters(expected_state), &format!("step {k} {name}"));
+        }
+    }
+    let mut workspace = N::Workspace::default();
+    let output = trainer.network().infer(&inputs, &mut workspace).unwrap();
+    let final_loss = loss.value(output, &targets, N::OUTPUTS).unwrap();
+    check.close(&[final_loss], &[expected["final_loss"].as_f64().unwrap()], "final loss");
+    check.worst
+}
+
+/// The generated workspaces' per-layer lookups, behind a trait so `run` is generic.
+trait LayerRecords<T> {
+    fn pre_activation(&self, layer: &str) -> &[T];
+    fn activation(&self, layer: &str) -> &[T];
+}
+
+macro_rules! layer_records {
+    ($($workspace:ident),*) => {$(
+        impl<T: Real> LayerRecords<T> for $workspace<T> {
+            fn pre_activation(&self, layer: &str) -> &[T] {
+                self.layer_pre_activation(layer).unwrap()
+            }
+            fn activation(&self, layer: &str) -> &[T] {
+                self.layer_output(layer).unwrap()
+            }
+        }
+    )*};
+}
+layer_records!(Net01Workspace, Net02Workspace, Net03Workspace, Net04Workspace);
+
+fn number(json: &Value, key: &str) -> f64 {
+    json["optimizer"][key].as_f64().unwrap_or_else(|| panic!("optimizer.{key}"))
+}
+
+fn sgd<T: Real>(file: &str) -> Sgd<T> {
+    let json = Fixture::load(file).json;
+    let momentum = json["optimizer"].get("momentum").and_then(Value::as_f64).unwrap_or(0.0);
+    Sgd::new(SgdConfig { learning_rate: number(&json, "lr"), momentum, ..SgdConfig::default() })
+}
+
+fn adam_config(file: &str) -> AdamConfig {
+    let json = Fixture::load(file).json;
+    let betas = &json["optimizer"]["betas"];
+    AdamConfig {
+        learning_rate: number(&json, "lr"),
+        betas: (betas[0].as_f64().unwrap(), betas[1].as_f64().unwrap()),
+        epsilon: number(&json, "eps"),
+        weight_decay: json["optimizer"].get("weight_decay").and_then(Value::as_f64).unwrap_or(0.0),
+        amsgrad: false,
+    }
+}
+
+fn all_fixtures<T: Real>() -> Vec<(&'static str, f64)> {
+    let momentum = |o: &Sgd<T>| vec![("momentum_buffer", o.momentum_buffer().to_vec())];
+    let adam = |o: &Adam<T>| {
+        vec![("exp_avg", o.first_moment().to_vec()), ("exp_avg_sq", o.second_moment().to_vec())]
+    };
+    let adamw = |o: &AdamW<T>| {
+        vec![("exp_avg", o.first_moment().to_vec()), ("exp_avg_sq", o.second_moment().to_vec())]
+    };
+    let none = |_: &Sgd<T>| Vec::new();
+    let files = [
+        (
+            "01_xor_sigmoid_mse.json",
+            run::<T, Net01<T>, _, _>(
+                "01_xor_sigmoid_mse.json",
+                MeanSquaredError,
+                sgd("01_xor_sigmoid_mse.json"),
+                none,
+            ),
+        ),
+        (
+            "01_xor_sigmoid_half_sse_mean.json",
+            run::<T, Net01<T>, _, _>(
+                "01_xor_sigmoid_half_sse_mean.json",
+                QuadraticCost,
+                sgd("01_xor_sigmoid_half_sse_mean.json"),
+                none,
+            ),
+        ),
+        (
+            "02_mlp_tanh_relu_mse.json",
+            run::<T, Net02<T>, _, _>(
+                "02_mlp_tanh_relu_mse.json",
+                MeanSquaredError,
+                sgd("02_mlp_tanh_relu_mse.json"),
+                momentum,
+            ),
+        ),
+        (
+            "02_mlp_tanh_relu_half_sse_mean.json",
+            run::<T, Net02<T>, _, _>(
+                "02_mlp_tanh_relu_half_sse_mean.json",
+                QuadraticCost,
+                sgd("02_mlp_tanh_relu_half_sse_mean.json"),
+                momentum,
+            ),
+        ),
+        (
+            "03_softmax_ce.json",
+            run::<T, Net03<T>, _, _>(
+                "03_softmax_ce.json",
+                SoftmaxCrossEntropy,
+                Adam::new(adam_config("03_softmax_ce.json")),
+                adam,
+            ),
+        ),
+        (
+            "04_bce.json",
+            run::<T, Net04<T>, _, _>(
+                "04_bce.json",
+                BinaryCrossEntropy,
+                AdamW::new(adam_config("04_bce.json")),
+                adamw,
+            ),
+        ),
+    ];
+    files.into()
+}
+
+#[test]
+fn every_fixture_matches_pytorch_in_f64() {
+    for (file, worst) in all_fixtures::<f64>() {
+        println!("{file} f64: worst relative error {worst:e}");
+        assert!(worst < 1e-9, "{file}: {worst:e}");
+    }
+}
+
+#[test]
+fn every_fixture_matches_pytorch_in_f32() {
+    for (file, worst) in all_fixtures::<f32>() {
+        println!(
+            "{file} f32: worst relative error {worst:e} (each value also within the fixture's f32 hint)"
+        );
+    }
+}
+
+#[test]
+fn swapping_the_quadratic_losses_fails_fixture_01() {
+    // K = 1 there, so `mse` = 2·`half_sse_mean`: the fixture tells them apart.
+    let swapped = std::panic::catch_unwind(|| {
+        run::<f64, Net01<f64>, _, _>(
+            "01_xor_sigmoid_mse.json",
+            QuadraticCost,
+            sgd("01_xor_sigmoid_mse.json"),
+            |_: &Sgd<f64>| Vec::new(),
+        )
+    });
+    assert!(swapped.is_err());
+}
+
+/// Seed 004's momentum, `Δw ← αΔw − η∂L, w ← w + Δw` (with `Δw₀ = 0`), as an optimizer of
+/// its own, against `expected.steps_classic_momentum` and against [`Sgd`]'s trajectory.
+struct ClassicMomentum {
+    alpha: f64,
+    eta: f64,
+    velocity: Vec<f64>,
+}
+
+impl Optimizer<f64> for ClassicMomentum {
+    fn prepare(&mut self, parameters: usize) {
+        self.velocity = vec![0.0; parameters];
+    }
+
+    fn step(&mut self, parameters: &mut [f64], gradients: &[f64]) {
+        for ((w, &g), v) in parameters.iter_mut().zip(gradients).zip(&mut self.velocity) {
+            *v = self.alpha * *v - self.eta * g;
+            *w += *v;
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.eta
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.eta = learning_rate;
+    }
+}
+
+/// Runs fixture `02`'s three steps in seed 004's form and in PyTorch's, against
+/// `steps_classic_momentum`; returns the worst relative error.
+fn classic_momentum<L: Loss<f64> + Copy>(file: &str, loss: L) -> f64 {
+    let fixture = Fixture::load(file);
+    let json = &fixture.json;
+    let tolerance = fixture.tolerance::<f64>();
+    let net = Net02::<f64>::from_parameters(flatten_parameters(&json["init"]["params"])).unwrap();
+    let (inputs, targets) = (fixture.inputs::<f64>(), fixture.targets::<f64>());
+    let classic =
+        ClassicMomentum { alpha: number(json, "momentum"), eta: number(json, "lr"), velocity: Vec::new() };
+    let mut seed_form = Trainer::new(net.clone(), loss, classic);
+    let mut torch_form = Trainer::new(net, loss, sgd::<f64>(file));
+    let mut worst: f64 = 0.0;
+    for step in json["expected"]["steps_classic_momentum"].as_array().unwrap() {
+        seed_form.step(&inputs, &targets).unwrap();
+        torch_form.step(&inputs, &targets).unwrap();
+        let k = step["step"].as_u64().unwrap();
+        let params = flatten_parameters(&step["params"]);
+        let velocity = flatten_parameters(&step["velocity"]);
+        for (got, expected, what) in [
+            (seed_form.network().parameters(), &params, "seed-004 parameters"),
+            (&seed_form.optimizer().velocity[..], &velocity, "seed-004 velocity"),
+            (torch_form.network().parameters(), &params, "torch parameters"),
+        ] {
+            worst = worst.max(assert_close(got, expected, tolerance, &format!("{file} step {k} {what}")));
+        }
+    }
+    worst
+}
+
+#[test]
+fn seed_004_classic_momentum_matches_the_fixture_and_torch_sgd() {
+    for (file, worst) in [
+        ("02_mlp_tanh_relu_mse.json", classic_momentum("02_mlp_tanh_relu_mse.json", MeanSquaredError)),
+        (
+            "02_mlp_tanh_relu_half_sse_mean.json",
+            classic_momentum("02_mlp_tanh_relu_half_sse_mean.json", QuadraticCost),
+        ),
+    ] {
+        println!("{file} seed-004 momentum f64: worst relative error {worst:e}");
+        assert!(worst < 1e-9);
+    }
+}
