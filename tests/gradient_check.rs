@@ -14,7 +14,11 @@
 //! meaningless (a dead relu unit's gradient is exactly 0, while its numeric estimate is
 //! round-off of about 1e-13), are checked to 1e-12 absolute.
 
-use nn::loss::{Loss, MeanSquaredError, QuadraticCost};
+use nn::loss::{
+    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
+    QuadraticCost, SoftmaxCrossEntropy,
+};
+use nn::optim::Sgd;
 use nn::{Network, Workspace};
 use rand::Rng;
 
@@ -33,6 +37,18 @@ nn::network! {
 }
 nn::network! { struct ActivationsAlone { input(3), relu, dense(4, sigmoid), identity, dropout(0.2), dense(2) } }
 nn::network! { struct Wide { dense(40 -> 48, tanh), dense(48 -> 40, relu), dense(40 -> 3) } }
+
+// Every activation, inside dense layers and as layers of their own. Each network is at most
+// four layers deep: through ten saturating layers the first layers' gradients fall to 1e-9,
+// below what any finite difference of the loss can resolve.
+nn::network! { struct InDenseA { dense(3 -> 4, leaky_relu), dense(4, elu(0.5)), dense(4, gelu), dense(3, softmax) } }
+nn::network! {
+    struct InDenseB { dense(3 -> 4, leaky_relu(0.2)), dense(4, gelu_tanh), dense(4, softplus(2)), dense(3, silu) }
+}
+nn::network! { struct InDenseC { dense(3 -> 4, elu), dense(4, softplus), dense(3, swish) } }
+nn::network! { struct AloneA { input(3), dense(4), leaky_relu(0.1), dense(4), elu, dense(3), softmax } }
+nn::network! { struct AloneB { input(3), dense(4), gelu, dense(4), gelu_tanh, dense(3), softplus } }
+nn::network! { struct AloneC { input(3), dense(4), swish, dense(4), sigmoid, dense(3), tanh } }
 
 /// Below this magnitude a gradient entry is compared absolutely (see the module docs).
 const ABSOLUTE_BELOW: f64 = 1e-6;
@@ -125,6 +141,93 @@ fn wide_layers_on_the_gemm_path() {
     let worst = worst_relative_error::<Wide<f64>, _>(&MeanSquaredError, 20, 5);
     println!("Wide (batch 20): worst relative error {worst:e}");
     assert!(worst < 1e-6, "Wide: worst relative error {worst:e}");
+}
+
+#[test]
+fn every_activation_inside_dense_layers() {
+    assert_gradients_match::<InDenseA<f64>>("InDenseA");
+    assert_gradients_match::<InDenseB<f64>>("InDenseB");
+    assert_gradients_match::<InDenseC<f64>>("InDenseC");
+}
+
+#[test]
+fn every_activation_as_its_own_layer() {
+    assert_gradients_match::<AloneA<f64>>("AloneA");
+    assert_gradients_match::<AloneB<f64>>("AloneB");
+    assert_gradients_match::<AloneC<f64>>("AloneC");
+}
+
+nn::network! { struct Logits { dense(4 -> 6, tanh), dense(6 -> 3) } }
+nn::network! { struct Probabilities { dense(4 -> 6, tanh), dense(6 -> 2, sigmoid) } }
+
+/// Every loss, through a network, with targets in each loss's domain.
+#[test]
+fn every_loss() {
+    let batch = 5;
+    let regression: Vec<f64> = (0..3 * batch).map(|k| (f64::from(k) * 0.37).sin()).collect();
+    let classes: Vec<f64> = (0..batch).map(|k| f64::from(k % 3)).collect();
+    let probabilities: Vec<f64> = (0..2 * batch).map(|k| f64::from((k * 3) % 7) / 6.0).collect();
+    let labels: Vec<f64> = regression.iter().map(|v| v.abs()).collect();
+    let cases: [(&str, f64); 7] = [
+        ("mean squared error", check_loss::<Logits<f64>, _>(&MeanSquaredError, &regression)),
+        ("quadratic cost", check_loss::<Logits<f64>, _>(&QuadraticCost, &regression)),
+        ("mean absolute error", check_loss::<Logits<f64>, _>(&MeanAbsoluteError, &regression)),
+        ("huber", check_loss::<Logits<f64>, _>(&Huber { delta: 0.3 }, &regression)),
+        ("softmax cross-entropy", check_loss::<Logits<f64>, _>(&SoftmaxCrossEntropy, &classes)),
+        ("binary cross-entropy", check_loss::<Probabilities<f64>, _>(&BinaryCrossEntropy, &probabilities)),
+        ("bce with logits", check_loss::<Logits<f64>, _>(&BinaryCrossEntropyWithLogits, &labels)),
+    ];
+    for (name, worst) in cases {
+        println!("{name}: worst relative error {worst:e}");
+        assert!(worst < 1e-6, "{name}: {worst:e}");
+    }
+}
+
+/// Backpropagation through `N` with loss `L` and fixed targets, against the five-point
+/// difference.
+fn check_loss<N: Network<f64>, L: Loss<f64>>(loss: &L, targets: &[f64]) -> f64 {
+    let batch = targets.len() / loss.target_width(N::OUTPUTS);
+    let mut rng = nn::init::seeded_rng(21);
+    let mut net = N::initialise(&mut rng);
+    let inputs: Vec<f64> = (0..N::INPUTS * batch).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let mut workspace = N::Workspace::default();
+    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(99)).unwrap();
+    let (output, output_gradient) = workspace.output_and_gradient();
+    loss.evaluate(output, targets, output_gradient, N::OUTPUTS).unwrap();
+    let mut analytic = vec![0.0; N::PARAMETERS];
+    net.backward(&mut workspace, &mut analytic);
+    let mut worst: f64 = 0.0;
+    for (index, &gradient) in analytic.iter().enumerate() {
+        let numeric = five_point_derivative(&mut net, index, |net| loss_at(net, loss, &inputs, targets));
+        worst = worst.max((gradient - numeric).abs() / gradient.abs().max(numeric.abs()).max(ABSOLUTE_BELOW));
+    }
+    worst
+}
+
+nn::network! { struct StepHidden { dense(2 -> 3), heaviside, dense(3 -> 1) } }
+nn::network! { struct SignHidden { dense(2 -> 3), sign, dense(3 -> 1) } }
+
+/// Step and sign pass no gradient: the layer before them gets exactly zero and keeps its
+/// parameters, while the layer after them trains normally.
+#[test]
+fn step_and_sign_block_the_gradient_and_training_stays_well_defined() {
+    fn train<N: Network<f64> + Clone>() {
+        let net = N::initialise(&mut nn::init::seeded_rng(4));
+        let inputs = [0.5, -1.0, 1.5, 0.25, -0.75, 1.0];
+        let targets = [1.0, -1.0, 0.5];
+        let mut trainer = nn::Trainer::new(net.clone(), MeanSquaredError, Sgd::with_learning_rate(0.1));
+        let first = trainer.step(&inputs, &targets).unwrap();
+        assert!(trainer.gradients()[..9].iter().all(|&g| g == 0.0), "nothing flows through the step");
+        assert!(trainer.gradients()[9..].iter().any(|&g| g != 0.0));
+        for _ in 0..50 {
+            trainer.step(&inputs, &targets).unwrap();
+        }
+        let last = trainer.step(&inputs, &targets).unwrap();
+        assert_eq!(trainer.network().parameters()[..9], net.parameters()[..9]);
+        assert!(last < first, "the output layer still learns: {first} → {last}");
+    }
+    train::<StepHidden<f64>>();
+    train::<SignHidden<f64>>();
 }
 
 #[test]

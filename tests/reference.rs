@@ -1,5 +1,5 @@
 //! Everything the PyTorch fixtures do not cover, against `tests/reference/values.json`:
-//! values computed by `tests/reference/generate.py` (CPython 3.11.7, standard library, float64)
+//! values computed by `tests/reference/generate.py` (`CPython` 3.11.7, standard library, float64)
 //! from PyTorch's documented formulas, independently of nn's code.
 //!
 //! f64 agreement is to 1e-12 relative (the two implementations differ only in the order of
@@ -79,7 +79,7 @@ fn softmax_and_its_vector_jacobian_product_match() {
     assert_close(&gradient, &flatten(&case["grad_input"]), F64, "softmax backward");
 }
 
-fn check_loss<T: Real, L: Loss<T>>(name: &str, loss: L, outputs: usize) {
+fn check_loss<T: Real, L: Loss<T>>(name: &str, loss: &L, outputs: usize) {
     let case = &REFERENCE["losses"][name];
     let prediction: Vec<T> = cast(&flatten(&case["prediction"]));
     let target: Vec<T> = cast(&flatten(&case["target"]));
@@ -92,12 +92,12 @@ fn check_loss<T: Real, L: Loss<T>>(name: &str, loss: L, outputs: usize) {
 }
 
 fn every_loss<T: Real>() {
-    check_loss::<T, _>("l1", MeanAbsoluteError, 2);
-    check_loss::<T, _>("huber(1.0)", Huber::default(), 2);
-    check_loss::<T, _>("huber(0.5)", Huber { delta: 0.5 }, 2);
-    check_loss::<T, _>("bce", BinaryCrossEntropy, 2);
-    check_loss::<T, _>("bce_with_logits", BinaryCrossEntropyWithLogits, 2);
-    check_loss::<T, _>("softmax_cross_entropy", SoftmaxCrossEntropy, 3);
+    check_loss::<T, _>("l1", &MeanAbsoluteError, 2);
+    check_loss::<T, _>("huber(1.0)", &Huber::default(), 2);
+    check_loss::<T, _>("huber(0.5)", &Huber { delta: 0.5 }, 2);
+    check_loss::<T, _>("bce", &BinaryCrossEntropy, 2);
+    check_loss::<T, _>("bce_with_logits", &BinaryCrossEntropyWithLogits, 2);
+    check_loss::<T, _>("softmax_cross_entropy", &SoftmaxCrossEntropy, 3);
 }
 
 #[test]

@@ -343,7 +343,7 @@ impl Checker {
             }
             (Some(parameter), [_, extra, ..]) => {
                 let message = format!(
-                    "`{text}` takes one argument, its {} (default {}): `{text}({})`",
+                    "`{text}` takes one argument, its {} (default {:?}): `{text}({:?})`",
                     parameter.name, parameter.default, parameter.default
                 );
                 self.errors.at_span(extra.span, message);

@@ -57,7 +57,7 @@ pub struct StepDecay {
 
 impl Schedule for StepDecay {
     fn learning_rate(&mut self, base: f64, epoch: usize, _metric: Option<f64>) -> f64 {
-        base * self.gamma.powi((epoch / self.every.max(1)) as i32)
+        base * self.gamma.powf((epoch / self.every.max(1)) as f64)
     }
 }
 
@@ -70,7 +70,7 @@ pub struct Exponential {
 
 impl Schedule for Exponential {
     fn learning_rate(&mut self, base: f64, epoch: usize, _metric: Option<f64>) -> f64 {
-        base * self.gamma.powi(epoch as i32)
+        base * self.gamma.powf(epoch as f64)
     }
 }
 

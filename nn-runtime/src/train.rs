@@ -265,7 +265,10 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         if config.batch_size == 0 {
             return Err(TrainError::ZeroBatchSize);
         }
-        let mut history = History::default();
+        let mut history = History {
+            loss: Vec::with_capacity(config.epochs),
+            learning_rate: Vec::with_capacity(config.epochs),
+        };
         self.order.clear();
         self.order.extend(0..data.len());
         for _ in 0..config.epochs {
