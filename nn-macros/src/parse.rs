@@ -234,6 +234,17 @@ fn parse_arguments(kind: &Ident, content: ParseStream) -> syn::Result<Arguments>
     Ok(arguments)
 }
 
+/// `(number, …)` if present: the arguments of `leaky_relu(0.2)` or `constant(0.1)`.
+fn parse_optional_numbers(content: ParseStream) -> syn::Result<Vec<Number>> {
+    if content.peek(syn::token::Paren) {
+        let inner;
+        parenthesized!(inner in content);
+        parse_numbers(&inner)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// `number, number, …`, the arguments of an activation.
 pub fn parse_numbers(content: ParseStream) -> syn::Result<Vec<Number>> {
     let numbers = content.parse_terminated(Number::parse, Token![,])?;
@@ -276,23 +287,11 @@ fn parse_dense(content: ParseStream) -> syn::Result<Dense> {
         if content.peek(Token![=]) {
             content.parse::<Token![=]>()?;
             let value: Ident = content.parse()?;
-            let arguments = if content.peek(syn::token::Paren) {
-                let inner;
-                parenthesized!(inner in content);
-                parse_numbers(&inner)?
-            } else {
-                Vec::new()
-            };
+            let arguments = parse_optional_numbers(content)?;
             options.push(Option_ { key: name, value, arguments });
             continue;
         }
-        let arguments = if content.peek(syn::token::Paren) {
-            let inner;
-            parenthesized!(inner in content);
-            parse_numbers(&inner)?
-        } else {
-            Vec::new()
-        };
+        let arguments = parse_optional_numbers(content)?;
         if let Some(previous) = &activation {
             let mut error = syn::Error::new(
                 name.span(),

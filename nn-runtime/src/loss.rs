@@ -15,26 +15,44 @@ pub trait Loss<T: Real> {
         outputs
     }
 
+    /// The loss of a batch and, when a buffer is given (same shape as `prediction`), its
+    /// gradient `∂L/∂ŷ`.
+    ///
+    /// # Errors
+    ///
+    /// When the target does not fit the prediction, or a target is not valid for this loss
+    /// (a class index out of range, say), naming the sample.
+    fn compute(
+        &self,
+        prediction: &[T],
+        target: &[T],
+        gradient: Option<&mut [T]>,
+        outputs: usize,
+    ) -> Result<T, LossError>;
+
     /// The loss of a batch, writing `∂L/∂ŷ` into `gradient` (same shape as `prediction`).
     ///
     /// # Errors
     ///
-    /// When a target is not valid for this loss (a class index out of range, say), naming
-    /// the sample.
+    /// As [`Loss::compute`].
     fn evaluate(
         &self,
         prediction: &[T],
         target: &[T],
         gradient: &mut [T],
         outputs: usize,
-    ) -> Result<T, LossError>;
+    ) -> Result<T, LossError> {
+        self.compute(prediction, target, Some(gradient), outputs)
+    }
 
     /// The loss of a batch without its gradient.
     ///
     /// # Errors
     ///
-    /// As [`Loss::evaluate`].
-    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError>;
+    /// As [`Loss::compute`].
+    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
+        self.compute(prediction, target, None, outputs)
+    }
 }
 
 /// A target a loss cannot use.
@@ -84,6 +102,28 @@ fn check_shape<T>(
     }
 }
 
+/// `L = 1/(N·K) Σᵢ ℓ(ŷᵢ, yᵢ)` and `∂L/∂ŷᵢ = ℓ'(ŷᵢ, yᵢ)/(N·K)`, for the losses that are a
+/// mean of one term per output value. `term(i, ŷᵢ, yᵢ)` returns `(ℓ, ℓ')` or a target error.
+fn mean_of_terms<T: Real>(
+    prediction: &[T],
+    target: &[T],
+    mut gradient: Option<&mut [T]>,
+    outputs: usize,
+    term: impl Fn(usize, T, T) -> Result<(T, T), LossError>,
+) -> Result<T, LossError> {
+    check_shape(prediction, target, outputs, outputs)?;
+    let scale = T::one() / T::from_float(prediction.len() as f64);
+    let mut sum = T::zero();
+    for (index, (&p, &y)) in prediction.iter().zip(target).enumerate() {
+        let (value, slope) = term(index, p, y)?;
+        sum += value;
+        if let Some(gradient) = gradient.as_deref_mut() {
+            gradient[index] = slope * scale;
+        }
+    }
+    Ok(sum * scale)
+}
+
 /// Mean squared error, PyTorch's `MSELoss()`: `L = 1/(N·K) Σₙ Σₖ (ŷₙₖ − yₙₖ)²`,
 /// `∂L/∂ŷ = 2(ŷ − y)/(N·K)`.
 ///
@@ -100,35 +140,22 @@ fn check_shape<T>(
 pub struct MeanSquaredError;
 
 impl<T: Real> Loss<T> for MeanSquaredError {
-    fn evaluate(
+    fn compute(
         &self,
         prediction: &[T],
         target: &[T],
-        gradient: &mut [T],
+        gradient: Option<&mut [T]>,
         outputs: usize,
     ) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let scale = T::one() / T::from_float(prediction.len() as f64);
-        let two_scale = scale + scale;
-        let mut sum = T::zero();
-        for ((g, &p), &y) in gradient.iter_mut().zip(prediction).zip(target) {
-            let d = p - y;
-            sum += d * d;
-            *g = two_scale * d;
-        }
-        Ok(sum * scale)
-    }
-
-    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let sum = prediction.iter().zip(target).fold(T::zero(), |s, (&p, &y)| s + (p - y) * (p - y));
-        Ok(sum / T::from_float(prediction.len() as f64))
+        let two = T::from_float(2.0);
+        mean_of_terms(prediction, target, gradient, outputs, |_, p, y| Ok(((p - y) * (p - y), two * (p - y))))
     }
 }
 
 /// The seeds' quadratic cost `C = 1/(2N) Σₙ ‖aₙ − yₙ‖²`, `∂C/∂a = (a − y)/N`.
 ///
-/// It equals [`MeanSquaredError`]`·K/2`: the two agree only for two outputs.
+/// It equals [`MeanSquaredError`]`·K/2`: the two agree only for two outputs. As a mean over
+/// the `N·K` values, each term is `ℓ = K/2·(a − y)²`, `ℓ' = K·(a − y)`.
 ///
 /// # Example
 ///
@@ -144,28 +171,17 @@ impl<T: Real> Loss<T> for MeanSquaredError {
 pub struct QuadraticCost;
 
 impl<T: Real> Loss<T> for QuadraticCost {
-    fn evaluate(
+    fn compute(
         &self,
         prediction: &[T],
         target: &[T],
-        gradient: &mut [T],
+        gradient: Option<&mut [T]>,
         outputs: usize,
     ) -> Result<T, LossError> {
-        let batch = check_shape(prediction, target, outputs, outputs)?;
-        let scale = T::one() / T::from_float(batch as f64);
-        let mut sum = T::zero();
-        for ((g, &p), &y) in gradient.iter_mut().zip(prediction).zip(target) {
-            let d = p - y;
-            sum += d * d;
-            *g = scale * d;
-        }
-        Ok(sum * scale / T::from_float(2.0))
-    }
-
-    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
-        let batch = check_shape(prediction, target, outputs, outputs)?;
-        let sum = prediction.iter().zip(target).fold(T::zero(), |s, (&p, &y)| s + (p - y) * (p - y));
-        Ok(sum / T::from_float(2.0 * batch as f64))
+        let (k, half_k) = (T::from_float(outputs as f64), T::from_float(outputs as f64 / 2.0));
+        mean_of_terms(prediction, target, gradient, outputs, |_, a, y| {
+            Ok((half_k * (a - y) * (a - y), k * (a - y)))
+        })
     }
 }
 
@@ -218,37 +234,29 @@ impl<T: Real> Loss<T> for SoftmaxCrossEntropy {
         1
     }
 
-    fn evaluate(
+    fn compute(
         &self,
         prediction: &[T],
         target: &[T],
-        gradient: &mut [T],
+        gradient: Option<&mut [T]>,
         outputs: usize,
     ) -> Result<T, LossError> {
         let batch = check_shape(prediction, target, outputs, 1)?;
         let scale = T::one() / T::from_float(batch as f64);
         let mut sum = T::zero();
-        let samples = prediction.chunks_exact(outputs).zip(gradient.chunks_exact_mut(outputs));
-        for (sample, ((logits, gradient), &t)) in samples.zip(target).enumerate() {
+        let mut gradient = gradient.map(|g| g.chunks_exact_mut(outputs));
+        for (sample, (logits, &t)) in prediction.chunks_exact(outputs).zip(target).enumerate() {
             let class = class_index(t, sample, outputs)?;
             let lse = Self::log_sum_exp(logits);
             sum += lse - logits[class];
-            for (g, &z) in gradient.iter_mut().zip(logits) {
-                *g = (z - lse).exp() * scale;
+            if let Some(gradient) = gradient.as_mut().and_then(Iterator::next) {
+                for (g, &z) in gradient.iter_mut().zip(logits) {
+                    *g = (z - lse).exp() * scale;
+                }
+                gradient[class] -= scale;
             }
-            gradient[class] -= scale;
         }
         Ok(sum * scale)
-    }
-
-    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
-        let batch = check_shape(prediction, target, outputs, 1)?;
-        let mut sum = T::zero();
-        for (sample, (logits, &t)) in prediction.chunks_exact(outputs).zip(target).enumerate() {
-            let class = class_index(t, sample, outputs)?;
-            sum += Self::log_sum_exp(logits) - logits[class];
-        }
-        Ok(sum / T::from_float(batch as f64))
     }
 }
 
@@ -275,41 +283,27 @@ fn probability<T: Real>(target: T, index: usize, outputs: usize) -> Result<T, Lo
 pub struct BinaryCrossEntropy;
 
 impl BinaryCrossEntropy {
-    fn term<T: Real>(p: T, y: T) -> T {
+    /// `(ℓ, ℓ')` for one probability `p` and target `y`.
+    fn term<T: Real>(p: T, y: T) -> (T, T) {
         let floor = T::from_float(-100.0);
         let log_p = p.ln().max(floor);
         let log_q = (T::one() - p).ln().max(floor);
-        -(y * log_p + (T::one() - y) * log_q)
+        let slope = (p - y) / (p * (T::one() - p)).max(T::from_float(1e-12));
+        (-(y * log_p + (T::one() - y) * log_q), slope)
     }
 }
 
 impl<T: Real> Loss<T> for BinaryCrossEntropy {
-    fn evaluate(
+    fn compute(
         &self,
         prediction: &[T],
         target: &[T],
-        gradient: &mut [T],
+        gradient: Option<&mut [T]>,
         outputs: usize,
     ) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let scale = T::one() / T::from_float(prediction.len() as f64);
-        let epsilon = T::from_float(1e-12);
-        let mut sum = T::zero();
-        for (index, ((g, &p), &y)) in gradient.iter_mut().zip(prediction).zip(target).enumerate() {
-            let y = probability(y, index, outputs)?;
-            sum += Self::term(p, y);
-            *g = (p - y) / (p * (T::one() - p)).max(epsilon) * scale;
-        }
-        Ok(sum * scale)
-    }
-
-    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let mut sum = T::zero();
-        for (index, (&p, &y)) in prediction.iter().zip(target).enumerate() {
-            sum += Self::term(p, probability(y, index, outputs)?);
-        }
-        Ok(sum / T::from_float(prediction.len() as f64))
+        mean_of_terms(prediction, target, gradient, outputs, |index, p, y| {
+            Ok(Self::term(p, probability(y, index, outputs)?))
+        })
     }
 }
 
@@ -324,37 +318,23 @@ impl<T: Real> Loss<T> for BinaryCrossEntropy {
 pub struct BinaryCrossEntropyWithLogits;
 
 impl BinaryCrossEntropyWithLogits {
-    fn term<T: Real>(z: T, y: T) -> T {
-        z.max(T::zero()) - z * y + (-z.abs()).exp().ln_1p()
+    /// `(ℓ, ℓ')` for one logit `z` and target `y`.
+    fn term<T: Real>(z: T, y: T) -> (T, T) {
+        (z.max(T::zero()) - z * y + (-z.abs()).exp().ln_1p(), Sigmoid.f(z) - y)
     }
 }
 
 impl<T: Real> Loss<T> for BinaryCrossEntropyWithLogits {
-    fn evaluate(
+    fn compute(
         &self,
         prediction: &[T],
         target: &[T],
-        gradient: &mut [T],
+        gradient: Option<&mut [T]>,
         outputs: usize,
     ) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let scale = T::one() / T::from_float(prediction.len() as f64);
-        let mut sum = T::zero();
-        for (index, ((g, &z), &y)) in gradient.iter_mut().zip(prediction).zip(target).enumerate() {
-            let y = probability(y, index, outputs)?;
-            sum += Self::term(z, y);
-            *g = (Sigmoid.f(z) - y) * scale;
-        }
-        Ok(sum * scale)
-    }
-
-    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let mut sum = T::zero();
-        for (index, (&z, &y)) in prediction.iter().zip(target).enumerate() {
-            sum += Self::term(z, probability(y, index, outputs)?);
-        }
-        Ok(sum / T::from_float(prediction.len() as f64))
+        mean_of_terms(prediction, target, gradient, outputs, |index, z, y| {
+            Ok(Self::term(z, probability(y, index, outputs)?))
+        })
     }
 }
 
@@ -364,28 +344,14 @@ impl<T: Real> Loss<T> for BinaryCrossEntropyWithLogits {
 pub struct MeanAbsoluteError;
 
 impl<T: Real> Loss<T> for MeanAbsoluteError {
-    fn evaluate(
+    fn compute(
         &self,
         prediction: &[T],
         target: &[T],
-        gradient: &mut [T],
+        gradient: Option<&mut [T]>,
         outputs: usize,
     ) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let scale = T::one() / T::from_float(prediction.len() as f64);
-        let mut sum = T::zero();
-        for ((g, &p), &y) in gradient.iter_mut().zip(prediction).zip(target) {
-            let d = p - y;
-            sum += d.abs();
-            *g = Sign.f(d) * scale;
-        }
-        Ok(sum * scale)
-    }
-
-    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let sum = prediction.iter().zip(target).fold(T::zero(), |s, (&p, &y)| s + (p - y).abs());
-        Ok(sum / T::from_float(prediction.len() as f64))
+        mean_of_terms(prediction, target, gradient, outputs, |_, p, y| Ok(((p - y).abs(), Sign.f(p - y))))
     }
 }
 
@@ -418,28 +384,14 @@ impl Huber {
 }
 
 impl<T: Real> Loss<T> for Huber {
-    fn evaluate(
+    fn compute(
         &self,
         prediction: &[T],
         target: &[T],
-        gradient: &mut [T],
+        gradient: Option<&mut [T]>,
         outputs: usize,
     ) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
-        let (scale, delta) = (T::one() / T::from_float(prediction.len() as f64), T::from_float(self.delta));
-        let mut sum = T::zero();
-        for ((g, &p), &y) in gradient.iter_mut().zip(prediction).zip(target) {
-            let (value, slope) = Self::term(p - y, delta);
-            sum += value;
-            *g = slope * scale;
-        }
-        Ok(sum * scale)
-    }
-
-    fn value(&self, prediction: &[T], target: &[T], outputs: usize) -> Result<T, LossError> {
-        check_shape(prediction, target, outputs, outputs)?;
         let delta = T::from_float(self.delta);
-        let sum = prediction.iter().zip(target).fold(T::zero(), |s, (&p, &y)| s + Self::term(p - y, delta).0);
-        Ok(sum / T::from_float(prediction.len() as f64))
+        mean_of_terms(prediction, target, gradient, outputs, |_, p, y| Ok(Self::term(p - y, delta)))
     }
 }
