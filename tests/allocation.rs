@@ -89,6 +89,46 @@ fn gemm_sized_steps_do_not_allocate_and_smaller_batches_reuse_buffers() {
     assert_eq!(count, 0, "allocations in 100 warm training steps");
 }
 
+/// Every optimizer, with clipping, once warm.
+#[test]
+fn every_optimizer_steps_without_allocating() {
+    fn count<O: Optimizer<f64>>(optimizer: O) -> usize {
+        let (inputs, targets) = data::<f64>(64, 10, 32);
+        let mut trainer = Trainer::new(Large::<f64>::seeded(5), MeanSquaredError, optimizer)
+            .with_clipping(Clip::GlobalNorm(1.0));
+        trainer.step(&inputs, &targets).unwrap();
+        allocations_during(|| {
+            for _ in 0..20 {
+                trainer.step(&inputs, &targets).unwrap();
+            }
+        })
+    }
+    let amsgrad = AdamConfig { amsgrad: true, ..AdamConfig::default() };
+    let rmsprop = RmsPropConfig { momentum: 0.9, centered: true, ..RmsPropConfig::default() };
+    let sgd = SgdConfig { momentum: 0.9, nesterov: true, ..SgdConfig::default() };
+    assert_eq!(count(Sgd::new(sgd)), 0, "Sgd");
+    assert_eq!(count(Adam::new(amsgrad)), 0, "Adam");
+    assert_eq!(count(AdamW::new(amsgrad)), 0, "AdamW");
+    assert_eq!(count(RmsProp::new(rmsprop)), 0, "RmsProp");
+    assert_eq!(count(Rprop::new(RpropConfig::default())), 0, "Rprop");
+}
+
+/// A schedule sets the rate once per epoch without allocating either.
+#[test]
+fn a_scheduled_fit_allocates_only_its_history() {
+    let (inputs, targets) = data::<f64>(2, 1, 40);
+    let dataset = Dataset::new(2, 1, inputs, targets).unwrap();
+    let schedule = LinearWarmup { epochs: 3, start_factor: 0.1 }.then(3, ReduceOnPlateau::new(0.5, 1));
+    let mut trainer = Trainer::new(Small::<f64>::seeded(3), MeanSquaredError, Sgd::with_learning_rate(0.1))
+        .with_schedule(schedule);
+    let config = FitConfig { epochs: 1, batch_size: 8, shuffle: true };
+    trainer.fit(&dataset, &config).unwrap();
+    let count = allocations_during(|| {
+        trainer.fit(&dataset, &FitConfig { epochs: 20, ..config }).unwrap();
+    });
+    assert_eq!(count, 2, "allocations in a 20-epoch scheduled fit");
+}
+
 #[test]
 fn fit_allocates_only_its_history() {
     let (inputs, targets) = data::<f64>(2, 1, 40);

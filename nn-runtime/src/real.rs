@@ -14,9 +14,19 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
 
     /// Converts to `f64` exactly.
     fn to_f64(self) -> f64;
+
+    /// `self·a + b` with one rounding (a fused multiply-add). Inlined into the GEMM kernels,
+    /// where it compiles to one FMA instruction on targets that have one.
+    #[must_use]
+    fn fused_multiply_add(self, a: Self, b: Self) -> Self;
 }
 
 impl Real for f32 {
+    #[inline(always)]
+    fn fused_multiply_add(self, a: Self, b: Self) -> Self {
+        f32::mul_add(self, a, b)
+    }
+
     #[inline]
     fn from_float(value: f64) -> Self {
         value as f32
@@ -29,6 +39,11 @@ impl Real for f32 {
 }
 
 impl Real for f64 {
+    #[inline(always)]
+    fn fused_multiply_add(self, a: Self, b: Self) -> Self {
+        f64::mul_add(self, a, b)
+    }
+
     #[inline]
     fn from_float(value: f64) -> Self {
         value
