@@ -69,7 +69,10 @@ pub mod prelude {
     pub use nn_runtime::schedule::{
         CosineAnnealing, Exponential, LinearWarmup, ReduceOnPlateau, Schedule, StepDecay,
     };
-    pub use nn_runtime::{Dataset, FitConfig, History, Network, TrainError, Trainer, Workspace};
+    pub use nn_runtime::{
+        Callback, Control, Dataset, EarlyStopping, EpochRecord, Evaluation, FitConfig, History, Monitor,
+        Network, TrainError, Trainer, Workspace,
+    };
 
     pub use nalgebra::{Const, Dyn, OMatrix, SVector};
 }

@@ -1,10 +1,13 @@
-//! The trainer: seeded, reproducible minibatch training with per-epoch losses, and typed
-//! errors that keep what was already learned.
+//! The trainer: seeded, reproducible minibatch training with per-epoch records, validation,
+//! accuracy, early stopping, callbacks, and typed errors that keep what was already learned.
 
 use nn::TrainError;
+use nn::data::DataError;
 use nn::prelude::*;
+use nn::train::{Callback, Control, EachEpoch};
 
 nn::network! { struct Regressor { dense(2 -> 8, tanh), dropout(0.1), dense(8 -> 1) } }
+nn::network! { struct Classifier { dense(2 -> 16, relu), dense(16 -> 3) } }
 
 /// `y = x1 − 2·x2` on a grid, one sample per column.
 fn linear_data() -> Dataset<f64> {
@@ -20,31 +23,128 @@ fn linear_data() -> Dataset<f64> {
     Dataset::new(2, 1, inputs, targets).unwrap()
 }
 
-fn fit(seed: u64, shuffle: bool) -> (History, Vec<f64>) {
+/// Three classes by angle around the origin: separable, so accuracy can reach 100%.
+fn three_classes(count: u32, offset: f64) -> Dataset<f64> {
+    let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+    for k in 0..count {
+        let angle = f64::from(k) * 2.399 + offset;
+        let radius = 0.5 + f64::from(k % 7) / 10.0;
+        inputs.extend([radius * angle.cos(), radius * angle.sin()]);
+        let sector = (angle.rem_euclid(std::f64::consts::TAU) / (std::f64::consts::TAU / 3.0)).floor();
+        targets.push(sector.min(2.0));
+    }
+    Dataset::new(2, 1, inputs, targets).unwrap()
+}
+
+fn config(epochs: usize) -> FitConfig {
+    FitConfig { epochs, batch_size: 16, shuffle: true, early_stopping: None }
+}
+
+fn fit(seed: u64) -> (History, Vec<f64>) {
     let mut trainer =
         Trainer::new(Regressor::<f64>::seeded(1), MeanSquaredError, Sgd::with_learning_rate(0.1))
             .with_seed(seed);
-    let config = FitConfig { epochs: 30, batch_size: 16, shuffle };
-    let history = trainer.fit(&linear_data(), &config).unwrap();
+    let history = trainer.fit(&linear_data(), &config(30)).unwrap();
     (history, trainer.network().parameters().to_vec())
 }
 
 #[test]
 fn fit_returns_one_falling_loss_per_epoch() {
-    let (history, _) = fit(0, true);
-    assert_eq!(history.loss.len(), 30);
-    let (first, last) = (history.loss[0], history.loss[29]);
-    assert!(last < first / 10.0, "loss {first} → {last}");
+    let (history, _) = fit(0);
+    let losses = history.losses();
+    assert_eq!(losses.len(), 30);
+    assert!(losses[29] < losses[0] / 10.0, "loss {} → {}", losses[0], losses[29]);
+    assert!(
+        history.epochs.iter().all(|e| e.accuracy.is_none() && e.validation.is_none()),
+        "regression: no accuracy"
+    );
+    assert_eq!(history.epochs[29].epoch, 30);
 }
 
 #[test]
 fn a_seed_fixes_the_whole_run_and_another_seed_changes_it() {
-    let (history, parameters) = fit(7, true);
-    let (again, same) = fit(7, true);
-    assert_eq!(history, again);
+    let (history, parameters) = fit(7);
+    let (again, same) = fit(7);
+    assert_eq!(history.losses(), again.losses());
     assert_eq!(parameters, same);
-    let (_, other) = fit(8, true);
+    let (_, other) = fit(8);
     assert_ne!(parameters, other, "another seed shuffles and drops out differently");
+}
+
+#[test]
+fn classification_reports_accuracy_and_validation() {
+    let (train, validation) = (three_classes(300, 0.0), three_classes(90, 0.1));
+    let optimizer = Adam::new(AdamConfig { learning_rate: 0.02, ..AdamConfig::default() });
+    let mut trainer = Trainer::new(Classifier::<f64>::seeded(3), SoftmaxCrossEntropy, optimizer);
+    let history =
+        trainer.fit_with(&train, Some(&validation), &config(60), &mut nn::train::NoCallback).unwrap();
+    let last = history.epochs.last().unwrap();
+    let accuracy = last.validation.unwrap().accuracy.unwrap();
+    assert!(accuracy > 0.9, "validation accuracy {accuracy}");
+    assert!(last.accuracy.unwrap() > 0.85);
+    let evaluation = trainer.evaluate(&validation).unwrap();
+    assert_eq!(Some(evaluation), last.validation, "evaluate agrees with the last epoch's validation");
+    let outputs = trainer.predict(&validation).unwrap();
+    assert_eq!(outputs.len(), 3 * validation.len());
+}
+
+#[test]
+fn early_stopping_stops_and_restores_the_best_epoch() {
+    let (train, validation) = (three_classes(300, 0.0), three_classes(90, 0.1));
+    let stopping =
+        EarlyStopping { monitor: Monitor::ValidationLoss, patience: 3, min_delta: 0.0, restore_best: true };
+    let optimizer = Adam::new(AdamConfig { learning_rate: 0.05, ..AdamConfig::default() });
+    let mut trainer = Trainer::new(Classifier::<f64>::seeded(3), SoftmaxCrossEntropy, optimizer);
+    let fit_config = FitConfig { early_stopping: Some(stopping), ..config(500) };
+    let history =
+        trainer.fit_with(&train, Some(&validation), &fit_config, &mut nn::train::NoCallback).unwrap();
+    assert!(history.stopped_early, "500 epochs of Adam at 0.05 overfit and stop");
+    let best = history
+        .epochs
+        .iter()
+        .min_by(|a, b| a.validation.unwrap().loss.total_cmp(&b.validation.unwrap().loss))
+        .unwrap();
+    assert_eq!(history.restored_epoch, Some(best.epoch));
+    assert_eq!(history.epochs.len(), best.epoch + 3, "stopped after `patience` epochs without improvement");
+    let restored = trainer.evaluate(&validation).unwrap();
+    assert!((restored.loss - best.validation.unwrap().loss).abs() < 1e-12, "the best parameters are back");
+}
+
+#[test]
+fn callbacks_see_every_batch_and_can_stop() {
+    struct Counter {
+        batches: usize,
+        epochs: usize,
+        ended: bool,
+    }
+    impl Callback for Counter {
+        fn on_batch_end(&mut self, _batch: usize, loss: f64, _accuracy: Option<f64>) {
+            assert!(loss.is_finite());
+            self.batches += 1;
+        }
+        fn on_epoch_end(&mut self, record: &EpochRecord) -> Control {
+            self.epochs = record.epoch;
+            if record.epoch == 4 { Control::Stop } else { Control::Continue }
+        }
+        fn on_train_end(&mut self, history: &History) {
+            self.ended = history.stopped_early;
+        }
+    }
+    let mut counter = Counter { batches: 0, epochs: 0, ended: false };
+    let mut trainer =
+        Trainer::new(Regressor::<f64>::seeded(1), MeanSquaredError, Sgd::with_learning_rate(0.1));
+    let mut logged = Vec::new();
+    let logger = EachEpoch(|record: &EpochRecord| {
+        logged.push(record.loss);
+        Control::Continue
+    });
+    let history = trainer.fit_with(&linear_data(), None, &config(10), &mut (&mut counter, logger)).unwrap();
+    assert_eq!(
+        (counter.epochs, counter.batches, counter.ended),
+        (4, 4 * 7, true),
+        "100 samples / 16 = 7 batches"
+    );
+    assert_eq!(logged, history.losses());
 }
 
 #[test]
@@ -54,15 +154,33 @@ fn data_that_does_not_fit_the_network_is_refused_before_any_step() {
     let before = trainer.network().clone();
     let wide = Dataset::new(3, 1, vec![0.0; 30], vec![0.0; 10]).unwrap();
     let error = trainer.fit(&wide, &FitConfig::default()).unwrap_err();
-    assert_eq!(error, TrainError::InputWidth { expected: 2, found: 3 });
-    assert_eq!(error.to_string(), "the network takes 2 inputs per sample, but the data has 3");
+    assert!(
+        matches!(error, TrainError::Data(DataError::FeatureCount { expected: 2, found: 3, .. })),
+        "{error}"
+    );
+    assert_eq!(error.to_string(), "in-memory data: samples have 3 features, but the network takes 2 inputs");
     let two_targets = Dataset::new(2, 2, vec![0.0; 20], vec![0.0; 20]).unwrap();
     let error = trainer.fit(&two_targets, &FitConfig::default()).unwrap_err();
-    assert_eq!(error, TrainError::TargetWidth { expected: 1, found: 2 });
+    assert!(matches!(error, TrainError::TargetWidth { expected: 1, found: 2, .. }), "{error}");
     let error =
         trainer.fit(&linear_data(), &FitConfig { batch_size: 0, ..FitConfig::default() }).unwrap_err();
-    assert_eq!(error, TrainError::ZeroBatchSize);
+    assert!(matches!(error, TrainError::ZeroBatchSize));
+    let stopping = FitConfig { early_stopping: Some(EarlyStopping::default()), ..FitConfig::default() };
+    assert!(matches!(trainer.fit(&linear_data(), &stopping).unwrap_err(), TrainError::NoValidationData));
     assert_eq!(trainer.network(), &before, "nothing was trained");
+    assert_eq!(trainer.steps(), 0);
+}
+
+#[test]
+fn a_label_outside_the_classes_is_refused_before_any_step() {
+    let mut data = three_classes(30, 0.0);
+    let mut targets = data.targets().to_vec();
+    targets[17] = 3.0;
+    data = Dataset::new(2, 1, data.inputs().to_vec(), targets).unwrap();
+    let mut trainer =
+        Trainer::new(Classifier::<f64>::seeded(1), SoftmaxCrossEntropy, Sgd::with_learning_rate(0.1));
+    let error = trainer.fit(&data, &FitConfig::default()).unwrap_err();
+    assert_eq!(error.to_string(), "sample 17: label 3 is not one of the network's classes 0 to 2");
     assert_eq!(trainer.steps(), 0);
 }
 
@@ -81,7 +199,9 @@ fn divergence_stops_with_the_step_and_keeps_the_last_finite_parameters() {
     let optimizer = Sgd::with_learning_rate(1e30);
     let mut trainer = Trainer::new(Regressor::<f64>::seeded(1), MeanSquaredError, optimizer);
     let data = linear_data();
-    let error = trainer.fit(&data, &FitConfig { epochs: 50, batch_size: 100, shuffle: false }).unwrap_err();
+    let error = trainer
+        .fit(&data, &FitConfig { epochs: 50, batch_size: 100, shuffle: false, early_stopping: None })
+        .unwrap_err();
     let TrainError::Diverged { step, loss } = error else { panic!("expected divergence, got {error}") };
     assert!(step > 0 && !loss.is_finite(), "step {step}, loss {loss}");
     assert_eq!(trainer.steps(), step, "the failing step was not applied");

@@ -10,7 +10,8 @@
 //! - [`gemm`]: the matrix multiply large layers run on;
 //! - [`network`]: the [`Network`] trait every declared network implements;
 //! - [`train`]: the generic [`Trainer`];
-//! - [`data`]: in-memory datasets.
+//! - [`data`]: datasets from CSV and IDX files, splits and scaling;
+//! - [`io`]: saving and loading parameters as safetensors.
 //!
 //! Conventions: batches are column-major (one sample per column); a dense weight is
 //! `[out, in]`, row-major, as in PyTorch.
@@ -21,6 +22,7 @@ pub mod clip;
 pub mod data;
 pub mod gemm;
 pub mod init;
+pub mod io;
 pub mod layer;
 pub mod loss;
 pub mod network;
@@ -32,4 +34,7 @@ pub mod train;
 pub use data::Dataset;
 pub use network::{Network, ParameterSpec, Workspace};
 pub use real::Real;
-pub use train::{FitConfig, History, TrainError, Trainer};
+pub use train::{
+    Callback, Control, EarlyStopping, EpochRecord, Evaluation, FitConfig, History, Monitor, TrainError,
+    Trainer,
+};

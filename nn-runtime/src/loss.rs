@@ -15,6 +15,12 @@ pub trait Loss<T: Real> {
         outputs
     }
 
+    /// For classification losses, `(correct, total)` predictions in a batch: the accuracy
+    /// the trainer reports. `None` for regression losses.
+    fn correct(&self, _prediction: &[T], _target: &[T], _outputs: usize) -> Option<(usize, usize)> {
+        None
+    }
+
     /// The loss of a batch and, when a buffer is given (same shape as `prediction`), its
     /// gradient `∂L/∂ŷ`.
     ///
@@ -234,6 +240,14 @@ impl<T: Real> Loss<T> for SoftmaxCrossEntropy {
         1
     }
 
+    /// A sample is correct when its largest logit is its class.
+    fn correct(&self, prediction: &[T], target: &[T], outputs: usize) -> Option<(usize, usize)> {
+        let samples = prediction.chunks_exact(outputs).zip(target);
+        // Targets are validated class indices, so comparing as integers is exact.
+        let correct = samples.filter(|&(logits, &t)| Some(argmax(logits)) == class_of(t)).count();
+        Some((correct, target.len()))
+    }
+
     fn compute(
         &self,
         prediction: &[T],
@@ -294,6 +308,13 @@ impl BinaryCrossEntropy {
 }
 
 impl<T: Real> Loss<T> for BinaryCrossEntropy {
+    /// A value is correct when the probability and the target fall on the same side of 1/2.
+    fn correct(&self, prediction: &[T], target: &[T], _outputs: usize) -> Option<(usize, usize)> {
+        let half = T::from_float(0.5);
+        let correct = prediction.iter().zip(target).filter(|&(&p, &y)| (p > half) == (y > half)).count();
+        Some((correct, target.len()))
+    }
+
     fn compute(
         &self,
         prediction: &[T],
@@ -325,6 +346,13 @@ impl BinaryCrossEntropyWithLogits {
 }
 
 impl<T: Real> Loss<T> for BinaryCrossEntropyWithLogits {
+    /// A value is correct when the logit's sign matches the target's side of 1/2.
+    fn correct(&self, prediction: &[T], target: &[T], _outputs: usize) -> Option<(usize, usize)> {
+        let half = T::from_float(0.5);
+        let correct = prediction.iter().zip(target).filter(|&(&z, &y)| (z > T::zero()) == (y > half)).count();
+        Some((correct, target.len()))
+    }
+
     fn compute(
         &self,
         prediction: &[T],
@@ -394,4 +422,22 @@ impl<T: Real> Loss<T> for Huber {
         let delta = T::from_float(self.delta);
         mean_of_terms(prediction, target, gradient, outputs, |_, p, y| Ok(Self::term(p - y, delta)))
     }
+}
+
+/// The class index a target holds, if it is one.
+fn class_of<T: Real>(target: T) -> Option<usize> {
+    let value = target.to_f64();
+    (value >= 0.0 && value.fract() == 0.0).then_some(value as usize)
+}
+
+/// The index of the largest value (the first, on ties).
+#[must_use]
+pub fn argmax<T: Real>(values: &[T]) -> usize {
+    let mut best = 0;
+    for (index, &value) in values.iter().enumerate() {
+        if value > values[best] {
+            best = index;
+        }
+    }
+    best
 }

@@ -150,6 +150,24 @@ pub trait Network<T: Real>: Sized {
     /// `gradients` (same layout as the parameters; overwritten, not accumulated).
     fn backward(&self, workspace: &mut Self::Workspace, gradients: &mut [T]);
 
+    /// Saves the parameters as safetensors, atomically (see [`crate::io`]).
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be written; an existing file is then left as it was.
+    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), crate::io::IoError> {
+        crate::io::save(self, path)
+    }
+
+    /// Loads a network saved with [`Network::save`] or by PyTorch (see [`crate::io`]).
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read, or its tensors are not exactly this network's.
+    fn load(path: impl AsRef<std::path::Path>) -> Result<Self, crate::io::IoError> {
+        crate::io::load(path)
+    }
+
     /// A parameter tensor by its PyTorch-style name (`hidden.weight`).
     fn parameter(&self, name: &str) -> Option<&[T]> {
         let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;

@@ -1,0 +1,486 @@
+//! The trainer: minibatch gradient descent on any [`Network`], monomorphised for it.
+//!
+//! One [`Trainer::step`] is `forward_train → loss → backward → clip → optimizer step`. Every
+//! buffer a step touches (the minibatch, the workspace, the gradients, the optimizer state)
+//! is owned by the trainer and reused, so once warm a step allocates nothing.
+//! [`Trainer::fit_with`] adds epochs of shuffled minibatches, validation, early stopping,
+//! learning-rate schedules and callbacks.
+
+mod callback;
+mod record;
+
+use core::marker::PhantomData;
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+pub use callback::{Callback, Control, EachEpoch, NoCallback};
+pub use record::{EpochRecord, Evaluation, History};
+
+use crate::Real;
+use crate::clip::Clip;
+use crate::data::{DataError, Dataset};
+use crate::loss::{Loss, LossError};
+use crate::network::{BatchShapeError, Network, Workspace};
+use crate::optim::Optimizer;
+use crate::schedule::Schedule;
+
+/// Why training stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The data does not fit the network (checked before the first step).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The data's targets are not as wide as the loss needs.
+    #[error("{origin}: the loss needs {expected} target values per sample, but the data has {found}")]
+    TargetWidth {
+        /// Where the data came from.
+        origin: String,
+        /// Target values the loss needs per sample.
+        expected: usize,
+        /// The data's target values per sample.
+        found: usize,
+    },
+    /// A batch is not a whole number of samples.
+    #[error(transparent)]
+    BatchShape(#[from] BatchShapeError),
+    /// The loss rejected a target.
+    #[error("step {step}: {source}")]
+    Loss {
+        /// Steps taken before this one.
+        step: u64,
+        /// What the loss said.
+        source: LossError,
+    },
+    /// The loss became NaN or infinite. The parameters are those before the failing step.
+    #[error(
+        "training diverged at step {step}: the loss is {loss}; the parameters are kept as they were before this step (try a smaller learning rate)"
+    )]
+    Diverged {
+        /// Steps taken before this one.
+        step: u64,
+        /// The non-finite loss.
+        loss: f64,
+    },
+    /// `fit` was asked for batches of zero samples.
+    #[error("the batch size must be at least 1")]
+    ZeroBatchSize,
+    /// Early stopping watches validation data that was not given.
+    #[error("early stopping watches the validation data: pass some to `fit_with`")]
+    NoValidationData,
+}
+
+/// What early stopping watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Monitor {
+    /// The validation loss; lower is better.
+    ValidationLoss,
+    /// The validation accuracy (classification losses); higher is better.
+    ValidationAccuracy,
+}
+
+/// Stop when the monitored validation metric has not improved by more than `min_delta` for
+/// `patience` epochs, as Keras's `EarlyStopping`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStopping {
+    /// The metric watched.
+    pub monitor: Monitor,
+    /// Epochs without improvement tolerated.
+    pub patience: usize,
+    /// The smallest change that counts as an improvement.
+    pub min_delta: f64,
+    /// Put back the parameters of the best epoch when training ends.
+    pub restore_best: bool,
+}
+
+impl Default for EarlyStopping {
+    fn default() -> Self {
+        Self { monitor: Monitor::ValidationLoss, patience: 5, min_delta: 0.0, restore_best: true }
+    }
+}
+
+/// How [`Trainer::fit`] runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitConfig {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Samples per minibatch (the last one of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Shuffle the samples before every epoch (from the trainer's seeded RNG).
+    pub shuffle: bool,
+    /// Stop early on a validation metric.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self { epochs: 10, batch_size: 32, shuffle: true, early_stopping: None }
+    }
+}
+
+/// Samples per batch when evaluating.
+const EVALUATION_BATCH: usize = 256;
+
+/// Trains a network with a loss and an optimizer.
+///
+/// The trainer's RNG (seeded, [`Trainer::with_seed`]) drives shuffling and dropout, so a run
+/// is reproducible.
+pub struct Trainer<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
+    network: N,
+    loss: L,
+    optimizer: O,
+    workspace: N::Workspace,
+    evaluation_workspace: N::Workspace,
+    gradients: Vec<T>,
+    rng: ChaCha8Rng,
+    batch_inputs: Vec<T>,
+    batch_targets: Vec<T>,
+    order: Vec<usize>,
+    steps: u64,
+    epochs: usize,
+    clip: Option<Clip>,
+    schedule: Option<(Box<dyn Schedule + Send>, f64)>,
+    last_metric: Option<f64>,
+    scalar: PhantomData<T>,
+}
+
+impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
+    /// A trainer with RNG seed 0.
+    pub fn new(network: N, loss: L, mut optimizer: O) -> Self {
+        optimizer.prepare(N::PARAMETERS);
+        Self {
+            network,
+            loss,
+            optimizer,
+            workspace: N::Workspace::default(),
+            evaluation_workspace: N::Workspace::default(),
+            gradients: vec![T::zero(); N::PARAMETERS],
+            rng: crate::init::seeded_rng(0),
+            batch_inputs: Vec::new(),
+            batch_targets: Vec::new(),
+            order: Vec::new(),
+            steps: 0,
+            epochs: 0,
+            clip: None,
+            schedule: None,
+            last_metric: None,
+            scalar: PhantomData,
+        }
+    }
+
+    /// Reseeds the RNG behind shuffling and dropout.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.rng = crate::init::seeded_rng(seed);
+        self
+    }
+
+    /// Clips the gradients before every optimizer step.
+    #[must_use]
+    pub fn with_clipping(mut self, clip: Clip) -> Self {
+        self.clip = Some(clip);
+        self
+    }
+
+    /// Sets the learning rate at the start of every epoch of [`Trainer::fit`] from a
+    /// schedule; the optimizer's current rate is the base rate. [`ReduceOnPlateau`] watches
+    /// the previous epoch's validation loss, or its training loss without validation data.
+    ///
+    /// [`ReduceOnPlateau`]: crate::schedule::ReduceOnPlateau
+    #[must_use]
+    pub fn with_schedule(mut self, schedule: impl Schedule + Send + 'static) -> Self {
+        let base = self.optimizer.learning_rate();
+        self.schedule = Some((Box::new(schedule), base));
+        self
+    }
+
+    /// The network being trained.
+    pub fn network(&self) -> &N {
+        &self.network
+    }
+
+    /// The network being trained, mutably.
+    pub fn network_mut(&mut self) -> &mut N {
+        &mut self.network
+    }
+
+    /// Ends training, returning the network.
+    pub fn into_network(self) -> N {
+        self.network
+    }
+
+    /// The optimizer.
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+
+    /// The optimizer, mutably (to change its learning rate, say).
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
+    }
+
+    /// The gradients of the last step, laid out like the parameters.
+    pub fn gradients(&self) -> &[T] {
+        &self.gradients
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// One optimizer step on one minibatch (column-major inputs and targets), returning the
+    /// loss before the step.
+    ///
+    /// # Errors
+    ///
+    /// When the batch is malformed, the loss rejects a target, or the loss is not finite;
+    /// the parameters are then left as they were.
+    pub fn step(&mut self, inputs: &[T], targets: &[T]) -> Result<T, TrainError> {
+        let mut step = Step {
+            network: &mut self.network,
+            loss: &self.loss,
+            optimizer: &mut self.optimizer,
+            workspace: &mut self.workspace,
+            gradients: &mut self.gradients,
+            rng: &mut self.rng,
+            steps: &mut self.steps,
+            clip: self.clip,
+        };
+        step.run(inputs, targets)
+    }
+
+    /// Trains for `config.epochs` passes over `data` in minibatches.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::fit_with`].
+    pub fn fit(&mut self, data: &Dataset<T>, config: &FitConfig) -> Result<History, TrainError> {
+        self.fit_with(data, None, config, &mut NoCallback)
+    }
+
+    /// Trains for `config.epochs` passes over `data` in minibatches, evaluating on
+    /// `validation` after every epoch, calling `callback` as it goes.
+    ///
+    /// # Errors
+    ///
+    /// Before the first step: the data's features do not match the network's input, a
+    /// class label is outside the network's outputs, targets are the wrong width, the batch
+    /// size is 0, or early stopping has no validation data (each naming the file and line
+    /// where there is one). During training: as [`Trainer::step`].
+    pub fn fit_with(
+        &mut self,
+        data: &Dataset<T>,
+        validation: Option<&Dataset<T>>,
+        config: &FitConfig,
+        callback: &mut impl Callback,
+    ) -> Result<History, TrainError> {
+        for dataset in core::iter::once(data).chain(validation) {
+            self.check(dataset)?;
+        }
+        if config.batch_size == 0 {
+            return Err(TrainError::ZeroBatchSize);
+        }
+        if config.early_stopping.is_some() && validation.is_none() {
+            return Err(TrainError::NoValidationData);
+        }
+        let mut history = History { epochs: Vec::with_capacity(config.epochs), ..History::default() };
+        let mut best: Option<(f64, usize, Vec<T>)> = None;
+        let mut waited = 0;
+        self.order.clear();
+        self.order.extend(0..data.len());
+        for _ in 0..config.epochs {
+            let record = self.epoch(data, validation, config, callback)?;
+            history.epochs.push(record);
+            let mut control = callback.on_epoch_end(&record);
+            if let (Some(stopping), Some(evaluation)) = (config.early_stopping, record.validation) {
+                let score = match stopping.monitor {
+                    Monitor::ValidationLoss => -evaluation.loss,
+                    Monitor::ValidationAccuracy => evaluation.accuracy.unwrap_or(f64::NEG_INFINITY),
+                };
+                if best.as_ref().is_none_or(|(best_score, ..)| score > best_score + stopping.min_delta) {
+                    let parameters =
+                        if stopping.restore_best { self.network.parameters().to_vec() } else { Vec::new() };
+                    best = Some((score, record.epoch, parameters));
+                    waited = 0;
+                } else {
+                    waited += 1;
+                    if waited >= stopping.patience {
+                        control = Control::Stop;
+                    }
+                }
+            }
+            if control == Control::Stop {
+                history.stopped_early = history.epochs.len() < config.epochs;
+                break;
+            }
+        }
+        if let (Some(stopping), Some((_, epoch, parameters))) = (config.early_stopping, best)
+            && stopping.restore_best
+        {
+            self.network.parameters_mut().copy_from_slice(&parameters);
+            history.restored_epoch = Some(epoch);
+        }
+        callback.on_train_end(&history);
+        Ok(history)
+    }
+
+    /// Checks that a dataset fits the network and the loss, before any step.
+    fn check(&self, data: &Dataset<T>) -> Result<(), TrainError> {
+        data.check_features(N::INPUTS)?;
+        let target_width = self.loss.target_width(N::OUTPUTS);
+        if data.target_width() != target_width {
+            return Err(TrainError::TargetWidth {
+                origin: data.describe(),
+                expected: target_width,
+                found: data.target_width(),
+            });
+        }
+        if target_width == 1 && N::OUTPUTS > 1 && self.loss.correct(&[], &[], N::OUTPUTS).is_some() {
+            data.check_classes(N::OUTPUTS)?;
+        }
+        Ok(())
+    }
+
+    /// One epoch of minibatches, then validation.
+    fn epoch(
+        &mut self,
+        data: &Dataset<T>,
+        validation: Option<&Dataset<T>>,
+        config: &FitConfig,
+        callback: &mut impl Callback,
+    ) -> Result<EpochRecord, TrainError> {
+        let started = Instant::now();
+        if let Some((schedule, base)) = &mut self.schedule {
+            let rate = schedule.learning_rate(*base, self.epochs, self.last_metric);
+            self.optimizer.set_learning_rate(rate);
+        }
+        let learning_rate = self.optimizer.learning_rate();
+        if config.shuffle {
+            self.order.shuffle(&mut self.rng);
+        }
+        let batches = data.len().div_ceil(config.batch_size);
+        callback.on_epoch_start(self.epochs + 1, batches);
+        let (mut total, mut seen, mut correct, mut counted) = (0.0, 0, 0, 0);
+        for (batch, chunk) in self.order.chunks(config.batch_size).enumerate() {
+            self.batch_inputs.clear();
+            self.batch_targets.clear();
+            for &n in chunk {
+                self.batch_inputs.extend_from_slice(data.input(n));
+                self.batch_targets.extend_from_slice(data.target(n));
+            }
+            let mut step = Step {
+                network: &mut self.network,
+                loss: &self.loss,
+                optimizer: &mut self.optimizer,
+                workspace: &mut self.workspace,
+                gradients: &mut self.gradients,
+                rng: &mut self.rng,
+                steps: &mut self.steps,
+                clip: self.clip,
+            };
+            let value = step.run(&self.batch_inputs, &self.batch_targets)?;
+            total += value.to_f64() * chunk.len() as f64;
+            seen += chunk.len();
+            if let Some((right, out_of)) =
+                self.loss.correct(self.workspace.output(), &self.batch_targets, N::OUTPUTS)
+            {
+                correct += right;
+                counted += out_of;
+            }
+            let accuracy = (counted > 0).then(|| correct as f64 / counted as f64);
+            callback.on_batch_end(batch + 1, total / seen as f64, accuracy);
+        }
+        self.epochs += 1;
+        let loss = total / seen.max(1) as f64;
+        let validation = validation.map(|data| self.evaluate(data)).transpose()?;
+        self.last_metric = Some(validation.map_or(loss, |v| v.loss));
+        Ok(EpochRecord {
+            epoch: self.epochs,
+            loss,
+            accuracy: (counted > 0).then(|| correct as f64 / counted as f64),
+            learning_rate,
+            validation,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The loss (and accuracy, for classification losses) of the network on `data`, in
+    /// inference mode (dropout off).
+    ///
+    /// # Errors
+    ///
+    /// When the data does not fit the network or the loss.
+    pub fn evaluate(&mut self, data: &Dataset<T>) -> Result<Evaluation, TrainError> {
+        self.check(data)?;
+        let (mut total, mut correct, mut counted) = (0.0, 0, 0);
+        let target_width = data.target_width();
+        let samples = data.inputs().chunks(EVALUATION_BATCH * N::INPUTS);
+        let targets = data.targets().chunks(EVALUATION_BATCH * target_width);
+        for (inputs, targets) in samples.zip(targets) {
+            let output = self.network.infer(inputs, &mut self.evaluation_workspace)?;
+            let value = self
+                .loss
+                .value(output, targets, N::OUTPUTS)
+                .map_err(|source| TrainError::Loss { step: self.steps, source })?;
+            total += value.to_f64() * (targets.len() / target_width) as f64;
+            if let Some((right, out_of)) = self.loss.correct(output, targets, N::OUTPUTS) {
+                correct += right;
+                counted += out_of;
+            }
+        }
+        Ok(Evaluation {
+            loss: total / data.len().max(1) as f64,
+            accuracy: (counted > 0).then(|| correct as f64 / counted as f64),
+        })
+    }
+
+    /// The network's outputs for every sample of `data` (inference mode), column-major.
+    ///
+    /// # Errors
+    ///
+    /// When the data's samples are not as wide as the network's input.
+    pub fn predict(&mut self, data: &Dataset<T>) -> Result<Vec<T>, TrainError> {
+        data.check_features(N::INPUTS)?;
+        let mut outputs = Vec::with_capacity(data.len() * N::OUTPUTS);
+        for inputs in data.inputs().chunks(EVALUATION_BATCH * N::INPUTS) {
+            outputs.extend_from_slice(self.network.infer(inputs, &mut self.evaluation_workspace)?);
+        }
+        Ok(outputs)
+    }
+}
+
+/// The parts of a trainer one step borrows.
+struct Step<'a, T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
+    network: &'a mut N,
+    loss: &'a L,
+    optimizer: &'a mut O,
+    workspace: &'a mut N::Workspace,
+    gradients: &'a mut [T],
+    rng: &'a mut ChaCha8Rng,
+    steps: &'a mut u64,
+    clip: Option<Clip>,
+}
+
+impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Step<'_, T, N, L, O> {
+    #[inline]
+    fn run(&mut self, inputs: &[T], targets: &[T]) -> Result<T, TrainError> {
+        self.network.forward_train(inputs, self.workspace, self.rng)?;
+        let (output, output_gradient) = self.workspace.output_and_gradient();
+        let value = self
+            .loss
+            .evaluate(output, targets, output_gradient, N::OUTPUTS)
+            .map_err(|source| TrainError::Loss { step: *self.steps, source })?;
+        if !value.is_finite() {
+            return Err(TrainError::Diverged { step: *self.steps, loss: value.to_f64() });
+        }
+        self.network.backward(self.workspace, self.gradients);
+        if let Some(clip) = self.clip {
+            clip.apply(self.gradients);
+        }
+        self.optimizer.step(self.network.parameters_mut(), self.gradients);
+        *self.steps += 1;
+        Ok(value)
+    }
+}
