@@ -1,0 +1,169 @@
+//! Saving and loading safetensors: round trips, PyTorch interop, strict loading with errors
+//! that name the tensor and both shapes, and atomic writes that never destroy the previous
+//! file.
+
+// Round trips must be bit-exact, so equality of floats is the claim.
+#![allow(clippy::float_cmp)]
+
+mod support;
+
+use std::path::PathBuf;
+
+use nn::io::{self, IoError};
+use nn::prelude::*;
+use support::{Fixture, flatten};
+
+/// `name` inside a directory of its own (tests run in parallel and must not see each
+/// other's files).
+fn scratch(name: &str) -> PathBuf {
+    let stem = name.split('/').next().unwrap_or(name);
+    let directory = std::env::temp_dir()
+        .join(format!("nn-persistence-{}", std::process::id()))
+        .join(format!("{stem}.dir"));
+    std::fs::create_dir_all(&directory).unwrap();
+    directory.join(name)
+}
+
+nn::network! { struct Mlp { hidden: dense(4 -> 6, relu), dropout(0.1), out: dense(6 -> 3) } }
+nn::network! { struct Wider { hidden: dense(4 -> 7, relu), out: dense(7 -> 3) } }
+
+#[test]
+fn a_saved_network_loads_back_identically_in_f32_and_f64() {
+    let path = scratch("round-trip.safetensors");
+    let net = Mlp::<f64>::seeded(4);
+    net.save(&path).unwrap();
+    assert_eq!(Mlp::<f64>::load(&path).unwrap(), net);
+    let single = Mlp::<f32>::seeded(4);
+    single.save(&path).unwrap();
+    let back = Mlp::<f32>::load(&path).unwrap();
+    let x = SVector::<f32, 4>::new(0.1, -0.2, 0.3, 0.4);
+    assert_eq!(back.forward(&x), single.forward(&x), "bit-identical predictions");
+    // An f32 file loads into an f64 network (exactly: every f32 is an f64).
+    let widened = Mlp::<f64>::load(&path).unwrap();
+    assert!(widened.parameters().iter().zip(single.parameters()).all(|(&w, &s)| w == f64::from(s)));
+}
+
+#[test]
+fn saving_leaves_no_temporary_file_and_replaces_the_old_one() {
+    let path = scratch("replace.safetensors");
+    Mlp::<f32>::seeded(1).save(&path).unwrap();
+    let newer = Mlp::<f32>::seeded(2);
+    newer.save(&path).unwrap();
+    assert_eq!(Mlp::<f32>::load(&path).unwrap(), newer);
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_failed_save_leaves_what_was_there() {
+    // The destination is a directory holding a file: the rename fails, nothing is lost.
+    let path = scratch("occupied");
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join("keep.txt"), b"precious").unwrap();
+    let error = Mlp::<f32>::seeded(1).save(&path).unwrap_err();
+    assert!(matches!(&error, IoError::Write { path: p, .. } if *p == path), "{error}");
+    assert_eq!(std::fs::read(path.join("keep.txt")).unwrap(), b"precious");
+    assert!(
+        !std::fs::read_dir(path.parent().unwrap()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp"))
+    );
+    let error = Mlp::<f32>::seeded(1).save(scratch("no/such/directory/model.safetensors")).unwrap_err();
+    assert!(matches!(error, IoError::Write { .. }));
+}
+
+#[test]
+fn another_architecture_is_an_error_naming_the_tensor_and_both_shapes() {
+    let path = scratch("wider.safetensors");
+    Wider::<f32>::seeded(1).save(&path).unwrap();
+    let error = Mlp::<f32>::load(&path).unwrap_err();
+    assert!(
+        matches!(&error, IoError::Shape { tensor, expected, found, .. } if tensor == "hidden.weight" && expected == &[6, 4] && found == &[7, 4]),
+        "{error}"
+    );
+    assert!(
+        error.to_string().ends_with(
+            "wider.safetensors: tensor `hidden.weight` has shape [7, 4], but the network's is [6, 4]"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn missing_unexpected_and_corrupt_files_are_errors() {
+    nn::network! { struct Renamed { first: dense(4 -> 6, relu), out: dense(6 -> 3) } }
+    nn::network! { struct Shorter { hidden: dense(4 -> 6, relu) } }
+    let path = scratch("mlp.safetensors");
+    Mlp::<f32>::seeded(1).save(&path).unwrap();
+    let error = Renamed::<f32>::load(&path).unwrap_err();
+    assert!(error.to_string().ends_with("mlp.safetensors: no tensor `first.weight` (the file has `hidden.bias`, `hidden.weight`, `out.bias`, `out.weight`)"), "{error}");
+    let error = Shorter::<f32>::load(&path).unwrap_err();
+    assert!(
+        error.to_string().ends_with(
+            "mlp.safetensors: tensors `out.bias`, `out.weight` are not parameters of this network"
+        ),
+        "{error}"
+    );
+    let renamed: Renamed<f32> = io::load_renamed(&path, |name| name.replace("first", "hidden")).unwrap();
+    assert_eq!(renamed.parameters(), Mlp::<f32>::seeded(1).parameters());
+    let garbage = scratch("garbage.safetensors");
+    std::fs::write(&garbage, b"definitely not safetensors").unwrap();
+    assert!(matches!(Mlp::<f32>::load(&garbage).unwrap_err(), IoError::Format { .. }));
+    assert!(matches!(Mlp::<f32>::load(scratch("absent.safetensors")).unwrap_err(), IoError::Read { .. }));
+}
+
+// PyTorch's `nn.Sequential(Linear(13, 16), ReLU(), Linear(16, 3))` names its tensors by
+// module index: `0.weight`, `0.bias`, `2.weight`, `2.bias`. The same layers declared unnamed,
+// one per module, get exactly these names in nn, so the file loads as it is.
+nn::network! { struct WineMlp { dense(13 -> 16), relu, dense(16 -> 3) } }
+
+#[test]
+fn a_pytorch_sequential_state_dict_reproduces_pytorchs_logits() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/torch_sequential/wine_mlp.safetensors");
+    let reference = Fixture::load("torch_sequential/wine_mlp.json").json;
+    let expected_logits = flatten(&reference["expected_logits"]);
+    let expected_classes = flatten(&reference["expected_class"]);
+    for (name, standardised) in [
+        ("given", flatten(&reference["inputs_standardised"])),
+        ("recomputed", standardise_wine_rows(&reference)),
+    ] {
+        let net = WineMlp::<f32>::load(path).unwrap();
+        let mut worst: f64 = 0.0;
+        for (n, row) in standardised.chunks(13).enumerate() {
+            let logits = net.forward(&SVector::<f32, 13>::from_fn(|i, _| row[i] as f32));
+            for k in 0..3 {
+                worst = worst.max((f64::from(logits[k]) - expected_logits[3 * n + k]).abs());
+            }
+            assert_eq!(nn::loss::argmax(logits.as_slice()), expected_classes[n] as usize);
+        }
+        println!("wine MLP ({name} inputs): worst absolute logit error {worst:e}");
+        assert!(worst < 1e-5, "{name}: {worst:e}");
+    }
+}
+
+/// The sample rows of `data/wine.csv`, standardised with the mean and std in the fixture.
+fn standardise_wine_rows(reference: &serde_json::Value) -> Vec<f64> {
+    let wine = nn::data::csv::read_csv::<f64>(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/wine.csv"),
+        &nn::data::csv::CsvOptions::default(),
+    )
+    .unwrap();
+    let (mean, std) = (flatten(&reference["standardise"]["mean"]), flatten(&reference["standardise"]["std"]));
+    let rows = flatten(&reference["sample_rows"]);
+    rows.iter()
+        .flat_map(|&row| {
+            wine.input(row as usize)
+                .iter()
+                .zip(&mean)
+                .zip(&std)
+                .map(|((x, m), s)| (x - m) / s)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
