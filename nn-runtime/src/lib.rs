@@ -11,7 +11,10 @@
 //! - [`network`]: the [`Network`] trait every declared network implements;
 //! - [`train`]: the generic [`Trainer`];
 //! - [`data`]: datasets from CSV and IDX files, splits and scaling;
-//! - [`io`]: saving and loading parameters as safetensors.
+//! - [`io`]: saving and loading parameters as safetensors;
+//! - [`metrics`]: the confusion matrix;
+//! - `progress` (feature `progress`): a Keras-style progress display;
+//! - `plot` (feature `plot`): training curves as a PNG.
 //!
 //! Conventions: batches are column-major (one sample per column); a dense weight is
 //! `[out, in]`, row-major, as in PyTorch.
@@ -25,8 +28,13 @@ pub mod init;
 pub mod io;
 pub mod layer;
 pub mod loss;
+pub mod metrics;
 pub mod network;
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
+#[cfg(feature = "progress")]
+pub mod progress;
 mod real;
 pub mod schedule;
 pub mod train;
