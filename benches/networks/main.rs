@@ -1,0 +1,323 @@
+//! The benchmark suite: W1–W4 from the performance issue and the digits example's epoch,
+//! each run by nn's generated network and by a hand-written nalgebra implementation of the
+//! same network (`baseline.rs`), from the same parameters, in the same run. Before timing,
+//! each pair is checked to compute the same loss or output.
+//!
+//! `cargo bench --bench networks` runs everything and ends with a table of ratios (nn's
+//! speed over nalgebra's, > 1 means nn is faster), which is what `BENCHMARKS.md` tracks.
+//! Pass a filter to run part of it: `cargo bench --bench networks -- W3`.
+
+// Criterion's `|b| b.iter(|| …)` closures read best as one expression each.
+#![allow(clippy::semicolon_if_nothing_returned)]
+
+mod baseline;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use nalgebra::{DMatrix, SMatrix, SVector};
+use nn::prelude::*;
+use rand::Rng;
+
+nn::network! { struct W1 { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
+nn::network! { struct W2 { dense(64 -> 32, relu), dense(32 -> 10) } }
+nn::network! { struct W3 { dense(784 -> 128, relu), dense(128 -> 10) } }
+nn::network! { struct W4 { dense(784 -> 512, relu), dense(512 -> 512, relu), dense(512 -> 10) } }
+nn::network! { struct Digits { dense(64 -> 128, relu), dropout(0.2), dense(128 -> 64, relu), dense(64 -> 10) } }
+
+const LEARNING_RATE: f64 = 0.1;
+
+/// Seeded inputs in [0, 1) and class labels.
+fn data(features: usize, classes: usize, samples: usize, seed: u64) -> (Vec<f32>, Vec<f32>, Vec<usize>) {
+    let mut rng = nn::init::seeded_rng(seed);
+    let inputs = (0..features * samples).map(|_| rng.random::<f32>()).collect();
+    let labels: Vec<usize> = (0..samples).map(|_| rng.random_range(0..classes)).collect();
+    (inputs, labels.iter().map(|&l| l as f32).collect(), labels)
+}
+
+fn configure<'c>(
+    c: &'c mut Criterion,
+    group: &str,
+) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group(group);
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    group
+}
+
+#[track_caller]
+fn assert_same(what: &str, nn: f32, nalgebra: f32) {
+    assert!(
+        (nn - nalgebra).abs() <= 1e-4 * nalgebra.abs().max(1.0),
+        "{what}: nn {nn} vs nalgebra {nalgebra}"
+    );
+}
+
+fn w1(c: &mut Criterion) {
+    let net = W1::<f32>::seeded(1);
+    let base = baseline::Xor::from_parameters(net.parameters());
+    let (inputs, targets, _) = data(2, 2, 256, 2);
+    let x = SVector::<f32, 2>::new(inputs[0], inputs[1]);
+    assert_same("W1 forward", net.forward(&x)[0], base.forward(x)[0]);
+    let mut group = configure(c, "W1");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(BenchmarkId::new("inference/1", "nn"), |b| b.iter(|| net.forward(black_box(&x))));
+    group.bench_function(BenchmarkId::new("inference/1", "nalgebra"), |b| {
+        b.iter(|| base.forward(black_box(x)))
+    });
+
+    group.throughput(Throughput::Elements(256));
+    let mut workspace = W1::workspace();
+    group.bench_function(BenchmarkId::new("inference/256", "nn"), |b| {
+        b.iter(|| net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]))
+    });
+    let columns: Vec<SVector<f32, 2>> = inputs.chunks(2).map(SVector::<f32, 2>::from_column_slice).collect();
+    let mut outputs = vec![0.0_f32; 256];
+    group.bench_function(BenchmarkId::new("inference/256", "nalgebra"), |b| {
+        b.iter(|| {
+            for (o, x) in outputs.iter_mut().zip(&columns) {
+                *o = base.forward(black_box(*x))[0];
+            }
+        });
+    });
+
+    for batch in [1, 4] {
+        let (x, y) = (&inputs[..2 * batch], &targets[..batch]);
+        let mut trainer = Trainer::new(net.clone(), MeanSquaredError, Sgd::with_learning_rate(LEARNING_RATE));
+        let mut reference = base.clone();
+        let nn_loss = trainer.step(x, y).unwrap();
+        let base_loss = match batch {
+            1 => reference.step::<1>(&SMatrix::from_column_slice(x), &SMatrix::from_column_slice(y), 0.1),
+            _ => reference.step::<4>(&SMatrix::from_column_slice(x), &SMatrix::from_column_slice(y), 0.1),
+        };
+        assert_same("W1 training loss", nn_loss, base_loss);
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nn"), |b| {
+            b.iter(|| trainer.step(black_box(x), y))
+        });
+        group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nalgebra"), |b| match batch {
+            1 => {
+                let (xs, ys) =
+                    (SMatrix::<f32, 2, 1>::from_column_slice(x), SMatrix::<f32, 1, 1>::from_column_slice(y));
+                b.iter(|| reference.step::<1>(black_box(&xs), &ys, 0.1));
+            }
+            _ => {
+                let (xs, ys) =
+                    (SMatrix::<f32, 2, 4>::from_column_slice(x), SMatrix::<f32, 1, 4>::from_column_slice(y));
+                b.iter(|| reference.step::<4>(black_box(&xs), &ys, 0.1));
+            }
+        });
+    }
+    group.finish();
+}
+
+/// One sample through a network, returning its first output.
+type OneSample<'a, N> = &'a dyn Fn(&N, &[f32]) -> f32;
+
+/// One sample through a hand-written static network.
+type OneSampleBaseline<'a> = Option<&'a dyn Fn(&[f32]) -> f32>;
+
+/// Inference at 1 and 256 samples and minibatch training for an MLP workload.
+fn mlp<N: Network<f32> + Clone>(
+    c: &mut Criterion,
+    name: &str,
+    sizes: &[usize],
+    batch: usize,
+    one_sample: OneSample<'_, N>,
+    one_sample_baseline: OneSampleBaseline<'_>,
+) {
+    let net = N::initialise(&mut nn::init::seeded_rng(3));
+    let (inputs, targets, labels) = data(N::INPUTS, N::OUTPUTS, 256, 4);
+    let mut group = configure(c, name);
+
+    group.throughput(Throughput::Elements(1));
+    let sample = &inputs[..N::INPUTS];
+    group.bench_function(BenchmarkId::new("inference/1", "nn"), |b| {
+        b.iter(|| one_sample(&net, black_box(sample)))
+    });
+    let mut single = baseline::Mlp::from_parameters(sizes, net.parameters(), 1, 0.0);
+    let single_input = DMatrix::from_column_slice(N::INPUTS, 1, sample);
+    assert_same(&format!("{name} one sample"), one_sample(&net, sample), single.infer(&single_input)[0]);
+    match one_sample_baseline {
+        Some(forward) => group.bench_function(BenchmarkId::new("inference/1", "nalgebra"), |b| {
+            b.iter(|| forward(black_box(sample)))
+        }),
+        None => group.bench_function(BenchmarkId::new("inference/1", "nalgebra"), |b| {
+            b.iter(|| single.infer(black_box(&single_input))[0])
+        }),
+    };
+
+    group.throughput(Throughput::Elements(256));
+    let mut workspace = N::Workspace::default();
+    let mut wide = baseline::Mlp::from_parameters(sizes, net.parameters(), 256, 0.0);
+    let all = DMatrix::from_column_slice(N::INPUTS, 256, &inputs);
+    assert_same(
+        &format!("{name} batch"),
+        net.infer(&inputs, &mut workspace).unwrap()[0],
+        wide.infer(&all)[0],
+    );
+    group.bench_function(BenchmarkId::new("inference/256", "nn"), |b| {
+        b.iter(|| net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]))
+    });
+    group.bench_function(BenchmarkId::new("inference/256", "nalgebra"), |b| {
+        b.iter(|| wide.infer(black_box(&all))[0])
+    });
+
+    group.throughput(Throughput::Elements(batch as u64));
+    let (x, y) = (&inputs[..N::INPUTS * batch], &targets[..batch]);
+    let mut trainer = Trainer::new(net.clone(), SoftmaxCrossEntropy, Sgd::with_learning_rate(LEARNING_RATE));
+    let mut reference = baseline::Mlp::from_parameters(sizes, net.parameters(), batch, 0.0);
+    let xs = DMatrix::from_column_slice(N::INPUTS, batch, x);
+    assert_same(
+        &format!("{name} training loss"),
+        trainer.step(x, y).unwrap(),
+        reference.step(&xs, &labels[..batch], 0.1),
+    );
+    assert_same(
+        &format!("{name} second step"),
+        trainer.step(x, y).unwrap(),
+        reference.step(&xs, &labels[..batch], 0.1),
+    );
+    group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nn"), |b| {
+        b.iter(|| trainer.step(black_box(x), y))
+    });
+    group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nalgebra"), |b| {
+        b.iter(|| reference.step(black_box(&xs), &labels[..batch], 0.1))
+    });
+    group.finish();
+}
+
+fn w2(c: &mut Criterion) {
+    let net = W2::<f32>::seeded(3);
+    let fixed = baseline::SmallStatic::from_parameters(net.parameters());
+    let forward = |x: &[f32]| fixed.forward(&SVector::<f32, 64>::from_column_slice(x))[0];
+    mlp::<W2<f32>>(
+        c,
+        "W2",
+        &[64, 32, 10],
+        32,
+        &|n, x| n.forward(&SVector::from_column_slice(x))[0],
+        Some(&forward),
+    );
+}
+
+fn w3(c: &mut Criterion) {
+    mlp::<W3<f32>>(c, "W3", &[784, 128, 10], 64, &|n, x| n.forward(&SVector::from_column_slice(x))[0], None);
+}
+
+fn w4(c: &mut Criterion) {
+    mlp::<W4<f32>>(
+        c,
+        "W4",
+        &[784, 512, 512, 10],
+        64,
+        &|n, x| n.forward(&SVector::from_column_slice(x))[0],
+        None,
+    );
+}
+
+/// One epoch of the digits example's network (with its dropout) over 1438 samples in
+/// minibatches of 32, SGD for both implementations.
+fn digits(c: &mut Criterion) {
+    let samples = 1438;
+    let net = Digits::<f32>::seeded(5);
+    let (inputs, targets, labels) = data(64, 10, samples, 6);
+    let dataset = Dataset::new(64, 1, inputs.clone(), targets).unwrap();
+    let mut trainer = Trainer::new(net.clone(), SoftmaxCrossEntropy, Sgd::with_learning_rate(LEARNING_RATE));
+    let config = FitConfig { epochs: 1, batch_size: 32, shuffle: false, early_stopping: None };
+    let mut reference = baseline::Mlp::from_parameters(&[64, 128, 64, 10], net.parameters(), 32, 0.2);
+    let batches: Vec<(DMatrix<f32>, Vec<usize>)> = inputs
+        .chunks(64 * 32)
+        .zip(labels.chunks(32))
+        .filter(|(x, _)| x.len() == 64 * 32)
+        .map(|(x, l)| (DMatrix::from_column_slice(64, 32, x), l.to_vec()))
+        .collect();
+    let mut group = configure(c, "digits");
+    group.throughput(Throughput::Elements(samples as u64));
+    group.bench_function(BenchmarkId::new("epoch", "nn"), |b| {
+        b.iter(|| trainer.fit(black_box(&dataset), &config))
+    });
+    group.bench_function(BenchmarkId::new("epoch", "nalgebra"), |b| {
+        b.iter(|| {
+            for (x, l) in &batches {
+                reference.step(black_box(x), l, 0.1);
+            }
+        });
+    });
+    group.finish();
+}
+
+/// Reads criterion's estimates and prints nn's speed relative to nalgebra's per benchmark.
+fn report() {
+    let root = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), Into::into);
+    let median = |group: &str, function: &str, parameter: &str| -> Option<f64> {
+        let path = root
+            .join("criterion")
+            .join(group)
+            .join(function.replace('/', "_"))
+            .join(parameter)
+            .join("new/estimates.json");
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+        json["median"]["point_estimate"].as_f64()
+    };
+    let rows: &[(&str, &str, u64)] = &[
+        ("W1", "inference/1", 1),
+        ("W1", "inference/256", 256),
+        ("W1", "train/1", 1),
+        ("W1", "train/4", 4),
+        ("W2", "inference/1", 1),
+        ("W2", "inference/256", 256),
+        ("W2", "train/32", 32),
+        ("W3", "inference/1", 1),
+        ("W3", "inference/256", 256),
+        ("W3", "train/64", 64),
+        ("W4", "inference/1", 1),
+        ("W4", "inference/256", 256),
+        ("W4", "train/64", 64),
+        ("digits", "epoch", 1438),
+    ];
+    println!(
+        "\n{:<7} {:<14} {:>12} {:>12} {:>14} {:>14} {:>7}",
+        "", "", "nn", "nalgebra", "nn samples/s", "nalg samples/s", "ratio"
+    );
+    for &(group, function, samples) in rows {
+        let (Some(ours), Some(theirs)) = (median(group, function, "nn"), median(group, function, "nalgebra"))
+        else {
+            continue;
+        };
+        let rate = |ns: f64| samples as f64 / (ns * 1e-9);
+        let time = |ns: f64| {
+            if ns < 1e3 {
+                format!("{ns:.1} ns")
+            } else if ns < 1e6 {
+                format!("{:.2} µs", ns / 1e3)
+            } else {
+                format!("{:.2} ms", ns / 1e6)
+            }
+        };
+        println!(
+            "{group:<7} {function:<14} {:>12} {:>12} {:>14.0} {:>14.0} {:>6.2}×",
+            time(ours),
+            time(theirs),
+            rate(ours),
+            rate(theirs),
+            theirs / ours
+        );
+    }
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    w1(&mut criterion);
+    w2(&mut criterion);
+    w3(&mut criterion);
+    w4(&mut criterion);
+    digits(&mut criterion);
+    criterion.final_summary();
+    report();
+}
