@@ -66,7 +66,11 @@ impl<T> XorWorkspace<T> {
 }
 impl<T: ::nn::__private::Real> XorWorkspace<T> {
     /// Sizes every buffer for `batch` samples (no allocation within the capacity).
+    #[inline]
     fn prepare(&mut self, batch: usize) {
+        if batch == self.batch && self.input.len() == 2 * batch {
+            return;
+        }
         self.batch = batch;
         self.input.resize(2 * batch, T::zero());
         self.hidden_output.resize(3 * batch, T::zero());
@@ -117,6 +121,26 @@ impl<T: ::nn::__private::Real> Xor<T> {
         &self,
         input: &::nn::__private::SVector<T, 2>,
     ) -> ::nn::__private::SVector<T, 1> {
+        struct __Forward<'a, T> {
+            network: &'a Xor<T>,
+            input: &'a ::nn::__private::SVector<T, 2>,
+        }
+        impl<T: ::nn::__private::Real> ::nn::__private::Pass for __Forward<'_, T> {
+            type Output = ::nn::__private::SVector<T, 1>;
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn run(self) -> Self::Output {
+                self.network.forward_body(self.input)
+            }
+        }
+        ::nn::__private::run_best(__Forward { network: self, input })
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn forward_body(
+        &self,
+        input: &::nn::__private::SVector<T, 2>,
+    ) -> ::nn::__private::SVector<T, 1> {
         let __x0: ::nn::__private::SVector<T, 3> = ::nn::__private::dense::forward_one::<
             T,
             _,
@@ -141,27 +165,37 @@ impl<T: ::nn::__private::Real> Xor<T> {
         );
         __x2
     }
-    /// Inference on a batch, one sample per column (dropout off).
-    #[must_use]
-    pub fn forward_batch(
-        &self,
-        inputs: &::nn::__private::OMatrix<
-            T,
-            ::nn::__private::Const<2>,
-            ::nn::__private::Dyn,
-        >,
-    ) -> ::nn::__private::OMatrix<T, ::nn::__private::Const<1>, ::nn::__private::Dyn> {
-        let mut __workspace = Self::workspace();
-        let __batch = inputs.ncols();
-        let __output = self.infer_batch(inputs.as_slice(), __batch, &mut __workspace);
-        ::nn::__private::OMatrix::<
-            T,
-            ::nn::__private::Const<1>,
-            ::nn::__private::Dyn,
-        >::from_column_slice(__output)
-    }
     /// Batched inference on a column-major slice of exactly `batch` samples.
     fn infer_batch<'w>(
+        &self,
+        inputs: &[T],
+        batch: usize,
+        workspace: &'w mut XorWorkspace<T>,
+    ) -> &'w [T] {
+        struct __Infer<'a, 'w, T> {
+            network: &'a Xor<T>,
+            inputs: &'a [T],
+            batch: usize,
+            workspace: &'w mut XorWorkspace<T>,
+        }
+        impl<'w, T: ::nn::__private::Real> ::nn::__private::Pass for __Infer<'_, 'w, T> {
+            type Output = &'w [T];
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn run(self) -> Self::Output {
+                self.network.infer_body(self.inputs, self.batch, self.workspace)
+            }
+        }
+        ::nn::__private::run_best(__Infer {
+            network: self,
+            inputs,
+            batch,
+            workspace,
+        })
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn infer_body<'w>(
         &self,
         inputs: &[T],
         batch: usize,
@@ -197,6 +231,123 @@ impl<T: ::nn::__private::Real> Xor<T> {
             &mut __workspace.out_output,
         );
         &__workspace.out_output
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn forward_train_body<R: ::nn::__private::Rng + ?Sized>(
+        &self,
+        inputs: &[T],
+        __workspace: &mut XorWorkspace<T>,
+        __rng: &mut R,
+    ) -> ::core::result::Result<(), ::nn::__private::BatchShapeError> {
+        let __batch = ::nn::__private::batch_size(inputs.len(), 2)?;
+        __workspace.prepare(__batch);
+        __workspace.input.copy_from_slice(inputs);
+        ::nn::__private::dense::affine::<
+            T,
+            2,
+            3,
+        >(
+            &self.parameters[0..6],
+            &self.parameters[6..9],
+            &__workspace.input,
+            &mut __workspace.hidden_z,
+        );
+        ::nn::__private::activation::forward(
+            &::nn::__private::activation::Sigmoid,
+            &__workspace.hidden_z,
+            &mut __workspace.hidden_output,
+        );
+        ::nn::__private::dropout::forward_train(
+            0.5f64,
+            &__workspace.hidden_output,
+            &mut __workspace.layer1_mask,
+            &mut __workspace.layer1_output,
+            __rng,
+        );
+        ::nn::__private::dense::affine::<
+            T,
+            3,
+            1,
+        >(
+            &self.parameters[9..12],
+            &self.parameters[12..13],
+            &__workspace.layer1_output,
+            &mut __workspace.out_z,
+        );
+        ::nn::__private::activation::forward(
+            &::nn::__private::activation::Relu,
+            &__workspace.out_z,
+            &mut __workspace.out_output,
+        );
+        ::core::result::Result::Ok(())
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn backward_body(&self, __workspace: &mut XorWorkspace<T>, gradients: &mut [T]) {
+        let __gradients = ::nn::__private::gradient_buffer::<T, 13>(gradients);
+        ::nn::__private::activation::backward_in_place(
+            &::nn::__private::activation::Relu,
+            &__workspace.out_z,
+            &__workspace.out_output,
+            &mut __workspace.out_gradient,
+        );
+        let (__weight, __bias) = __gradients[9..13].split_at_mut(3);
+        ::nn::__private::dense::backward_linear::<
+            T,
+            3,
+            1,
+        >(
+            &self.parameters[9..12],
+            &__workspace.layer1_output,
+            &__workspace.out_gradient,
+            __weight,
+            __bias,
+            ::core::option::Option::Some(&mut __workspace.layer1_gradient),
+        );
+        ::nn::__private::dropout::backward(
+            &__workspace.layer1_mask,
+            &__workspace.layer1_gradient,
+            &mut __workspace.hidden_gradient,
+        );
+        ::nn::__private::activation::backward_in_place(
+            &::nn::__private::activation::Sigmoid,
+            &__workspace.hidden_z,
+            &__workspace.hidden_output,
+            &mut __workspace.hidden_gradient,
+        );
+        let (__weight, __bias) = __gradients[0..9].split_at_mut(6);
+        ::nn::__private::dense::backward_linear::<
+            T,
+            2,
+            3,
+        >(
+            &self.parameters[0..6],
+            &__workspace.input,
+            &__workspace.hidden_gradient,
+            __weight,
+            __bias,
+            ::core::option::Option::None,
+        );
+    }
+    /// Inference on a batch, one sample per column (dropout off).
+    #[must_use]
+    pub fn forward_batch(
+        &self,
+        inputs: &::nn::__private::OMatrix<
+            T,
+            ::nn::__private::Const<2>,
+            ::nn::__private::Dyn,
+        >,
+    ) -> ::nn::__private::OMatrix<T, ::nn::__private::Const<1>, ::nn::__private::Dyn> {
+        let mut __workspace = Self::workspace();
+        let __batch = inputs.ncols();
+        let __output = self.infer_batch(inputs.as_slice(), __batch, &mut __workspace);
+        ::nn::__private::OMatrix::<
+            T,
+            ::nn::__private::Const<1>,
+            ::nn::__private::Dyn,
+        >::from_column_slice(__output)
     }
     ///The parameters of layer `hidden`, `dense(2 -> 3, sigmoid)`: weight `[3, 2]` (named `hidden.weight`), bias `[3]` (`hidden.bias`).
     #[must_use]
@@ -289,95 +440,51 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
     fn forward_train<R: ::nn::__private::Rng + ?Sized>(
         &self,
         inputs: &[T],
-        __workspace: &mut XorWorkspace<T>,
-        __rng: &mut R,
+        workspace: &mut XorWorkspace<T>,
+        rng: &mut R,
     ) -> ::core::result::Result<(), ::nn::__private::BatchShapeError> {
-        let __batch = ::nn::__private::batch_size(inputs.len(), 2)?;
-        __workspace.prepare(__batch);
-        __workspace.input.copy_from_slice(inputs);
-        ::nn::__private::dense::affine::<
-            T,
-            2,
-            3,
-        >(
-            &self.parameters[0..6],
-            &self.parameters[6..9],
-            &__workspace.input,
-            &mut __workspace.hidden_z,
-        );
-        ::nn::__private::activation::forward(
-            &::nn::__private::activation::Sigmoid,
-            &__workspace.hidden_z,
-            &mut __workspace.hidden_output,
-        );
-        ::nn::__private::dropout::forward_train(
-            0.5f64,
-            &__workspace.hidden_output,
-            &mut __workspace.layer1_mask,
-            &mut __workspace.layer1_output,
-            __rng,
-        );
-        ::nn::__private::dense::affine::<
-            T,
-            3,
-            1,
-        >(
-            &self.parameters[9..12],
-            &self.parameters[12..13],
-            &__workspace.layer1_output,
-            &mut __workspace.out_z,
-        );
-        ::nn::__private::activation::forward(
-            &::nn::__private::activation::Relu,
-            &__workspace.out_z,
-            &mut __workspace.out_output,
-        );
-        ::core::result::Result::Ok(())
+        struct __Train<'a, T, R: ?Sized> {
+            network: &'a Xor<T>,
+            inputs: &'a [T],
+            workspace: &'a mut XorWorkspace<T>,
+            rng: &'a mut R,
+        }
+        impl<
+            T: ::nn::__private::Real,
+            R: ::nn::__private::Rng + ?Sized,
+        > ::nn::__private::Pass for __Train<'_, T, R> {
+            type Output = ::core::result::Result<(), ::nn::__private::BatchShapeError>;
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn run(self) -> Self::Output {
+                self.network.forward_train_body(self.inputs, self.workspace, self.rng)
+            }
+        }
+        ::nn::__private::run_best(__Train {
+            network: self,
+            inputs,
+            workspace,
+            rng,
+        })
     }
-    fn backward(&self, __workspace: &mut XorWorkspace<T>, gradients: &mut [T]) {
-        let __gradients = ::nn::__private::gradient_buffer::<T, 13>(gradients);
-        ::nn::__private::activation::backward_in_place(
-            &::nn::__private::activation::Relu,
-            &__workspace.out_z,
-            &__workspace.out_output,
-            &mut __workspace.out_gradient,
-        );
-        let (__weight, __bias) = __gradients[9..13].split_at_mut(3);
-        ::nn::__private::dense::backward_linear::<
-            T,
-            3,
-            1,
-        >(
-            &self.parameters[9..12],
-            &__workspace.layer1_output,
-            &__workspace.out_gradient,
-            __weight,
-            __bias,
-            ::core::option::Option::Some(&mut __workspace.layer1_gradient),
-        );
-        ::nn::__private::dropout::backward(
-            &__workspace.layer1_mask,
-            &__workspace.layer1_gradient,
-            &mut __workspace.hidden_gradient,
-        );
-        ::nn::__private::activation::backward_in_place(
-            &::nn::__private::activation::Sigmoid,
-            &__workspace.hidden_z,
-            &__workspace.hidden_output,
-            &mut __workspace.hidden_gradient,
-        );
-        let (__weight, __bias) = __gradients[0..9].split_at_mut(6);
-        ::nn::__private::dense::backward_linear::<
-            T,
-            2,
-            3,
-        >(
-            &self.parameters[0..6],
-            &__workspace.input,
-            &__workspace.hidden_gradient,
-            __weight,
-            __bias,
-            ::core::option::Option::None,
-        );
+    fn backward(&self, workspace: &mut XorWorkspace<T>, gradients: &mut [T]) {
+        struct __Backward<'a, T> {
+            network: &'a Xor<T>,
+            workspace: &'a mut XorWorkspace<T>,
+            gradients: &'a mut [T],
+        }
+        impl<T: ::nn::__private::Real> ::nn::__private::Pass for __Backward<'_, T> {
+            type Output = ();
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn run(self) {
+                self.network.backward_body(self.workspace, self.gradients);
+            }
+        }
+        ::nn::__private::run_best(__Backward {
+            network: self,
+            workspace,
+            gradients,
+        });
     }
 }

@@ -223,7 +223,11 @@ fn workspace(network: &Network) -> TokenStream {
 
         impl<T: #private::Real> #workspace<T> {
             /// Sizes every buffer for `batch` samples (no allocation within the capacity).
+            #[inline]
             fn prepare(&mut self, batch: usize) {
+                if batch == self.batch && self.input.len() == #inputs * batch {
+                    return;
+                }
                 self.batch = batch;
                 self.input.resize(#inputs * batch, T::zero());
                 #(self.#names.resize(#sizes * batch, T::zero());)*
@@ -289,14 +293,112 @@ fn workspace_lookups(network: &Network) -> TokenStream {
     }
 }
 
+/// The passes, each an `#[inline(always)]` body run through `nn::__private::run_best`, which
+/// compiles it again for the widest vector instructions the CPU has (see `nn::isa`).
+fn passes(network: &Network) -> TokenStream {
+    let private = private();
+    let ident = &network.ident;
+    let workspace = workspace_ident(network);
+    let (inputs, outputs) = (literal(network.inputs), literal(network.outputs));
+    let forward_one = forward_one(network);
+    let infer = infer_body(network);
+    let forward_train = forward_train_body(network);
+    let backward = backward_body(network);
+    let has_dropout = network.layers.iter().any(|l| matches!(l.kind, Kind::Dropout { .. }));
+    let rng = if has_dropout { quote!(__rng) } else { quote!(_rng) };
+    quote! {
+            /// Inference on one sample, on the stack (dropout off).
+            #[must_use]
+            pub fn forward(
+                &self,
+                input: &#private::SVector<T, #inputs>,
+            ) -> #private::SVector<T, #outputs> {
+                struct __Forward<'a, T> {
+                    network: &'a #ident<T>,
+                    input: &'a #private::SVector<T, #inputs>,
+                }
+                impl<T: #private::Real> #private::Pass for __Forward<'_, T> {
+                    type Output = #private::SVector<T, #outputs>;
+                    #[inline(always)]
+                    #[allow(clippy::inline_always)]
+                    fn run(self) -> Self::Output {
+                        self.network.forward_body(self.input)
+                    }
+                }
+                #private::run_best(__Forward { network: self, input })
+            }
+
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn forward_body(
+                &self,
+                input: &#private::SVector<T, #inputs>,
+            ) -> #private::SVector<T, #outputs> {
+                #forward_one
+            }
+
+            /// Batched inference on a column-major slice of exactly `batch` samples.
+            fn infer_batch<'w>(
+                &self,
+                inputs: &[T],
+                batch: usize,
+                workspace: &'w mut #workspace<T>,
+            ) -> &'w [T] {
+                struct __Infer<'a, 'w, T> {
+                    network: &'a #ident<T>,
+                    inputs: &'a [T],
+                    batch: usize,
+                    workspace: &'w mut #workspace<T>,
+                }
+                impl<'w, T: #private::Real> #private::Pass for __Infer<'_, 'w, T> {
+                    type Output = &'w [T];
+                    #[inline(always)]
+                    #[allow(clippy::inline_always)]
+                    fn run(self) -> Self::Output {
+                        self.network.infer_body(self.inputs, self.batch, self.workspace)
+                    }
+                }
+                #private::run_best(__Infer { network: self, inputs, batch, workspace })
+            }
+
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn infer_body<'w>(
+                &self,
+                inputs: &[T],
+                batch: usize,
+                __workspace: &'w mut #workspace<T>,
+            ) -> &'w [T] {
+                #infer
+            }
+
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn forward_train_body<R: #private::Rng + ?Sized>(
+                &self,
+                inputs: &[T],
+                __workspace: &mut #workspace<T>,
+                #rng: &mut R,
+            ) -> ::core::result::Result<(), #private::BatchShapeError> {
+                #forward_train
+            }
+
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn backward_body(&self, __workspace: &mut #workspace<T>, gradients: &mut [T]) {
+                #backward
+            }
+
+    }
+}
+
 fn inherent_impl(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
     let (inputs, outputs) = (literal(network.inputs), literal(network.outputs));
     let parameters = literal(network.parameters);
     let workspace = workspace_ident(network);
-    let forward_one = forward_one(network);
-    let infer = infer_body(network);
+    let passes = passes(network);
     let accessors = network.layers.iter().filter_map(accessor);
     quote! {
         impl<T: #private::Real> #ident<T> {
@@ -320,14 +422,7 @@ fn inherent_impl(network: &Network) -> TokenStream {
                 #workspace::default()
             }
 
-            /// Inference on one sample, on the stack (dropout off).
-            #[must_use]
-            pub fn forward(
-                &self,
-                input: &#private::SVector<T, #inputs>,
-            ) -> #private::SVector<T, #outputs> {
-                #forward_one
-            }
+            #passes
 
             /// Inference on a batch, one sample per column (dropout off).
             #[must_use]
@@ -339,16 +434,6 @@ fn inherent_impl(network: &Network) -> TokenStream {
                 let __batch = inputs.ncols();
                 let __output = self.infer_batch(inputs.as_slice(), __batch, &mut __workspace);
                 #private::OMatrix::<T, #private::Const<#outputs>, #private::Dyn>::from_column_slice(__output)
-            }
-
-            /// Batched inference on a column-major slice of exactly `batch` samples.
-            fn infer_batch<'w>(
-                &self,
-                inputs: &[T],
-                batch: usize,
-                __workspace: &'w mut #workspace<T>,
-            ) -> &'w [T] {
-                #infer
             }
 
             #(#accessors)*
@@ -487,10 +572,6 @@ fn network_impl(network: &Network) -> TokenStream {
     let workspace = workspace_ident(network);
     let specs = parameter_specs(network);
     let initialise = initialise_body(network);
-    let forward_train = forward_train_body(network);
-    let backward = backward_body(network);
-    let has_dropout = network.layers.iter().any(|l| matches!(l.kind, Kind::Dropout { .. }));
-    let rng = if has_dropout { quote!(__rng) } else { quote!(_rng) };
     let has_parameters = network.parameters > 0;
     let init_rng = if has_parameters { quote!(__rng) } else { quote!(_rng) };
     quote! {
@@ -535,14 +616,41 @@ fn network_impl(network: &Network) -> TokenStream {
             fn forward_train<R: #private::Rng + ?Sized>(
                 &self,
                 inputs: &[T],
-                __workspace: &mut #workspace<T>,
-                #rng: &mut R,
+                workspace: &mut #workspace<T>,
+                rng: &mut R,
             ) -> ::core::result::Result<(), #private::BatchShapeError> {
-                #forward_train
+                struct __Train<'a, T, R: ?Sized> {
+                    network: &'a #ident<T>,
+                    inputs: &'a [T],
+                    workspace: &'a mut #workspace<T>,
+                    rng: &'a mut R,
+                }
+                impl<T: #private::Real, R: #private::Rng + ?Sized> #private::Pass for __Train<'_, T, R> {
+                    type Output = ::core::result::Result<(), #private::BatchShapeError>;
+                    #[inline(always)]
+                    #[allow(clippy::inline_always)]
+                    fn run(self) -> Self::Output {
+                        self.network.forward_train_body(self.inputs, self.workspace, self.rng)
+                    }
+                }
+                #private::run_best(__Train { network: self, inputs, workspace, rng })
             }
 
-            fn backward(&self, __workspace: &mut #workspace<T>, gradients: &mut [T]) {
-                #backward
+            fn backward(&self, workspace: &mut #workspace<T>, gradients: &mut [T]) {
+                struct __Backward<'a, T> {
+                    network: &'a #ident<T>,
+                    workspace: &'a mut #workspace<T>,
+                    gradients: &'a mut [T],
+                }
+                impl<T: #private::Real> #private::Pass for __Backward<'_, T> {
+                    type Output = ();
+                    #[inline(always)]
+                    #[allow(clippy::inline_always)]
+                    fn run(self) {
+                        self.network.backward_body(self.workspace, self.gradients);
+                    }
+                }
+                #private::run_best(__Backward { network: self, workspace, gradients });
             }
         }
     }

@@ -60,6 +60,39 @@ pub fn dot_rows<T: Real>(
     dot_rows_body::<T, false, 8>(c, ldc, a, lda, b, ldb, (m, n, k), accumulate);
 }
 
+/// `y[o] = b[o] + Σ_i W[o·k + i]·x[i]` for a row-major `W` of `y.len()` rows and
+/// `x.len()` columns: one sample through a dense layer, with vector dot products.
+///
+/// # Panics
+///
+/// When `weight` or `bias` is too short.
+#[inline]
+pub fn matvec<T: Real>(weight: &[T], x: &[T], bias: &[T], y: &mut [T]) {
+    let k = x.len();
+    assert!(weight.len() >= y.len() * k && bias.len() >= y.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
+            return unsafe { x86::matvec_avx512(weight, x, bias, y) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
+            return unsafe { x86::matvec_avx2(weight, x, bias, y) };
+        }
+    }
+    matvec_body::<T, false, 8>(weight, x, bias, y);
+}
+
+/// Out of line and with run-time sizes on purpose: with every size known, LLVM rearranges
+/// the loops of a large layer into code 2.5 times slower.
+#[inline(always)]
+fn matvec_body<T: Real, const FMA: bool, const L: usize>(weight: &[T], x: &[T], bias: &[T], y: &mut [T]) {
+    for ((value, row), &b) in y.iter_mut().zip(weight.chunks_exact(x.len())).zip(bias) {
+        *value = b + dot::<T, FMA, L>(row, x);
+    }
+}
+
 /// `C[r·ldc + j] (+)= Σ_{t<k} A[r·a_row + t·a_depth]·Q[t·ldq + j]` for `r < m`, `j < n`;
 /// adds to `C` when `accumulate`, else overwrites it.
 ///
@@ -127,6 +160,16 @@ mod x86 {
         accumulate: bool,
     ) {
         dot_rows_body::<T, true, 16>(c, ldc, a, lda, b, ldb, shape, accumulate);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn matvec_avx2<T: Real>(weight: &[T], x: &[T], bias: &[T], y: &mut [T]) {
+        super::matvec_body::<T, true, 8>(weight, x, bias, y);
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn matvec_avx512<T: Real>(weight: &[T], x: &[T], bias: &[T], y: &mut [T]) {
+        super::matvec_body::<T, true, 16>(weight, x, bias, y);
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -315,13 +358,21 @@ fn outer_body<T: Real, const FMA: bool, const L: usize>(
             }
             j += 2 * L;
         }
-        for r in 0..m {
-            for j in j..n {
-                let mut sum = T::zero();
-                for t in depth..depth + block {
-                    sum = multiply_add::<T, FMA>(a[r * a_row + t * a_depth], q[t * ldq + j], sum);
+        if j < n {
+            // The columns that do not fill a tile: one row of C at a time, streaming the
+            // rows of Q, so the short inner loop stays contiguous and vectorises.
+            let width = n - j;
+            for r in 0..m {
+                let row = &mut c[r * ldc + j..][..width];
+                if !add {
+                    row.fill(T::zero());
                 }
-                store(&mut c[r * ldc + j], sum, add);
+                for t in depth..depth + block {
+                    let s = a[r * a_row + t * a_depth];
+                    for (target, &value) in row.iter_mut().zip(&q[t * ldq + j..][..width]) {
+                        *target = multiply_add::<T, FMA>(s, value, *target);
+                    }
+                }
             }
         }
         depth += block;

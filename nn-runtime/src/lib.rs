@@ -26,6 +26,7 @@ pub mod data;
 pub mod gemm;
 pub mod init;
 pub mod io;
+pub mod isa;
 pub mod layer;
 pub mod loss;
 pub mod metrics;

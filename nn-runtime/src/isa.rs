@@ -1,0 +1,40 @@
+//! Running a whole pass of a network with the widest vector instructions the CPU has,
+//! chosen at run time, so speed does not depend on `-C target-cpu=native`.
+//!
+//! The code `network!` writes puts each pass (forward, training forward, backward) in a
+//! [`Pass`] whose `run` is `#[inline(always)]`; [`run_best`] calls it inside a function
+//! compiled for AVX2 and FMA when the CPU has them, so the pass's kernels are inlined and
+//! vectorised for it. The generated code itself contains no `unsafe`.
+
+/// A pass of a network, run once.
+pub trait Pass {
+    /// What the pass returns.
+    type Output;
+
+    /// Runs the pass. Implementations are `#[inline(always)]`, so the body is compiled
+    /// inside whichever function [`run_best`] chose.
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `pass` compiled for AVX2 and FMA when the CPU has them, else for the baseline.
+#[inline]
+pub fn run_best<P: Pass>(pass: P) -> P::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
+            return unsafe { x86::run_avx2(pass) };
+        }
+    }
+    pass.run()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Pass;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn run_avx2<P: Pass>(pass: P) -> P::Output {
+        pass.run()
+    }
+}
