@@ -129,6 +129,7 @@ fn mlp<N: Network<f32> + Clone>(
     batch: usize,
     one_sample: OneSample<'_, N>,
     one_sample_baseline: OneSampleBaseline<'_>,
+    two_threads: bool,
 ) {
     let net = N::initialise(&mut nn::init::seeded_rng(3));
     let (inputs, targets, labels) = data(N::INPUTS, N::OUTPUTS, 256, 4);
@@ -163,6 +164,13 @@ fn mlp<N: Network<f32> + Clone>(
     group.bench_function(BenchmarkId::new("inference/256", "nn"), |b| {
         b.iter(|| net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]))
     });
+    if two_threads {
+        nn::gemm::set_threads(2);
+        group.bench_function(BenchmarkId::new("inference/256", "nn-2-threads"), |b| {
+            b.iter(|| net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]))
+        });
+        nn::gemm::set_threads(1);
+    }
     group.bench_function(BenchmarkId::new("inference/256", "nalgebra"), |b| {
         b.iter(|| wide.infer(black_box(&all))[0])
     });
@@ -185,6 +193,13 @@ fn mlp<N: Network<f32> + Clone>(
     group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nn"), |b| {
         b.iter(|| trainer.step(black_box(x), y))
     });
+    if two_threads {
+        nn::gemm::set_threads(2);
+        group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nn-2-threads"), |b| {
+            b.iter(|| trainer.step(black_box(x), y))
+        });
+        nn::gemm::set_threads(1);
+    }
     group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nalgebra"), |b| {
         b.iter(|| reference.step(black_box(&xs), &labels[..batch], 0.1))
     });
@@ -202,11 +217,20 @@ fn w2(c: &mut Criterion) {
         32,
         &|n, x| n.forward(&SVector::from_column_slice(x))[0],
         Some(&forward),
+        false,
     );
 }
 
 fn w3(c: &mut Criterion) {
-    mlp::<W3<f32>>(c, "W3", &[784, 128, 10], 64, &|n, x| n.forward(&SVector::from_column_slice(x))[0], None);
+    mlp::<W3<f32>>(
+        c,
+        "W3",
+        &[784, 128, 10],
+        64,
+        &|n, x| n.forward(&SVector::from_column_slice(x))[0],
+        None,
+        true,
+    );
 }
 
 fn w4(c: &mut Criterion) {
@@ -217,6 +241,7 @@ fn w4(c: &mut Criterion) {
         64,
         &|n, x| n.forward(&SVector::from_column_slice(x))[0],
         None,
+        true,
     );
 }
 
@@ -307,6 +332,28 @@ fn report() {
             rate(ours),
             rate(theirs),
             theirs / ours
+        );
+    }
+    // PyTorch 2.15's samples per second from the performance issue (2 cores, Sapphire Rapids,
+    // f32): measured on another machine, so only a rough yardstick, not a ratio in one run.
+    let pytorch: &[(&str, &str, u64, f64, f64)] = &[
+        ("W3", "train/64", 64, 121e3, 161e3),
+        ("W3", "inference/256", 256, 546e3, 1.16e6),
+        ("W4", "train/64", 64, 29.5e3, 40.0e3),
+        ("W4", "inference/256", 256, 111e3, 192e3),
+    ];
+    println!(
+        "\n{:<7} {:<14} {:>14} {:>14} {:>16} {:>16}",
+        "", "", "nn 1 thread/s", "nn 2 threads/s", "PyTorch 1 thr/s", "PyTorch 2 thr/s"
+    );
+    for &(group, function, samples, one, two) in pytorch {
+        let rate =
+            |parameter: &str| median(group, function, parameter).map(|ns| samples as f64 / (ns * 1e-9));
+        let show = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+        println!(
+            "{group:<7} {function:<14} {:>14} {:>14} {one:>16.0} {two:>16.0}",
+            show(rate("nn")),
+            show(rate("nn-2-threads"))
         );
     }
 }

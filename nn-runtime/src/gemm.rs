@@ -14,16 +14,64 @@
 //! AVX2 with FMA and for AVX-512, and chosen at run time by CPU feature detection, so the
 //! speed does not depend on `-C target-cpu=native`.
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::Real;
+
+/// Threads a large product is split across (1: the calling thread only).
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Multiply-adds above which a product is split across threads.
+const PARALLEL_THRESHOLD: usize = 1 << 21;
+
+/// Sets how many threads large matrix products use (default 1; at most rayon's pool size,
+/// which is the number of CPUs unless `RAYON_NUM_THREADS` says otherwise).
+///
+/// Each thread computes whole rows of the result with the same code, so results are
+/// bit-identical whatever the count. Splitting uses `rayon::join`, which does not allocate,
+/// so a warm training step stays allocation-free on the calling thread.
+pub fn set_threads(threads: usize) {
+    THREADS.store(threads.max(1), Ordering::Relaxed);
+}
+
+/// The number set by [`set_threads`].
+#[must_use]
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+/// Runs `work(rows, c)` on `parts` contiguous bands of the `m` rows of `C` (each band's
+/// rows start at a multiple of `align`), in parallel with `rayon::join`.
+fn split_rows<T: Send>(
+    c: &mut [T],
+    ldc: usize,
+    rows: core::ops::Range<usize>,
+    parts: usize,
+    align: usize,
+    work: &(impl Fn(core::ops::Range<usize>, &mut [T]) + Sync),
+) {
+    let m = rows.len();
+    if parts <= 1 || m < 2 * align {
+        work(rows, c);
+        return;
+    }
+    let half = (m / 2).next_multiple_of(align).min(m);
+    let (top, bottom) = c.split_at_mut(half * ldc);
+    let middle = rows.start + half;
+    let (left, right) = (parts / 2, parts - parts / 2);
+    rayon::join(
+        || split_rows(top, ldc, rows.start..middle, left.max(1), align, work),
+        || split_rows(bottom, ldc, middle..rows.end, right.max(1), align, work),
+    );
+}
 
 /// Rows of `A` per register tile of [`dot_rows`].
 const DOT_ROWS: usize = 4;
 /// Rows of `B` per register tile of [`dot_rows`].
 const DOT_COLS: usize = 4;
-/// Rows of `C` per register tile of [`outer`].
-const OUTER_ROWS: usize = 4;
-/// Depth of one cache block of [`outer`]: a `Q` panel of this many rows stays in L1.
-const OUTER_DEPTH: usize = 256;
+/// Values of `Q` one depth block of [`outer`] reads per tile column: 8192 `f32` (32 KiB) fit
+/// in a 48 KiB L1 with room for `A` and `C`.
+const OUTER_PANEL: usize = 8192;
 
 /// `C[r·ldc + j] (+)= Σ_{t<k} A[r·lda + t]·B[j·ldb + t]` for `r < m`, `j < n`; adds to `C`
 /// when `accumulate`, else overwrites it.
@@ -46,6 +94,29 @@ pub fn dot_rows<T: Real>(
         return;
     }
     assert!(c.len() >= (m - 1) * ldc + n && a.len() >= (m - 1) * lda + k && b.len() >= (n - 1) * ldb + k);
+    let parts = threads();
+    if parts > 1 && m * n * k >= PARALLEL_THRESHOLD {
+        let work = |rows: core::ops::Range<usize>, c: &mut [T]| {
+            dot_rows_one_thread(c, ldc, &a[rows.start * lda..], lda, b, ldb, (rows.len(), n, k), accumulate);
+        };
+        return split_rows(c, ldc, 0..m, parts, DOT_ROWS, &work);
+    }
+    dot_rows_one_thread(c, ldc, a, lda, b, ldb, (m, n, k), accumulate);
+}
+
+fn dot_rows_one_thread<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    ldb: usize,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    if m == 0 {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -115,6 +186,30 @@ pub fn outer<T: Real>(
     }
     assert!(c.len() >= (m - 1) * ldc + n && q.len() >= k.saturating_sub(1) * ldq + n);
     assert!(k == 0 || a.len() > (m - 1) * a_row + (k - 1) * a_depth);
+    let parts = threads();
+    if parts > 1 && m * n * k >= PARALLEL_THRESHOLD {
+        let work = |rows: core::ops::Range<usize>, c: &mut [T]| {
+            let shape = (rows.len(), n, k);
+            outer_one_thread(c, ldc, &a[rows.start * a_row..], (a_row, a_depth), q, ldq, shape, accumulate);
+        };
+        return split_rows(c, ldc, 0..m, parts, 8, &work);
+    }
+    outer_one_thread(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate);
+}
+
+fn outer_one_thread<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: &[T],
+    (a_row, a_depth): (usize, usize),
+    q: &[T],
+    ldq: usize,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    if m == 0 {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -126,7 +221,7 @@ pub fn outer<T: Real>(
             return unsafe { x86::outer_avx2(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate) };
         }
     }
-    outer_body::<T, false, 8>(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate);
+    outer_body::<T, false, 8, 4, 2>(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate);
 }
 
 /// The same generic bodies, compiled with wider vectors and fused multiply-add.
@@ -183,7 +278,7 @@ mod x86 {
         shape: (usize, usize, usize),
         accumulate: bool,
     ) {
-        outer_body::<T, true, 8>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+        outer_body::<T, true, 8, 4, 2>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
@@ -197,7 +292,13 @@ mod x86 {
         shape: (usize, usize, usize),
         accumulate: bool,
     ) {
-        outer_body::<T, true, 16>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+        // Four vectors (64 columns) per tile where C is that wide; two otherwise, so narrow
+        // outputs still fill whole tiles (measured: 4×4 is best from 64 columns, 8×2 below).
+        if shape.1 >= 64 {
+            outer_body::<T, true, 16, 4, 4>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+        } else {
+            outer_body::<T, true, 16, 8, 2>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+        }
     }
 }
 
@@ -314,7 +415,7 @@ fn dot<T: Real, const FMA: bool, const L: usize>(a: &[T], b: &[T]) -> T {
 }
 
 #[inline(always)]
-fn outer_body<T: Real, const FMA: bool, const L: usize>(
+fn outer_body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
     c: &mut [T],
     ldc: usize,
     a: &[T],
@@ -332,15 +433,17 @@ fn outer_body<T: Real, const FMA: bool, const L: usize>(
         }
         return;
     }
+    // A block of Q (`depth_block` rows of a tile's `NV·L` columns) stays within half of L1.
+    let depth_block = (OUTER_PANEL / (NV * L)).max(16);
     let mut depth = 0;
     while depth < k {
-        let block = OUTER_DEPTH.min(k - depth);
+        let block = depth_block.min(k - depth);
         let add = accumulate || depth > 0;
         let mut j = 0;
-        while j + 2 * L <= n {
+        while j + NV * L <= n {
             let mut r = 0;
-            while r + OUTER_ROWS <= m {
-                outer_tile::<T, FMA, L, OUTER_ROWS>(
+            while r + MR <= m {
+                outer_tile::<T, FMA, L, MR, NV>(
                     c,
                     ldc,
                     a,
@@ -351,12 +454,22 @@ fn outer_body<T: Real, const FMA: bool, const L: usize>(
                     (depth, block),
                     add,
                 );
-                r += OUTER_ROWS;
+                r += MR;
             }
             for r in r..m {
-                outer_tile::<T, FMA, L, 1>(c, ldc, a, (a_row, a_depth), q, ldq, (r, j), (depth, block), add);
+                outer_tile::<T, FMA, L, 1, NV>(
+                    c,
+                    ldc,
+                    a,
+                    (a_row, a_depth),
+                    q,
+                    ldq,
+                    (r, j),
+                    (depth, block),
+                    add,
+                );
             }
-            j += 2 * L;
+            j += NV * L;
         }
         if j < n {
             // The columns that do not fill a tile: one row of C at a time, streaming the
@@ -379,9 +492,12 @@ fn outer_body<T: Real, const FMA: bool, const L: usize>(
     }
 }
 
-/// An `MR × 2L` tile of `C` from `block` rank-one updates, in `2·MR` vector accumulators.
+/// An `MR × NV·L` tile of `C` from `block` rank-one updates, in `MR·NV` vector
+/// accumulators: per step, `NV` vector loads of `Q` and `MR` broadcasts of `A` feed `MR·NV`
+/// fused multiply-adds. Loops run over flat indices with `while`, which LLVM unrolls
+/// completely, so every accumulator stays in a register.
 #[inline(always)]
-fn outer_tile<T: Real, const FMA: bool, const L: usize, const MR: usize>(
+fn outer_tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
     c: &mut [T],
     ldc: usize,
     a: &[T],
@@ -392,20 +508,26 @@ fn outer_tile<T: Real, const FMA: bool, const L: usize, const MR: usize>(
     (depth, block): (usize, usize),
     accumulate: bool,
 ) {
-    let mut acc = [[[T::zero(); L]; 2]; MR];
+    let mut acc = [[[T::zero(); L]; NV]; MR];
     for t in depth..depth + block {
-        let (vectors, _) = q[t * ldq + j0..][..2 * L].as_chunks::<L>();
-        let (v0, v1) = (&vectors[0], &vectors[1]);
-        for (p, acc) in acc.iter_mut().enumerate() {
+        let (vectors, _) = q[t * ldq + j0..][..NV * L].as_chunks::<L>();
+        let mut p = 0;
+        while p < MR {
             let s = a[(r0 + p) * a_row + t * a_depth];
-            for l in 0..L {
-                acc[0][l] = multiply_add::<T, FMA>(s, v0[l], acc[0][l]);
-                acc[1][l] = multiply_add::<T, FMA>(s, v1[l], acc[1][l]);
+            let mut v = 0;
+            while v < NV {
+                let mut l = 0;
+                while l < L {
+                    acc[p][v][l] = multiply_add::<T, FMA>(s, vectors[v][l], acc[p][v][l]);
+                    l += 1;
+                }
+                v += 1;
             }
+            p += 1;
         }
     }
     for (p, acc) in acc.iter().enumerate() {
-        let row = &mut c[(r0 + p) * ldc + j0..][..2 * L];
+        let row = &mut c[(r0 + p) * ldc + j0..][..NV * L];
         for (target, &value) in row.iter_mut().zip(acc.as_flattened()) {
             store(target, value, accumulate);
         }
@@ -418,6 +540,26 @@ mod tests {
 
     fn values(len: usize, seed: usize) -> Vec<f64> {
         (0..len).map(|i| (((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0).collect()
+    }
+
+    /// Two threads compute every element with the same code as one: bit-identical.
+    #[test]
+    #[allow(clippy::float_cmp)] // bit-identical is the claim
+    fn two_threads_give_identical_results() {
+        let (m, n, k) = (96, 200, 160);
+        let (a, b) = (values(m * k, 1), values(n * k, 2));
+        let mut results = Vec::new();
+        for threads in [1, 2] {
+            set_threads(threads);
+            let mut c = vec![0.0; m * n];
+            dot_rows(&mut c, n, &a, k, &b, k, (m, n, k), false);
+            let mut d = vec![0.0; m * n];
+            outer(&mut d, n, &a, (k, 1), &b, n, (m, n, k), false);
+            results.push((c, d));
+        }
+        set_threads(1);
+        assert!(m * n * k >= PARALLEL_THRESHOLD, "the split must actually happen");
+        assert_eq!(results[0], results[1]);
     }
 
     /// Shapes around every tile and block edge, against the plain triple loop.
