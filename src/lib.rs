@@ -89,7 +89,7 @@ pub mod __private {
     pub use nn_runtime::activation::{self, Activation};
     pub use nn_runtime::buffer::{gradient_buffer, parameters_from_vec, zeroed_parameters};
     pub use nn_runtime::init::{Init, seeded_rng};
-    pub use nn_runtime::isa::{Pass, run_best};
+    pub use nn_runtime::isa::{Pass, run_best, run_direct};
     pub use nn_runtime::layer::{dense, dropout};
     pub use nn_runtime::network::{BatchShapeError, ParameterCountError, batch_size};
     pub use nn_runtime::{Network, ParameterSpec, Real, Workspace};

@@ -133,7 +133,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
                 self.network.forward_body(self.input)
             }
         }
-        ::nn::__private::run_best(__Forward { network: self, input })
+        ::nn::__private::run_direct(__Forward { network: self, input })
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -186,7 +186,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
                 self.network.infer_body(self.inputs, self.batch, self.workspace)
             }
         }
-        ::nn::__private::run_best(__Infer {
+        ::nn::__private::run_direct(__Infer {
             network: self,
             inputs,
             batch,
@@ -460,7 +460,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
                 self.network.forward_train_body(self.inputs, self.workspace, self.rng)
             }
         }
-        ::nn::__private::run_best(__Train {
+        ::nn::__private::run_direct(__Train {
             network: self,
             inputs,
             workspace,
@@ -481,7 +481,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
                 self.network.backward_body(self.workspace, self.gradients);
             }
         }
-        ::nn::__private::run_best(__Backward {
+        ::nn::__private::run_direct(__Backward {
             network: self,
             workspace,
             gradients,

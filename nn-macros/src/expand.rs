@@ -293,6 +293,11 @@ fn workspace_lookups(network: &Network) -> TokenStream {
     }
 }
 
+/// Parameters from which a network's passes are also compiled for AVX2 and chosen at run
+/// time: below, a handful of scalar operations dominate and the feature check would cost
+/// more than wider vectors save (measured on W1, 13 parameters).
+const DISPATCH_FROM_PARAMETERS: usize = 256;
+
 /// The passes, each an `#[inline(always)]` body run through `nn::__private::run_best`, which
 /// compiles it again for the widest vector instructions the CPU has (see `nn::isa`).
 fn passes(network: &Network) -> TokenStream {
@@ -306,6 +311,8 @@ fn passes(network: &Network) -> TokenStream {
     let backward = backward_body(network);
     let has_dropout = network.layers.iter().any(|l| matches!(l.kind, Kind::Dropout { .. }));
     let rng = if has_dropout { quote!(__rng) } else { quote!(_rng) };
+    let runner =
+        if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
     quote! {
             /// Inference on one sample, on the stack (dropout off).
             #[must_use]
@@ -325,7 +332,7 @@ fn passes(network: &Network) -> TokenStream {
                         self.network.forward_body(self.input)
                     }
                 }
-                #private::run_best(__Forward { network: self, input })
+                #private::#runner(__Forward { network: self, input })
             }
 
             #[inline(always)]
@@ -358,7 +365,7 @@ fn passes(network: &Network) -> TokenStream {
                         self.network.infer_body(self.inputs, self.batch, self.workspace)
                     }
                 }
-                #private::run_best(__Infer { network: self, inputs, batch, workspace })
+                #private::#runner(__Infer { network: self, inputs, batch, workspace })
             }
 
             #[inline(always)]
@@ -573,6 +580,8 @@ fn network_impl(network: &Network) -> TokenStream {
     let specs = parameter_specs(network);
     let initialise = initialise_body(network);
     let has_parameters = network.parameters > 0;
+    let runner =
+        if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
     let init_rng = if has_parameters { quote!(__rng) } else { quote!(_rng) };
     quote! {
         impl<T: #private::Real> #private::Network<T> for #ident<T> {
@@ -633,7 +642,7 @@ fn network_impl(network: &Network) -> TokenStream {
                         self.network.forward_train_body(self.inputs, self.workspace, self.rng)
                     }
                 }
-                #private::run_best(__Train { network: self, inputs, workspace, rng })
+                #private::#runner(__Train { network: self, inputs, workspace, rng })
             }
 
             fn backward(&self, workspace: &mut #workspace<T>, gradients: &mut [T]) {
@@ -650,7 +659,7 @@ fn network_impl(network: &Network) -> TokenStream {
                         self.network.backward_body(self.workspace, self.gradients);
                     }
                 }
-                #private::run_best(__Backward { network: self, workspace, gradients });
+                #private::#runner(__Backward { network: self, workspace, gradients });
             }
         }
     }

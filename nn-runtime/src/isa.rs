@@ -29,6 +29,13 @@ pub fn run_best<P: Pass>(pass: P) -> P::Output {
     pass.run()
 }
 
+/// Runs `pass` as compiled for the baseline target, with no feature check: for networks so
+/// small that the check would cost more than wider vectors save.
+#[inline(always)]
+pub fn run_direct<P: Pass>(pass: P) -> P::Output {
+    pass.run()
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Pass;
