@@ -32,13 +32,30 @@
 //! | `dense(OUT, act)` | the same, `IN` inferred |
 //! | `dense(IN -> OUT)` | no activation (identity) |
 //! | `dense(…, init = he_uniform)` | choose the initialiser (default `torch_linear`, PyTorch's `nn.Linear` default) |
-//! | `relu`, `sigmoid`, `tanh`, `identity` | an activation on its own |
+//! | `relu`, `leaky_relu(0.2)`, `gelu`, `softmax`, … | an activation on its own (every activation is listed in the README) |
 //! | `dropout(p)` | inverted dropout, active only in training |
 //! | `input(N)` | first only: declares the input size, so the first `dense` may omit `IN` |
 //!
 //! Unnamed layers are named by their index, as in a PyTorch `nn.Sequential`: parameters are
 //! `0.weight`, `0.bias`, … and the Rust accessor is `layer0()`. A named layer `hidden:` gives
 //! `hidden.weight` and `hidden()`.
+//!
+//! ## Training
+//!
+//! ```
+//! use nn::prelude::*;
+//!
+//! nn::network! { struct Or { dense(2 -> 4, tanh), dense(1, sigmoid) } }
+//!
+//! // Four samples, one per column: inputs (x1, x2), target x1 OR x2.
+//! let data = Dataset::new(2, 1, vec![0., 0., 0., 1., 1., 0., 1., 1.], vec![0., 1., 1., 1.])?;
+//! let optimizer = Adam::new(AdamConfig { learning_rate: 0.1, ..AdamConfig::default() });
+//! let mut trainer = Trainer::new(Or::seeded(0), BinaryCrossEntropy, optimizer);
+//! let history = trainer.fit(&data, &FitConfig { epochs: 100, batch_size: 4, ..FitConfig::default() })?;
+//! assert_eq!(trainer.evaluate(&data)?.accuracy, Some(1.0));
+//! assert!(history.losses()[99] < history.losses()[0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## What is generated
 //!

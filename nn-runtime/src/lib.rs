@@ -7,7 +7,8 @@
 //! - [`clip`] and [`schedule`]: gradient clipping and learning-rate schedules;
 //! - [`init`]: seeded parameter initialisers;
 //! - [`layer`]: per-layer forward and backward kernels, const-sized;
-//! - [`gemm`]: the matrix multiply large layers run on;
+//! - [`gemm`]: the matrix products large layers run on, and their thread count;
+//! - [`isa`]: running a pass with the widest vector instructions the CPU has;
 //! - [`network`]: the [`Network`] trait every declared network implements;
 //! - [`train`]: the generic [`Trainer`];
 //! - [`data`]: datasets from CSV and IDX files, splits and scaling;

@@ -36,86 +36,53 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
     fn fused_multiply_add(self, a: Self, b: Self) -> Self;
 }
 
-impl Real for f32 {
-    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
-        thread_local! {
-            static SCRATCH_F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-        }
-        SCRATCH_F32.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffer) => {
-                if buffer.len() < len {
-                    buffer.resize(len, 0.0);
+/// `Real` for a primitive float type; only the conversions to and from `f64` differ.
+macro_rules! impl_real {
+    ($float:ty, from_f64: |$value:ident| $from:expr, to_f64: |$this:ident| $to:expr) => {
+        impl Real for $float {
+            fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+                thread_local! {
+                    static SCRATCH: RefCell<Vec<$float>> = const { RefCell::new(Vec::new()) };
                 }
-                f(&mut buffer[..len])
+                SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut buffer) => {
+                        if buffer.len() < len {
+                            buffer.resize(len, 0.0);
+                        }
+                        f(&mut buffer[..len])
+                    }
+                    Err(_) => f(&mut vec![0.0; len]),
+                })
             }
-            Err(_) => f(&mut vec![0.0; len]),
-        })
-    }
 
-    #[inline(always)]
-    fn maximum(self, other: Self) -> Self {
-        f32::max(self, other)
-    }
+            #[inline(always)]
+            fn maximum(self, other: Self) -> Self {
+                <$float>::max(self, other)
+            }
 
-    #[inline(always)]
-    fn positive_indicator(self) -> Self {
-        f32::from(u8::from(self > 0.0))
-    }
+            #[inline(always)]
+            fn positive_indicator(self) -> Self {
+                <$float>::from(u8::from(self > 0.0))
+            }
 
-    #[inline(always)]
-    fn fused_multiply_add(self, a: Self, b: Self) -> Self {
-        f32::mul_add(self, a, b)
-    }
+            #[inline(always)]
+            fn fused_multiply_add(self, a: Self, b: Self) -> Self {
+                <$float>::mul_add(self, a, b)
+            }
 
-    #[inline]
-    fn from_float(value: f64) -> Self {
-        value as f32
-    }
+            #[inline]
+            fn from_float($value: f64) -> Self {
+                $from
+            }
 
-    #[inline]
-    fn to_f64(self) -> f64 {
-        f64::from(self)
-    }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                let $this = self;
+                $to
+            }
+        }
+    };
 }
 
-impl Real for f64 {
-    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
-        thread_local! {
-            static SCRATCH_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
-        }
-        SCRATCH_F64.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffer) => {
-                if buffer.len() < len {
-                    buffer.resize(len, 0.0);
-                }
-                f(&mut buffer[..len])
-            }
-            Err(_) => f(&mut vec![0.0; len]),
-        })
-    }
-
-    #[inline(always)]
-    fn maximum(self, other: Self) -> Self {
-        f64::max(self, other)
-    }
-
-    #[inline(always)]
-    fn positive_indicator(self) -> Self {
-        f64::from(u8::from(self > 0.0))
-    }
-
-    #[inline(always)]
-    fn fused_multiply_add(self, a: Self, b: Self) -> Self {
-        f64::mul_add(self, a, b)
-    }
-
-    #[inline]
-    fn from_float(value: f64) -> Self {
-        value
-    }
-
-    #[inline]
-    fn to_f64(self) -> f64 {
-        self
-    }
-}
+impl_real!(f32, from_f64: |value| value as f32, to_f64: |this| f64::from(this));
+impl_real!(f64, from_f64: |value| value, to_f64: |this| this);

@@ -1,7 +1,9 @@
 //! Fully connected layer: `z = W·x + b`, `a = σ(z)`.
 //!
-//! `W` is `[OUT, IN]`, row-major (PyTorch's layout), `b` is `[OUT]`. With `δ = ∂L/∂z`
-//! (the seeds' error of the layer), backpropagation is
+//! `W` is `[OUT, IN]`, row-major (PyTorch's layout), `b` is `[OUT]`. The code `network!`
+//! writes composes a layer from [`affine`] and the activation's own forward pass, and
+//! backpropagates through the activation, then [`backward_linear`]. With `δ = ∂L/∂z` (the
+//! seeds' error of the layer), backpropagation is
 //!
 //! ```text
 //! δ      = ∂L/∂a ⊙ σ'(z)
@@ -148,42 +150,6 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 ) {
     affine::<T, IN, OUT>(weight, bias, input, output);
     activation::forward_in_place(activation, output);
-}
-
-/// Training forward for a batch: keeps `z = W·input + b` for the backward pass and writes
-/// `a = σ(z)`.
-#[inline]
-pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
-    activation: &A,
-    weight: &[T],
-    bias: &[T],
-    input: &[T],
-    z: &mut [T],
-    a: &mut [T],
-) {
-    affine::<T, IN, OUT>(weight, bias, input, z);
-    activation::forward(activation, z, a);
-}
-
-/// Backward pass for a batch.
-///
-/// On entry `delta` holds `∂L/∂a` (`OUT × batch`); on exit it holds `δ = ∂L/∂z`. Writes
-/// `∂L/∂W` and `∂L/∂b` (overwriting, not accumulating) and, when asked, `∂L/∂x`
-/// (`IN × batch`). For an identity activation pass the output as both `z` and `a`.
-#[inline]
-pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
-    activation: &A,
-    weight: &[T],
-    input: &[T],
-    z: &[T],
-    a: &[T],
-    delta: &mut [T],
-    grad_weight: &mut [T],
-    grad_bias: &mut [T],
-    grad_input: Option<&mut [T]>,
-) {
-    activation::backward_in_place(activation, z, a, delta);
-    backward_linear::<T, IN, OUT>(weight, input, delta, grad_weight, grad_bias, grad_input);
 }
 
 /// Backward pass of `z = W·x + b` given `δ = ∂L/∂z`.
