@@ -1,0 +1,136 @@
+//! The generated workspace: one buffer per layer output, pre-activation, dropout mask and
+//! gradient, sized per batch and reused.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use super::{buffer, input_buffer, literal, private, workspace_ident};
+use crate::model::{Kind, Network};
+
+/// Per-layer workspace buffers: `(field, values per sample)`.
+fn workspace_fields(network: &Network) -> Vec<(Ident, usize)> {
+    let mut fields = Vec::new();
+    for layer in &network.layers {
+        fields.push((buffer(layer, "output"), layer.outputs));
+        if layer.keeps_pre_activation() {
+            fields.push((buffer(layer, "z"), layer.outputs));
+        }
+        if matches!(layer.kind, Kind::Dropout { .. }) {
+            fields.push((buffer(layer, "mask"), layer.outputs));
+        }
+        if layer.has_gradient {
+            fields.push((buffer(layer, "gradient"), layer.outputs));
+        }
+    }
+    fields
+}
+
+pub(super) fn workspace(network: &Network) -> TokenStream {
+    let private = private();
+    let vis = &network.vis;
+    let ident = &network.ident;
+    let workspace = workspace_ident(network);
+    let fields = workspace_fields(network);
+    let names: Vec<&Ident> = fields.iter().map(|(name, _)| name).collect();
+    let sizes: Vec<Literal> = fields.iter().map(|&(_, size)| literal(size)).collect();
+    let inputs = literal(network.inputs);
+    let last = network.layers.last().map(|l| (buffer(l, "output"), buffer(l, "gradient")));
+    let (last_output, last_gradient) =
+        last.unwrap_or_else(|| (format_ident!("input"), format_ident!("input")));
+    let lookups = workspace_lookups(network);
+    let doc = format!(
+        "The reusable buffers of a training step of [`{ident}`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Debug)]
+        #vis struct #workspace<T> {
+            batch: usize,
+            input: #private::Vec<T>,
+            #(#names: #private::Vec<T>,)*
+        }
+
+        impl<T> ::core::default::Default for #workspace<T> {
+            fn default() -> Self {
+                Self {
+                    batch: 0,
+                    input: #private::Vec::new(),
+                    #(#names: #private::Vec::new(),)*
+                }
+            }
+        }
+
+        #lookups
+
+        impl<T: #private::Real> #workspace<T> {
+            /// Sizes every buffer for `batch` samples (no allocation within the capacity).
+            #[inline]
+            fn prepare(&mut self, batch: usize) {
+                if batch == self.batch && self.input.len() == #inputs * batch {
+                    return;
+                }
+                self.batch = batch;
+                self.input.resize(#inputs * batch, T::zero());
+                #(self.#names.resize(#sizes * batch, T::zero());)*
+            }
+        }
+
+        impl<T: #private::Real> #private::Workspace<T> for #workspace<T> {
+            fn batch(&self) -> usize {
+                self.batch
+            }
+
+            fn output(&self) -> &[T] {
+                &self.#last_output
+            }
+
+            fn output_and_gradient(&mut self) -> (&[T], &mut [T]) {
+                (&self.#last_output, &mut self.#last_gradient)
+            }
+        }
+    }
+}
+
+/// `layer_output("hidden")` and `layer_pre_activation("hidden")`: read access to what the
+/// last training forward recorded, for tests against reference values and for debugging.
+fn workspace_lookups(network: &Network) -> TokenStream {
+    let workspace = workspace_ident(network);
+    let mut outputs = Vec::new();
+    let mut pre_activations = Vec::new();
+    for (index, layer) in network.layers.iter().enumerate() {
+        let name = &layer.name;
+        let output = buffer(layer, "output");
+        outputs.push(quote!(#name => ::core::option::Option::Some(&self.#output),));
+        let z = match layer.kind {
+            Kind::Dense { .. } if layer.keeps_pre_activation() => buffer(layer, "z"),
+            Kind::Dense { .. } => output,
+            Kind::Activation(_) => input_buffer(network, index),
+            Kind::Dropout { .. } => continue,
+        };
+        pre_activations.push(quote!(#name => ::core::option::Option::Some(&self.#z),));
+    }
+    quote! {
+        impl<T> #workspace<T> {
+            /// The output `a` of a layer (by its name: `hidden`, or `0` for an unnamed first
+            /// layer) from the last training forward, `outputs × batch`, column-major.
+            #[must_use]
+            pub fn layer_output(&self, layer: &str) -> ::core::option::Option<&[T]> {
+                match layer {
+                    #(#outputs)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            /// The pre-activation `z` of a dense or activation layer from the last training
+            /// forward, `outputs × batch`, column-major.
+            #[must_use]
+            pub fn layer_pre_activation(&self, layer: &str) -> ::core::option::Option<&[T]> {
+                match layer {
+                    #(#pre_activations)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    }
+}
