@@ -238,17 +238,22 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// When the batch is malformed, the loss rejects a target, or the loss is not finite;
     /// the parameters are then left as they were.
     pub fn step(&mut self, inputs: &[T], targets: &[T]) -> Result<T, TrainError> {
-        let mut step = Step {
-            network: &mut self.network,
-            loss: &self.loss,
-            optimizer: &mut self.optimizer,
-            workspace: &mut self.workspace,
-            gradients: &mut self.gradients,
-            rng: &mut self.rng,
-            steps: &mut self.steps,
-            clip: self.clip,
-        };
-        step.run(inputs, targets)
+        self.network.forward_train(inputs, &mut self.workspace, &mut self.rng)?;
+        let (output, output_gradient) = self.workspace.output_and_gradient();
+        let value = self
+            .loss
+            .evaluate(output, targets, output_gradient, N::OUTPUTS)
+            .map_err(|source| TrainError::Loss { step: self.steps, source })?;
+        if !value.is_finite() {
+            return Err(TrainError::Diverged { step: self.steps, loss: value.to_f64() });
+        }
+        self.network.backward(&mut self.workspace, &mut self.gradients);
+        if let Some(clip) = self.clip {
+            clip.apply(&mut self.gradients);
+        }
+        self.optimizer.step(self.network.parameters_mut(), &self.gradients);
+        self.steps += 1;
+        Ok(value)
     }
 
     /// Trains for `config.epochs` passes over `data` in minibatches.
@@ -362,36 +367,16 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         }
         let batches = data.len().div_ceil(config.batch_size);
         callback.on_epoch_start(self.epochs + 1, batches);
-        let (mut total, mut seen, mut correct, mut counted) = (0.0, 0, 0, 0);
-        for (batch, chunk) in self.order.chunks(config.batch_size).enumerate() {
-            self.batch_inputs.clear();
-            self.batch_targets.clear();
-            for &n in chunk {
-                self.batch_inputs.extend_from_slice(data.input(n));
-                self.batch_targets.extend_from_slice(data.target(n));
-            }
-            let mut step = Step {
-                network: &mut self.network,
-                loss: &self.loss,
-                optimizer: &mut self.optimizer,
-                workspace: &mut self.workspace,
-                gradients: &mut self.gradients,
-                rng: &mut self.rng,
-                steps: &mut self.steps,
-                clip: self.clip,
-            };
-            let value = step.run(&self.batch_inputs, &self.batch_targets)?;
-            total += value.to_f64() * chunk.len() as f64;
-            seen += chunk.len();
-            if let Some((right, out_of)) =
-                self.loss.correct(self.workspace.output(), &self.batch_targets, N::OUTPUTS)
-            {
-                correct += right;
-                counted += out_of;
-            }
-            let accuracy = (counted > 0).then(|| correct as f64 / counted as f64);
-            callback.on_batch_end(batch + 1, total / seen as f64, accuracy);
-        }
+        // The minibatch buffers and the sample order leave the trainer for the epoch, so
+        // `step` can borrow it whole; they come back (capacity and all) even on an error.
+        let mut buffers = (
+            core::mem::take(&mut self.order),
+            core::mem::take(&mut self.batch_inputs),
+            core::mem::take(&mut self.batch_targets),
+        );
+        let outcome = self.run_batches(data, config.batch_size, &mut buffers, callback);
+        (self.order, self.batch_inputs, self.batch_targets) = buffers;
+        let (total, seen, correct, counted) = outcome?;
         self.epochs += 1;
         let loss = total / seen.max(1) as f64;
         let validation = validation.map(|data| self.evaluate(data)).transpose()?;
@@ -404,6 +389,36 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             validation,
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// The minibatches of one epoch, in `order`; returns the summed loss, the samples seen,
+    /// and the correct and counted predictions for the accuracy.
+    fn run_batches(
+        &mut self,
+        data: &Dataset<T>,
+        batch_size: usize,
+        (order, inputs, targets): &mut (Vec<usize>, Vec<T>, Vec<T>),
+        callback: &mut impl Callback,
+    ) -> Result<(f64, usize, usize, usize), TrainError> {
+        let (mut total, mut seen, mut correct, mut counted) = (0.0, 0, 0, 0);
+        for (batch, chunk) in order.chunks(batch_size).enumerate() {
+            inputs.clear();
+            targets.clear();
+            for &n in chunk {
+                inputs.extend_from_slice(data.input(n));
+                targets.extend_from_slice(data.target(n));
+            }
+            let value = self.step(inputs, targets)?;
+            total += value.to_f64() * chunk.len() as f64;
+            seen += chunk.len();
+            if let Some((right, out_of)) = self.loss.correct(self.workspace.output(), targets, N::OUTPUTS) {
+                correct += right;
+                counted += out_of;
+            }
+            let accuracy = (counted > 0).then(|| correct as f64 / counted as f64);
+            callback.on_batch_end(batch + 1, total / seen as f64, accuracy);
+        }
+        Ok((total, seen, correct, counted))
     }
 
     /// The loss (and accuracy, for classification losses) of the network on `data`, in
@@ -448,39 +463,5 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             outputs.extend_from_slice(self.network.infer(inputs, &mut self.evaluation_workspace)?);
         }
         Ok(outputs)
-    }
-}
-
-/// The parts of a trainer one step borrows.
-struct Step<'a, T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
-    network: &'a mut N,
-    loss: &'a L,
-    optimizer: &'a mut O,
-    workspace: &'a mut N::Workspace,
-    gradients: &'a mut [T],
-    rng: &'a mut ChaCha8Rng,
-    steps: &'a mut u64,
-    clip: Option<Clip>,
-}
-
-impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Step<'_, T, N, L, O> {
-    #[inline]
-    fn run(&mut self, inputs: &[T], targets: &[T]) -> Result<T, TrainError> {
-        self.network.forward_train(inputs, self.workspace, self.rng)?;
-        let (output, output_gradient) = self.workspace.output_and_gradient();
-        let value = self
-            .loss
-            .evaluate(output, targets, output_gradient, N::OUTPUTS)
-            .map_err(|source| TrainError::Loss { step: *self.steps, source })?;
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step: *self.steps, loss: value.to_f64() });
-        }
-        self.network.backward(self.workspace, self.gradients);
-        if let Some(clip) = self.clip {
-            clip.apply(self.gradients);
-        }
-        self.optimizer.step(self.network.parameters_mut(), self.gradients);
-        *self.steps += 1;
-        Ok(value)
     }
 }
