@@ -202,32 +202,28 @@ impl<T: ::nn::__private::Real> Xor<T> {
         __workspace: &'w mut XorWorkspace<T>,
     ) -> &'w [T] {
         __workspace.prepare(batch);
-        ::nn::__private::dense::affine::<
+        ::nn::__private::dense::forward::<
             T,
+            _,
             2,
             3,
         >(
+            &::nn::__private::activation::Sigmoid,
             &self.parameters[0..6],
             &self.parameters[6..9],
             inputs,
             &mut __workspace.hidden_output,
         );
-        ::nn::__private::activation::forward_in_place(
-            &::nn::__private::activation::Sigmoid,
-            &mut __workspace.hidden_output,
-        );
-        ::nn::__private::dense::affine::<
+        ::nn::__private::dense::forward::<
             T,
+            _,
             3,
             1,
         >(
+            &::nn::__private::activation::Relu,
             &self.parameters[9..12],
             &self.parameters[12..13],
             &__workspace.hidden_output,
-            &mut __workspace.out_output,
-        );
-        ::nn::__private::activation::forward_in_place(
-            &::nn::__private::activation::Relu,
             &mut __workspace.out_output,
         );
         &__workspace.out_output
@@ -243,19 +239,17 @@ impl<T: ::nn::__private::Real> Xor<T> {
         let __batch = ::nn::__private::batch_size(inputs.len(), 2)?;
         __workspace.prepare(__batch);
         __workspace.input.copy_from_slice(inputs);
-        ::nn::__private::dense::affine::<
+        ::nn::__private::dense::forward_train::<
             T,
+            _,
             2,
             3,
         >(
+            &::nn::__private::activation::Sigmoid,
             &self.parameters[0..6],
             &self.parameters[6..9],
             &__workspace.input,
             &mut __workspace.hidden_z,
-        );
-        ::nn::__private::activation::forward(
-            &::nn::__private::activation::Sigmoid,
-            &__workspace.hidden_z,
             &mut __workspace.hidden_output,
         );
         ::nn::__private::dropout::forward_train(
@@ -265,19 +259,17 @@ impl<T: ::nn::__private::Real> Xor<T> {
             &mut __workspace.layer1_output,
             __rng,
         );
-        ::nn::__private::dense::affine::<
+        ::nn::__private::dense::forward_train::<
             T,
+            _,
             3,
             1,
         >(
+            &::nn::__private::activation::Relu,
             &self.parameters[9..12],
             &self.parameters[12..13],
             &__workspace.layer1_output,
             &mut __workspace.out_z,
-        );
-        ::nn::__private::activation::forward(
-            &::nn::__private::activation::Relu,
-            &__workspace.out_z,
             &mut __workspace.out_output,
         );
         ::core::result::Result::Ok(())
@@ -286,23 +278,19 @@ impl<T: ::nn::__private::Real> Xor<T> {
     #[allow(clippy::inline_always)]
     fn backward_body(&self, __workspace: &mut XorWorkspace<T>, gradients: &mut [T]) {
         let __gradients = ::nn::__private::gradient_buffer::<T, 13>(gradients);
-        ::nn::__private::activation::backward_in_place(
-            &::nn::__private::activation::Relu,
-            &__workspace.out_z,
-            &__workspace.out_output,
-            &mut __workspace.out_gradient,
-        );
         let (__weight, __bias) = __gradients[9..13].split_at_mut(3);
-        ::nn::__private::dense::backward_linear::<
+        ::nn::__private::dense::backward::<
             T,
+            _,
             3,
             1,
         >(
+            &::nn::__private::activation::Relu,
             &self.parameters[9..12],
             &__workspace.layer1_output,
-            &__workspace.out_gradient,
-            __weight,
-            __bias,
+            (&__workspace.out_z, &__workspace.out_output),
+            &mut __workspace.out_gradient,
+            (__weight, __bias),
             ::core::option::Option::Some(&mut __workspace.layer1_gradient),
         );
         ::nn::__private::dropout::backward(
@@ -310,23 +298,19 @@ impl<T: ::nn::__private::Real> Xor<T> {
             &__workspace.layer1_gradient,
             &mut __workspace.hidden_gradient,
         );
-        ::nn::__private::activation::backward_in_place(
-            &::nn::__private::activation::Sigmoid,
-            &__workspace.hidden_z,
-            &__workspace.hidden_output,
-            &mut __workspace.hidden_gradient,
-        );
         let (__weight, __bias) = __gradients[0..9].split_at_mut(6);
-        ::nn::__private::dense::backward_linear::<
+        ::nn::__private::dense::backward::<
             T,
+            _,
             2,
             3,
         >(
+            &::nn::__private::activation::Sigmoid,
             &self.parameters[0..6],
             &__workspace.input,
-            &__workspace.hidden_gradient,
-            __weight,
-            __bias,
+            (&__workspace.hidden_z, &__workspace.hidden_output),
+            &mut __workspace.hidden_gradient,
+            (__weight, __bias),
             ::core::option::Option::None,
         );
     }

@@ -232,6 +232,14 @@ fn infer_body(network: &Network) -> TokenStream {
                 };
                 if activation.kind == ActivationKind::Identity {
                     affine
+                } else if activation.kind.is_elementwise() {
+                    let activation = activation_value(*activation);
+                    quote! {
+                        #private::dense::forward::<T, _, #inputs, #outputs>(
+                            &#activation, &self.parameters[#weight..#bias], &self.parameters[#bias..#end],
+                            #source, &mut __workspace.#output,
+                        );
+                    }
                 } else {
                     let in_place =
                         activation_in_place(*activation, &quote!(&mut __workspace.#output), &outputs);

@@ -3,7 +3,9 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::activation::{activation_backward, activation_backward_in_place, activation_forward};
+use super::activation::{
+    activation_backward, activation_backward_in_place, activation_forward, activation_value,
+};
 use super::inference::DISPATCH_FROM_PARAMETERS;
 use super::{buffer, input_buffer, literal, private, ranges, workspace_ident};
 use crate::model::{Kind, Network};
@@ -168,7 +170,15 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
             Kind::Dense { activation, .. } => {
                 let (weight, bias, end, _) = ranges(layer);
                 let (w, b) = (quote!(&self.parameters[#weight..#bias]), quote!(&self.parameters[#bias..#end]));
-                if layer.keeps_pre_activation() {
+                if layer.keeps_pre_activation() && activation.kind.is_elementwise() {
+                    let z = buffer(layer, "z");
+                    let activation = activation_value(*activation);
+                    quote! {
+                        #private::dense::forward_train::<T, _, #inputs, #outputs>(
+                            &#activation, #w, #b, &__workspace.#source, &mut __workspace.#z, &mut __workspace.#output,
+                        );
+                    }
+                } else if layer.keeps_pre_activation() {
                     let z = buffer(layer, "z");
                     let forward =
                         activation_forward(*activation, &quote!(&__workspace.#z), &quote!(&mut __workspace.#output), &outputs);
@@ -227,26 +237,43 @@ pub(super) fn backward_body(network: &Network) -> TokenStream {
                     }
                     _ => quote!(::core::option::Option::None),
                 };
-                let through_activation = match &layer.kind {
-                    Kind::Dense { activation, .. } if layer.keeps_pre_activation() => {
+                let (w, source) = (quote!(&self.parameters[#weight..#bias]), quote!(&__workspace.#source));
+                match &layer.kind {
+                    Kind::Dense { activation, .. }
+                        if layer.keeps_pre_activation() && activation.kind.is_elementwise() =>
+                    {
                         let z = buffer(layer, "z");
-                        activation_backward_in_place(
-                            *activation,
-                            &quote!(&__workspace.#z),
-                            &quote!(&__workspace.#output),
-                            &quote!(&mut __workspace.#gradient),
-                            &outputs,
-                        )
+                        let activation = activation_value(*activation);
+                        quote! {
+                            let (__weight, __bias) = __gradients[#weight..#end].split_at_mut(#split);
+                            #private::dense::backward::<T, _, #inputs, #outputs>(
+                                &#activation, #w, #source, (&__workspace.#z, &__workspace.#output),
+                                &mut __workspace.#gradient, (__weight, __bias), #grad_input,
+                            );
+                        }
                     }
-                    _ => TokenStream::new(),
-                };
-                quote! {
-                    #through_activation
-                    let (__weight, __bias) = __gradients[#weight..#end].split_at_mut(#split);
-                    #private::dense::backward_linear::<T, #inputs, #outputs>(
-                        &self.parameters[#weight..#bias], &__workspace.#source, &__workspace.#gradient,
-                        __weight, __bias, #grad_input,
-                    );
+                    _ => {
+                        let through_activation = match &layer.kind {
+                            Kind::Dense { activation, .. } if layer.keeps_pre_activation() => {
+                                let z = buffer(layer, "z");
+                                activation_backward_in_place(
+                                    *activation,
+                                    &quote!(&__workspace.#z),
+                                    &quote!(&__workspace.#output),
+                                    &quote!(&mut __workspace.#gradient),
+                                    &outputs,
+                                )
+                            }
+                            _ => TokenStream::new(),
+                        };
+                        quote! {
+                            #through_activation
+                            let (__weight, __bias) = __gradients[#weight..#end].split_at_mut(#split);
+                            #private::dense::backward_linear::<T, #inputs, #outputs>(
+                                #w, #source, &__workspace.#gradient, __weight, __bias, #grad_input,
+                            );
+                        }
+                    }
                 }
             }
             Kind::Dropout { .. } if layer.propagates_gradient => {
