@@ -1,7 +1,9 @@
 //! Generated code is warning-free under the strictest common settings: this file denies all
-//! rustc warnings, missing docs and clippy's pedantic group. `cargo test` compiles it under
+//! rustc warnings, missing docs and clippy's pedantic group, and forbids `unsafe` (the
+//! run-time choice of vector instructions keeps its one `unsafe` call inside the runtime). `cargo test` compiles it under
 //! the rustc lints, `cargo clippy --all-targets -- -D warnings` (in `.ci/run`) under clippy's,
 //! so a lint in generated code fails the build.
+#![forbid(unsafe_code)]
 #![deny(warnings, missing_docs, clippy::all, clippy::pedantic)]
 
 nn::network! {
@@ -18,6 +20,11 @@ nn::network! {
 }
 
 nn::network! {
+    /// Large enough (over 256 parameters) for its passes to be multiversioned.
+    pub struct Multiversioned { dense(32 -> 32, relu), dense(32 -> 4) }
+}
+
+nn::network! {
     /// The smallest network, with an unnamed layer only.
     pub struct Tiny { dense(1 -> 1) }
 }
@@ -27,12 +34,16 @@ nn::network! {
     pub struct NoParameters { input(3), dropout(0.5), relu }
 }
 
+const _: () = assert!(Multiversioned::<f32>::PARAMETERS >= 256, "large enough to be multiversioned");
+
 #[test]
 fn linted_networks_work() {
     use nn::Network;
     let net = Linted::<f64>::seeded(1);
     assert_eq!(net.hidden().weight().shape(), (8, 6));
     assert_eq!(Tiny::<f32>::PARAMETERS, 2);
+    let y = Multiversioned::<f32>::seeded(0).forward(&nn::SVector::<f32, 32>::repeat(0.5));
+    assert!(y.iter().all(|v| v.is_finite()));
     assert_eq!(NoParameters::<f32>::PARAMETERS, 0);
     let none = NoParameters::<f64>::seeded(0);
     let y = none.forward(&nn::SVector::<f64, 3>::new(-1.0, 0.0, 2.0));
