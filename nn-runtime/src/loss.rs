@@ -274,6 +274,14 @@ impl<T: Real> Loss<T> for SoftmaxCrossEntropy {
     }
 }
 
+/// `(correct, total)` binary predictions: a prediction above `threshold` (1/2 for a
+/// probability, 0 for a logit) says 1, and is correct when the target is above 1/2.
+fn binary_correct<T: Real>(prediction: &[T], target: &[T], threshold: T) -> (usize, usize) {
+    let half = T::from_float(0.5);
+    let correct = prediction.iter().zip(target).filter(|&(&p, &y)| (p > threshold) == (y > half)).count();
+    (correct, target.len())
+}
+
 /// A target that must be a probability.
 fn probability<T: Real>(target: T, index: usize, outputs: usize) -> Result<T, LossError> {
     let value = target.to_f64();
@@ -310,9 +318,7 @@ impl BinaryCrossEntropy {
 impl<T: Real> Loss<T> for BinaryCrossEntropy {
     /// A value is correct when the probability and the target fall on the same side of 1/2.
     fn correct(&self, prediction: &[T], target: &[T], _outputs: usize) -> Option<(usize, usize)> {
-        let half = T::from_float(0.5);
-        let correct = prediction.iter().zip(target).filter(|&(&p, &y)| (p > half) == (y > half)).count();
-        Some((correct, target.len()))
+        Some(binary_correct(prediction, target, T::from_float(0.5)))
     }
 
     fn compute(
@@ -348,9 +354,7 @@ impl BinaryCrossEntropyWithLogits {
 impl<T: Real> Loss<T> for BinaryCrossEntropyWithLogits {
     /// A value is correct when the logit's sign matches the target's side of 1/2.
     fn correct(&self, prediction: &[T], target: &[T], _outputs: usize) -> Option<(usize, usize)> {
-        let half = T::from_float(0.5);
-        let correct = prediction.iter().zip(target).filter(|&(&z, &y)| (z > T::zero()) == (y > half)).count();
-        Some((correct, target.len()))
+        Some(binary_correct(prediction, target, T::zero()))
     }
 
     fn compute(
