@@ -342,7 +342,8 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
                 found: data.target_width(),
             });
         }
-        if target_width == 1 && N::OUTPUTS > 1 && self.loss.correct(&[], &[], N::OUTPUTS).is_some() {
+        // One target value for several outputs is a class index (softmax cross-entropy).
+        if target_width == 1 && N::OUTPUTS > 1 {
             data.check_classes(N::OUTPUTS)?;
         }
         Ok(())
