@@ -52,9 +52,13 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
     if let Some(syntax) = &declaration.syntax_errors {
         errors.push(syntax.clone());
     }
+    // After a syntax error an entry is missing, so no width can be trusted until a dense
+    // layer states its output: the checks that follow sizes from layer to layer are skipped
+    // rather than reported as cascades.
+    let width = if declaration.syntax_errors.is_some() { Width::Poisoned } else { Width::Unknown };
     let mut checker = Checker {
         errors,
-        width: Width::Unknown,
+        width,
         layers: Vec::new(),
         offset: 0,
         has_input: false,
@@ -64,14 +68,15 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
     for (position, layer) in declaration.layers.iter().enumerate() {
         checker.layer(position, layer);
     }
-    let Checker { mut errors, width, mut layers, offset, .. } = checker;
+    let Checker { mut errors, mut layers, offset, .. } = checker;
     if declaration.layers.is_empty() && declaration.syntax_errors.is_none() {
         errors.at_span(
             declaration.brace_span,
             "a network needs at least one layer, such as `dense(2 -> 1, sigmoid)`",
         );
     }
-    if !declaration.layers.is_empty() && layers.is_empty() && matches!(width, Width::Known { .. }) {
+    let only_input = declaration.layers.iter().all(|l| matches!(l.arguments, Arguments::Input(_)));
+    if !declaration.layers.is_empty() && only_input && declaration.syntax_errors.is_none() {
         errors.at_span(declaration.brace_span, "a network needs at least one layer after `input(…)`");
     }
     errors.finish()?;
@@ -184,7 +189,9 @@ impl Checker {
             self.errors.at(name, "`input(…)` is not a layer and takes no name");
         }
         if let Some(size) = self.size(size, "an input") {
-            self.width = Width::Known { size, from: None };
+            if !matches!(self.width, Width::Poisoned) {
+                self.width = Width::Known { size, from: None };
+            }
             self.has_input = true;
         } else {
             self.width = Width::Poisoned;
@@ -202,8 +209,9 @@ impl Checker {
                 None
             }
             Ok(size) => Some(size),
-            Err(error) => {
-                self.errors.push(error);
+            Err(_) => {
+                let digits = literal.base10_digits();
+                self.errors.at(literal, format!("`{digits}` is too large: {what} must fit in memory"));
                 None
             }
         }

@@ -170,9 +170,11 @@ impl Parse for Layer {
         })?;
         let (name, kind) = if input.peek(Token![:]) && !input.peek(Token![::]) {
             input.parse::<Token![:]>()?;
-            let kind: Ident = input.parse().map_err(|e| {
+            // At the end of the layer's tokens syn can only point at the whole macro call;
+            // the name the user wrote is the better place.
+            let kind: Ident = input.parse().map_err(|_| {
                 syn::Error::new(
-                    e.span(),
+                    first.span(),
                     format!("expected a layer after `{first}:`, such as `dense(3, relu)`"),
                 )
             })?;

@@ -1,0 +1,3 @@
+nn::network! { struct Net { dense(2 -> 99999999999999999999999) } }
+
+fn main() {}

@@ -1,0 +1,3 @@
+nn::network! { struct Net { input, dense(3) } }
+
+fn main() {}

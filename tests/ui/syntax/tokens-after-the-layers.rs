@@ -1,0 +1,3 @@
+nn::network! { struct Net { dense(2 -> 1) } extra }
+
+fn main() {}
