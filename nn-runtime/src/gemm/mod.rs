@@ -18,6 +18,10 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::Real;
 
+mod packed;
+
+pub use packed::{Strided, product};
+
 /// Threads a large product is split across (1: the calling thread only).
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 

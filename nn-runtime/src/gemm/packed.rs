@@ -1,0 +1,593 @@
+//! The packed product: `C (+)= A·B` for operands read through any strides, in the layout
+//! of BLIS and of every fast BLAS.
+//!
+//! A depth block of `B` (`KC` rows) is copied into panels of `NR = NV·L` columns, and a
+//! block of `A` (`MC` rows) into panels of `MR` rows, each panel laid out step by step in
+//! the order the micro-kernel reads it. The micro-kernel then holds an `MR × NR` tile of `C`
+//! in `MR·NV` vector registers and, per step of depth, loads `NV` vectors of `B`, broadcasts
+//! `MR` values of `A` and issues `MR·NV` fused multiply-adds: no other memory traffic until
+//! the tile is added to `C`. The `B` panel stays in L1 while the `A` block streams from L2.
+//!
+//! Rows of `A` that are contiguous in depth (the inputs in the forward pass, `δ` in the
+//! input gradient) are not packed: the micro-kernel reads its `MR` rows in place, which
+//! costs nothing and saves a transpose. A `B` stored the other way round (the weights in
+//! the forward pass) is transposed while packed, in 8 × 8 blocks. The buffers live in the
+//! thread's scratch ([`Real::with_scratch`]), so a warm product allocates nothing.
+//!
+//! Measured on this project's machine (f32, one thread, AVX-512), against matrixmultiply
+//! 0.3 in the same run: 207 against 191 GFLOP/s on a 256×512×784 forward pass, 217 against
+//! 222 on a 512×784×64 weight gradient, 208 against 161 on a 64×512×512 input gradient.
+
+use super::split_rows;
+use crate::Real;
+
+/// A matrix read through strides: element `(r, t)` at `data[r·row + t·col]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Strided<'a, T> {
+    /// The values.
+    pub data: &'a [T],
+    /// Distance between consecutive rows.
+    pub row: usize,
+    /// Distance between consecutive columns.
+    pub col: usize,
+}
+
+impl<'a, T> Strided<'a, T> {
+    /// A row-major matrix whose rows are `stride` apart.
+    #[must_use]
+    pub fn rows(data: &'a [T], stride: usize) -> Self {
+        Self { data, row: stride, col: 1 }
+    }
+
+    /// The transpose of a row-major matrix whose rows are `stride` apart.
+    #[must_use]
+    pub fn transposed(data: &'a [T], stride: usize) -> Self {
+        Self { data, row: 1, col: stride }
+    }
+}
+
+/// Depth of a packed block: a `B` panel of `KC · NR` values stays in L1.
+const KC: usize = 256;
+/// Rows of `A` per packed block (a multiple of every `MR`): `MC · KC` values stay in L2.
+const MC: usize = 96;
+/// Columns of `B` per packed block.
+const NC: usize = 4096;
+/// Extra values in the scratch buffer, to start the panels on a 64-byte boundary.
+const ALIGN: usize = 64;
+
+/// Multiply-adds above which a product is split across threads.
+const PARALLEL_THRESHOLD: usize = 1 << 21;
+
+/// `C[r·ldc + j] (+)= Σ_{t<k} A(r, t)·B(t, j)` for `r < m`, `j < n`; adds to `C` when
+/// `accumulate`, else overwrites it.
+///
+/// # Panics
+///
+/// When a buffer is too short for its shape (an internal invariant of the layer kernels).
+#[inline]
+pub fn product<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(c.len() >= (m - 1) * ldc + n);
+    assert!(k == 0 || (a.data.len() > (m - 1) * a.row + (k - 1) * a.col));
+    assert!(k == 0 || (b.data.len() > (k - 1) * b.row + (n - 1) * b.col));
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                c[r * ldc..][..n].fill(T::zero());
+            }
+        }
+        return;
+    }
+    let parts = super::threads();
+    if parts > 1 && m * n * k >= PARALLEL_THRESHOLD {
+        let work = |rows: core::ops::Range<usize>, c: &mut [T]| {
+            let a = Strided { data: &a.data[rows.start * a.row..], ..a };
+            one_thread(c, ldc, a, b, (rows.len(), n, k), accumulate);
+        };
+        return split_rows(c, ldc, 0..m, parts, 12, &work);
+    }
+    one_thread(c, ldc, a, b, (m, n, k), accumulate);
+}
+
+fn one_thread<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    shape: (usize, usize, usize),
+    accumulate: bool,
+) {
+    T::with_scratch(scratch_len(shape), |scratch| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
+                return unsafe { x86::product_avx512(c, ldc, a, b, shape, accumulate, scratch) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
+                return unsafe { x86::product_avx2(c, ldc, a, b, shape, accumulate, scratch) };
+            }
+        }
+        product_baseline(c, ldc, a, b, shape, accumulate, scratch);
+    });
+}
+
+/// Values of scratch that [`body`] needs for a product of this shape, with any kernel:
+/// a `B` block padded to whole panels of up to 64 columns, an `A` block padded to whole
+/// panels of up to 12 rows, and room to align both.
+fn scratch_len((m, n, k): (usize, usize, usize)) -> usize {
+    let depth = KC.min(k);
+    depth * (NC.min(n) + 64) + depth * (MC.min(m) + 12) + ALIGN
+}
+
+/// Sixteen 128-bit registers: a 4 × 2-vector tile.
+fn product_baseline<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    shape: (usize, usize, usize),
+    accumulate: bool,
+    scratch: &mut [T],
+) {
+    if size_of::<T>() == 4 {
+        body::<T, false, 4, 4, 2>(c, ldc, a, b, shape, accumulate, scratch);
+    } else {
+        body::<T, false, 2, 4, 2>(c, ldc, a, b, shape, accumulate, scratch);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Real, Strided, body};
+
+    /// Thirty-two 512-bit registers: 24 accumulators. A tall 12 × 2-vector tile for short
+    /// products (the weight gradient, whose depth is the batch), a wide 6 × 4 one otherwise
+    /// (measured: 200 against 190 GFLOP/s on a 512×784×64 weight gradient, 197 against 189
+    /// on a 256×512×784 forward pass).
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn product_avx512<T: Real>(
+        c: &mut [T],
+        ldc: usize,
+        a: Strided<'_, T>,
+        b: Strided<'_, T>,
+        shape: (usize, usize, usize),
+        accumulate: bool,
+        scratch: &mut [T],
+    ) {
+        match (size_of::<T>() == 4, shape.2 < 128) {
+            (true, true) => body::<T, true, 16, 12, 2>(c, ldc, a, b, shape, accumulate, scratch),
+            (true, false) => body::<T, true, 16, 6, 4>(c, ldc, a, b, shape, accumulate, scratch),
+            (false, true) => body::<T, true, 8, 12, 2>(c, ldc, a, b, shape, accumulate, scratch),
+            (false, false) => body::<T, true, 8, 6, 4>(c, ldc, a, b, shape, accumulate, scratch),
+        }
+    }
+
+    /// Sixteen 256-bit registers: a 6 × 2-vector tile (12 accumulators).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn product_avx2<T: Real>(
+        c: &mut [T],
+        ldc: usize,
+        a: Strided<'_, T>,
+        b: Strided<'_, T>,
+        shape: (usize, usize, usize),
+        accumulate: bool,
+        scratch: &mut [T],
+    ) {
+        if size_of::<T>() == 4 {
+            body::<T, true, 8, 6, 2>(c, ldc, a, b, shape, accumulate, scratch);
+        } else {
+            body::<T, true, 4, 6, 2>(c, ldc, a, b, shape, accumulate, scratch);
+        }
+    }
+}
+
+/// `x·y + acc`, fused where the target has FMA.
+#[inline(always)]
+fn multiply_add<T: Real, const FMA: bool>(x: T, y: T, acc: T) -> T {
+    if FMA { x.fused_multiply_add(y, acc) } else { x * y + acc }
+}
+
+/// The blocked loops around the micro-kernel: depth blocks of `KC`, row blocks of `MC`,
+/// then every `B` panel against every `A` panel of the block.
+#[inline(always)]
+fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+    scratch: &mut [T],
+) {
+    let nr = NV * L;
+    let b_len = KC.min(k) * NC.min(n).next_multiple_of(nr);
+    let offset = scratch.as_ptr().align_offset(ALIGN).min(ALIGN);
+    let (packed_b, packed_a) = scratch[offset..].split_at_mut(b_len);
+    let mut jc = 0;
+    while jc < n {
+        let nc = NC.min(n - jc);
+        let mut pc = 0;
+        while pc < k {
+            let kc = KC.min(k - pc);
+            let add = accumulate || pc > 0;
+            pack_b::<T, L, NV>(packed_b, b, (pc, kc), (jc, nc));
+            let mut ic = 0;
+            while ic < m {
+                let mc = MC.min(m - ic);
+                let direct = a.col == 1;
+                if !direct {
+                    pack_a::<T, MR>(packed_a, a, (ic, mc), (pc, kc));
+                }
+                for jq in 0..nc.div_ceil(nr) {
+                    let b_panel = &packed_b[jq * kc * nr..][..kc * nr];
+                    let j0 = jc + jq * nr;
+                    let cols = (jc + nc - j0).min(nr);
+                    for iq in 0..mc.div_ceil(MR) {
+                        let i0 = ic + iq * MR;
+                        let rows = (ic + mc - i0).min(MR);
+                        let acc = if direct {
+                            // Rows contiguous in depth are read in place, MR streams at
+                            // once: packing them would be a transpose. Rows past the edge
+                            // repeat the last one; their sums are not stored.
+                            let a_rows = core::array::from_fn(|p| {
+                                &a.data[(i0 + p.min(rows - 1)) * a.row + pc..][..kc]
+                            });
+                            tile_direct::<T, FMA, L, MR, NV>(a_rows, b_panel)
+                        } else {
+                            tile_packed::<T, FMA, L, MR, NV>(&packed_a[iq * kc * MR..][..kc * MR], b_panel)
+                        };
+                        store_tile::<T, L, MR, NV>(&acc, (c, ldc), ((i0, j0), (rows, cols)), add);
+                    }
+                }
+                ic += mc;
+            }
+            pc += kc;
+        }
+        jc += nc;
+    }
+}
+
+/// Packs rows `r0..r0+mc`, depths `t0..t0+kc` of `a` into panels of `MR` rows: panel `q`
+/// holds `kc` steps of `MR` values, rows past the block being zero. (Rows contiguous in
+/// depth are never packed: the micro-kernel reads them in place.)
+#[inline(always)]
+fn pack_a<T: Real, const MR: usize>(
+    packed: &mut [T],
+    a: Strided<'_, T>,
+    (r0, mc): (usize, usize),
+    (t0, kc): (usize, usize),
+) {
+    for q in 0..mc.div_ceil(MR) {
+        let (steps, _) = packed[q * kc * MR..][..kc * MR].as_chunks_mut::<MR>();
+        let (first, rows) = (r0 + q * MR, (mc - q * MR).min(MR));
+        if a.row == 1 {
+            for (t, step) in steps.iter_mut().enumerate() {
+                step[..rows].copy_from_slice(&a.data[first + (t0 + t) * a.col..][..rows]);
+                step[rows..].fill(T::zero());
+            }
+        } else {
+            for (t, step) in steps.iter_mut().enumerate() {
+                for (p, value) in step.iter_mut().enumerate() {
+                    *value =
+                        if p < rows { a.data[(first + p) * a.row + (t0 + t) * a.col] } else { T::zero() };
+                }
+            }
+        }
+    }
+}
+
+/// Packs depths `t0..t0+kc`, columns `j0..j0+nc` of `b` into panels of `NV·L` columns:
+/// panel `q` holds `kc` steps of `NV` vectors, columns past the block being zero.
+#[inline(always)]
+fn pack_b<T: Real, const L: usize, const NV: usize>(
+    packed: &mut [T],
+    b: Strided<'_, T>,
+    (t0, kc): (usize, usize),
+    (j0, nc): (usize, usize),
+) {
+    let nr = NV * L;
+    for q in 0..nc.div_ceil(nr) {
+        let (vectors, _) = packed[q * kc * nr..][..kc * nr].as_chunks_mut::<L>();
+        let (steps, _) = vectors.as_chunks_mut::<NV>();
+        let (first, cols) = (j0 + q * nr, (nc - q * nr).min(nr));
+        if b.col == 1 {
+            for (t, step) in steps.iter_mut().enumerate() {
+                let step = step.as_flattened_mut();
+                step[..cols].copy_from_slice(&b.data[(t0 + t) * b.row + first..][..cols]);
+                step[cols..].fill(T::zero());
+            }
+        } else if b.row == 1 {
+            transpose_vectors(steps, &b.data[first * b.col + t0..], b.col, cols);
+        } else {
+            for (t, step) in steps.iter_mut().enumerate() {
+                for (j, value) in step.as_flattened_mut().iter_mut().enumerate() {
+                    *value =
+                        if j < cols { b.data[(t0 + t) * b.row + (first + j) * b.col] } else { T::zero() };
+                }
+            }
+        }
+    }
+}
+
+/// [`transpose_flat`] into steps made of `NV` vectors.
+#[inline(always)]
+fn transpose_vectors<T: Real, const L: usize, const NV: usize>(
+    steps: &mut [[[T; L]; NV]],
+    source: &[T],
+    stride: usize,
+    rows: usize,
+) {
+    // `[[T; L]; NV]` and `[T; NV·L]` have the same layout, but stable Rust cannot name the
+    // second: go through the flat slice in steps of `NV·L`.
+    let width = NV * L;
+    let flat = steps.as_flattened_mut().as_flattened_mut();
+    let depth = flat.len() / width;
+    transpose_flat(flat, width, source, stride, (rows, depth));
+}
+
+/// `packed[t·width + j] = source[j·stride + t]` for `j < rows`, `t < depth`, and zero for
+/// `rows ≤ j < width`. Full `8 × 8` blocks go through a local array that LLVM keeps in
+/// registers and transposes with shuffles (a plain strided loop compiles to gathers and
+/// scatters, several times slower).
+#[inline(always)]
+fn transpose_flat<T: Real>(
+    packed: &mut [T],
+    width: usize,
+    source: &[T],
+    stride: usize,
+    (rows, depth): (usize, usize),
+) {
+    const B: usize = 8;
+    let mut t = 0;
+    while t + B <= depth {
+        let mut j = 0;
+        while j + B <= rows {
+            let mut block = [[T::zero(); B]; B];
+            for (r, row) in block.iter_mut().enumerate() {
+                row.copy_from_slice(&source[(j + r) * stride + t..][..B]);
+            }
+            for d in 0..B {
+                let target = &mut packed[(t + d) * width + j..][..B];
+                for r in 0..B {
+                    target[r] = block[r][d];
+                }
+            }
+            j += B;
+        }
+        for d in t..t + B {
+            let step = &mut packed[d * width..][..width];
+            for (r, value) in step.iter_mut().enumerate().skip(j) {
+                *value = if r < rows { source[r * stride + d] } else { T::zero() };
+            }
+        }
+        t += B;
+    }
+    for d in t..depth {
+        let step = &mut packed[d * width..][..width];
+        for (r, value) in step.iter_mut().enumerate() {
+            *value = if r < rows { source[r * stride + d] } else { T::zero() };
+        }
+    }
+}
+
+/// `Σ_t A[t]·B[t]` over a packed `A` panel (`MR` values per step) and `B` panel (`NV`
+/// vectors per step): one `MR × NV·L` tile of `C`.
+#[inline(always)]
+fn tile_packed<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+    a: &[T],
+    b: &[T],
+) -> [[[T; L]; NV]; MR] {
+    let (a_steps, _) = a.as_chunks::<MR>();
+    let (b_vectors, _) = b.as_chunks::<L>();
+    let (b_steps, _) = b_vectors.as_chunks::<NV>();
+    let mut acc = [[[T::zero(); L]; NV]; MR];
+    for (x, y) in a_steps.iter().zip(b_steps) {
+        rank_one::<T, FMA, L, MR, NV>(&mut acc, x, y);
+    }
+    acc
+}
+
+/// [`tile_packed`] with `A` read from `MR` rows in place, each as long as the depth.
+#[inline(always)]
+fn tile_direct<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+    a: [&[T]; MR],
+    b: &[T],
+) -> [[[T; L]; NV]; MR] {
+    let (b_vectors, _) = b.as_chunks::<L>();
+    let (b_steps, _) = b_vectors.as_chunks::<NV>();
+    let mut acc = [[[T::zero(); L]; NV]; MR];
+    for (t, y) in b_steps.iter().enumerate().take(a[0].len()) {
+        let x: [T; MR] = core::array::from_fn(|p| a[p][t]);
+        rank_one::<T, FMA, L, MR, NV>(&mut acc, &x, y);
+    }
+    acc
+}
+
+/// `acc[p][v] += x[p]·y[v]`: `MR` broadcasts, `NV` vectors, `MR·NV` fused multiply-adds.
+/// `while` loops over indices, which LLVM unrolls completely, so every accumulator stays
+/// in a register.
+#[inline(always)]
+fn rank_one<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+    acc: &mut [[[T; L]; NV]; MR],
+    x: &[T; MR],
+    y: &[[T; L]; NV],
+) {
+    let mut p = 0;
+    while p < MR {
+        let s = x[p];
+        let mut v = 0;
+        while v < NV {
+            let mut l = 0;
+            while l < L {
+                acc[p][v][l] = multiply_add::<T, FMA>(s, y[v][l], acc[p][v][l]);
+                l += 1;
+            }
+            v += 1;
+        }
+        p += 1;
+    }
+}
+
+/// Adds (or, when not `add`, writes) the `rows × cols` corner of a tile to `C` at
+/// `(i0, j0)`: all of it but at the edges of `C`.
+#[inline(always)]
+fn store_tile<T: Real, const L: usize, const MR: usize, const NV: usize>(
+    acc: &[[[T; L]; NV]; MR],
+    (c, ldc): (&mut [T], usize),
+    ((i0, j0), (rows, cols)): ((usize, usize), (usize, usize)),
+    add: bool,
+) {
+    if rows == MR && cols == NV * L {
+        let mut p = 0;
+        while p < MR {
+            let (row, _) = c[(i0 + p) * ldc + j0..][..NV * L].as_chunks_mut::<L>();
+            let mut v = 0;
+            while v < NV {
+                let mut l = 0;
+                while l < L {
+                    row[v][l] = if add { row[v][l] + acc[p][v][l] } else { acc[p][v][l] };
+                    l += 1;
+                }
+                v += 1;
+            }
+            p += 1;
+        }
+    } else {
+        for (p, acc) in acc.iter().enumerate().take(rows) {
+            let row = &mut c[(i0 + p) * ldc + j0..][..cols];
+            for (target, &value) in row.iter_mut().zip(acc.as_flattened()) {
+                *target = if add { *target + value } else { value };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values<T: Real>(len: usize, seed: usize) -> Vec<T> {
+        (0..len).map(|i| T::from_float((((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0)).collect()
+    }
+
+    type Product<T> = fn(&mut [T], usize, Strided<'_, T>, Strided<'_, T>, (usize, usize, usize), bool);
+
+    /// The dispatching entry point and every kernel it may choose that this CPU can run.
+    fn kernels<T: Real>() -> Vec<(&'static str, Product<T>)> {
+        let mut kernels: Vec<(&'static str, Product<T>)> = vec![
+            ("dispatched", product::<T>),
+            ("baseline", |c, ldc, a, b, shape, add| {
+                product_baseline(c, ldc, a, b, shape, add, &mut vec![T::zero(); scratch_len(shape)]);
+            }),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA (detected above).
+                kernels.push(("avx2", |c, ldc, a, b, shape, add| unsafe {
+                    x86::product_avx2(c, ldc, a, b, shape, add, &mut vec![T::zero(); scratch_len(shape)]);
+                }));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (detected above).
+                kernels.push(("avx512", |c, ldc, a, b, shape, add| unsafe {
+                    x86::product_avx512(c, ldc, a, b, shape, add, &mut vec![T::zero(); scratch_len(shape)]);
+                }));
+            }
+        }
+        kernels
+    }
+
+    /// Every stride pattern the layers use (and a general one), on shapes around every
+    /// tile, panel and block edge, against the plain triple loop, in `f64` and `f32`, with
+    /// every kernel.
+    fn matches_the_definition<T: Real>(tolerance: f64) {
+        let shapes =
+            [(1, 1, 1), (3, 5, 7), (6, 64, 8), (13, 33, 300), (97, 70, 257), (12, 129, 64), (5, 2, 600)];
+        for &(m, n, k) in &shapes {
+            // (row, col) strides of A (m × k) and of B (k × n), each with some padding.
+            let layouts = [
+                ((k + 1, 1), (n + 2, 1)),
+                ((1, m + 3), (1, k + 1)),
+                ((k, 1), (1, k)),
+                ((2, 2 * m + 1), (3, 3 * k + 2)),
+            ];
+            for &((a_row, a_col), (b_row, b_col)) in &layouts {
+                let a = values::<T>((m - 1) * a_row + (k - 1) * a_col + 1, 1);
+                let b = values::<T>((k - 1) * b_row + (n - 1) * b_col + 1, 2);
+                let ldc = n + 3;
+                for (accumulate, (name, kernel)) in [false, true]
+                    .into_iter()
+                    .flat_map(|add| kernels::<T>().into_iter().map(move |k| (add, k)))
+                {
+                    let mut c = values::<T>(m * ldc, 3);
+                    let before = c.clone();
+                    let (a_view, b_view) = (
+                        Strided { data: &a, row: a_row, col: a_col },
+                        Strided { data: &b, row: b_row, col: b_col },
+                    );
+                    kernel(&mut c, ldc, a_view, b_view, (m, n, k), accumulate);
+                    for r in 0..m {
+                        for j in 0..n {
+                            let start = if accumulate { before[r * ldc + j].to_f64() } else { 0.0 };
+                            let expected = (0..k).fold(start, |s, t| {
+                                s + a[r * a_row + t * a_col].to_f64() * b[t * b_row + j * b_col].to_f64()
+                            });
+                            let got = c[r * ldc + j].to_f64();
+                            assert!(
+                                (got - expected).abs() <= tolerance * (1.0 + expected.abs()),
+                                "{name} {m}x{n}x{k} strides A {a_row},{a_col} B {b_row},{b_col}: {got} != {expected}"
+                            );
+                        }
+                        // Padding between rows of C is untouched.
+                        for j in n..ldc {
+                            assert_eq!(
+                                c[r * ldc + j].to_f64().to_bits(),
+                                before[r * ldc + j].to_f64().to_bits()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matches_the_definition_in_f64() {
+        matches_the_definition::<f64>(1e-12);
+    }
+
+    #[test]
+    fn matches_the_definition_in_f32() {
+        matches_the_definition::<f32>(1e-4);
+    }
+
+    /// Two threads compute every element with the same code as one: bit-identical.
+    #[test]
+    #[allow(clippy::float_cmp)] // bit-identical is the claim
+    fn two_threads_give_identical_results() {
+        let (m, n, k) = (100, 200, 160);
+        let (a, b) = (values::<f32>(m * k, 1), values::<f32>(n * k, 2));
+        let mut results = Vec::new();
+        for threads in [1, 2] {
+            super::super::set_threads(threads);
+            let mut c = vec![0.0; m * n];
+            product(&mut c, n, Strided::rows(&a, k), Strided::transposed(&b, k), (m, n, k), false);
+            results.push(c);
+        }
+        super::super::set_threads(1);
+        assert!(m * n * k >= PARALLEL_THRESHOLD, "the split must actually happen");
+        assert_eq!(results[0], results[1]);
+    }
+}
