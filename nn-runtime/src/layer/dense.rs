@@ -86,7 +86,7 @@ fn dot<T: Real, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
     for (x, y) in a_rest.iter().zip(b_rest) {
         sum += *x * *y;
     }
-    lanes.iter().fold(sum, |s, &l| s + l)
+    sum + gemm::sum_lanes(lanes)
 }
 
 /// Views a row-major `[OUT, IN]` weight buffer as its rows.
