@@ -12,7 +12,9 @@ use nn::prelude::*;
 
 /// A scratch file with the given contents, unique to this test process and name.
 fn scratch(name: &str, contents: &[u8]) -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("nn-tests-{}", std::process::id()));
+    // Under the target directory (Cargo provides it to integration tests), not the
+    // system temporary directory, so test runs leave nothing behind outside `target/`.
+    let directory = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nn-tests-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let path = directory.join(name);
     std::fs::File::create(&path).unwrap().write_all(contents).unwrap();

@@ -17,7 +17,9 @@ use support::{Fixture, flatten};
 /// other's files).
 fn scratch(name: &str) -> PathBuf {
     let stem = name.split('/').next().unwrap_or(name);
-    let directory = std::env::temp_dir()
+    // Under the target directory (Cargo provides it to integration tests), so test runs
+    // leave nothing behind outside `target/`.
+    let directory = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("nn-persistence-{}", std::process::id()))
         .join(format!("{stem}.dir"));
     std::fs::create_dir_all(&directory).unwrap();
