@@ -52,6 +52,7 @@ fn allocations_during(work: impl FnOnce()) -> usize {
 
 nn::network! { struct Small { dense(2 -> 3, sigmoid), dropout(0.5), dense(3 -> 1, relu) } }
 nn::network! { struct Large { dense(64 -> 128, relu), dropout(0.2), tanh, dense(128 -> 10) } }
+nn::network! { struct Packed { dense(256 -> 256, relu), dense(256 -> 64, relu), dense(64 -> 10) } }
 
 fn data<T: nn::Real>(features: usize, outputs: usize, samples: usize) -> (Vec<T>, Vec<T>) {
     let inputs = (0..features * samples).map(|k| T::from_float(((k % 17) as f64 - 8.0) / 8.0)).collect();
@@ -87,6 +88,29 @@ fn gemm_sized_steps_do_not_allocate_and_smaller_batches_reuse_buffers() {
         }
     });
     assert_eq!(count, 0, "allocations in 100 warm training steps");
+}
+
+/// Products large enough for the packed GEMM (forward passes, weight and input gradients)
+/// take their packing buffers from per-thread scratch, allocated by the first step only.
+#[test]
+fn packed_gemm_steps_do_not_allocate() {
+    use nn::layer::dense::{PACKED_BATCH, PACKED_MULTIPLY_ADDS};
+    let batch = 128;
+    assert!(
+        batch >= PACKED_BATCH && batch * 256 * 64 >= PACKED_MULTIPLY_ADDS,
+        "the packed path must be taken"
+    );
+    let (inputs, targets) = data::<f32>(256, 10, batch);
+    let mut trainer = Trainer::new(Packed::<f32>::seeded(3), MeanSquaredError, Sgd::with_learning_rate(0.01));
+    trainer.step(&inputs, &targets).unwrap();
+    let count = allocations_during(|| {
+        for _ in 0..10 {
+            trainer.step(&inputs, &targets).unwrap();
+            // Under the packed batch size, the same step runs the unpacked kernels.
+            trainer.step(&inputs[..256 * 100], &targets[..10 * 100]).unwrap();
+        }
+    });
+    assert_eq!(count, 0, "allocations in 20 warm training steps");
 }
 
 /// Every optimizer, with clipping, once warm.

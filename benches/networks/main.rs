@@ -276,6 +276,42 @@ fn digits(c: &mut Criterion) {
     group.finish();
 }
 
+/// The products that dominate W3 and W4: nn's packed GEMM (`nn::gemm::product`) against
+/// nalgebra's (matrixmultiply, with its AVX-512 kernels), on the same column-major
+/// matrices. The faster of the two is this machine's measured sgemm peak, against which
+/// the training figures are judged.
+const PRODUCTS: [(usize, usize, usize); 3] = [(256, 512, 784), (512, 784, 64), (64, 512, 512)];
+
+fn sgemm(c: &mut Criterion) {
+    let mut group = configure(c, "sgemm");
+    for (m, n, k) in PRODUCTS {
+        let (a_values, _, _) = data(m, 1, k, 7);
+        let (b_values, _, _) = data(k, 1, n, 8);
+        let (a, b) =
+            (DMatrix::from_column_slice(m, k, &a_values), DMatrix::from_column_slice(k, n, &b_values));
+        let mut ours = vec![0.0f32; m * n];
+        let mut theirs = DMatrix::<f32>::zeros(m, n);
+        // Element (r, t) of a column-major m × k matrix is at r + t·m.
+        let (a_view, b_view) = (
+            nn::gemm::Strided { data: a.as_slice(), row: 1, col: m },
+            nn::gemm::Strided { data: b.as_slice(), row: 1, col: k },
+        );
+        nn::gemm::product(&mut ours, n, a_view, b_view, (m, n, k), false);
+        theirs.gemm(1.0, &a, &b, 0.0);
+        assert_same("sgemm", ours[(m - 1) * n + n - 1], theirs[(m - 1, n - 1)]);
+        assert_same("sgemm", ours[n / 2], theirs[(0, n / 2)]);
+        let shape = format!("{m}x{n}x{k}");
+        group.throughput(Throughput::Elements((2 * m * n * k) as u64));
+        group.bench_function(BenchmarkId::new(&shape, "nn"), |bench| {
+            bench.iter(|| nn::gemm::product(&mut ours, n, black_box(a_view), b_view, (m, n, k), false))
+        });
+        group.bench_function(BenchmarkId::new(&shape, "nalgebra"), |bench| {
+            bench.iter(|| theirs.gemm(1.0, black_box(&a), &b, 0.0))
+        });
+    }
+    group.finish();
+}
+
 /// Reads criterion's estimates and prints nn's speed relative to nalgebra's per benchmark.
 fn report() {
     let root = std::env::var_os("CARGO_TARGET_DIR")
@@ -334,6 +370,22 @@ fn report() {
             theirs / ours
         );
     }
+    println!("\n{:<7} {:<14} {:>14} {:>14} {:>7}", "", "", "nn GFLOP/s", "nalg GFLOP/s", "ratio");
+    for (m, n, k) in PRODUCTS {
+        let shape = format!("{m}x{n}x{k}");
+        let (Some(ours), Some(theirs)) = (median("sgemm", &shape, "nn"), median("sgemm", &shape, "nalgebra"))
+        else {
+            continue;
+        };
+        let flops = (2 * m * n * k) as f64;
+        println!(
+            "{:<7} {shape:<14} {:>14.1} {:>14.1} {:>6.2}×",
+            "sgemm",
+            flops / ours,
+            flops / theirs,
+            theirs / ours
+        );
+    }
     // PyTorch 2.15's samples per second from the performance issue (2 cores, Sapphire Rapids,
     // f32): measured on another machine, so only a rough yardstick, not a ratio in one run.
     let pytorch: &[(&str, &str, u64, f64, f64)] = &[
@@ -365,6 +417,7 @@ fn main() {
     w3(&mut criterion);
     w4(&mut criterion);
     digits(&mut criterion);
+    sgemm(&mut criterion);
     criterion.final_summary();
     report();
 }

@@ -432,12 +432,16 @@ mod tests {
     use super::*;
     use crate::activation::Tanh;
 
-    /// The loop and GEMM paths agree on a layer large enough to take either.
+    /// The loop and GEMM paths agree on a layer large enough to take either: the unpacked
+    /// kernels at 40→30 and 64 samples, the packed product at 100→90 and 128.
     #[test]
     fn gemm_and_loop_paths_agree() {
-        const IN: usize = 40;
-        const OUT: usize = 30;
-        let batch = 64;
+        paths_agree::<40, 30>(64);
+        assert!(128 >= PACKED_BATCH && packed(128 * 100 * 90), "the packed path must be taken");
+        paths_agree::<100, 90>(128);
+    }
+
+    fn paths_agree<const IN: usize, const OUT: usize>(batch: usize) {
         assert!(uses_gemm(IN, OUT, batch));
         let weight: Vec<f64> = (0..IN * OUT).map(|k| ((k * 7 % 13) as f64 - 6.0) / 10.0).collect();
         let bias: Vec<f64> = (0..OUT).map(|k| k as f64 / 30.0).collect();
