@@ -18,7 +18,7 @@
 //! 0.3 in the same run: 207 against 191 GFLOP/s on a 256×512×784 forward pass, 217 against
 //! 222 on a 512×784×64 weight gradient, 208 against 161 on a 64×512×512 input gradient.
 
-use super::split_rows;
+use super::{multiply_add, split_rows};
 use crate::Real;
 
 /// A matrix read through strides: element `(r, t)` at `data[r·row + t·col]`.
@@ -190,12 +190,6 @@ mod x86 {
             body::<T, true, 4, 6, 2>(c, ldc, a, b, shape, accumulate, scratch);
         }
     }
-}
-
-/// `x·y + acc`, fused where the target has FMA.
-#[inline(always)]
-fn multiply_add<T: Real, const FMA: bool>(x: T, y: T, acc: T) -> T {
-    if FMA { x.fused_multiply_add(y, acc) } else { x * y + acc }
 }
 
 /// The blocked loops around the micro-kernel: depth blocks of `KC`, row blocks of `MC`,
