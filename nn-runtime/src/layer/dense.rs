@@ -305,8 +305,9 @@ pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
         if let Some(grad_input) = grad_input {
             // ∂L/∂x[n][i] = Σ_o δ[n][o]·W[o][i]
             if OUT < WIDE_OUTPUT || !packed(work) {
-                // Over so short a depth, packing costs more than the rank-one kernel
-                // (measured on 10→512 at 64 samples: 164 against 112 GFLOP/s).
+                // Over a depth this short (few outputs), or for a product this small,
+                // packing costs more than the rank-one kernel saves (measured on 10→512 at
+                // 64 samples: 164 against 112 GFLOP/s).
                 gemm::outer(grad_input, IN, delta, (OUT, 1), weight, IN, (batch, IN, OUT), false);
             } else {
                 let (d, w) = (Strided::rows(delta, OUT), Strided::rows(weight, IN));
