@@ -46,6 +46,17 @@ impl<'a, T> Strided<'a, T> {
     }
 }
 
+/// One product for the kernels: `C (+)= A·B` with `C` row-major, rows `ldc` apart, and
+/// `(m, n, k)` the rows of `C`, its columns and the depth.
+struct Job<'c, 'a, T> {
+    c: &'c mut [T],
+    ldc: usize,
+    a: Strided<'a, T>,
+    b: Strided<'a, T>,
+    shape: (usize, usize, usize),
+    accumulate: bool,
+}
+
 /// Depth of a packed block: a `B` panel of `KC · NR` values stays in L1.
 const KC: usize = 256;
 /// Rows of `A` per packed block (a multiple of every `MR`): `MC · KC` values stay in L2.
@@ -54,6 +65,10 @@ const MC: usize = 96;
 const NC: usize = 4096;
 /// Extra values in the scratch buffer, to start the panels on a 64-byte boundary.
 const ALIGN: usize = 64;
+/// The tallest tile of any kernel (rows of `A` per panel).
+const MAX_MR: usize = 12;
+/// The widest tile of any kernel (columns of `B` per panel).
+const MAX_NR: usize = 64;
 
 /// Multiply-adds above which a product is split across threads.
 const PARALLEL_THRESHOLD: usize = 1 << 21;
@@ -93,7 +108,7 @@ pub fn product<T: Real>(
             let a = Strided { data: &a.data[rows.start * a.row..], ..a };
             one_thread(c, ldc, a, b, (rows.len(), n, k), accumulate);
         };
-        return split_rows(c, ldc, 0..m, parts, 12, &work);
+        return split_rows(c, ldc, 0..m, parts, MAX_MR, &work);
     }
     one_thread(c, ldc, a, b, (m, n, k), accumulate);
 }
@@ -106,88 +121,65 @@ fn one_thread<T: Real>(
     shape: (usize, usize, usize),
     accumulate: bool,
 ) {
+    let job = Job { c, ldc, a, b, shape, accumulate };
     T::with_scratch(scratch_len(shape), |scratch| {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
-                return unsafe { x86::product_avx512(c, ldc, a, b, shape, accumulate, scratch) };
+                return unsafe { x86::product_avx512(job, scratch) };
             }
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
                 // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
-                return unsafe { x86::product_avx2(c, ldc, a, b, shape, accumulate, scratch) };
+                return unsafe { x86::product_avx2(job, scratch) };
             }
         }
-        product_baseline(c, ldc, a, b, shape, accumulate, scratch);
+        product_baseline(job, scratch);
     });
 }
 
 /// Values of scratch that [`body`] needs for a product of this shape, with any kernel:
-/// a `B` block padded to whole panels of up to 64 columns, an `A` block padded to whole
-/// panels of up to 12 rows, and room to align both.
+/// a `B` block padded to whole panels, an `A` block padded to whole panels, and room to
+/// align both.
 fn scratch_len((m, n, k): (usize, usize, usize)) -> usize {
     let depth = KC.min(k);
-    depth * (NC.min(n) + 64) + depth * (MC.min(m) + 12) + ALIGN
+    depth * (NC.min(n) + MAX_NR) + depth * (MC.min(m) + MAX_MR) + ALIGN
 }
 
 /// Sixteen 128-bit registers: a 4 × 2-vector tile.
-fn product_baseline<T: Real>(
-    c: &mut [T],
-    ldc: usize,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    shape: (usize, usize, usize),
-    accumulate: bool,
-    scratch: &mut [T],
-) {
+fn product_baseline<T: Real>(job: Job<'_, '_, T>, scratch: &mut [T]) {
     if size_of::<T>() == 4 {
-        body::<T, false, 4, 4, 2>(c, ldc, a, b, shape, accumulate, scratch);
+        body::<T, false, 4, 4, 2>(job, scratch);
     } else {
-        body::<T, false, 2, 4, 2>(c, ldc, a, b, shape, accumulate, scratch);
+        body::<T, false, 2, 4, 2>(job, scratch);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Real, Strided, body};
+    use super::{Job, Real, body};
 
     /// Thirty-two 512-bit registers: 24 accumulators. A tall 12 × 2-vector tile for short
     /// products (the weight gradient, whose depth is the batch), a wide 6 × 4 one otherwise
     /// (measured: 200 against 190 GFLOP/s on a 512×784×64 weight gradient, 197 against 189
     /// on a 256×512×784 forward pass).
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) fn product_avx512<T: Real>(
-        c: &mut [T],
-        ldc: usize,
-        a: Strided<'_, T>,
-        b: Strided<'_, T>,
-        shape: (usize, usize, usize),
-        accumulate: bool,
-        scratch: &mut [T],
-    ) {
-        match (size_of::<T>() == 4, shape.2 < 128) {
-            (true, true) => body::<T, true, 16, 12, 2>(c, ldc, a, b, shape, accumulate, scratch),
-            (true, false) => body::<T, true, 16, 6, 4>(c, ldc, a, b, shape, accumulate, scratch),
-            (false, true) => body::<T, true, 8, 12, 2>(c, ldc, a, b, shape, accumulate, scratch),
-            (false, false) => body::<T, true, 8, 6, 4>(c, ldc, a, b, shape, accumulate, scratch),
+    pub(super) fn product_avx512<T: Real>(job: Job<'_, '_, T>, scratch: &mut [T]) {
+        match (size_of::<T>() == 4, job.shape.2 < 128) {
+            (true, true) => body::<T, true, 16, 12, 2>(job, scratch),
+            (true, false) => body::<T, true, 16, 6, 4>(job, scratch),
+            (false, true) => body::<T, true, 8, 12, 2>(job, scratch),
+            (false, false) => body::<T, true, 8, 6, 4>(job, scratch),
         }
     }
 
     /// Sixteen 256-bit registers: a 6 × 2-vector tile (12 accumulators).
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn product_avx2<T: Real>(
-        c: &mut [T],
-        ldc: usize,
-        a: Strided<'_, T>,
-        b: Strided<'_, T>,
-        shape: (usize, usize, usize),
-        accumulate: bool,
-        scratch: &mut [T],
-    ) {
+    pub(super) fn product_avx2<T: Real>(job: Job<'_, '_, T>, scratch: &mut [T]) {
         if size_of::<T>() == 4 {
-            body::<T, true, 8, 6, 2>(c, ldc, a, b, shape, accumulate, scratch);
+            body::<T, true, 8, 6, 2>(job, scratch);
         } else {
-            body::<T, true, 4, 6, 2>(c, ldc, a, b, shape, accumulate, scratch);
+            body::<T, true, 4, 6, 2>(job, scratch);
         }
     }
 }
@@ -196,12 +188,7 @@ mod x86 {
 /// then every `B` panel against every `A` panel of the block.
 #[inline(always)]
 fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
-    c: &mut [T],
-    ldc: usize,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    (m, n, k): (usize, usize, usize),
-    accumulate: bool,
+    Job { c, ldc, a, b, shape: (m, n, k), accumulate }: Job<'_, '_, T>,
     scratch: &mut [T],
 ) {
     let nr = NV * L;
@@ -475,28 +462,33 @@ mod tests {
         (0..len).map(|i| T::from_float((((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0)).collect()
     }
 
-    type Product<T> = fn(&mut [T], usize, Strided<'_, T>, Strided<'_, T>, (usize, usize, usize), bool);
+    type Product<T> = fn(Job<'_, '_, T>);
 
     /// The dispatching entry point and every kernel it may choose that this CPU can run.
     fn kernels<T: Real>() -> Vec<(&'static str, Product<T>)> {
         let mut kernels: Vec<(&'static str, Product<T>)> = vec![
-            ("dispatched", product::<T>),
-            ("baseline", |c, ldc, a, b, shape, add| {
-                product_baseline(c, ldc, a, b, shape, add, &mut vec![T::zero(); scratch_len(shape)]);
+            ("dispatched", |Job { c, ldc, a, b, shape, accumulate }| {
+                product(c, ldc, a, b, shape, accumulate);
+            }),
+            ("baseline", |job| {
+                let mut scratch = vec![T::zero(); scratch_len(job.shape)];
+                product_baseline(job, &mut scratch);
             }),
         ];
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU supports AVX2 and FMA (detected above).
-                kernels.push(("avx2", |c, ldc, a, b, shape, add| unsafe {
-                    x86::product_avx2(c, ldc, a, b, shape, add, &mut vec![T::zero(); scratch_len(shape)]);
+                kernels.push(("avx2", |job| {
+                    let mut scratch = vec![T::zero(); scratch_len(job.shape)];
+                    // SAFETY: the CPU supports AVX2 and FMA (detected above).
+                    unsafe { x86::product_avx2(job, &mut scratch) }
                 }));
             }
             if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F (detected above).
-                kernels.push(("avx512", |c, ldc, a, b, shape, add| unsafe {
-                    x86::product_avx512(c, ldc, a, b, shape, add, &mut vec![T::zero(); scratch_len(shape)]);
+                kernels.push(("avx512", |job| {
+                    let mut scratch = vec![T::zero(); scratch_len(job.shape)];
+                    // SAFETY: the CPU supports AVX-512F (detected above).
+                    unsafe { x86::product_avx512(job, &mut scratch) }
                 }));
             }
         }
@@ -531,7 +523,7 @@ mod tests {
                         Strided { data: &a, row: a_row, col: a_col },
                         Strided { data: &b, row: b_row, col: b_col },
                     );
-                    kernel(&mut c, ldc, a_view, b_view, (m, n, k), accumulate);
+                    kernel(Job { c: &mut c, ldc, a: a_view, b: b_view, shape: (m, n, k), accumulate });
                     for r in 0..m {
                         for j in 0..n {
                             let start = if accumulate { before[r * ldc + j].to_f64() } else { 0.0 };
