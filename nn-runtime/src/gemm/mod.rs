@@ -577,20 +577,7 @@ fn outer_tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const N
         }
         for (dt, column) in packed.iter().enumerate().take(steps) {
             let (vectors, _) = q[(t0 + dt) * ldq + j0..][..NV * L].as_chunks::<L>();
-            let mut p = 0;
-            while p < MR {
-                let s = column[p];
-                let mut v = 0;
-                while v < NV {
-                    let mut l = 0;
-                    while l < L {
-                        acc[p][v][l] = multiply_add::<T, FMA>(s, vectors[v][l], acc[p][v][l]);
-                        l += 1;
-                    }
-                    v += 1;
-                }
-                p += 1;
-            }
+            packed::rank_one::<T, FMA, L, MR, NV>(&mut acc, column, &vectors.as_chunks::<NV>().0[0]);
         }
         t0 += steps;
     }

@@ -399,7 +399,7 @@ fn tile_direct<T: Real, const FMA: bool, const L: usize, const MR: usize, const 
 /// `while` loops over indices, which LLVM unrolls completely, so every accumulator stays
 /// in a register.
 #[inline(always)]
-fn rank_one<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+pub(super) fn rank_one<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
     acc: &mut [[[T; L]; NV]; MR],
     x: &[T; MR],
     y: &[[T; L]; NV],
