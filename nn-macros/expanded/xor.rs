@@ -278,7 +278,10 @@ impl<T: ::nn::__private::Real> Xor<T> {
     #[allow(clippy::inline_always)]
     fn backward_body(&self, __workspace: &mut XorWorkspace<T>, gradients: &mut [T]) {
         let __gradients = ::nn::__private::gradient_buffer::<T, 13>(gradients);
-        let (__weight, __bias) = __gradients[9..13].split_at_mut(3);
+        let [__grad_weight, __grad_bias] = ::nn::__private::split_tensors(
+            &mut __gradients[9..13],
+            [3, 1],
+        );
         ::nn::__private::dense::backward::<
             T,
             _,
@@ -290,7 +293,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
             &__workspace.layer1_output,
             (&__workspace.out_z, &__workspace.out_output),
             &mut __workspace.out_gradient,
-            (__weight, __bias),
+            (__grad_weight, __grad_bias),
             ::core::option::Option::Some(&mut __workspace.layer1_gradient),
         );
         ::nn::__private::dropout::backward(
@@ -298,7 +301,10 @@ impl<T: ::nn::__private::Real> Xor<T> {
             &__workspace.layer1_gradient,
             &mut __workspace.hidden_gradient,
         );
-        let (__weight, __bias) = __gradients[0..9].split_at_mut(6);
+        let [__grad_weight, __grad_bias] = ::nn::__private::split_tensors(
+            &mut __gradients[0..9],
+            [6, 3],
+        );
         ::nn::__private::dense::backward::<
             T,
             _,
@@ -310,7 +316,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
             &__workspace.input,
             (&__workspace.hidden_z, &__workspace.hidden_output),
             &mut __workspace.hidden_gradient,
-            (__weight, __bias),
+            (__grad_weight, __grad_bias),
             ::core::option::Option::None,
         );
     }
@@ -394,9 +400,15 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
     }
     fn initialise<R: ::nn::__private::Rng + ?Sized>(__rng: &mut R) -> Self {
         let mut __parameters = ::nn::__private::zeroed_parameters::<T, 13>();
-        let (__weight, __bias) = __parameters[0..9].split_at_mut(6);
+        let [__weight, __bias] = ::nn::__private::split_tensors(
+            &mut __parameters[0..9],
+            [6, 3],
+        );
         ::nn::__private::Init::TorchLinear.fill_dense(__weight, __bias, 2, 3, __rng);
-        let (__weight, __bias) = __parameters[9..13].split_at_mut(3);
+        let [__weight, __bias] = ::nn::__private::split_tensors(
+            &mut __parameters[9..13],
+            [3, 1],
+        );
         ::nn::__private::Init::TorchLinear.fill_dense(__weight, __bias, 3, 1, __rng);
         Self { parameters: __parameters }
     }

@@ -1,7 +1,4 @@
-//! What the declaration language knows by name: layer kinds, activations, initialisers.
-
-/// Layer kinds with their own syntax (everything else in layer position is an activation).
-pub const LAYER_KINDS: &[&str] = &["dense", "dropout", "input"];
+//! The names several layer kinds share: activations and parameter initialisers.
 
 /// An activation the runtime implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +110,3 @@ pub const INITIALISERS: &[(&str, &str, bool)] = &[
     ("zeros", "Zeros", false),
     ("constant", "Constant", true),
 ];
-
-/// Options a `dense` layer accepts as `key = value`.
-pub const DENSE_OPTIONS: &[&str] = &["init"];

@@ -1,24 +1,26 @@
-//! Stage 2: syntax tree → checked [`model`](crate::model). Resolves every shape, validates
-//! every value and name, and reports all mistakes of the declaration together.
+//! Stage 2: syntax tree → checked [`model`](crate::model). Walks the entries, lets each
+//! entry's kind (`crate::layers`) parse its arguments and compute its output shape, and
+//! does what is common to every kind: names, the flow of values (the previous entry's, or
+//! `<- name`), parameter allocation, and which values need a gradient. Every mistake of the
+//! declaration is reported together.
 
 use std::collections::HashMap;
 
-use proc_macro2::{Span, TokenStream};
-use syn::parse::Parser;
+use proc_macro2::Span;
 use syn::{Ident, LitInt};
 
-use crate::catalog::{ActivationKind, DENSE_OPTIONS, INITIALISERS, LAYER_KINDS};
 use crate::errors::Errors;
-use crate::model::{Activation, Init, Kind, Layer, Network};
-use crate::parse::{self, Arguments, Declaration};
+use crate::layers::{self, Built, Outcome};
+use crate::model::{Network, Node, Shape, Value};
+use crate::parse::{Declaration, Entry};
 use crate::suggest;
 
 /// The most parameters a network may have: a `Box<[f64; N]>` must stay below `isize::MAX`
 /// bytes on every target, 32-bit ones included.
 const MAX_PARAMETERS: usize = (i32::MAX as usize) / 8;
 
-/// Methods every network has. A dense layer's accessors (`name()`, `name_mut()`) must not
-/// hide them.
+/// Methods every network has. A layer's accessors (`name()`, `name_mut()`) must not hide
+/// them.
 const RESERVED: &[&str] = &[
     "backward",
     "forward",
@@ -35,171 +37,419 @@ const RESERVED: &[&str] = &[
     "workspace",
 ];
 
-/// What is known of the values flowing into the next layer.
+/// The name by which layers refer to the network's input (`dense(4) <- input`).
+const INPUT: &str = "input";
+
+/// A value a layer may read: its index, shape and where it comes from.
 #[derive(Clone)]
-enum Width {
-    /// Nothing declared yet.
+pub struct Source {
+    /// Its index in the model's values (meaningless once a mistake was reported).
+    pub value: usize,
+    pub shape: Shape,
+    /// The layer that computes it, `(name, description)`; `None` for the network's input.
+    pub producer: Option<(String, String)>,
+    /// Whether it is the previous entry's output (rather than a value named with `<-`).
+    pub previous: bool,
+}
+
+impl Source {
+    /// Where it comes from and its size, for messages: "the previous layer `hidden`
+    /// (`dense(2 -> 3, relu)`) produces 3", "the network's input is `input(3)`".
+    pub fn produces(&self) -> String {
+        let size = match self.shape.0.as_slice() {
+            [size] => size.to_string(),
+            _ => self.shape.to_string(),
+        };
+        match &self.producer {
+            Some((name, description)) => {
+                let which = if self.previous { "the previous layer" } else { "layer" };
+                format!("{which} `{name}` (`{description}`) produces {size}")
+            }
+            None if self.shape.0.len() == 1 => format!("the network's input is `input({size})`"),
+            None => format!("the network's input is {size}"),
+        }
+    }
+}
+
+/// What flows into an entry.
+#[derive(Clone)]
+pub enum Incoming {
+    Known(Source),
+    /// Nothing declared yet: the first layer must state its input size.
     Unknown,
-    /// Produced by the named layer (`None`: the network's input).
-    Known { size: usize, from: Option<(String, String)> },
     /// An earlier mistake hides it; checks that need it are skipped to avoid cascades.
     Poisoned,
 }
 
-/// Checks a declaration, returning its model or every mistake in it.
-pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
-    let mut errors = Errors::default();
-    if let Some(syntax) = &declaration.syntax_errors {
-        errors.push(syntax.clone());
-    }
-    // After a syntax error an entry is missing, so no width can be trusted until a dense
-    // layer states its output: the checks that follow sizes from layer to layer are skipped
-    // rather than reported as cascades.
-    let width = if declaration.syntax_errors.is_some() { Width::Poisoned } else { Width::Unknown };
-    let mut checker = Checker {
-        errors,
-        width,
-        layers: Vec::new(),
-        offset: 0,
-        has_input: false,
-        names: HashMap::new(),
-        idents: HashMap::new(),
-    };
-    for (position, layer) in declaration.layers.iter().enumerate() {
-        checker.layer(position, layer);
-    }
-    let Checker { mut errors, mut layers, offset, .. } = checker;
-    if declaration.layers.is_empty() && declaration.syntax_errors.is_none() {
-        errors.at_span(
-            declaration.brace_span,
-            "a network needs at least one layer, such as `dense(2 -> 1, sigmoid)`",
-        );
-    }
-    let only_input = declaration.layers.iter().all(|l| matches!(l.arguments, Arguments::Input(_)));
-    if !declaration.layers.is_empty() && only_input && declaration.syntax_errors.is_none() {
-        errors.at_span(declaration.brace_span, "a network needs at least one layer after `input(…)`");
-    }
-    errors.finish()?;
-    let inputs = layers.first().map_or(0, |l| l.inputs);
-    let outputs = layers.last().map_or(0, |l| l.outputs);
-    mark_gradients(&mut layers);
-    Ok(Network {
-        attrs: declaration.attrs.clone(),
-        vis: declaration.vis.clone(),
-        ident: declaration.ident.clone(),
-        inputs,
-        outputs,
-        parameters: offset,
-        layers,
-    })
+/// A node before the model is finished.
+struct Draft {
+    name: String,
+    ident: Ident,
+    span: Span,
+    built: Built,
+    offsets: Vec<usize>,
 }
 
-/// Backward runs from the output down to the first layer with parameters: every layer from
-/// there on needs its output's gradient, and every layer after it passes a gradient down.
-fn mark_gradients(layers: &mut [Layer]) {
-    let first_with_parameters = layers.iter().position(|l| matches!(l.kind, Kind::Dense { .. }));
-    let last = layers.len().saturating_sub(1);
-    for (index, layer) in layers.iter_mut().enumerate() {
-        let from = first_with_parameters.unwrap_or(last);
-        layer.has_gradient = index >= from;
-        layer.propagates_gradient = first_with_parameters.is_some_and(|f| index > f);
-    }
-}
-
-struct Checker {
+/// The checker's state, lent to each kind as it checks its entry.
+pub struct Context {
     errors: Errors,
-    width: Width,
-    layers: Vec<Layer>,
+    /// The input's shape once known.
+    input: Option<Shape>,
+    nodes: Vec<Draft>,
+    /// What the next entry reads by default.
+    flow: Incoming,
     offset: usize,
-    /// Whether the first entry is `input(…)`, which is not a layer.
-    has_input: bool,
+    /// Layer names that can be referenced (`<- name`, `add(a, b)`), with their values.
+    values: HashMap<String, usize>,
+    /// Every name the declaration gives, to tell "later" from "unknown".
+    declared: Vec<String>,
     /// Taken layer names, with where they were taken.
     names: HashMap<String, Span>,
     /// Taken Rust identifiers (a default `layer1` may collide with a declared name), and
     /// whether each is a default name.
     idents: HashMap<String, (Span, bool)>,
+    /// The current entry: its name and identifier, and whether it is the first entry.
+    current: (String, Ident, bool),
 }
 
-impl Checker {
-    fn layer(&mut self, position: usize, layer: &parse::Layer) {
-        // Default names count declared layers (not `input`), whether or not they passed.
-        let index = position - usize::from(self.has_input);
-        match &layer.arguments {
-            Arguments::Input(size) => self.input(position, layer, size),
-            Arguments::Dense(dense) => {
-                if let Some((inputs, outputs, activation, init)) = self.dense(dense) {
-                    let description = match dense.activation {
-                        Some(_) => format!("dense({inputs} -> {outputs}, {})", describe(activation)),
-                        None => format!("dense({inputs} -> {outputs})"),
-                    };
-                    let offset = self.offset;
-                    let count = inputs.checked_mul(outputs).and_then(|w| w.checked_add(outputs));
-                    match count.and_then(|c| c.checked_add(offset)).filter(|&end| end <= MAX_PARAMETERS) {
-                        Some(end) => self.offset = end,
-                        None => self.errors.at(
-                            &dense.outputs,
-                            format!(
-                                "`{description}` makes the network larger than {MAX_PARAMETERS} parameters"
-                            ),
-                        ),
+/// Checks a declaration, returning its model or every mistake in it.
+pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
+    let mut declared = Vec::new();
+    collect_names(&declaration.entries, &mut declared);
+    let mut context = Context {
+        errors: Errors::default(),
+        input: None,
+        nodes: Vec::new(),
+        flow: Incoming::Unknown,
+        offset: 0,
+        values: HashMap::new(),
+        declared,
+        names: HashMap::new(),
+        idents: HashMap::new(),
+        current: (String::new(), declaration.ident.clone(), true),
+    };
+    let layers = context.chain(&declaration.entries, None);
+    if layers == 0 {
+        let message = if declaration.entries.is_empty() {
+            "a network needs at least one layer, such as `dense(2 -> 1, sigmoid)`"
+        } else {
+            "a network needs at least one layer after `input(…)`"
+        };
+        context.errors.at_span(declaration.brace_span, message);
+    }
+    context.finish(declaration)
+}
+
+fn collect_names(entries: &[syn::Result<Entry>], names: &mut Vec<String>) {
+    for entry in entries.iter().flatten() {
+        if let Some(name) = &entry.name {
+            names.push(name.to_string());
+        }
+        if let Some(block) = &entry.block {
+            collect_names(&block.entries, names);
+        }
+    }
+}
+
+impl Context {
+    /// Checks entries as a chain, each reading the previous one's output; `prefix` names
+    /// the block they are in (`2` for `2.0`, `2.1`, …).
+    /// Returns how many of them are layers.
+    fn chain(&mut self, entries: &[syn::Result<Entry>], prefix: Option<(&str, &Ident)>) -> usize {
+        let mut index = 0;
+        for (position, entry) in entries.iter().enumerate() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    // An entry is missing, so no size can be trusted until a layer states
+                    // its output: checks that follow sizes from layer to layer are skipped
+                    // rather than reported as cascades.
+                    self.errors.push(error.clone());
+                    self.flow = Incoming::Poisoned;
+                    index += 1;
+                    continue;
+                }
+            };
+            let (name, ident) = match (&entry.name, prefix) {
+                (Some(name), None) => (name.to_string(), name.clone()),
+                (Some(name), Some((block, _))) => (format!("{block}.{name}"), name.clone()),
+                (None, None) => (index.to_string(), Ident::new(&format!("layer{index}"), entry.kind.span())),
+                (None, Some((block, ident))) => {
+                    let ident = Ident::new(&format!("{ident}_{index}"), entry.kind.span());
+                    (format!("{block}.{index}"), ident)
+                }
+            };
+            self.current = (name, ident, prefix.is_none() && position == 0);
+            if self.entry(entry) {
+                // Default names count layers, whether or not they passed.
+                index += 1;
+            }
+        }
+        index
+    }
+
+    /// Checks one entry; returns whether it is a layer (counted for default names).
+    fn entry(&mut self, entry: &Entry) -> bool {
+        let text = entry.kind.to_string();
+        let Some(kind) = layers::kind(&text) else {
+            let hint = suggest::hint(&text, layers::names());
+            self.errors.at(&entry.kind, format!("unknown layer `{text}`; {hint}"));
+            self.flow = Incoming::Poisoned;
+            return true;
+        };
+        if let (Some(block), false) = (&entry.block, kind.block) {
+            self.errors.at_span(block.span, format!("`{text}` takes no `{{ … }}` block of layers"));
+        }
+        let (name, ident, _) = self.current.clone();
+        match (kind.build)(entry, self) {
+            Outcome::Layer(built) => {
+                self.push(entry, name, ident, built);
+                true
+            }
+            Outcome::Declaration => false,
+            Outcome::Failed { output } => {
+                self.flow = match output {
+                    Some((shape, as_written)) => {
+                        let producer = Some((name, as_written));
+                        Incoming::Known(Source { value: usize::MAX, shape, producer, previous: true })
                     }
-                    let kind = Kind::Dense { activation, init, offset };
-                    self.push(layer, index, description, inputs, outputs, kind);
-                } else {
-                    // The layer is wrong, but when its output size is clear the layers after it
-                    // can still be checked against it.
-                    self.width = match dense.outputs.base10_parse::<usize>() {
-                        Ok(size) if size > 0 => {
-                            let name =
-                                layer.name.as_ref().map_or_else(|| index.to_string(), ToString::to_string);
-                            Width::Known { size, from: Some((name, as_written(dense))) }
-                        }
-                        _ => Width::Poisoned,
-                    };
-                }
+                    None => Incoming::Poisoned,
+                };
+                true
             }
-            Arguments::Dropout(p) => {
-                if !(0.0..1.0).contains(&p.value) {
-                    let why = if p.value >= 1.0 { ", and 1 would drop every value" } else { "" };
-                    self.errors.at_span(
-                        p.span,
-                        format!(
-                            "dropout probability must be in [0, 1), found {}: it is the chance of dropping each value{why}",
-                            p.text
-                        ),
-                    );
-                }
-                if let Some(size) = self.flowing_width(layer) {
-                    let description = format!("dropout({})", p.text);
-                    self.push(layer, index, description, size, size, Kind::Dropout { probability: p.value });
-                }
-            }
-            Arguments::Other(arguments) => self.activation_layer(index, layer, arguments.as_ref()),
         }
     }
 
-    /// `input(N)`: declares the input size; only as the first entry.
-    fn input(&mut self, position: usize, layer: &parse::Layer, size: &LitInt) {
-        if position != 0 {
-            self.errors
-                .at(&layer.kind, "`input(…)` declares the network's input size, so it must come first");
-            return;
+    /// Records a checked layer: its names, its parameters, and the value it produces.
+    fn push(&mut self, entry: &Entry, name: String, ident: Ident, built: Built) {
+        let at = entry.name.as_ref().map_or_else(|| entry.kind.span(), Ident::span);
+        let text = ident.to_string();
+        let has_accessors = built.layer.has_accessors();
+        if let Some(method) =
+            RESERVED.iter().find(|&&r| has_accessors && (text == r || text == format!("{r}_mut")))
+        {
+            self.errors.at_span(
+                at,
+                format!(
+                    "a {} layer named `{ident}` would hide the network's own `{method}` method; choose another name",
+                    entry.kind
+                ),
+            );
         }
-        if let Some(name) = &layer.name {
-            self.errors.at(name, "`input(…)` is not a layer and takes no name");
+        self.claim(&name, &text, at, entry.name.is_none(), has_accessors);
+        let description = built.layer.describe();
+        let offsets = self.allocate(&built, &description);
+        let value = self.nodes.len() + 1;
+        if entry.name.is_some() {
+            self.values.insert(text, value);
         }
-        if let Some(size) = self.size(size, "an input") {
-            if !matches!(self.width, Width::Poisoned) {
-                self.width = Width::Known { size, from: None };
+        let shape = built.layer.output();
+        self.flow = Incoming::Known(Source {
+            value,
+            shape,
+            producer: Some((name.clone(), description)),
+            previous: true,
+        });
+        self.nodes.push(Draft { name, ident, span: entry.span(), built, offsets });
+    }
+
+    /// Reserves a layer's name and identifier, reporting a clash.
+    fn claim(&mut self, name: &str, ident: &str, at: Span, is_default: bool, has_accessors: bool) {
+        let taken = match self.names.get(name) {
+            Some(&first) => Some((first, false)),
+            None => self.idents.get(ident).copied(),
+        };
+        if let Some((first, first_is_default)) = taken {
+            let mut error = syn::Error::new(
+                at,
+                format!("duplicate layer name `{ident}`: every layer needs its own name"),
+            );
+            let note = if first_is_default {
+                format!("`{ident}` is already the default name of this unnamed layer")
+            } else {
+                format!("`{ident}` is first used here")
+            };
+            error.combine(syn::Error::new(first, note));
+            self.errors.push(error);
+        }
+        self.names.insert(name.to_owned(), at);
+        self.idents.insert(ident.to_owned(), (at, is_default));
+        if has_accessors {
+            self.idents.insert(format!("{ident}_mut"), (at, is_default));
+        }
+    }
+
+    /// Places a layer's parameter tensors in the flat buffer.
+    fn allocate(&mut self, built: &Built, description: &str) -> Vec<usize> {
+        let mut offsets = Vec::new();
+        let mut end = Some(self.offset);
+        for tensor in built.layer.parameters() {
+            offsets.push(end.unwrap_or(0));
+            let count = tensor.shape.iter().try_fold(1_usize, |n, &d| n.checked_mul(d));
+            end = end.zip(count).and_then(|(e, c)| e.checked_add(c));
+        }
+        match end.filter(|&end| end <= MAX_PARAMETERS) {
+            Some(end) => self.offset = end,
+            None => self.errors.at_span(
+                built.span,
+                format!("`{description}` makes the network larger than {MAX_PARAMETERS} parameters"),
+            ),
+        }
+        offsets
+    }
+
+    /// The assembled model, or every mistake.
+    fn finish(self, declaration: &Declaration) -> Result<Network, syn::Error> {
+        let Self { errors, input, nodes, offset, .. } = self;
+        errors.finish()?;
+        let mut values = vec![Value {
+            shape: input.unwrap_or_else(|| Shape::vector(0)),
+            requires_gradient: false,
+            consumers: Vec::new(),
+        }];
+        let mut model_nodes = Vec::new();
+        for (index, draft) in nodes.into_iter().enumerate() {
+            let has_parameters = !draft.offsets.is_empty();
+            let mut requires_gradient = has_parameters;
+            for (slot, &input) in draft.built.inputs.iter().enumerate() {
+                values[input].consumers.push((index, slot));
+                requires_gradient |= values[input].requires_gradient;
             }
-            self.has_input = true;
+            values.push(Value {
+                shape: draft.built.layer.output(),
+                requires_gradient,
+                consumers: Vec::new(),
+            });
+            model_nodes.push(Node {
+                name: draft.name,
+                ident: draft.ident,
+                span: draft.span,
+                inputs: draft.built.inputs,
+                offsets: draft.offsets,
+                layer: draft.built.layer,
+            });
+        }
+        Ok(Network {
+            attrs: declaration.attrs.clone(),
+            vis: declaration.vis.clone(),
+            ident: declaration.ident.clone(),
+            values,
+            nodes: model_nodes,
+            parameters: offset,
+        })
+    }
+}
+
+/// The interface the layer kinds check their entries through.
+impl Context {
+    /// Records a mistake.
+    pub fn errors(&mut self) -> &mut Errors {
+        &mut self.errors
+    }
+
+    /// Hides what flows on after a mistake, so the entries after it report nothing about it.
+    pub fn poison(&mut self) {
+        self.flow = Incoming::Poisoned;
+    }
+
+    /// Whether this entry is the declaration's first.
+    pub fn is_first(&self) -> bool {
+        self.current.2
+    }
+
+    /// What flows into `entry`: the value it names with `<-`, else the previous entry's.
+    pub fn incoming(&mut self, entry: &Entry) -> Incoming {
+        match &entry.source {
+            Some(name) => self.reference(name).map_or(Incoming::Poisoned, Incoming::Known),
+            None => self.flow.clone(),
+        }
+    }
+
+    /// The value flowing into `entry`, or `None` after reporting that it is not known.
+    pub fn source(&mut self, entry: &Entry) -> Option<Source> {
+        match self.incoming(entry) {
+            Incoming::Known(source) => Some(source),
+            Incoming::Poisoned => None,
+            Incoming::Unknown => {
+                self.errors.at(
+                    &entry.kind,
+                    format!(
+                        "the input size of `{}` is unknown: begin the network with `input(N)` or a `dense(IN -> OUT)` layer",
+                        entry.kind
+                    ),
+                );
+                self.flow = Incoming::Poisoned;
+                None
+            }
+        }
+    }
+
+    /// Declares the network's input shape (by `input(N)` or the first layer's stated input
+    /// size), returning it as a value.
+    pub fn declare_input(&mut self, shape: Shape) -> Source {
+        self.input = Some(shape.clone());
+        let source = Source { value: 0, shape, producer: None, previous: true };
+        if !matches!(self.flow, Incoming::Poisoned) {
+            self.flow = Incoming::Known(source.clone());
+        }
+        source
+    }
+
+    /// The value a layer name refers to (`input` for the network's input), or `None` after
+    /// reporting why there is none.
+    pub fn reference(&mut self, name: &Ident) -> Option<Source> {
+        let text = name.to_string();
+        if text == INPUT {
+            return match &self.input {
+                Some(shape) => {
+                    Some(Source { value: 0, shape: shape.clone(), producer: None, previous: false })
+                }
+                None => {
+                    self.errors.at(
+                        name,
+                        "the network's input size is unknown here: begin the network with `input(N)`",
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(&value) = self.values.get(&text) {
+            let node = &self.nodes[value - 1];
+            let producer = Some((node.name.clone(), node.built.layer.describe()));
+            return Some(Source { value, shape: node.built.layer.output(), producer, previous: false });
+        }
+        let message = if self.declared.contains(&text) {
+            format!(
+                "layer `{text}` is computed after this one (or did not pass its checks); a layer can only read the input and layers before it"
+            )
         } else {
-            self.width = Width::Poisoned;
+            let candidates: Vec<&str> =
+                self.values.keys().map(String::as_str).chain(std::iter::once(INPUT)).collect();
+            format!("no layer named `{text}`; {}", suggest::hint(&text, candidates))
+        };
+        self.errors.at(name, message);
+        None
+    }
+
+    /// Checks a block's entries as a chain reading `from`, naming its layers after the
+    /// current entry (`2.0`, `2.1`, …); returns what the block's last entry produces, and
+    /// `None` when the block has no layer or a mistake in one.
+    pub fn block(&mut self, from: &Source, entries: &[syn::Result<Entry>]) -> Option<Source> {
+        let (name, ident, first) = self.current.clone();
+        self.flow = Incoming::Known(Source { previous: true, ..from.clone() });
+        let layers = self.chain(entries, Some((&name, &ident)));
+        self.current = (name, ident, first);
+        if layers == 0 {
+            return None;
+        }
+        match self.flow.clone() {
+            Incoming::Known(source) if source.value != usize::MAX => Some(source),
+            _ => None,
         }
     }
 
     /// Parses a size literal, which must be at least 1.
-    fn size(&mut self, literal: &LitInt, what: &str) -> Option<usize> {
+    pub fn size(&mut self, literal: &LitInt, what: &str) -> Option<usize> {
         match literal.base10_parse::<usize>() {
             Ok(0) => {
                 self.errors.at(
@@ -216,260 +466,4 @@ impl Checker {
             }
         }
     }
-
-    /// The width flowing into a layer that keeps it, or `None` (after reporting) when it
-    /// is not known.
-    fn flowing_width(&mut self, layer: &parse::Layer) -> Option<usize> {
-        match &self.width {
-            Width::Known { size, .. } => Some(*size),
-            Width::Poisoned => None,
-            Width::Unknown => {
-                self.errors.at(
-                    &layer.kind,
-                    format!(
-                        "the input size of `{}` is unknown: begin the network with `input(N)` or a `dense(IN -> OUT)` layer",
-                        layer.kind
-                    ),
-                );
-                self.width = Width::Poisoned;
-                None
-            }
-        }
-    }
-
-    fn dense(&mut self, dense: &parse::Dense) -> Option<(usize, usize, Activation, Init)> {
-        let outputs = self.size(&dense.outputs, "a dense layer");
-        let inputs = match (&dense.inputs, self.width.clone()) {
-            (Some(literal), width) => {
-                let declared = self.size(literal, "a dense layer's input");
-                if let (Some(declared), Width::Known { size, from }, Some(outputs)) =
-                    (declared, width, outputs)
-                    && declared != size
-                {
-                    let source = match from {
-                        Some((name, description)) => {
-                            format!("the previous layer `{name}` (`{description}`) produces {size}")
-                        }
-                        None => format!("the network's input is `input({size})`"),
-                    };
-                    let message = format!(
-                        "this layer takes {declared} inputs, but {source}; write `dense({size} -> {outputs})` or leave the input size out: `dense({outputs})`"
-                    );
-                    self.errors.at(literal, message);
-                    None
-                } else {
-                    declared
-                }
-            }
-            (None, Width::Known { size, .. }) => Some(size),
-            (None, Width::Poisoned) => None,
-            (None, Width::Unknown) => {
-                let out = dense.outputs.base10_digits();
-                self.errors.at(
-                    &dense.outputs,
-                    format!(
-                        "the first layer's input size cannot be inferred: write `dense(IN -> {out})` or begin the network with `input(IN)`"
-                    ),
-                );
-                None
-            }
-        };
-        let activation = match &dense.activation {
-            Some(activation) => {
-                self.activation(&activation.name, &activation.arguments, activation_candidates())
-            }
-            None => Some(Activation { kind: ActivationKind::Identity, parameter: None }),
-        };
-        let mut init = Some(Init { variant: "TorchLinear", argument: None });
-        for option in &dense.options {
-            init = self.dense_option(option).or(init);
-        }
-        Some((inputs?, outputs?, activation?, init?))
-    }
-
-    fn dense_option(&mut self, option: &parse::Option_) -> Option<Init> {
-        let key = option.key.to_string();
-        if !DENSE_OPTIONS.contains(&key.as_str()) {
-            let hint = suggest::hint(&key, DENSE_OPTIONS.iter().copied());
-            self.errors.at(&option.key, format!("unknown option `{key}` for a dense layer; {hint}"));
-            return None;
-        }
-        let value = option.value.to_string();
-        let Some(&(_, variant, takes_value)) = INITIALISERS.iter().find(|(name, ..)| *name == value) else {
-            let hint = suggest::hint(&value, INITIALISERS.iter().map(|(name, ..)| *name));
-            self.errors.at(&option.value, format!("unknown initialiser `{value}`; {hint}"));
-            return None;
-        };
-        match (takes_value, option.arguments.as_slice()) {
-            (false, []) => Some(Init { variant, argument: None }),
-            (true, [number]) if number.value.is_finite() => {
-                Some(Init { variant, argument: Some(number.value) })
-            }
-            (false, [first, ..]) => {
-                self.errors.at_span(first.span, format!("`{value}` takes no value"));
-                None
-            }
-            _ => {
-                self.errors
-                    .at(&option.value, format!("`{value}` needs one finite value: `init = {value}(0.1)`"));
-                None
-            }
-        }
-    }
-
-    /// Resolves an activation name and checks its parameter.
-    fn activation<'a>(
-        &mut self,
-        name: &Ident,
-        arguments: &[parse::Number],
-        candidates: impl IntoIterator<Item = &'a str> + Clone,
-    ) -> Option<Activation> {
-        let text = name.to_string();
-        let Some(kind) = ActivationKind::from_name(&text) else {
-            let hint = suggest::hint(&text, candidates);
-            self.errors.at(name, format!("unknown activation `{text}`; {hint}"));
-            return None;
-        };
-        match (kind.parameter(), arguments) {
-            (_, []) => Some(Activation { kind, parameter: None }),
-            (None, [first, ..]) => {
-                self.errors.at_span(first.span, format!("`{text}` takes no arguments"));
-                None
-            }
-            (Some(parameter), [number]) => {
-                let valid = number.value.is_finite() && (!parameter.positive || number.value > 0.0);
-                if valid {
-                    Some(Activation { kind, parameter: Some(number.value) })
-                } else {
-                    let needs =
-                        if parameter.positive { "a finite number above 0" } else { "a finite number" };
-                    let message =
-                        format!("the {} of `{text}` must be {needs}, found {}", parameter.name, number.text);
-                    self.errors.at_span(number.span, message);
-                    None
-                }
-            }
-            (Some(parameter), [_, extra, ..]) => {
-                let message = format!(
-                    "`{text}` takes one argument, its {} (default {:?}): `{text}({:?})`",
-                    parameter.name, parameter.default, parameter.default
-                );
-                self.errors.at_span(extra.span, message);
-                None
-            }
-        }
-    }
-
-    /// A layer that is only an activation: `relu`.
-    fn activation_layer(&mut self, index: usize, layer: &parse::Layer, arguments: Option<&TokenStream>) {
-        let text = layer.kind.to_string();
-        if ActivationKind::from_name(&text).is_none() {
-            let candidates = LAYER_KINDS.iter().copied().chain(ActivationKind::names());
-            let hint = suggest::hint(&text, candidates);
-            self.errors.at(&layer.kind, format!("unknown layer `{text}`; {hint}"));
-            self.width = Width::Poisoned;
-            return;
-        }
-        let arguments = match arguments.map(|tokens| parse::parse_numbers.parse2(tokens.clone())) {
-            None => Vec::new(),
-            Some(Ok(numbers)) => numbers,
-            Some(Err(error)) => {
-                self.errors.push(error);
-                return;
-            }
-        };
-        let activation = self.activation(&layer.kind, &arguments, activation_candidates());
-        let size = self.flowing_width(layer);
-        if let (Some(activation), Some(size)) = (activation, size) {
-            let description = describe(activation);
-            self.push(layer, index, description, size, size, Kind::Activation(activation));
-        }
-    }
-
-    /// Records a checked layer, its name, and the width it produces.
-    fn push(
-        &mut self,
-        layer: &parse::Layer,
-        index: usize,
-        description: String,
-        inputs: usize,
-        outputs: usize,
-        kind: Kind,
-    ) {
-        let (name, ident) = match &layer.name {
-            Some(name) => (name.to_string(), name.clone()),
-            None => (index.to_string(), Ident::new(&format!("layer{index}"), layer.kind.span())),
-        };
-        let at = layer.name.as_ref().map_or_else(|| layer.kind.span(), Ident::span);
-        let is_dense = matches!(kind, Kind::Dense { .. });
-        let text = ident.to_string();
-        if let Some(method) =
-            RESERVED.iter().find(|&&r| is_dense && (text == r || text == format!("{r}_mut")))
-        {
-            self.errors.at_span(
-                at,
-                format!("a dense layer named `{ident}` would hide the network's own `{method}` method; choose another name"),
-            );
-        }
-        let taken = match self.names.get(&name) {
-            Some(&first) => Some((first, false)),
-            None => self.idents.get(&text).copied(),
-        };
-        if let Some((first, is_default)) = taken {
-            let mut error = syn::Error::new(
-                at,
-                format!("duplicate layer name `{ident}`: every layer needs its own name"),
-            );
-            let note = if is_default {
-                format!("`{ident}` is already the default name of this unnamed layer")
-            } else {
-                format!("`{ident}` is first used here")
-            };
-            error.combine(syn::Error::new(first, note));
-            self.errors.push(error);
-        }
-        let is_default = layer.name.is_none();
-        self.names.insert(name.clone(), at);
-        self.idents.insert(text.clone(), (at, is_default));
-        if is_dense {
-            self.idents.insert(format!("{text}_mut"), (at, is_default));
-        }
-        let span = layer.span();
-        if !matches!(self.width, Width::Poisoned) || matches!(kind, Kind::Dense { .. }) {
-            self.width = Width::Known { size: outputs, from: Some((name.clone(), description.clone())) };
-        }
-        self.layers.push(Layer {
-            name,
-            ident,
-            span,
-            description,
-            inputs,
-            outputs,
-            kind,
-            propagates_gradient: false,
-            has_gradient: false,
-        });
-    }
-}
-
-/// An activation as a declaration writes it: `relu`, `leaky_relu(0.2)`.
-fn describe(activation: Activation) -> String {
-    match activation.parameter {
-        Some(value) => format!("{}({value})", activation.kind.name()),
-        None => activation.kind.name().to_owned(),
-    }
-}
-
-/// A dense layer as the user wrote it, for messages about the layers after it.
-fn as_written(dense: &parse::Dense) -> String {
-    let inputs = dense.inputs.as_ref().map_or_else(|| "…".to_owned(), |l| l.base10_digits().to_owned());
-    let outputs = dense.outputs.base10_digits();
-    match &dense.activation {
-        Some(activation) => format!("dense({inputs} -> {outputs}, {})", activation.name),
-        None => format!("dense({inputs} -> {outputs})"),
-    }
-}
-
-fn activation_candidates() -> impl Iterator<Item = &'static str> + Clone {
-    ActivationKind::names()
 }

@@ -18,6 +18,7 @@ mod check;
 mod errors;
 mod expand;
 mod fallback;
+mod layers;
 mod model;
 mod parse;
 mod suggest;

@@ -1,83 +1,87 @@
-//! The checked network: every shape resolved, every name known. `expand` reads only this.
+//! The checked network: a graph of shaped values and the nodes that compute them, every
+//! shape resolved, every name known. `expand` reads only this.
 
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Visibility};
 
-use crate::catalog::ActivationKind;
+use crate::layers::Layer;
 
 /// A network whose declaration passed every check.
 pub struct Network {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub ident: Ident,
-    /// Values per input sample.
-    pub inputs: usize,
-    /// Values per output sample.
-    pub outputs: usize,
+    /// Value 0 is the network's input; value `n + 1` is node `n`'s output.
+    pub values: Vec<Value>,
+    /// In topological order: a node reads only the input and earlier nodes' values.
+    pub nodes: Vec<Node>,
     /// Values in the flat parameter buffer.
     pub parameters: usize,
-    pub layers: Vec<Layer>,
 }
 
-/// One layer, with its shapes and its place in the parameter buffer.
-pub struct Layer {
+/// The shape of one sample of a value, row-major: `[F]`, `[T, F]` or `[C, H, W]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape(pub Vec<usize>);
+
+impl Shape {
+    /// A flat vector of `size` values.
+    pub fn vector(size: usize) -> Self {
+        Self(vec![size])
+    }
+
+    /// Values per sample.
+    pub fn len(&self) -> usize {
+        self.0.iter().product()
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sizes: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        write!(f, "[{}]", sizes.join(", "))
+    }
+}
+
+/// A value flowing between nodes.
+pub struct Value {
+    pub shape: Shape,
+    /// Whether a gradient must flow back into this value (a node with parameters computes
+    /// it, or reads a value that needs one).
+    pub requires_gradient: bool,
+    /// The nodes that read it, with the input slot, in topological order.
+    pub consumers: Vec<(usize, usize)>,
+}
+
+/// One layer, with its place in the graph and in the parameter buffer.
+pub struct Node {
     /// PyTorch-style name: the declared name, else the layer's index (`0`, `1`, …), as in a
-    /// `torch.nn.Sequential`.
+    /// `torch.nn.Sequential`; `2.0` inside block `2`.
     pub name: String,
     /// The Rust identifier for this layer's accessor and workspace buffers.
     pub ident: Ident,
     /// The user's tokens for this layer.
     pub span: Span,
-    /// The layer as a declaration would write it: `dense(2 -> 3, sigmoid)`.
-    pub description: String,
-    pub inputs: usize,
-    pub outputs: usize,
-    pub kind: Kind,
-    /// Whether the backward pass must produce `∂L/∂input` for this layer (there is a layer
-    /// with parameters before it).
-    pub propagates_gradient: bool,
-    /// Whether the backward pass needs `∂L/∂output` of this layer.
-    pub has_gradient: bool,
+    /// The values it reads, by index into [`Network::values`].
+    pub inputs: Vec<usize>,
+    /// Where each of its parameter tensors starts in the flat buffer.
+    pub offsets: Vec<usize>,
+    /// What it computes.
+    pub layer: Box<dyn Layer>,
 }
 
-/// An activation with its parameter resolved (`leaky_relu(0.2)`: slope 0.2).
-#[derive(Clone, Copy)]
-pub struct Activation {
-    pub kind: ActivationKind,
-    pub parameter: Option<f64>,
-}
-
-/// What a layer computes.
-pub enum Kind {
-    /// `a = σ(W·x + b)`; weight `[outputs, inputs]` at `offset`, bias `[outputs]` right after.
-    Dense { activation: Activation, init: Init, offset: usize },
-    /// Inverted dropout with drop probability `probability`.
-    Dropout { probability: f64 },
-    /// `a = σ(x)` on its own.
-    Activation(Activation),
-}
-
-/// A dense layer's initialiser: a runtime `Init` variant, with its argument if any.
-#[derive(Clone, Copy)]
-pub struct Init {
-    pub variant: &'static str,
-    pub argument: Option<f64>,
-}
-
-impl Layer {
-    /// Offsets of the weight and bias, for layers with parameters.
-    pub fn dense_ranges(&self) -> Option<(usize, usize, usize)> {
-        match self.kind {
-            Kind::Dense { offset, .. } => {
-                let bias = offset + self.inputs * self.outputs;
-                Some((offset, bias, bias + self.outputs))
-            }
-            _ => None,
-        }
+impl Network {
+    /// The network's output value.
+    pub fn output(&self) -> usize {
+        self.nodes.len()
     }
 
-    /// Whether the training forward keeps a separate pre-activation buffer `z`.
-    pub fn keeps_pre_activation(&self) -> bool {
-        matches!(self.kind, Kind::Dense { activation, .. } if activation.kind != ActivationKind::Identity)
+    /// Values per input sample.
+    pub fn inputs(&self) -> usize {
+        self.values[0].shape.len()
+    }
+
+    /// Values per output sample.
+    pub fn outputs(&self) -> usize {
+        self.values[self.output()].shape.len()
     }
 }

@@ -34,3 +34,20 @@ pub fn gradient_buffer<T, const N: usize>(gradients: &mut [T]) -> &mut [T; N] {
     assert_eq!(len, N, "the gradient buffer holds {len} values, but the network has {N} parameters");
     gradients.first_chunk_mut::<N>().expect("checked above")
 }
+
+/// A buffer laid out like some parameters, cut into consecutive tensors of the given
+/// lengths: a layer's `[weight, bias]`, each mutable on its own.
+///
+/// # Panics
+///
+/// When the lengths add up to more than the buffer holds.
+#[inline]
+#[must_use]
+pub fn split_tensors<T, const K: usize>(values: &mut [T], lengths: [usize; K]) -> [&mut [T]; K] {
+    let mut rest = values;
+    lengths.map(|length| {
+        let (tensor, tail) = core::mem::take(&mut rest).split_at_mut(length);
+        rest = tail;
+        tensor
+    })
+}

@@ -5,11 +5,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::activation::{activation_forward, activation_in_place, activation_one, activation_value};
 use super::training::{backward_body, forward_train_body};
-use super::{buffer, literal, private, ranges, workspace_ident};
-use crate::catalog::ActivationKind;
-use crate::model::{Kind, Layer, Network};
+use super::{literal, private, site, value_field, workspace_ident};
+use crate::model::Network;
 
 /// Parameters from which a network's passes are also compiled for AVX2 and chosen at run
 /// time: below, a handful of scalar operations dominate and the feature check would cost
@@ -22,13 +20,13 @@ fn passes(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
     let workspace = workspace_ident(network);
-    let (inputs, outputs) = (literal(network.inputs), literal(network.outputs));
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
     let forward_one = forward_one(network);
     let infer = infer_body(network);
     let forward_train = forward_train_body(network);
     let backward = backward_body(network);
-    let has_dropout = network.layers.iter().any(|l| matches!(l.kind, Kind::Dropout { .. }));
-    let rng = if has_dropout { quote!(__rng) } else { quote!(_rng) };
+    let uses_rng = network.nodes.iter().any(|node| node.layer.uses_rng());
+    let rng = if uses_rng { quote!(__rng) } else { quote!(_rng) };
     let runner =
         if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
     quote! {
@@ -120,11 +118,12 @@ fn passes(network: &Network) -> TokenStream {
 pub(super) fn inherent_impl(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
-    let (inputs, outputs) = (literal(network.inputs), literal(network.outputs));
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
     let parameters = literal(network.parameters);
     let workspace = workspace_ident(network);
     let passes = passes(network);
-    let accessors = network.layers.iter().filter_map(accessor);
+    let accessors = (0..network.nodes.len())
+        .map(|node| network.nodes[node].layer.accessors(&site(network, node, Vec::new())));
     quote! {
         impl<T: #private::Real> #ident<T> {
             /// Values per input sample.
@@ -166,133 +165,61 @@ pub(super) fn inherent_impl(network: &Network) -> TokenStream {
     }
 }
 
-/// The one-sample forward: a chain of stack vectors. Dropout is the identity in inference,
-/// so it adds no statement.
+/// The one-sample forward: a chain of stack vectors. Layers that are the identity in
+/// inference (dropout) add no statement.
 fn forward_one(network: &Network) -> TokenStream {
     let private = private();
     let mut statements = Vec::new();
-    // A reference to the current values: the input, then each layer's result.
-    let mut current = quote!(input);
-    let mut last: Option<Ident> = None;
-    for (index, layer) in network.layers.iter().enumerate() {
+    // Each value's stack vector: `None` for the input, then each layer's result.
+    let mut values: Vec<Option<Ident>> = vec![None];
+    let reference = |value: &Option<Ident>| value.as_ref().map_or_else(|| quote!(input), |x| quote!(&#x));
+    for (index, node) in network.nodes.iter().enumerate() {
+        if node.layer.identity_in_inference() {
+            values.push(values[node.inputs[0]].clone());
+            continue;
+        }
+        let inputs = node.inputs.iter().map(|&v| reference(&values[v])).collect();
+        let value = node.layer.forward_one(&site(network, index, inputs));
         let next = format_ident!("__x{}", index);
-        let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
-        let statement = match &layer.kind {
-            Kind::Dense { activation, .. } => {
-                let (weight, bias, end, _) = ranges(layer);
-                let (w, b) =
-                    (quote!(&self.parameters[#weight..#bias]), quote!(&self.parameters[#bias..#end]));
-                let value = if activation.kind.is_elementwise() {
-                    let activation = activation_value(*activation);
-                    quote!(#private::dense::forward_one::<T, _, #inputs, #outputs>(&#activation, #w, #b, #current))
-                } else {
-                    let identity = quote!(#private::activation::Identity);
-                    let z = quote!(&#private::dense::forward_one::<T, _, #inputs, #outputs>(&#identity, #w, #b, #current));
-                    activation_one(*activation, &z)
-                };
-                quote_spanned!(layer.span=> let #next: #private::SVector<T, #outputs> = #value;)
-            }
-            Kind::Activation(activation) => {
-                let value = activation_one(*activation, &current);
-                quote!(let #next: #private::SVector<T, #outputs> = #value;)
-            }
-            Kind::Dropout { .. } => continue,
-        };
-        statements.push(statement);
-        current = quote!(&#next);
-        last = Some(next);
+        let outputs = literal(network.values[index + 1].shape.len());
+        statements.push(quote_spanned!(node.span=> let #next: #private::SVector<T, #outputs> = #value;));
+        values.push(Some(next));
     }
-    let result = last.map_or_else(|| quote!(*input), |last| quote!(#last));
+    let result = match values.pop().flatten() {
+        Some(last) => quote!(#last),
+        None => quote!(*input),
+    };
     quote! {
         #(#statements)*
         #result
     }
 }
 
-/// Batched inference into the workspace. Dropout is the identity here, so it is skipped and
-/// the next layer reads the buffer before it.
+/// Batched inference into the workspace. Layers that are the identity in inference are
+/// skipped: the layers after them read the buffer before them.
 fn infer_body(network: &Network) -> TokenStream {
-    let private = private();
     let mut statements = Vec::new();
-    let mut current: Option<Ident> = None;
-    for layer in &network.layers {
-        let source = match &current {
-            Some(field) => quote!(&__workspace.#field),
-            None => quote!(inputs),
-        };
-        let output = buffer(layer, "output");
-        let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
-        let statement = match &layer.kind {
-            Kind::Dense { activation, .. } => {
-                let (weight, bias, end, _) = ranges(layer);
-                let affine = quote! {
-                    #private::dense::affine::<T, #inputs, #outputs>(
-                        &self.parameters[#weight..#bias], &self.parameters[#bias..#end], #source, &mut __workspace.#output,
-                    );
-                };
-                if activation.kind == ActivationKind::Identity {
-                    affine
-                } else if activation.kind.is_elementwise() {
-                    let activation = activation_value(*activation);
-                    quote! {
-                        #private::dense::forward::<T, _, #inputs, #outputs>(
-                            &#activation, &self.parameters[#weight..#bias], &self.parameters[#bias..#end],
-                            #source, &mut __workspace.#output,
-                        );
-                    }
-                } else {
-                    let in_place =
-                        activation_in_place(*activation, &quote!(&mut __workspace.#output), &outputs);
-                    quote!(#affine #in_place)
-                }
-            }
-            Kind::Activation(activation) => {
-                activation_forward(*activation, &source, &quote!(&mut __workspace.#output), &outputs)
-            }
-            Kind::Dropout { .. } => continue,
-        };
-        statements.push(statement);
-        current = Some(output);
-    }
-    let result = match current {
-        Some(field) => quote!(&__workspace.#field),
-        None => {
-            // Only dropout layers: the output is the input.
-            statements.push(quote!(__workspace.input.copy_from_slice(inputs);));
-            quote!(&__workspace.input)
+    let mut values = vec![quote!(inputs)];
+    for (index, node) in network.nodes.iter().enumerate() {
+        if node.layer.identity_in_inference() {
+            values.push(values[node.inputs[0]].clone());
+            continue;
         }
+        let inputs = node.inputs.iter().map(|&v| values[v].clone()).collect();
+        statements.push(node.layer.infer(&site(network, index, inputs)));
+        let output = value_field(network, index + 1);
+        values.push(quote!(&__workspace.#output));
+    }
+    let result = if values.last().is_some_and(|v| v.to_string() == "inputs") {
+        // Only layers that are the identity: the output is the input.
+        statements.push(quote!(__workspace.input.copy_from_slice(inputs);));
+        quote!(&__workspace.input)
+    } else {
+        values.pop().unwrap_or_default()
     };
     quote! {
         __workspace.prepare(batch);
         #(#statements)*
         #result
     }
-}
-
-/// `hidden()` and `hidden_mut()` for a dense layer named `hidden`.
-fn accessor(layer: &Layer) -> Option<TokenStream> {
-    let private = private();
-    layer.dense_ranges()?;
-    let (weight, bias, end, split) = ranges(layer);
-    let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
-    let name = &layer.ident;
-    let name_mut = format_ident!("{}_mut", layer.ident, span = layer.ident.span());
-    let doc = format!(
-        "The parameters of layer `{}`, `{}`: weight `[{outputs}, {inputs}]` (named `{}.weight`), bias `[{outputs}]` (`{}.bias`).",
-        layer.name, layer.description, layer.name, layer.name
-    );
-    Some(quote! {
-        #[doc = #doc]
-        #[must_use]
-        pub fn #name(&self) -> #private::dense::Parameters<'_, T, #inputs, #outputs> {
-            #private::dense::Parameters::new(&self.parameters[#weight..#bias], &self.parameters[#bias..#end])
-        }
-
-        #[doc = #doc]
-        #[must_use]
-        pub fn #name_mut(&mut self) -> #private::dense::ParametersMut<'_, T, #inputs, #outputs> {
-            let (__weight, __bias) = self.parameters[#weight..#end].split_at_mut(#split);
-            #private::dense::ParametersMut::new(__weight, __bias)
-        }
-    })
 }

@@ -1,19 +1,18 @@
 //! `impl nn::Network`: parameter specs, initialisation, the training forward and backward.
 
-use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::TokenStream;
+use quote::quote;
 
-use super::activation::{
-    activation_backward, activation_backward_in_place, activation_forward, activation_value,
-};
 use super::inference::DISPATCH_FROM_PARAMETERS;
-use super::{buffer, input_buffer, literal, private, ranges, workspace_ident};
-use crate::model::{Kind, Network};
+use super::{
+    gradient_field, gradient_part, literal, private, site, split_tensors, value_field, workspace_ident,
+};
+use crate::model::Network;
 
 pub(super) fn network_impl(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
-    let (inputs, outputs) = (literal(network.inputs), literal(network.outputs));
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
     let parameters = literal(network.parameters);
     let workspace = workspace_ident(network);
     let specs = parameter_specs(network);
@@ -107,15 +106,13 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
 fn parameter_specs(network: &Network) -> TokenStream {
     let private = private();
     let mut specs = Vec::new();
-    for layer in &network.layers {
-        if layer.dense_ranges().is_some() {
-            let (weight, bias, _, _) = ranges(layer);
-            let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
-            let weight_name = format!("{}.weight", layer.name);
-            let bias_name = format!("{}.bias", layer.name);
-            specs.push(quote!(#private::ParameterSpec { name: #weight_name, shape: &[#outputs, #inputs], offset: #weight }));
+    for node in &network.nodes {
+        for (tensor, &offset) in node.layer.parameters().iter().zip(&node.offsets) {
+            let name = format!("{}.{}", node.name, tensor.name);
+            let shape = tensor.shape.iter().map(|&d| literal(d));
+            let offset = literal(offset);
             specs.push(
-                quote!(#private::ParameterSpec { name: #bias_name, shape: &[#outputs], offset: #bias }),
+                quote!(#private::ParameterSpec { name: #name, shape: &[#(#shape),*], offset: #offset }),
             );
         }
     }
@@ -128,27 +125,12 @@ fn parameter_specs(network: &Network) -> TokenStream {
 fn initialise_body(network: &Network) -> TokenStream {
     let private = private();
     let parameters = literal(network.parameters);
-    let fills: Vec<TokenStream> = network
-        .layers
-        .iter()
-        .filter_map(|layer| {
-            let Kind::Dense { init, .. } = &layer.kind else {
-                return None;
-            };
-            let (weight, _, end, split) = ranges(layer);
-            let variant = format_ident!("{}", init.variant);
-            let init = match init.argument {
-                Some(value) => {
-                    let value = Literal::f64_suffixed(value);
-                    quote!(#private::Init::#variant(#value))
-                }
-                None => quote!(#private::Init::#variant),
-            };
-            let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
-            Some(quote! {
-                let (__weight, __bias) = __parameters[#weight..#end].split_at_mut(#split);
-                #init.fill_dense(__weight, __bias, #inputs, #outputs, __rng);
-            })
+    let fills: Vec<TokenStream> = (0..network.nodes.len())
+        .filter(|&node| !network.nodes[node].offsets.is_empty())
+        .map(|node| {
+            let split = split_tensors(network, node, &quote!(__parameters), "__");
+            let fill = network.nodes[node].layer.initialise(&site(network, node, Vec::new()));
+            quote!(#split #fill)
         })
         .collect();
     let binding = if fills.is_empty() { quote!(let __parameters) } else { quote!(let mut __parameters) };
@@ -159,55 +141,24 @@ fn initialise_body(network: &Network) -> TokenStream {
     }
 }
 
+/// The training pass's expression for each value: its workspace buffer.
+fn training_inputs(network: &Network, node: usize) -> Vec<TokenStream> {
+    network.nodes[node]
+        .inputs
+        .iter()
+        .map(|&value| {
+            let field = value_field(network, value);
+            quote!(&__workspace.#field)
+        })
+        .collect()
+}
+
 pub(super) fn forward_train_body(network: &Network) -> TokenStream {
     let private = private();
-    let inputs = literal(network.inputs);
-    let statements = network.layers.iter().enumerate().map(|(index, layer)| {
-        let source = input_buffer(network, index);
-        let output = buffer(layer, "output");
-        let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
-        match &layer.kind {
-            Kind::Dense { activation, .. } => {
-                let (weight, bias, end, _) = ranges(layer);
-                let (w, b) = (quote!(&self.parameters[#weight..#bias]), quote!(&self.parameters[#bias..#end]));
-                if layer.keeps_pre_activation() && activation.kind.is_elementwise() {
-                    let z = buffer(layer, "z");
-                    let activation = activation_value(*activation);
-                    quote! {
-                        #private::dense::forward_train::<T, _, #inputs, #outputs>(
-                            &#activation, #w, #b, &__workspace.#source, &mut __workspace.#z, &mut __workspace.#output,
-                        );
-                    }
-                } else if layer.keeps_pre_activation() {
-                    let z = buffer(layer, "z");
-                    let forward =
-                        activation_forward(*activation, &quote!(&__workspace.#z), &quote!(&mut __workspace.#output), &outputs);
-                    quote! {
-                        #private::dense::affine::<T, #inputs, #outputs>(#w, #b, &__workspace.#source, &mut __workspace.#z);
-                        #forward
-                    }
-                } else {
-                    quote! {
-                        #private::dense::affine::<T, #inputs, #outputs>(#w, #b, &__workspace.#source, &mut __workspace.#output);
-                    }
-                }
-            }
-            Kind::Dropout { probability } => {
-                let mask = buffer(layer, "mask");
-                let probability = Literal::f64_suffixed(*probability);
-                quote! {
-                    #private::dropout::forward_train(
-                        #probability, &__workspace.#source, &mut __workspace.#mask, &mut __workspace.#output, __rng,
-                    );
-                }
-            }
-            Kind::Activation(activation) => activation_forward(
-                *activation,
-                &quote!(&__workspace.#source),
-                &quote!(&mut __workspace.#output),
-                &outputs,
-            ),
-        }
+    let inputs = literal(network.inputs());
+    let statements = (0..network.nodes.len()).map(|node| {
+        let site = site(network, node, training_inputs(network, node));
+        network.nodes[node].layer.forward_train(&site)
     });
     quote! {
         let __batch = #private::batch_size(inputs.len(), #inputs)?;
@@ -218,85 +169,27 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
     }
 }
 
+/// Backward in reverse topological order: every layer whose output needs a gradient
+/// writes its inputs' gradients and its parameters' gradients. A value read by several
+/// layers gets its gradient from the last of them and sums the others' in (see
+/// `gradient_part`).
 pub(super) fn backward_body(network: &Network) -> TokenStream {
     let private = private();
     let parameters = literal(network.parameters);
     let mut statements = Vec::new();
-    for (index, layer) in network.layers.iter().enumerate().rev() {
-        let source = input_buffer(network, index);
-        let output = buffer(layer, "output");
-        let gradient = buffer(layer, "gradient");
-        let previous_gradient = (index > 0).then(|| buffer(&network.layers[index - 1], "gradient"));
-        let (inputs, outputs) = (literal(layer.inputs), literal(layer.outputs));
-        let statement = match &layer.kind {
-            Kind::Dense { .. } if layer.has_gradient => {
-                let (weight, bias, end, split) = ranges(layer);
-                let grad_input = match (&previous_gradient, layer.propagates_gradient) {
-                    (Some(previous), true) => {
-                        quote!(::core::option::Option::Some(&mut __workspace.#previous))
-                    }
-                    _ => quote!(::core::option::Option::None),
-                };
-                let (w, source) = (quote!(&self.parameters[#weight..#bias]), quote!(&__workspace.#source));
-                match &layer.kind {
-                    Kind::Dense { activation, .. }
-                        if layer.keeps_pre_activation() && activation.kind.is_elementwise() =>
-                    {
-                        let z = buffer(layer, "z");
-                        let activation = activation_value(*activation);
-                        quote! {
-                            let (__weight, __bias) = __gradients[#weight..#end].split_at_mut(#split);
-                            #private::dense::backward::<T, _, #inputs, #outputs>(
-                                &#activation, #w, #source, (&__workspace.#z, &__workspace.#output),
-                                &mut __workspace.#gradient, (__weight, __bias), #grad_input,
-                            );
-                        }
-                    }
-                    _ => {
-                        let through_activation = match &layer.kind {
-                            Kind::Dense { activation, .. } if layer.keeps_pre_activation() => {
-                                let z = buffer(layer, "z");
-                                activation_backward_in_place(
-                                    *activation,
-                                    &quote!(&__workspace.#z),
-                                    &quote!(&__workspace.#output),
-                                    &quote!(&mut __workspace.#gradient),
-                                    &outputs,
-                                )
-                            }
-                            _ => TokenStream::new(),
-                        };
-                        quote! {
-                            #through_activation
-                            let (__weight, __bias) = __gradients[#weight..#end].split_at_mut(#split);
-                            #private::dense::backward_linear::<T, #inputs, #outputs>(
-                                #w, #source, &__workspace.#gradient, __weight, __bias, #grad_input,
-                            );
-                        }
-                    }
-                }
-            }
-            Kind::Dropout { .. } if layer.propagates_gradient => {
-                let mask = buffer(layer, "mask");
-                let Some(previous) = previous_gradient else {
-                    continue;
-                };
-                quote!(#private::dropout::backward(&__workspace.#mask, &__workspace.#gradient, &mut __workspace.#previous);)
-            }
-            Kind::Activation(activation) if layer.propagates_gradient => {
-                let Some(previous) = previous_gradient else {
-                    continue;
-                };
-                activation_backward(
-                    *activation,
-                    (&quote!(&__workspace.#source), &quote!(&__workspace.#output)),
-                    (&quote!(&__workspace.#gradient), &quote!(&mut __workspace.#previous)),
-                    &outputs,
-                )
-            }
-            _ => continue,
-        };
-        statements.push(statement);
+    for (index, node) in network.nodes.iter().enumerate().rev() {
+        if !network.values[index + 1].requires_gradient {
+            continue;
+        }
+        let split = split_tensors(network, index, &quote!(__gradients), "__grad_");
+        let backward = node.layer.backward(&site(network, index, training_inputs(network, index)));
+        let sums = (0..node.inputs.len()).filter_map(|slot| {
+            let part = gradient_part(network, index, slot).filter(|&part| part > 0)?;
+            let value = node.inputs[slot];
+            let (total, part) = (gradient_field(network, value, 0), gradient_field(network, value, part));
+            Some(quote!(#private::accumulate(&mut __workspace.#total, &__workspace.#part);))
+        });
+        statements.push(quote!(#split #backward #(#sums)*));
     }
     if statements.is_empty() {
         return quote! {

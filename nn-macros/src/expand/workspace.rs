@@ -1,26 +1,28 @@
-//! The generated workspace: one buffer per layer output, pre-activation, dropout mask and
-//! gradient, sized per batch and reused.
+//! The generated workspace: one buffer per value, per layer scratch buffer (pre-activation,
+//! dropout mask) and per gradient, sized per batch and reused.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use super::{buffer, input_buffer, literal, private, workspace_ident};
-use crate::model::{Kind, Network};
+use super::{gradient_field, gradient_parts, has_gradient, literal, private, value_field, workspace_ident};
+use crate::layers::PreActivation;
+use crate::model::Network;
 
 /// Per-layer workspace buffers: `(field, values per sample)`.
 fn workspace_fields(network: &Network) -> Vec<(Ident, usize)> {
     let mut fields = Vec::new();
-    for layer in &network.layers {
-        fields.push((buffer(layer, "output"), layer.outputs));
-        if layer.keeps_pre_activation() {
-            fields.push((buffer(layer, "z"), layer.outputs));
+    for (index, node) in network.nodes.iter().enumerate() {
+        let value = index + 1;
+        let size = network.values[value].shape.len();
+        fields.push((value_field(network, value), size));
+        for (name, per_sample) in node.layer.scratch() {
+            fields.push((format_ident!("{}_{}", node.ident, name), per_sample));
         }
-        if matches!(layer.kind, Kind::Dropout { .. }) {
-            fields.push((buffer(layer, "mask"), layer.outputs));
-        }
-        if layer.has_gradient {
-            fields.push((buffer(layer, "gradient"), layer.outputs));
+        if has_gradient(network, value) {
+            for part in 0..=gradient_parts(network, value) {
+                fields.push((gradient_field(network, value, part), size));
+            }
         }
     }
     fields
@@ -34,10 +36,9 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
     let fields = workspace_fields(network);
     let names: Vec<&Ident> = fields.iter().map(|(name, _)| name).collect();
     let sizes: Vec<Literal> = fields.iter().map(|&(_, size)| literal(size)).collect();
-    let inputs = literal(network.inputs);
-    let last = network.layers.last().map(|l| (buffer(l, "output"), buffer(l, "gradient")));
-    let (last_output, last_gradient) =
-        last.unwrap_or_else(|| (format_ident!("input"), format_ident!("input")));
+    let inputs = literal(network.inputs());
+    let last_output = value_field(network, network.output());
+    let last_gradient = gradient_field(network, network.output(), 0);
     let lookups = workspace_lookups(network);
     let doc = format!(
         "The reusable buffers of a training step of [`{ident}`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing."
@@ -98,15 +99,15 @@ fn workspace_lookups(network: &Network) -> TokenStream {
     let workspace = workspace_ident(network);
     let mut outputs = Vec::new();
     let mut pre_activations = Vec::new();
-    for (index, layer) in network.layers.iter().enumerate() {
-        let name = &layer.name;
-        let output = buffer(layer, "output");
+    for (index, node) in network.nodes.iter().enumerate() {
+        let name = &node.name;
+        let output = value_field(network, index + 1);
         outputs.push(quote!(#name => ::core::option::Option::Some(&self.#output),));
-        let z = match layer.kind {
-            Kind::Dense { .. } if layer.keeps_pre_activation() => buffer(layer, "z"),
-            Kind::Dense { .. } => output,
-            Kind::Activation(_) => input_buffer(network, index),
-            Kind::Dropout { .. } => continue,
+        let z = match node.layer.pre_activation() {
+            PreActivation::Scratch(scratch) => format_ident!("{}_{}", node.ident, scratch),
+            PreActivation::Output => output,
+            PreActivation::Input => value_field(network, node.inputs[0]),
+            PreActivation::None => continue,
         };
         pre_activations.push(quote!(#name => ::core::option::Option::Some(&self.#z),));
     }

@@ -4,5 +4,18 @@
 //! call is monomorphised for its exact shape: small layers become unrolled, vectorised
 //! loops, large ones go to a real GEMM. Batches are column-major, one sample per column.
 
+pub mod add;
+pub mod concat;
 pub mod dense;
 pub mod dropout;
+
+use crate::Real;
+
+/// `total += part`: where a value feeds several layers, the gradients they send back are
+/// summed (`∂L/∂x = Σ_consumers ∂L/∂x|consumer`, as micrograd's `self.grad += out.grad`).
+#[inline]
+pub fn accumulate<T: Real>(total: &mut [T], part: &[T]) {
+    for (t, &p) in total.iter_mut().zip(part) {
+        *t += p;
+    }
+}

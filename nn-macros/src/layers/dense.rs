@@ -1,0 +1,438 @@
+//! `dense(IN -> OUT, activation, init = …)`: `a = σ(W·x + b)`, PyTorch's `nn.Linear`
+//! followed by an activation. `IN` may be left out (`dense(OUT)`) and is then the size of
+//! the value it reads; when written it is checked against it. Parameters: `weight`
+//! `[OUT, IN]` and `bias` `[OUT]`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::parse::ParseStream;
+use syn::{Ident, LitInt, Token};
+
+use super::activation::{self, Activation};
+use super::{Built, Kind, Layer, Outcome, PreActivation, Site, Tensor, literal, private};
+use crate::catalog::{ActivationKind, INITIALISERS};
+use crate::check::{Context, Incoming};
+use crate::model::Shape;
+use crate::parse::{Entry, Number, parse_optional_numbers};
+use crate::suggest;
+
+pub const KIND: Kind = Kind { names: || vec!["dense"], build, block: false };
+
+/// Options a `dense` layer accepts as `key = value`.
+const OPTIONS: &[&str] = &["init"];
+
+/// The arguments of `dense(…)` as written.
+struct Arguments {
+    inputs: Option<LitInt>,
+    outputs: LitInt,
+    activation: Option<(Ident, Vec<Number>)>,
+    options: Vec<(Ident, Ident, Vec<Number>)>,
+}
+
+/// A dense layer's initialiser: a runtime `Init` variant, with its argument if any.
+#[derive(Clone, Copy)]
+struct Init {
+    variant: &'static str,
+    argument: Option<f64>,
+}
+
+/// A checked dense layer.
+struct Dense {
+    inputs: usize,
+    outputs: usize,
+    activation: Activation,
+    /// Whether the declaration names the activation (`dense(2 -> 3)` has none).
+    written_activation: bool,
+    init: Init,
+}
+
+fn build(entry: &Entry, context: &mut Context) -> Outcome {
+    let arguments = match entry.parse_arguments(parse) {
+        Some(Ok(arguments)) => arguments,
+        Some(Err(error)) => {
+            context.errors().push(error);
+            return Outcome::Failed { output: None };
+        }
+        None => {
+            let message =
+                "`dense` needs its sizes: `dense(IN -> OUT, activation)` or `dense(OUT, activation)`";
+            context.errors().at(&entry.kind, message);
+            return Outcome::Failed { output: None };
+        }
+    };
+    match check(entry, &arguments, context) {
+        Some((dense, input)) => Outcome::Layer(Built {
+            layer: Box::new(dense),
+            inputs: vec![input],
+            span: arguments.outputs.span(),
+        }),
+        // The layer is wrong, but when its output size is clear the layers after it can
+        // still be checked against it.
+        None => Outcome::Failed {
+            output: match arguments.outputs.base10_parse::<usize>() {
+                Ok(size) if size > 0 => Some((Shape::vector(size), as_written(&arguments))),
+                _ => None,
+            },
+        },
+    }
+}
+
+fn parse(content: ParseStream) -> syn::Result<Arguments> {
+    let first: LitInt = content.parse().map_err(|e| {
+        syn::Error::new(e.span(), "expected the layer's sizes: `dense(IN -> OUT)` or `dense(OUT)`")
+    })?;
+    let (inputs, outputs) = if content.peek(Token![->]) {
+        content.parse::<Token![->]>()?;
+        let outputs: LitInt = content
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected the output size after `->`, an integer"))?;
+        (Some(first), outputs)
+    } else {
+        if content.peek(Token![-])
+            || content.peek(Token![>])
+            || content.peek(Token![=>])
+            || content.peek(LitInt)
+        {
+            return Err(content.error("expected `->` between the input and output sizes"));
+        }
+        (None, first)
+    };
+    let mut activation: Option<(Ident, Vec<Number>)> = None;
+    let mut options = Vec::new();
+    while !content.is_empty() {
+        content.parse::<Token![,]>()?;
+        if content.is_empty() {
+            break;
+        }
+        let name: Ident = content.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected an activation (such as `relu`) or an option (such as `init = he_uniform`)",
+            )
+        })?;
+        if content.peek(Token![=]) {
+            content.parse::<Token![=]>()?;
+            let value: Ident = content.parse()?;
+            options.push((name, value, parse_optional_numbers(content)?));
+            continue;
+        }
+        let arguments = parse_optional_numbers(content)?;
+        if let Some((previous, _)) = &activation {
+            let mut error = syn::Error::new(
+                name.span(),
+                format!("a dense layer takes one activation, and `{previous}` is already given"),
+            );
+            error.combine(syn::Error::new(previous.span(), "first activation given here"));
+            return Err(error);
+        }
+        activation = Some((name, arguments));
+    }
+    Ok(Arguments { inputs, outputs, activation, options })
+}
+
+/// Resolves the sizes, the activation and the options; `None` after reporting a mistake.
+fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<(Dense, usize)> {
+    let outputs = context.size(&arguments.outputs, "a dense layer");
+    let (inputs, value) = match (&arguments.inputs, context.incoming(entry)) {
+        (Some(literal), Incoming::Unknown) => {
+            let declared = context.size(literal, "a dense layer's input");
+            (declared, declared.map(|size| context.declare_input(Shape::vector(size)).value))
+        }
+        (Some(literal), incoming) => {
+            let declared = context.size(literal, "a dense layer's input");
+            match (declared, incoming, outputs) {
+                (Some(declared), Incoming::Known(source), Some(outputs))
+                    if source.shape != Shape::vector(declared) =>
+                {
+                    let size = source.shape.len();
+                    let message = format!(
+                        "this layer takes {declared} inputs, but {}; write `dense({size} -> {outputs})` or leave the input size out: `dense({outputs})`",
+                        source.produces()
+                    );
+                    context.errors().at(literal, message);
+                    (None, None)
+                }
+                (declared, Incoming::Known(source), _) => (declared, Some(source.value)),
+                _ => (declared, None),
+            }
+        }
+        (None, Incoming::Known(source)) => vector(&source.shape).map_or_else(
+            || {
+                let message = format!("a dense layer reads a vector, but {}", source.produces());
+                context.errors().at(&entry.kind, message);
+                (None, None)
+            },
+            |size| (Some(size), Some(source.value)),
+        ),
+        (None, Incoming::Poisoned) => (None, None),
+        (None, Incoming::Unknown) => {
+            let out = arguments.outputs.base10_digits();
+            context.errors().at(
+                &arguments.outputs,
+                format!(
+                    "the first layer's input size cannot be inferred: write `dense(IN -> {out})` or begin the network with `input(IN)`"
+                ),
+            );
+            (None, None)
+        }
+    };
+    let activation = match &arguments.activation {
+        Some((name, numbers)) => activation::resolve(context.errors(), name, numbers),
+        None => Some(Activation::IDENTITY),
+    };
+    let mut init = Some(Init { variant: "TorchLinear", argument: None });
+    for (key, value, numbers) in &arguments.options {
+        init = option(context, key, value, numbers).or(init);
+    }
+    let dense = Dense {
+        inputs: inputs?,
+        outputs: outputs?,
+        activation: activation?,
+        written_activation: arguments.activation.is_some(),
+        init: init?,
+    };
+    Some((dense, value?))
+}
+
+/// The size of a vector shape.
+fn vector(shape: &Shape) -> Option<usize> {
+    match shape.0.as_slice() {
+        [size] => Some(*size),
+        _ => None,
+    }
+}
+
+/// `init = he_uniform`.
+fn option(context: &mut Context, key: &Ident, value: &Ident, numbers: &[Number]) -> Option<Init> {
+    let key_text = key.to_string();
+    if !OPTIONS.contains(&key_text.as_str()) {
+        let hint = suggest::hint(&key_text, OPTIONS.iter().copied());
+        context.errors().at(key, format!("unknown option `{key_text}` for a dense layer; {hint}"));
+        return None;
+    }
+    let text = value.to_string();
+    let Some(&(_, variant, takes_value)) = INITIALISERS.iter().find(|(name, ..)| *name == text) else {
+        let hint = suggest::hint(&text, INITIALISERS.iter().map(|(name, ..)| *name));
+        context.errors().at(value, format!("unknown initialiser `{text}`; {hint}"));
+        return None;
+    };
+    match (takes_value, numbers) {
+        (false, []) => Some(Init { variant, argument: None }),
+        (true, [number]) if number.value.is_finite() => Some(Init { variant, argument: Some(number.value) }),
+        (false, [first, ..]) => {
+            context.errors().at_span(first.span, format!("`{text}` takes no value"));
+            None
+        }
+        _ => {
+            context.errors().at(value, format!("`{text}` needs one finite value: `init = {text}(0.1)`"));
+            None
+        }
+    }
+}
+
+/// A dense layer as the user wrote it, for messages about the layers after it.
+fn as_written(arguments: &Arguments) -> String {
+    let inputs = arguments.inputs.as_ref().map_or_else(|| "…".to_owned(), |l| l.base10_digits().to_owned());
+    let outputs = arguments.outputs.base10_digits();
+    match &arguments.activation {
+        Some((activation, _)) => format!("dense({inputs} -> {outputs}, {activation})"),
+        None => format!("dense({inputs} -> {outputs})"),
+    }
+}
+
+impl Dense {
+    /// Whether the training forward keeps a separate pre-activation buffer `z`.
+    fn keeps_pre_activation(&self) -> bool {
+        self.activation.kind != ActivationKind::Identity
+    }
+
+    fn sizes(&self) -> (Literal, Literal) {
+        (literal(self.inputs), literal(self.outputs))
+    }
+}
+
+impl Layer for Dense {
+    fn describe(&self) -> String {
+        let (inputs, outputs) = (self.inputs, self.outputs);
+        if self.written_activation {
+            format!("dense({inputs} -> {outputs}, {})", self.activation.describe())
+        } else {
+            format!("dense({inputs} -> {outputs})")
+        }
+    }
+
+    fn output(&self) -> Shape {
+        Shape::vector(self.outputs)
+    }
+
+    fn parameters(&self) -> Vec<Tensor> {
+        vec![
+            Tensor { name: "weight", shape: vec![self.outputs, self.inputs] },
+            Tensor { name: "bias", shape: vec![self.outputs] },
+        ]
+    }
+
+    fn scratch(&self) -> Vec<(&'static str, usize)> {
+        if self.keeps_pre_activation() { vec![("z", self.outputs)] } else { Vec::new() }
+    }
+
+    fn pre_activation(&self) -> PreActivation {
+        if self.keeps_pre_activation() { PreActivation::Scratch("z") } else { PreActivation::Output }
+    }
+
+    fn has_accessors(&self) -> bool {
+        true
+    }
+
+    /// `hidden()` and `hidden_mut()` for a dense layer named `hidden`.
+    fn accessors(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (weight, bias) = site.range("weight");
+        let (_, end) = site.range("bias");
+        let split = literal(self.inputs * self.outputs);
+        let (inputs, outputs) = self.sizes();
+        let name = &site.ident;
+        let name_mut = format_ident!("{}_mut", site.ident, span = site.ident.span());
+        let doc = format!(
+            "The parameters of layer `{0}`, `{1}`: weight `[{outputs}, {inputs}]` (named `{0}.weight`), bias `[{outputs}]` (`{0}.bias`).",
+            site.name,
+            self.describe()
+        );
+        quote! {
+            #[doc = #doc]
+            #[must_use]
+            pub fn #name(&self) -> #private::dense::Parameters<'_, T, #inputs, #outputs> {
+                #private::dense::Parameters::new(&self.parameters[#weight..#bias], &self.parameters[#bias..#end])
+            }
+
+            #[doc = #doc]
+            #[must_use]
+            pub fn #name_mut(&mut self) -> #private::dense::ParametersMut<'_, T, #inputs, #outputs> {
+                let (__weight, __bias) = self.parameters[#weight..#end].split_at_mut(#split);
+                #private::dense::ParametersMut::new(__weight, __bias)
+            }
+        }
+    }
+
+    fn initialise(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let variant = format_ident!("{}", self.init.variant);
+        let init = match self.init.argument {
+            Some(value) => {
+                let value = Literal::f64_suffixed(value);
+                quote!(#private::Init::#variant(#value))
+            }
+            None => quote!(#private::Init::#variant),
+        };
+        let (weight, bias) = (site.tensor("weight"), site.tensor("bias"));
+        let (inputs, outputs) = self.sizes();
+        quote!(#init.fill_dense(#weight, #bias, #inputs, #outputs, __rng);)
+    }
+
+    fn forward_one(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
+        let value = if self.activation.kind.is_elementwise() {
+            let activation = activation::value(self.activation);
+            quote!(#private::dense::forward_one::<T, _, #inputs, #outputs>(&#activation, #w, #b, #x))
+        } else {
+            let identity = quote!(#private::activation::Identity);
+            let z = quote!(&#private::dense::forward_one::<T, _, #inputs, #outputs>(&#identity, #w, #b, #x));
+            activation::one(self.activation, &z)
+        };
+        quote_spanned!(site.span=> #value)
+    }
+
+    fn infer(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
+        let output = site.output();
+        let affine = quote! {
+            #private::dense::affine::<T, #inputs, #outputs>(#w, #b, #x, &mut __workspace.#output);
+        };
+        if self.activation.kind == ActivationKind::Identity {
+            affine
+        } else if self.activation.kind.is_elementwise() {
+            let activation = activation::value(self.activation);
+            quote! {
+                #private::dense::forward::<T, _, #inputs, #outputs>(
+                    &#activation, #w, #b, #x, &mut __workspace.#output,
+                );
+            }
+        } else {
+            let in_place = activation::in_place(self.activation, &quote!(&mut __workspace.#output), &outputs);
+            quote!(#affine #in_place)
+        }
+    }
+
+    fn forward_train(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
+        let output = site.output();
+        if !self.keeps_pre_activation() {
+            return quote! {
+                #private::dense::affine::<T, #inputs, #outputs>(#w, #b, #x, &mut __workspace.#output);
+            };
+        }
+        let z = site.scratch("z");
+        if self.activation.kind.is_elementwise() {
+            let activation = activation::value(self.activation);
+            quote! {
+                #private::dense::forward_train::<T, _, #inputs, #outputs>(
+                    &#activation, #w, #b, #x, &mut __workspace.#z, &mut __workspace.#output,
+                );
+            }
+        } else {
+            let forward = activation::forward(
+                self.activation,
+                &quote!(&__workspace.#z),
+                &quote!(&mut __workspace.#output),
+                &outputs,
+            );
+            quote! {
+                #private::dense::affine::<T, #inputs, #outputs>(#w, #b, #x, &mut __workspace.#z);
+                #forward
+            }
+        }
+    }
+
+    fn backward(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, x) = (site.parameter("weight"), &site.inputs[0]);
+        let (output, gradient) = (site.output(), site.output_gradient());
+        let (grad_weight, grad_bias) = (site.gradient("weight"), site.gradient("bias"));
+        let grad_input = site.input_gradient_option(0);
+        if self.keeps_pre_activation() && self.activation.kind.is_elementwise() {
+            let z = site.scratch("z");
+            let activation = activation::value(self.activation);
+            return quote! {
+                #private::dense::backward::<T, _, #inputs, #outputs>(
+                    &#activation, #w, #x, (&__workspace.#z, &__workspace.#output),
+                    &mut __workspace.#gradient, (#grad_weight, #grad_bias), #grad_input,
+                );
+            };
+        }
+        let through_activation = if self.keeps_pre_activation() {
+            let z = site.scratch("z");
+            activation::backward_in_place(
+                self.activation,
+                &quote!(&__workspace.#z),
+                &quote!(&__workspace.#output),
+                &quote!(&mut __workspace.#gradient),
+                &outputs,
+            )
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            #through_activation
+            #private::dense::backward_linear::<T, #inputs, #outputs>(
+                #w, #x, &__workspace.#gradient, #grad_weight, #grad_bias, #grad_input,
+            );
+        }
+    }
+}

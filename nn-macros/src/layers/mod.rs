@@ -1,0 +1,232 @@
+//! Layer kinds: each kind is one module behind the [`Layer`] trait, registered once in
+//! [`KINDS`]. A kind parses its own arguments, computes its output shape from its inputs
+//! (a spanned error otherwise), declares its parameters and workspace buffers, and writes
+//! its calls for every pass. The core (`check`, `expand`) names no kind: it walks the
+//! graph, allocates the parameters, routes gradients and wires the buffers.
+
+use std::ops::Range;
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::check::Context;
+use crate::model::Shape;
+use crate::parse::Entry;
+
+pub mod activation;
+mod add;
+mod concat;
+mod dense;
+mod dropout;
+mod input;
+mod residual;
+
+/// A kind of layer the declaration language knows.
+pub struct Kind {
+    /// The names a declaration may use for it (`dense`; every activation's name).
+    pub names: fn() -> Vec<&'static str>,
+    /// Checks one entry of this kind.
+    pub build: fn(&Entry, &mut Context) -> Outcome,
+    /// Whether it takes a `{ … }` block of entries.
+    pub block: bool,
+}
+
+/// Every kind, in the order "expected one of" lists name them.
+pub const KINDS: &[Kind] =
+    &[input::KIND, dense::KIND, dropout::KIND, residual::KIND, add::KIND, concat::KIND, activation::KIND];
+
+/// The kind a declaration names, if any.
+pub fn kind(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|kind| (kind.names)().contains(&name))
+}
+
+/// Every name of every kind, for suggestions.
+pub fn names() -> Vec<&'static str> {
+    KINDS.iter().flat_map(|kind| (kind.names)()).collect()
+}
+
+/// What checking an entry gave.
+pub enum Outcome {
+    /// A layer: a node of the graph.
+    Layer(Built),
+    /// Not a layer (`input(N)`, or a block whose nodes were added by its entries).
+    Declaration,
+    /// A mistake, already reported. When the output shape is still clear, the entries after
+    /// it are checked against it: `(shape, the layer as written)`.
+    Failed { output: Option<(Shape, String)> },
+}
+
+/// A checked layer and the values it reads.
+pub struct Built {
+    pub layer: Box<dyn Layer>,
+    /// The values it reads, by index (from [`crate::check::Source::value`]).
+    pub inputs: Vec<usize>,
+    /// Where an error about the layer's size points (an oversized parameter count).
+    pub span: Span,
+}
+
+/// One parameter tensor of a layer: `weight` `[3, 2]`.
+pub struct Tensor {
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+}
+
+/// What `layer_pre_activation` reports for a layer.
+pub enum PreActivation {
+    None,
+    /// A workspace buffer of the layer's own (`z`).
+    Scratch(&'static str),
+    /// The output itself (a dense layer without an activation).
+    Output,
+    /// The value it reads (an activation layer).
+    Input,
+}
+
+/// A checked layer of one kind: its shape, its state, and its code for every pass.
+///
+/// Batches are column-major slices, one sample per column. The emitting methods get a
+/// [`Site`] naming every buffer they may touch and write straight-line statements.
+pub trait Layer {
+    /// The layer as a declaration would write it, sizes resolved: `dense(2 -> 3, sigmoid)`.
+    fn describe(&self) -> String;
+
+    /// The shape of one sample of its output.
+    fn output(&self) -> Shape;
+
+    /// Its parameter tensors, in buffer order, PyTorch's names and layouts.
+    fn parameters(&self) -> Vec<Tensor> {
+        Vec::new()
+    }
+
+    /// Workspace buffers the training pass keeps besides the output: `(name, values per
+    /// sample)`.
+    fn scratch(&self) -> Vec<(&'static str, usize)> {
+        Vec::new()
+    }
+
+    /// What `layer_pre_activation` returns for it.
+    fn pre_activation(&self) -> PreActivation {
+        PreActivation::None
+    }
+
+    /// Whether inference is the identity (dropout): inference then skips the layer.
+    fn identity_in_inference(&self) -> bool {
+        false
+    }
+
+    /// Whether the training pass draws from the RNG.
+    fn uses_rng(&self) -> bool {
+        false
+    }
+
+    /// Whether it has typed accessors (`hidden()`, `hidden_mut()`), whose names must not
+    /// hide the network's own methods.
+    fn has_accessors(&self) -> bool {
+        false
+    }
+
+    /// Its typed accessors, as inherent methods of the network.
+    fn accessors(&self, _site: &Site) -> TokenStream {
+        TokenStream::new()
+    }
+
+    /// Fills its parameters (bound as [`Site::tensor`]) from `__rng`.
+    fn initialise(&self, _site: &Site) -> TokenStream {
+        TokenStream::new()
+    }
+
+    /// One sample on the stack: an expression of type `SVector<T, OUT>` from the inputs,
+    /// which are `&SVector` references.
+    fn forward_one(&self, site: &Site) -> TokenStream;
+
+    /// Batched inference into the output buffer.
+    fn infer(&self, site: &Site) -> TokenStream;
+
+    /// The training forward: the output and whatever backward needs.
+    fn forward_train(&self, site: &Site) -> TokenStream;
+
+    /// Given `∂L/∂output`, writes (overwrites) `∂L/∂input` into each input gradient the
+    /// site names and `∂L/∂p` into its parameter gradients ([`Site::gradient`]).
+    fn backward(&self, site: &Site) -> TokenStream;
+}
+
+/// The buffers a layer's code may touch in one pass, as the core wired them.
+pub struct Site {
+    /// The layer's PyTorch-style name (`hidden`, `0`).
+    pub name: String,
+    /// The layer's identifier (`hidden`, `layer0`).
+    pub ident: Ident,
+    /// The user's tokens for the layer, for `quote_spanned!`.
+    pub span: Span,
+    /// Each input: a `&[T]` expression (a `&SVector` in the one-sample pass).
+    pub inputs: Vec<TokenStream>,
+    /// Where each input's gradient goes (a workspace field), or `None` when no gradient
+    /// flows into that input.
+    pub input_gradients: Vec<Option<Ident>>,
+    /// The parameter tensors' ranges in the flat buffer, by name.
+    pub parameters: Vec<(&'static str, Range<usize>)>,
+}
+
+impl Site {
+    /// The workspace field holding the layer's output.
+    pub fn output(&self) -> Ident {
+        self.field("output")
+    }
+
+    /// The workspace field holding `∂L/∂output`.
+    pub fn output_gradient(&self) -> Ident {
+        self.field("gradient")
+    }
+
+    /// A workspace field of the layer's own (declared in [`Layer::scratch`]).
+    pub fn scratch(&self, name: &str) -> Ident {
+        self.field(name)
+    }
+
+    fn field(&self, suffix: &str) -> Ident {
+        format_ident!("{}_{}", self.ident, suffix)
+    }
+
+    /// `&self.parameters[a..b]`: a parameter tensor.
+    pub fn parameter(&self, name: &str) -> TokenStream {
+        let (start, end) = self.range(name);
+        quote!(&self.parameters[#start..#end])
+    }
+
+    /// A parameter tensor's start and end in the flat buffer, as literals.
+    pub fn range(&self, name: &str) -> (Literal, Literal) {
+        let range = self.parameters.iter().find(|(n, _)| *n == name).map_or(0..0, |(_, r)| r.clone());
+        (Literal::usize_unsuffixed(range.start), Literal::usize_unsuffixed(range.end))
+    }
+
+    /// In backward: the `&mut [T]` gradient of a parameter tensor.
+    pub fn gradient(&self, name: &str) -> Ident {
+        debug_assert!(self.parameters.iter().any(|(n, _)| *n == name), "no tensor `{name}`");
+        format_ident!("__grad_{}", name)
+    }
+
+    /// In initialise: the `&mut [T]` values of a parameter tensor.
+    pub fn tensor(&self, name: &str) -> Ident {
+        debug_assert!(self.parameters.iter().any(|(n, _)| *n == name), "no tensor `{name}`");
+        format_ident!("__{}", name)
+    }
+
+    /// `Some(&mut __workspace.field)` or `None`: where input `index`'s gradient goes.
+    pub fn input_gradient_option(&self, index: usize) -> TokenStream {
+        match &self.input_gradients[index] {
+            Some(field) => quote!(::core::option::Option::Some(&mut __workspace.#field)),
+            None => quote!(::core::option::Option::None),
+        }
+    }
+}
+
+/// `::nn::__private`, where every path the generated code names lives.
+pub fn private() -> TokenStream {
+    quote!(::nn::__private)
+}
+
+/// A size or count as an unsuffixed literal (`784`, not `784usize`).
+pub fn literal(value: usize) -> Literal {
+    Literal::usize_unsuffixed(value)
+}
