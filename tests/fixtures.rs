@@ -1,4 +1,4 @@
-//! The PyTorch fixtures `01`–`04` (float64 references): every layer's forward values, the
+//! The PyTorch fixtures `01`–`04`, `11` and `12` (float64 references): every layer's forward values, the
 //! loss, every gradient, and every optimizer step with its state, in f64 to 1e-9 relative
 //! (the fixtures' own hint: `|got − exp| ≤ 1e-12 + 1e-9·|exp|`) and in f32 within the
 //! fixtures' float32 hint. Each test prints its worst relative error.
@@ -15,6 +15,18 @@ nn::network! { struct Net01 { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
 nn::network! { struct Net02 { dense(4 -> 5, tanh), dense(5 -> 3, relu), dense(3 -> 2, identity) } }
 nn::network! { struct Net03 { dense(5 -> 8, relu), dense(8 -> 4) } }
 nn::network! { struct Net04 { dense(3 -> 4, tanh), dense(4 -> 1, sigmoid) } }
+nn::network! {
+    /// `11_residual` as its graph: `h1` feeds `f1` and `res`.
+    struct Net11 { input(4), h1: dense(6, relu), f1: dense(6, tanh), f2: dense(6), res: add(h1, f2), out: dense(2) }
+}
+nn::network! {
+    /// `11_residual` as a residual block: the same network, the same names.
+    struct Net11Residual { input(4), h1: dense(6, relu), res: residual { f1: dense(6, tanh), f2: dense(6) }, out: dense(2) }
+}
+nn::network! {
+    /// `12_branch_concat`: two branches read the input and are joined.
+    struct Net12 { input(5), a: dense(3, relu), b: dense(4, tanh) <- input, cat: concat(a, b), out: dense(3) }
+}
 
 /// Compares and remembers the worst relative error.
 struct Checker {
@@ -51,10 +63,14 @@ where
 
     let mut workspace = N::Workspace::default();
     net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+    let layers = &json["network"]["layers"];
     for (index, record) in expected["forward"]["layers"].as_array().unwrap().iter().enumerate() {
-        let name = index.to_string();
-        check.close(workspace.pre_activation(&name), &flatten(&record["z"]), &format!("layer {index} z"));
-        check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {index} a"));
+        // Graph files name their layers (in lower case here); chains are numbered.
+        let name = layers[index]["name"].as_str().map_or_else(|| index.to_string(), str::to_lowercase);
+        if let Some(z) = record.get("z") {
+            check.close(workspace.pre_activation(&name), &flatten(z), &format!("layer {name} z"));
+        }
+        check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {name} a"));
     }
     if let Some(probabilities) = expected["forward"].get("softmax") {
         let mut softmax = vec![T::zero(); workspace.output().len()];
@@ -109,7 +125,15 @@ macro_rules! layer_records {
         }
     )*};
 }
-layer_records!(Net01Workspace, Net02Workspace, Net03Workspace, Net04Workspace);
+layer_records!(
+    Net01Workspace,
+    Net02Workspace,
+    Net03Workspace,
+    Net04Workspace,
+    Net11Workspace,
+    Net11ResidualWorkspace,
+    Net12Workspace
+);
 
 fn number(json: &Value, key: &str) -> f64 {
     json["optimizer"][key].as_f64().unwrap_or_else(|| panic!("optimizer.{key}"))
@@ -195,6 +219,28 @@ fn all_fixtures<T: Real>() -> Vec<(&'static str, f64)> {
                 BinaryCrossEntropy,
                 AdamW::new(adam_config("04_bce.json")),
                 adamw,
+            ),
+        ),
+        (
+            "11_residual.json",
+            run::<T, Net11<T>, _, _>("11_residual.json", MeanSquaredError, sgd("11_residual.json"), none),
+        ),
+        (
+            "11_residual.json (residual block)",
+            run::<T, Net11Residual<T>, _, _>(
+                "11_residual.json",
+                MeanSquaredError,
+                sgd("11_residual.json"),
+                none,
+            ),
+        ),
+        (
+            "12_branch_concat.json",
+            run::<T, Net12<T>, _, _>(
+                "12_branch_concat.json",
+                SoftmaxCrossEntropy,
+                sgd("12_branch_concat.json"),
+                momentum,
             ),
         ),
     ];

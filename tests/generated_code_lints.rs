@@ -34,6 +34,19 @@ nn::network! {
     pub struct NoParameters { input(3), dropout(0.5), relu }
 }
 
+nn::network! {
+    /// A graph: branches, merges and residual blocks, multiversioned.
+    pub struct Graph {
+        input(16),
+        a: dense(16, tanh),
+        b: dense(16, relu) <- input,
+        sum: add(a, b, a),
+        joined: concat(sum, input),
+        residual { dense(32, relu), dropout(0.1), residual { dense(32) } },
+        dense(2),
+    }
+}
+
 const _: () = assert!(Multiversioned::<f32>::PARAMETERS >= 256, "large enough to be multiversioned");
 
 #[test]
@@ -45,6 +58,8 @@ fn linted_networks_work() {
     let y = Multiversioned::<f32>::seeded(0).forward(&nn::SVector::<f32, 32>::repeat(0.5));
     assert!(y.iter().all(|v| v.is_finite()));
     assert_eq!(NoParameters::<f32>::PARAMETERS, 0);
+    let y = Graph::<f32>::seeded(0).forward(&nn::SVector::<f32, 16>::repeat(0.5));
+    assert!(y.iter().all(|v| v.is_finite()));
     let none = NoParameters::<f64>::seeded(0);
     let y = none.forward(&nn::SVector::<f64, 3>::new(-1.0, 0.0, 2.0));
     assert_eq!(y, nn::SVector::<f64, 3>::new(0.0, 0.0, 2.0));

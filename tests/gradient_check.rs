@@ -1,5 +1,6 @@
 //! Central finite differences against backpropagation, in f64, on networks of depth 1 to 4
-//! covering every activation, with and without dropout.
+//! covering every activation, with and without dropout, and on graphs: residual blocks,
+//! branches, `add` and `concat`.
 //!
 //! The numeric derivative is the five-point central difference
 //! `(−L(p+2h) + 8L(p+h) − 8L(p−h) + L(p−2h)) / 12h`, whose error is `O(h⁴)`: with `h = 1e-4`
@@ -164,6 +165,62 @@ fn every_activation_as_its_own_layer() {
     assert_gradients_match::<AloneA<f64>>("AloneA");
     assert_gradients_match::<AloneB<f64>>("AloneB");
     assert_gradients_match::<AloneC<f64>>("AloneC");
+}
+
+// Graphs: residual blocks (nested, with dropout inside), branches that read the input or
+// an earlier layer, a value read three times by one layer (its gradient sums three parts),
+// and merges with `add` and `concat`.
+nn::network! {
+    struct Residuals {
+        input(4),
+        h: dense(5, tanh),
+        residual { dense(5, relu), dropout(0.25), residual { dense(5, sigmoid) }, dense(5) },
+        residual { gelu },
+        dense(3),
+    }
+}
+nn::network! {
+    struct BranchAndMerge {
+        input(5),
+        a: dense(4, tanh),
+        b: dense(4, sigmoid) <- input,
+        c: dense(3, elu) <- a,
+        sum: add(a, b, a),
+        both: concat(sum, c, b),
+        dense(6, tanh),
+        joined: concat(both, input),
+        dense(2),
+    }
+}
+// Smooth activations only: at this size some relu pre-activation lies within the
+// difference step of 0, and the difference across the kink is not a derivative.
+nn::network! {
+    struct WideBranches {
+        input(32),
+        a: dense(32, tanh),
+        b: dense(32, elu) <- input,
+        add(a, b),
+        residual { dense(32, tanh) },
+        dense(3),
+    }
+}
+
+#[test]
+fn residual_blocks() {
+    assert_gradients_match::<Residuals<f64>>("Residuals");
+}
+
+#[test]
+fn branch_and_merge_with_add_and_concat() {
+    assert_gradients_match::<BranchAndMerge<f64>>("BranchAndMerge");
+}
+
+#[test]
+fn branches_of_wide_layers_on_the_gemm_path() {
+    assert!(nn::layer::dense::uses_gemm(32, 32, 32));
+    let worst = worst_relative_error::<WideBranches<f64>, _>(&MeanSquaredError, 32, 7);
+    println!("WideBranches (batch 32): worst relative error {worst:e}");
+    assert!(worst < 1e-6, "WideBranches: worst relative error {worst:e}");
 }
 
 nn::network! { struct Logits { dense(4 -> 6, tanh), dense(6 -> 3) } }

@@ -103,6 +103,8 @@ pub struct Context {
     values: HashMap<String, usize>,
     /// Every name the declaration gives, to tell "later" from "unknown".
     declared: Vec<String>,
+    /// Names of layers that did not pass their checks: reading them reports nothing more.
+    failed: Vec<String>,
     /// Taken layer names, with where they were taken.
     names: HashMap<String, Span>,
     /// Taken Rust identifiers (a default `layer1` may collide with a declared name), and
@@ -124,6 +126,7 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
         offset: 0,
         values: HashMap::new(),
         declared,
+        failed: Vec::new(),
         names: HashMap::new(),
         idents: HashMap::new(),
         current: (String::new(), declaration.ident.clone(), true),
@@ -153,7 +156,8 @@ fn collect_names(entries: &[syn::Result<Entry>], names: &mut Vec<String>) {
 
 impl Context {
     /// Checks entries as a chain, each reading the previous one's output; `prefix` names
-    /// the block they are in (`2` for `2.0`, `2.1`, …).
+    /// the block they are in, whose name unnamed layers take as a prefix (`2.0`, `2.1`, …;
+    /// a declared name is used as written).
     /// Returns how many of them are layers.
     fn chain(&mut self, entries: &[syn::Result<Entry>], prefix: Option<(&str, &Ident)>) -> usize {
         let mut index = 0;
@@ -171,8 +175,7 @@ impl Context {
                 }
             };
             let (name, ident) = match (&entry.name, prefix) {
-                (Some(name), None) => (name.to_string(), name.clone()),
-                (Some(name), Some((block, _))) => (format!("{block}.{name}"), name.clone()),
+                (Some(name), _) => (name.to_string(), name.clone()),
                 (None, None) => (index.to_string(), Ident::new(&format!("layer{index}"), entry.kind.span())),
                 (None, Some((block, ident))) => {
                     let ident = Ident::new(&format!("{ident}_{index}"), entry.kind.span());
@@ -208,6 +211,9 @@ impl Context {
             }
             Outcome::Declaration => false,
             Outcome::Failed { output } => {
+                if let Some(name) = &entry.name {
+                    self.failed.push(name.to_string());
+                }
                 self.flow = match output {
                     Some((shape, as_written)) => {
                         let producer = Some((name, as_written));
@@ -418,9 +424,12 @@ impl Context {
             let producer = Some((node.name.clone(), node.built.layer.describe()));
             return Some(Source { value, shape: node.built.layer.output(), producer, previous: false });
         }
+        if self.failed.contains(&text) {
+            return None;
+        }
         let message = if self.declared.contains(&text) {
             format!(
-                "layer `{text}` is computed after this one (or did not pass its checks); a layer can only read the input and layers before it"
+                "layer `{text}` is computed after this one; a layer can only read the input and the layers before it"
             )
         } else {
             let candidates: Vec<&str> =

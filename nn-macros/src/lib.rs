@@ -57,6 +57,10 @@ mod tests {
         "dense",
         "dropout",
         "input",
+        "residual",
+        "add",
+        "concat",
+        "<-",
         "relu",
         "sigmoid",
         "tanh",
@@ -94,14 +98,18 @@ mod tests {
         "_",
     ];
 
-    /// One layer-ish entry: a run of fragments, maybe followed by a parenthesised run.
+    /// One layer-ish entry: a run of fragments, maybe followed by a parenthesised run and a
+    /// braced run.
     fn entry() -> impl Strategy<Value = String> {
         let run =
             || proptest::collection::vec(proptest::sample::select(FRAGMENTS), 0..5).prop_map(|f| f.join(" "));
-        (run(), proptest::option::of(run())).prop_map(|(head, arguments)| match arguments {
-            Some(arguments) => format!("{head}({arguments})"),
-            None => head,
-        })
+        (run(), proptest::option::of(run()), proptest::option::of(run())).prop_map(
+            |(head, arguments, block)| {
+                let arguments = arguments.map_or_else(String::new, |a| format!("({a})"));
+                let block = block.map_or_else(String::new, |b| format!("{{ {b} }}"));
+                format!("{head}{arguments}{block}")
+            },
+        )
     }
 
     fn layer_list() -> impl Strategy<Value = String> {

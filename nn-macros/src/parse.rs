@@ -156,9 +156,18 @@ impl Parse for Entry {
             None
         };
         let source = if input.peek(Token![<-]) {
-            input.parse::<Token![<-]>()?;
-            Some(input.parse::<Ident>().map_err(|e| {
-                syn::Error::new(e.span(), "expected the name of the value this layer reads after `<-`")
+            let arrow = input.parse::<Token![<-]>()?;
+            // At the end of the entry's tokens syn can only point at the whole macro call.
+            let at = if input.is_empty() {
+                arrow.spans[0].join(arrow.spans[1]).unwrap_or(arrow.spans[0])
+            } else {
+                input.span()
+            };
+            Some(input.parse::<Ident>().map_err(|_| {
+                syn::Error::new(
+                    at,
+                    "expected the name of the layer this one reads after `<-`, such as `<- input`",
+                )
             })?)
         } else {
             None
