@@ -104,10 +104,14 @@ pub mod __private {
     pub use rand::Rng;
 
     pub use nn_runtime::activation::{self, Activation};
-    pub use nn_runtime::buffer::{gradient_buffer, parameters_from_vec, split_tensors, zeroed_parameters};
+    pub use nn_runtime::buffer::{
+        gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,
+        zeroed_parameters,
+    };
     pub use nn_runtime::init::{Init, seeded_rng};
     pub use nn_runtime::isa::{Pass, run_best, run_direct};
-    pub use nn_runtime::layer::{accumulate, add, concat, dense, dropout};
-    pub use nn_runtime::network::{BatchShapeError, ParameterCountError, batch_size};
+    // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
+    pub use nn_runtime::layer::*;
+    pub use nn_runtime::network::{BatchError, BatchShapeError, ParameterCountError, batch_size};
     pub use nn_runtime::{Network, ParameterSpec, Real, Workspace};
 }

@@ -1,4 +1,4 @@
-//! The PyTorch fixtures `01`–`04`, `11` and `12` (float64 references): every layer's forward values, the
+//! The PyTorch fixtures `01`–`05`, `11` and `12` (float64 references): every layer's forward values, the
 //! loss, every gradient, and every optimizer step with its state, in f64 to 1e-9 relative
 //! (the fixtures' own hint: `|got − exp| ≤ 1e-12 + 1e-9·|exp|`) and in f32 within the
 //! fixtures' float32 hint. Each test prints its worst relative error.
@@ -15,6 +15,10 @@ nn::network! { struct Net01 { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
 nn::network! { struct Net02 { dense(4 -> 5, tanh), dense(5 -> 3, relu), dense(3 -> 2, identity) } }
 nn::network! { struct Net03 { dense(5 -> 8, relu), dense(8 -> 4) } }
 nn::network! { struct Net04 { dense(3 -> 4, tanh), dense(4 -> 1, sigmoid) } }
+nn::network! {
+    /// `05_batchnorm`: `BatchNorm1d` between two dense layers, relu fused.
+    struct Net05 { dense(3 -> 6), batch_norm(6, relu), dense(2) }
+}
 nn::network! {
     /// `11_residual` as its graph: `h1` feeds `f1` and `res`.
     struct Net11 { input(4), h1: dense(6, relu), f1: dense(6, tanh), f2: dense(6), res: add(h1, f2), out: dense(2) }
@@ -61,8 +65,10 @@ where
     let (inputs, targets) = (fixture.inputs::<T>(), fixture.targets::<T>());
     let expected = &json["expected"];
 
+    // The first forward runs on a copy: a training forward updates running statistics, and
+    // the trainer's first step must start from the initial state, as PyTorch's did.
     let mut workspace = N::Workspace::default();
-    net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+    net.clone().forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
     let layers = &json["network"]["layers"];
     for (index, record) in expected["forward"]["layers"].as_array().unwrap().iter().enumerate() {
         // Graph files name their layers (in lower case here); chains are numbered.
@@ -71,6 +77,11 @@ where
             check.close(workspace.pre_activation(&name), &flatten(z), &format!("layer {name} z"));
         }
         check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {name} a"));
+        for (key, kept) in [("x_hat", "normalised"), ("batch_mean", "mean")] {
+            if let Some(values) = record.get(key) {
+                check.close(workspace.scratch(&name, kept), &flatten(values), &format!("layer {name} {key}"));
+            }
+        }
     }
     if let Some(probabilities) = expected["forward"].get("softmax") {
         let mut softmax = vec![T::zero(); workspace.output().len()];
@@ -99,18 +110,48 @@ where
             let expected_state = &step["optimizer_state"][name];
             check.close(&values, &flatten_parameters(expected_state), &format!("step {k} {name}"));
         }
+        if let Some(buffers) = step.get("buffers") {
+            check.close(trainer.network().buffers(), &flatten_buffers(buffers), &format!("step {k} buffers"));
+        }
     }
     let mut workspace = N::Workspace::default();
-    let output = trainer.network().infer(&inputs, &mut workspace).unwrap();
-    let final_loss = loss.value(output, &targets, N::OUTPUTS).unwrap();
+    let output = trainer.network().infer(&inputs, &mut workspace).unwrap().to_vec();
+    if let Some(eval) = expected.get("eval_forward_after_steps") {
+        // Inference normalises with the running statistics, never the batch's.
+        check.close(&output, &flatten(&eval["output"]), "eval-mode output after the steps");
+        for (index, record) in eval["layers"].as_array().unwrap().iter().enumerate() {
+            let name = index.to_string();
+            check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("eval layer {name} a"));
+        }
+    }
+    // The fixtures' final loss is the training-mode loss (batch statistics, on a copy so the
+    // running ones stay as they are).
+    let mut training = N::Workspace::default();
+    trainer.network().clone().forward_train(&inputs, &mut training, &mut nn::init::seeded_rng(0)).unwrap();
+    let final_loss = loss.value(training.output(), &targets, N::OUTPUTS).unwrap();
     check.close(&[final_loss], &[expected["final_loss"].as_f64().unwrap()], "final loss");
     check.worst
+}
+
+/// A PARAMS-shaped list of state (`null` for layers without any) as one flat buffer in nn's
+/// layout: each layer's running mean, running variance and batch count.
+fn flatten_buffers(layers: &Value) -> Vec<f64> {
+    let keys = ["running_mean", "running_var", "num_batches_tracked"];
+    layers
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| !l.is_null())
+        .flat_map(|l| keys.map(|k| flatten(&l[k])))
+        .flatten()
+        .collect()
 }
 
 /// The generated workspaces' per-layer lookups, behind a trait so `run` is generic.
 trait LayerRecords<T> {
     fn pre_activation(&self, layer: &str) -> &[T];
     fn activation(&self, layer: &str) -> &[T];
+    fn scratch(&self, layer: &str, kept: &str) -> &[T];
 }
 
 macro_rules! layer_records {
@@ -122,6 +163,9 @@ macro_rules! layer_records {
             fn activation(&self, layer: &str) -> &[T] {
                 self.layer_output(layer).unwrap()
             }
+            fn scratch(&self, layer: &str, kept: &str) -> &[T] {
+                self.layer_scratch(layer, kept).unwrap()
+            }
         }
     )*};
 }
@@ -130,6 +174,7 @@ layer_records!(
     Net02Workspace,
     Net03Workspace,
     Net04Workspace,
+    Net05Workspace,
     Net11Workspace,
     Net11ResidualWorkspace,
     Net12Workspace
@@ -220,6 +265,10 @@ fn all_fixtures<T: Real>() -> Vec<(&'static str, f64)> {
                 AdamW::new(adam_config("04_bce.json")),
                 adamw,
             ),
+        ),
+        (
+            "05_batchnorm.json",
+            run::<T, Net05<T>, _, _>("05_batchnorm.json", MeanSquaredError, sgd("05_batchnorm.json"), none),
         ),
         (
             "11_residual.json",

@@ -60,7 +60,7 @@ fn linted_networks_work() {
     assert_eq!(NoParameters::<f32>::PARAMETERS, 0);
     let y = Graph::<f32>::seeded(0).forward(&nn::SVector::<f32, 16>::repeat(0.5));
     assert!(y.iter().all(|v| v.is_finite()));
-    let none = NoParameters::<f64>::seeded(0);
+    let mut none = NoParameters::<f64>::seeded(0);
     let y = none.forward(&nn::SVector::<f64, 3>::new(-1.0, 0.0, 2.0));
     assert_eq!(y, nn::SVector::<f64, 3>::new(0.0, 0.0, 2.0));
     let mut workspace = NoParameters::workspace();

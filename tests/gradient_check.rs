@@ -14,6 +14,11 @@
 //! at least 1e-6 are checked to 1e-6 relative, and smaller ones, where a relative error is
 //! meaningless (a dead relu unit's gradient is exactly 0, while its numeric estimate is
 //! round-off of about 1e-13), are checked to 1e-12 absolute.
+//!
+//! The five-point formula assumes the loss is smooth to the fifth derivative. In the large
+//! networks here some pre-activation always lies within the step of 0, where relu's kink (or
+//! elu's kink in its second derivative) makes the difference no derivative at all, so those
+//! networks use activations that are smooth everywhere (tanh, sigmoid, softplus).
 
 use nn::loss::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
@@ -54,8 +59,9 @@ nn::network! { struct AloneC { input(3), dense(4), swish, dense(4), sigmoid, den
 /// Below this magnitude a gradient entry is compared absolutely (see the module docs).
 const ABSOLUTE_BELOW: f64 = 1e-6;
 
-/// The loss of the network on a fixed batch, with dropout masks from a fixed seed.
-fn loss_at<N: Network<f64>, L: Loss<f64>>(net: &N, loss: &L, inputs: &[f64], targets: &[f64]) -> f64 {
+/// The loss of the network on a fixed batch, with dropout masks from a fixed seed. (The
+/// training forward also moves running statistics, which the training loss never reads.)
+fn loss_at<N: Network<f64>, L: Loss<f64>>(net: &mut N, loss: &L, inputs: &[f64], targets: &[f64]) -> f64 {
     let mut workspace = N::Workspace::default();
     net.forward_train(inputs, &mut workspace, &mut nn::init::seeded_rng(99)).unwrap();
     loss.value(workspace.output(), targets, N::OUTPUTS).unwrap()
@@ -95,7 +101,7 @@ fn compare_with_finite_differences<N: Network<f64>, L: Loss<f64>>(
 }
 
 /// `∂L/∂p_index` by the five-point central difference with step `h = 1e-4`.
-fn five_point_derivative<N: Network<f64>>(net: &mut N, index: usize, loss: impl Fn(&N) -> f64) -> f64 {
+fn five_point_derivative<N: Network<f64>>(net: &mut N, index: usize, loss: impl Fn(&mut N) -> f64) -> f64 {
     let h = 1e-4;
     let original = net.parameters()[index];
     let mut at = |offset: f64| {
@@ -223,6 +229,74 @@ fn branches_of_wide_layers_on_the_gemm_path() {
     assert!(worst < 1e-6, "WideBranches: worst relative error {worst:e}");
 }
 
+// Batch normalisation: its gradient runs through the batch mean and variance, so every
+// sample's gradient depends on every other sample's input. Each batch norm here reads an
+// activation: the bias of a dense layer right before one has an exactly zero gradient,
+// where both sides of the comparison are rounding noise (tested on its own below).
+nn::network! {
+    struct BatchNorms {
+        input(4),
+        dense(5, softplus),
+        batch_norm(5, tanh),
+        residual { dense(5, tanh), batch_norm, sigmoid },
+        dense(3, elu),
+        batch_norm(3, momentum = 0.3, eps = 1e-3),
+    }
+}
+// In a batch of two, x̂ = ±d/√(d² + ε) is ±1 but for ε, so everything before a batch norm
+// gets gradients of order ε, which a finite difference of the loss cannot resolve; a larger
+// ε keeps x̂ dependent on the input and the gradient path through the statistics exercised.
+nn::network! { struct BatchOfTwo { input(4), dense(5, softplus), batch_norm(5, tanh, eps = 0.5), dense(2) } }
+nn::network! { struct BiasBeforeBatchNorm { input(4), dense(5), batch_norm(5, tanh), dense(2) } }
+nn::network! { struct WideBatchNorm { input(32), dense(40, tanh), batch_norm(40, tanh), dense(3) } }
+
+#[test]
+fn batch_norm() {
+    for (seed, batch) in [(3, 3), (4, 5), (5, 9)] {
+        let worst = worst_relative_error::<BatchNorms<f64>, _>(&MeanSquaredError, batch, seed);
+        println!("BatchNorms (batch {batch}): worst relative error {worst:e}");
+        assert!(worst < 1e-6, "BatchNorms (batch {batch}): worst relative error {worst:e}");
+    }
+    let worst = worst_relative_error::<BatchOfTwo<f64>, _>(&MeanSquaredError, 2, 9);
+    println!("BatchOfTwo (batch 2): worst relative error {worst:e}");
+    assert!(worst < 1e-6, "BatchOfTwo: worst relative error {worst:e}");
+    let worst = worst_relative_error::<WideBatchNorm<f64>, _>(&MeanSquaredError, 32, 6);
+    println!("WideBatchNorm (batch 32): worst relative error {worst:e}");
+    assert!(worst < 1e-6, "WideBatchNorm: worst relative error {worst:e}");
+}
+
+#[test]
+fn the_bias_before_batch_norm_gets_no_gradient() {
+    // Batch normalisation subtracts the batch mean, so a constant added before it cancels:
+    // ∂L/∂b = 0 exactly. Seed 004's backward pass, which holds the batch statistics
+    // constant, would give it the gradient of an ordinary bias instead.
+    let mut rng = nn::init::seeded_rng(8);
+    let mut net = BiasBeforeBatchNorm::<f64>::initialise(&mut rng);
+    let inputs: Vec<f64> = (0..4 * 6).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let targets: Vec<f64> = (0..2 * 6).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let mut workspace = BiasBeforeBatchNorm::workspace();
+    net.forward_train(&inputs, &mut workspace, &mut rng).unwrap();
+    let (output, gradient) = workspace.output_and_gradient();
+    MeanSquaredError.evaluate(output, &targets, gradient, 2).unwrap();
+    let mut gradients = vec![0.0; BiasBeforeBatchNorm::<f64>::PARAMETERS];
+    net.backward(&mut workspace, &mut gradients);
+    let bias = net.parameter("0.bias").map(|_| &gradients[20..25]).unwrap();
+    let weight = &gradients[..20];
+    assert!(bias.iter().all(|g| g.abs() < 1e-15), "0.bias gradient {bias:?}");
+    assert!(weight.iter().any(|g| g.abs() > 1e-3), "the weights before it still learn: {weight:?}");
+}
+
+#[test]
+fn batch_norm_refuses_a_training_batch_of_one_and_changes_nothing() {
+    let mut net = BatchNorms::<f64>::seeded(0);
+    let before = net.clone();
+    let mut workspace = BatchNorms::workspace();
+    let error = net.forward_train(&[0.1, 0.2, 0.3, 0.4], &mut workspace, &mut nn::init::seeded_rng(0));
+    assert_eq!(error, Err(nn::network::BatchError::TooSmall { layer: "1", minimum: 2, batch: 1 }));
+    assert_eq!(net, before, "no running statistic moved");
+    assert!(error.unwrap_err().to_string().contains("layer `1` normalises over the batch"));
+}
+
 nn::network! { struct Logits { dense(4 -> 6, tanh), dense(6 -> 3) } }
 nn::network! { struct Probabilities { dense(4 -> 6, tanh), dense(6 -> 2, sigmoid) } }
 
@@ -289,7 +363,7 @@ fn step_and_sign_block_the_gradient_and_training_stays_well_defined() {
 fn a_wrong_gradient_is_caught() {
     // The check can fail: perturb one parameter after backprop and the errors explode.
     let mut rng = nn::init::seeded_rng(3);
-    let net = Depth2::<f64>::initialise(&mut rng);
+    let mut net = Depth2::<f64>::initialise(&mut rng);
     let inputs = [0.1, -0.2, 0.3, 0.4];
     let targets = [0.5, 0.0, -0.5];
     let mut workspace = Depth2::workspace();

@@ -31,7 +31,7 @@ const TABLE: [[f64; 5]; 4] = [
 ];
 
 fn reproduces_the_table<T: nn::Real>() {
-    let net = seed_network::<T>();
+    let mut net = seed_network::<T>();
     let inputs: Vec<T> = TABLE.iter().flat_map(|r| [r[0], r[1], 1.0]).map(T::from_float).collect();
     let mut workspace = SeedXor::workspace();
     net.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();

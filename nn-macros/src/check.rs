@@ -88,6 +88,7 @@ struct Draft {
     span: Span,
     built: Built,
     offsets: Vec<usize>,
+    buffer_offsets: Vec<usize>,
 }
 
 /// The checker's state, lent to each kind as it checks its entry.
@@ -99,6 +100,8 @@ pub struct Context {
     /// What the next entry reads by default.
     flow: Incoming,
     offset: usize,
+    /// The next free place in the state buffer.
+    buffer_offset: usize,
     /// Layer names that can be referenced (`<- name`, `add(a, b)`), with their values.
     values: HashMap<String, usize>,
     /// Every name the declaration gives, to tell "later" from "unknown".
@@ -124,6 +127,7 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
         nodes: Vec::new(),
         flow: Incoming::Unknown,
         offset: 0,
+        buffer_offset: 0,
         values: HashMap::new(),
         declared,
         failed: Vec::new(),
@@ -245,6 +249,16 @@ impl Context {
         self.claim(&name, &text, at, entry.name.is_none(), has_accessors);
         let description = built.layer.describe();
         let offsets = self.allocate(&built, &description);
+        let buffer_offsets = built
+            .layer
+            .buffers()
+            .iter()
+            .map(|buffer| {
+                let offset = self.buffer_offset;
+                self.buffer_offset += buffer.shape.iter().product::<usize>();
+                offset
+            })
+            .collect();
         let value = self.nodes.len() + 1;
         if entry.name.is_some() {
             self.values.insert(text, value);
@@ -256,7 +270,7 @@ impl Context {
             producer: Some((name.clone(), description)),
             previous: true,
         });
-        self.nodes.push(Draft { name, ident, span: entry.span(), built, offsets });
+        self.nodes.push(Draft { name, ident, span: entry.span(), built, offsets, buffer_offsets });
     }
 
     /// Reserves a layer's name and identifier, reporting a clash.
@@ -306,7 +320,7 @@ impl Context {
 
     /// The assembled model, or every mistake.
     fn finish(self, declaration: &Declaration) -> Result<Network, syn::Error> {
-        let Self { errors, input, nodes, offset, .. } = self;
+        let Self { errors, input, nodes, offset, buffer_offset, .. } = self;
         errors.finish()?;
         let mut values = vec![Value {
             shape: input.unwrap_or_else(|| Shape::vector(0)),
@@ -332,6 +346,7 @@ impl Context {
                 span: draft.span,
                 inputs: draft.built.inputs,
                 offsets: draft.offsets,
+                buffer_offsets: draft.buffer_offsets,
                 layer: draft.built.layer,
             });
         }
@@ -342,6 +357,7 @@ impl Context {
             values,
             nodes: model_nodes,
             parameters: offset,
+            buffers: buffer_offset,
         })
     }
 }

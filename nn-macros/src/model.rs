@@ -17,6 +17,8 @@ pub struct Network {
     pub nodes: Vec<Node>,
     /// Values in the flat parameter buffer.
     pub parameters: usize,
+    /// Values in the flat buffer of state (running statistics).
+    pub buffers: usize,
 }
 
 /// The shape of one sample of a value, row-major: `[F]`, `[T, F]` or `[C, H, W]`.
@@ -65,6 +67,8 @@ pub struct Node {
     pub inputs: Vec<usize>,
     /// Where each of its parameter tensors starts in the flat buffer.
     pub offsets: Vec<usize>,
+    /// Where each of its state tensors starts in the flat state buffer.
+    pub buffer_offsets: Vec<usize>,
     /// What it computes.
     pub layer: Box<dyn Layer>,
 }

@@ -214,6 +214,61 @@ impl Entry {
     }
 }
 
+/// The arguments of a layer that keeps its input's size: `layer_norm`, `layer_norm(6)`,
+/// `batch_norm(6, relu, momentum = 0.01)`: an optional size (checked against the input),
+/// an optional activation applied after the layer, and `key = value` options.
+pub struct Arguments {
+    pub size: Option<LitInt>,
+    pub activation: Option<(Ident, Vec<Number>)>,
+    /// `eps = 1e-6`.
+    pub options: Vec<(Ident, Number)>,
+}
+
+impl Parse for Arguments {
+    fn parse(content: ParseStream) -> syn::Result<Self> {
+        let size = if content.peek(LitInt) { Some(content.parse()?) } else { None };
+        let mut arguments = Self { size, activation: None, options: Vec::new() };
+        let mut first = arguments.size.is_none();
+        while !content.is_empty() {
+            if !first {
+                content.parse::<Token![,]>()?;
+                if content.is_empty() {
+                    break;
+                }
+            }
+            first = false;
+            let name: Ident = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected an activation (such as `relu`) or an option (such as `eps = 1e-5`)",
+                )
+            })?;
+            if content.peek(Token![=]) {
+                content.parse::<Token![=]>()?;
+                let value = content.parse().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        format!("expected a number for `{name}`, such as `{name} = 0.1`"),
+                    )
+                })?;
+                arguments.options.push((name, value));
+                continue;
+            }
+            let numbers = parse_optional_numbers(content)?;
+            if let Some((previous, _)) = &arguments.activation {
+                let mut error = syn::Error::new(
+                    name.span(),
+                    format!("a layer takes one activation, and `{previous}` is already given"),
+                );
+                error.combine(syn::Error::new(previous.span(), "first activation given here"));
+                return Err(error);
+            }
+            arguments.activation = Some((name, numbers));
+        }
+        Ok(arguments)
+    }
+}
+
 /// `(number, …)` if present: the arguments of `leaky_relu(0.2)` or `constant(0.1)`.
 pub fn parse_optional_numbers(content: ParseStream) -> syn::Result<Vec<Number>> {
     if content.peek(syn::token::Paren) {

@@ -1,5 +1,5 @@
-//! A network's flat parameter buffer: `Box<[T; N]>`, on the heap, with `N` known at compile
-//! time so the generated code's constant-range slices need no bounds checks.
+//! A network's flat parameter and state buffers: `Box<[T; N]>`, on the heap, with `N` known
+//! at compile time so the generated code's constant-range slices need no bounds checks.
 
 use crate::Real;
 use crate::network::ParameterCountError;
@@ -7,7 +7,7 @@ use crate::network::ParameterCountError;
 /// `N` zeros on the heap, never on the stack (a `dense(784 -> 512)` layer alone is 1.6 MB).
 #[must_use]
 pub fn zeroed_parameters<T: Real, const N: usize>() -> Box<[T; N]> {
-    match parameters_from_vec(vec![T::zero(); N]) {
+    match state_from_vec(vec![T::zero(); N], "values") {
         Ok(parameters) => parameters,
         Err(error) => unreachable!("a vector of N values converts to [T; N]: {error}"),
     }
@@ -19,8 +19,31 @@ pub fn zeroed_parameters<T: Real, const N: usize>() -> Box<[T; N]> {
 ///
 /// When the vector's length is not `N`.
 pub fn parameters_from_vec<T, const N: usize>(values: Vec<T>) -> Result<Box<[T; N]>, ParameterCountError> {
+    state_from_vec(values, "parameters")
+}
+
+/// A buffer of `N` values of `what` from a vector of exactly `N` values.
+///
+/// # Errors
+///
+/// When the vector's length is not `N`.
+pub fn state_from_vec<T, const N: usize>(
+    values: Vec<T>,
+    what: &'static str,
+) -> Result<Box<[T; N]>, ParameterCountError> {
     let found = values.len();
-    values.into_boxed_slice().try_into().map_err(|_| ParameterCountError { expected: N, found })
+    values.into_boxed_slice().try_into().map_err(|_| ParameterCountError { expected: N, found, what })
+}
+
+/// The initial state buffer: zeros, with each `(start, end, value)` range filled (a running
+/// variance starts at 1).
+#[must_use]
+pub fn initial_buffers<T: Real, const N: usize>(fills: &[(usize, usize, f64)]) -> Box<[T; N]> {
+    let mut buffers = zeroed_parameters::<T, N>();
+    for &(start, end, value) in fills {
+        buffers[start..end].fill(T::from_float(value));
+    }
+    buffers
 }
 
 /// Views a gradient buffer as `[T; N]`.

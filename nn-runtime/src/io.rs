@@ -20,7 +20,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::Real;
-use crate::network::Network;
+use crate::network::{Network, ParameterSpec};
 
 /// A file that cannot be saved or loaded, and why.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +71,8 @@ pub enum IoError {
         /// The file's shape.
         found: Vec<usize>,
     },
-    /// A tensor that is not `F32` or `F64`.
-    #[error("{}: tensor `{tensor}` is {dtype}, but only F32 and F64 can be loaded", path.display())]
+    /// A tensor of a type that cannot be loaded: not `F32` or `F64` (nor `I64` for a count).
+    #[error("{}: tensor `{tensor}` is {dtype}, but only F32 and F64 (and I64 for a count) can be loaded", path.display())]
     Dtype {
         /// The file.
         path: PathBuf,
@@ -91,22 +91,26 @@ pub enum IoError {
     },
 }
 
-/// Saves every parameter under its PyTorch-style name, in the network's scalar type.
+/// Saves every parameter and every state tensor (running statistics) under its
+/// PyTorch-style name, in the network's scalar type; counts (`num_batches_tracked`) as
+/// `int64`, as PyTorch saves them.
 ///
 /// # Errors
 ///
 /// When the file cannot be written; an existing file at `path` is then left as it was.
 pub fn save<T: Real, N: Network<T>>(network: &N, path: impl AsRef<Path>) -> Result<(), IoError> {
     let path = path.as_ref();
-    let dtype = if size_of::<T>() == 8 { Dtype::F64 } else { Dtype::F32 };
-    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = N::parameter_specs()
-        .iter()
-        .map(|spec| {
-            (spec.name.to_owned(), to_le_bytes(spec.slice(network.parameters())), spec.shape.to_vec())
+    let parameters = N::parameter_specs().iter().map(|spec| (spec, network.parameters()));
+    let buffers = N::buffer_specs().iter().map(|spec| (spec, network.buffers()));
+    let bytes: Vec<(String, Dtype, Vec<u8>, Vec<usize>)> = parameters
+        .chain(buffers)
+        .map(|(spec, values)| {
+            let (dtype, data) = to_le_bytes(spec.slice(values), spec.integer);
+            (spec.name.to_owned(), dtype, data, spec.shape.to_vec())
         })
         .collect();
-    let views = bytes.iter().map(|(name, data, shape)| {
-        let view = TensorView::new(dtype, shape.clone(), data).map_err(|e| format_error(path, &e))?;
+    let views = bytes.iter().map(|(name, dtype, data, shape)| {
+        let view = TensorView::new(*dtype, shape.clone(), data).map_err(|e| format_error(path, &e))?;
         Ok((name.as_str(), view))
     });
     let views = views.collect::<Result<Vec<_>, IoError>>()?;
@@ -145,48 +149,13 @@ pub fn load_renamed<T: Real, N: Network<T>>(
     let bytes = std::fs::read(path).map_err(|source| IoError::Read { path: path.to_path_buf(), source })?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| format_error(path, &e))?;
     let mut parameters = vec![T::zero(); N::PARAMETERS];
-    let mut used = Vec::with_capacity(N::parameter_specs().len());
+    let mut buffers = vec![T::zero(); N::BUFFERS];
+    let mut used = Vec::with_capacity(N::parameter_specs().len() + N::buffer_specs().len());
     for spec in N::parameter_specs() {
-        let name = rename(spec.name);
-        let tensor = file.tensor(&name).map_err(|_| {
-            let mut present = file.names();
-            present.sort_unstable();
-            let present = present.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-            IoError::Missing { path: path.to_path_buf(), tensor: name.clone(), present }
-        })?;
-        if tensor.shape() != spec.shape {
-            return Err(IoError::Shape {
-                path: path.to_path_buf(),
-                tensor: name,
-                expected: spec.shape.to_vec(),
-                found: tensor.shape().to_vec(),
-            });
-        }
-        let target = spec.slice_mut(&mut parameters);
-        match tensor.dtype() {
-            Dtype::F32 => {
-                for (value, chunk) in target.iter_mut().zip(tensor.data().chunks_exact(4)) {
-                    *value = T::from_float(f64::from(f32::from_le_bytes([
-                        chunk[0], chunk[1], chunk[2], chunk[3],
-                    ])));
-                }
-            }
-            Dtype::F64 => {
-                for (value, chunk) in target.iter_mut().zip(tensor.data().chunks_exact(8)) {
-                    let mut le = [0; 8];
-                    le.copy_from_slice(chunk);
-                    *value = T::from_float(f64::from_le_bytes(le));
-                }
-            }
-            other => {
-                return Err(IoError::Dtype {
-                    path: path.to_path_buf(),
-                    tensor: name,
-                    dtype: format!("{other:?}"),
-                });
-            }
-        }
-        used.push(name);
+        used.push(read_tensor(&file, path, spec, rename(spec.name), &mut parameters)?);
+    }
+    for spec in N::buffer_specs() {
+        used.push(read_tensor(&file, path, spec, rename(spec.name), &mut buffers)?);
     }
     let mut unexpected: Vec<&str> =
         file.names().into_iter().filter(|n| !used.iter().any(|u| u == n)).collect();
@@ -195,18 +164,71 @@ pub fn load_renamed<T: Real, N: Network<T>>(
         let tensors = unexpected.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
         return Err(IoError::Unexpected { path: path.to_path_buf(), tensors });
     }
-    N::from_parameters(parameters)
+    N::from_state(parameters, buffers)
         .map_err(|e| IoError::Format { path: path.to_path_buf(), message: e.to_string() })
 }
 
-fn to_le_bytes<T: Real>(values: &[T]) -> Vec<u8> {
-    if size_of::<T>() == 8 {
-        values.iter().flat_map(|v| v.to_f64().to_le_bytes()).collect()
-    } else {
-        values.iter().flat_map(|v| (v.to_f64() as f32).to_le_bytes()).collect()
+/// Reads the tensor `name` of `spec`'s shape into its place in `target`; returns the name.
+fn read_tensor<T: Real>(
+    file: &SafeTensors<'_>,
+    path: &Path,
+    spec: &ParameterSpec,
+    name: String,
+    target: &mut [T],
+) -> Result<String, IoError> {
+    let tensor = file.tensor(&name).map_err(|_| {
+        let mut present = file.names();
+        present.sort_unstable();
+        let present = present.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        IoError::Missing { path: path.to_path_buf(), tensor: name.clone(), present }
+    })?;
+    if tensor.shape() != spec.shape {
+        return Err(IoError::Shape {
+            path: path.to_path_buf(),
+            tensor: name,
+            expected: spec.shape.to_vec(),
+            found: tensor.shape().to_vec(),
+        });
     }
+    let target = spec.slice_mut(target);
+    let data = tensor.data();
+    match tensor.dtype() {
+        Dtype::F32 => {
+            for (value, chunk) in target.iter_mut().zip(data.as_chunks::<4>().0) {
+                *value = T::from_float(f64::from(f32::from_le_bytes(*chunk)));
+            }
+        }
+        Dtype::F64 => {
+            for (value, chunk) in target.iter_mut().zip(data.as_chunks::<8>().0) {
+                *value = T::from_float(f64::from_le_bytes(*chunk));
+            }
+        }
+        Dtype::I64 if spec.integer => {
+            for (value, chunk) in target.iter_mut().zip(data.as_chunks::<8>().0) {
+                *value = T::from_float(i64::from_le_bytes(*chunk) as f64);
+            }
+        }
+        other => {
+            return Err(IoError::Dtype {
+                path: path.to_path_buf(),
+                tensor: name,
+                dtype: format!("{other:?}"),
+            });
+        }
+    }
+    Ok(name)
 }
 
+/// Little-endian bytes in the network's scalar type, or as `int64` for a count.
+fn to_le_bytes<T: Real>(values: &[T], integer: bool) -> (Dtype, Vec<u8>) {
+    if integer {
+        (Dtype::I64, values.iter().flat_map(|v| (v.to_f64().round() as i64).to_le_bytes()).collect())
+    } else if size_of::<T>() == 8 {
+        (Dtype::F64, values.iter().flat_map(|v| v.to_f64().to_le_bytes()).collect())
+    } else {
+        (Dtype::F32, values.iter().flat_map(|v| (v.to_f64() as f32).to_le_bytes()).collect())
+    }
+}
 fn format_error(path: &Path, error: &safetensors::SafeTensorError) -> IoError {
     IoError::Format { path: path.to_path_buf(), message: error.to_string() }
 }

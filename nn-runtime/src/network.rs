@@ -6,15 +6,20 @@ use rand::Rng;
 
 use crate::Real;
 
-/// One named parameter tensor inside a network's flat parameter buffer.
+/// One named tensor inside a network's flat parameter buffer or its flat buffer of
+/// non-trained state (running statistics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParameterSpec {
-    /// PyTorch-style name: `hidden.weight`, `hidden.bias`, `0.weight`, …
+    /// PyTorch-style name: `hidden.weight`, `hidden.bias`, `0.weight`, `1.running_mean`, …
     pub name: &'static str,
-    /// Shape in PyTorch's layout: a weight is `[out, in]` (row-major), a bias `[out]`.
+    /// Shape in PyTorch's layout: a weight is `[out, in]` (row-major), a bias `[out]`, a
+    /// scalar `[]`.
     pub shape: &'static [usize],
     /// Index of the first value in the flat buffer.
     pub offset: usize,
+    /// Whether it is a count, held as a real number but saved as `int64` as PyTorch saves it
+    /// (BatchNorm's `num_batches_tracked`; exact up to 2²⁴ in `f32`, 2⁵³ in `f64`).
+    pub integer: bool,
 }
 
 impl ParameterSpec {
@@ -53,14 +58,37 @@ pub struct BatchShapeError {
     pub width: usize,
 }
 
-/// A parameter buffer of the wrong length for a network.
+/// A parameter or state buffer of the wrong length for a network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the network has {expected} parameters, but {found} values were given")]
+#[error("the network has {expected} {what}, but {found} values were given")]
 pub struct ParameterCountError {
-    /// The network's parameter count.
+    /// The network's count.
     pub expected: usize,
     /// Values given.
     pub found: usize,
+    /// What was counted: `parameters` or `buffer values`.
+    pub what: &'static str,
+}
+
+/// A batch the training pass cannot run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// The batch is not a whole number of samples.
+    #[error(transparent)]
+    Shape(#[from] BatchShapeError),
+    /// A layer that normalises over the batch got too few samples (PyTorch raises "expected
+    /// more than 1 value per channel when training"). Nothing was changed.
+    #[error(
+        "layer `{layer}` normalises over the batch, so training needs at least {minimum} samples per batch, but this batch has {batch}"
+    )]
+    TooSmall {
+        /// The layer's name.
+        layer: &'static str,
+        /// The fewest samples it can train on.
+        minimum: usize,
+        /// Samples in the batch.
+        batch: usize,
+    },
 }
 
 /// Returns the number of samples in a column-major batch of `width`-value samples.
@@ -101,6 +129,8 @@ pub trait Network<T: Real>: Sized {
     const OUTPUTS: usize;
     /// Values in the parameter buffer.
     const PARAMETERS: usize;
+    /// Values in the buffer of non-trained state: running statistics, counters.
+    const BUFFERS: usize;
 
     /// The buffers of a training step.
     type Workspace: Workspace<T>;
@@ -108,15 +138,32 @@ pub trait Network<T: Real>: Sized {
     /// Every parameter tensor, in buffer order.
     fn parameter_specs() -> &'static [ParameterSpec];
 
+    /// Every state tensor (running statistics), in buffer order.
+    fn buffer_specs() -> &'static [ParameterSpec];
+
     /// A network whose layers are initialised as declared, drawing from `rng`.
     fn initialise<R: Rng + ?Sized>(rng: &mut R) -> Self;
 
-    /// A network with the given parameter buffer.
+    /// A network with the given parameter buffer and its state at its initial values
+    /// (running means 0, running variances 1).
     ///
     /// # Errors
     ///
     /// When the buffer's length is not [`Network::PARAMETERS`].
     fn from_parameters(parameters: Vec<T>) -> Result<Self, ParameterCountError>;
+
+    /// A network with the given parameters and state.
+    ///
+    /// # Errors
+    ///
+    /// When a length is not [`Network::PARAMETERS`] or [`Network::BUFFERS`].
+    fn from_state(parameters: Vec<T>, buffers: Vec<T>) -> Result<Self, ParameterCountError>;
+
+    /// The flat buffer of non-trained state, laid out as [`Network::buffer_specs`] says.
+    fn buffers(&self) -> &[T];
+
+    /// The flat buffer of non-trained state, mutably.
+    fn buffers_mut(&mut self) -> &mut [T];
 
     /// The flat parameter buffer.
     fn parameters(&self) -> &[T];
@@ -132,18 +179,21 @@ pub trait Network<T: Real>: Sized {
     fn infer<'w>(&self, inputs: &[T], workspace: &'w mut Self::Workspace)
     -> Result<&'w [T], BatchShapeError>;
 
-    /// Training forward on a batch (dropout on, masks drawn from `rng`), recording what
-    /// [`Network::backward`] needs.
+    /// Training forward on a batch (dropout on, masks drawn from `rng`, normalisation over
+    /// the batch), recording what [`Network::backward`] needs and updating the running
+    /// statistics. Inference ([`Network::infer`], `forward`, `forward_batch`) takes `&self`
+    /// and never sees batch statistics.
     ///
     /// # Errors
     ///
-    /// When `inputs` is not a whole number of samples.
+    /// When `inputs` is not a whole number of samples, or a layer that normalises over the
+    /// batch gets too few samples; the network is then unchanged.
     fn forward_train<R: Rng + ?Sized>(
-        &self,
+        &mut self,
         inputs: &[T],
         workspace: &mut Self::Workspace,
         rng: &mut R,
-    ) -> Result<(), BatchShapeError>;
+    ) -> Result<(), BatchError>;
 
     /// Backpropagates the output gradient the loss wrote into the workspace (see
     /// [`Workspace::output_and_gradient`]), writing `∂L/∂p` for every parameter into
@@ -172,6 +222,12 @@ pub trait Network<T: Real>: Sized {
     fn parameter(&self, name: &str) -> Option<&[T]> {
         let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;
         Some(spec.slice(self.parameters()))
+    }
+
+    /// A state tensor (`1.running_mean`) by its PyTorch-style name.
+    fn buffer(&self, name: &str) -> Option<&[T]> {
+        let spec = Self::buffer_specs().iter().find(|s| s.name == name)?;
+        Some(spec.slice(self.buffers()))
     }
 
     /// A parameter tensor by name, mutably.

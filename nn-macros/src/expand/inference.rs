@@ -98,11 +98,11 @@ fn passes(network: &Network) -> TokenStream {
             #[inline(always)]
             #[allow(clippy::inline_always)]
             fn forward_train_body<R: #private::Rng + ?Sized>(
-                &self,
+                &mut self,
                 inputs: &[T],
                 __workspace: &mut #workspace<T>,
                 #rng: &mut R,
-            ) -> ::core::result::Result<(), #private::BatchShapeError> {
+            ) -> ::core::result::Result<(), #private::BatchError> {
                 #forward_train
             }
 

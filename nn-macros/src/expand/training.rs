@@ -13,9 +13,11 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
     let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
-    let parameters = literal(network.parameters);
+    let (parameters, buffers) = (literal(network.parameters), literal(network.buffers));
     let workspace = workspace_ident(network);
     let specs = parameter_specs(network);
+    let buffer_specs = buffer_specs(network);
+    let initial_buffers = initial_buffers(network);
     let initialise = initialise_body(network);
     let has_parameters = network.parameters > 0;
     let runner =
@@ -26,11 +28,16 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
             const INPUTS: usize = #inputs;
             const OUTPUTS: usize = #outputs;
             const PARAMETERS: usize = #parameters;
+            const BUFFERS: usize = #buffers;
 
             type Workspace = #workspace<T>;
 
             fn parameter_specs() -> &'static [#private::ParameterSpec] {
                 #specs
+            }
+
+            fn buffer_specs() -> &'static [#private::ParameterSpec] {
+                #buffer_specs
             }
 
             fn initialise<R: #private::Rng + ?Sized>(#init_rng: &mut R) -> Self {
@@ -40,7 +47,20 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
             fn from_parameters(
                 parameters: #private::Vec<T>,
             ) -> ::core::result::Result<Self, #private::ParameterCountError> {
-                ::core::result::Result::Ok(Self { parameters: #private::parameters_from_vec(parameters)? })
+                ::core::result::Result::Ok(Self {
+                    parameters: #private::parameters_from_vec(parameters)?,
+                    buffers: #initial_buffers,
+                })
+            }
+
+            fn from_state(
+                parameters: #private::Vec<T>,
+                buffers: #private::Vec<T>,
+            ) -> ::core::result::Result<Self, #private::ParameterCountError> {
+                ::core::result::Result::Ok(Self {
+                    parameters: #private::parameters_from_vec(parameters)?,
+                    buffers: #private::state_from_vec(buffers, "buffer values")?,
+                })
             }
 
             fn parameters(&self) -> &[T] {
@@ -49,6 +69,14 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
 
             fn parameters_mut(&mut self) -> &mut [T] {
                 &mut self.parameters[..]
+            }
+
+            fn buffers(&self) -> &[T] {
+                &self.buffers[..]
+            }
+
+            fn buffers_mut(&mut self) -> &mut [T] {
+                &mut self.buffers[..]
             }
 
             fn infer<'w>(
@@ -61,19 +89,19 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
             }
 
             fn forward_train<R: #private::Rng + ?Sized>(
-                &self,
+                &mut self,
                 inputs: &[T],
                 workspace: &mut #workspace<T>,
                 rng: &mut R,
-            ) -> ::core::result::Result<(), #private::BatchShapeError> {
+            ) -> ::core::result::Result<(), #private::BatchError> {
                 struct __Train<'a, T, R: ?Sized> {
-                    network: &'a #ident<T>,
+                    network: &'a mut #ident<T>,
                     inputs: &'a [T],
                     workspace: &'a mut #workspace<T>,
                     rng: &'a mut R,
                 }
                 impl<T: #private::Real, R: #private::Rng + ?Sized> #private::Pass for __Train<'_, T, R> {
-                    type Output = ::core::result::Result<(), #private::BatchShapeError>;
+                    type Output = ::core::result::Result<(), #private::BatchError>;
                     #[inline(always)]
                     #[allow(clippy::inline_always)]
                     fn run(self) -> Self::Output {
@@ -103,23 +131,61 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
     }
 }
 
+/// One `ParameterSpec` literal.
+fn spec(name: &str, shape: &[usize], offset: usize, integer: bool) -> TokenStream {
+    let private = private();
+    let (shape, offset) = (shape.iter().map(|&d| literal(d)), literal(offset));
+    quote!(#private::ParameterSpec { name: #name, shape: &[#(#shape),*], offset: #offset, integer: #integer })
+}
+
 fn parameter_specs(network: &Network) -> TokenStream {
     let private = private();
     let mut specs = Vec::new();
     for node in &network.nodes {
         for (tensor, &offset) in node.layer.parameters().iter().zip(&node.offsets) {
-            let name = format!("{}.{}", node.name, tensor.name);
-            let shape = tensor.shape.iter().map(|&d| literal(d));
-            let offset = literal(offset);
-            specs.push(
-                quote!(#private::ParameterSpec { name: #name, shape: &[#(#shape),*], offset: #offset }),
-            );
+            specs.push(spec(&format!("{}.{}", node.name, tensor.name), &tensor.shape, offset, false));
         }
     }
     quote! {
         const SPECS: &[#private::ParameterSpec] = &[#(#specs),*];
         SPECS
     }
+}
+
+fn buffer_specs(network: &Network) -> TokenStream {
+    let private = private();
+    let mut specs = Vec::new();
+    for node in &network.nodes {
+        for (buffer, &offset) in node.layer.buffers().iter().zip(&node.buffer_offsets) {
+            specs.push(spec(
+                &format!("{}.{}", node.name, buffer.name),
+                &buffer.shape,
+                offset,
+                buffer.integer,
+            ));
+        }
+    }
+    quote! {
+        const SPECS: &[#private::ParameterSpec] = &[#(#specs),*];
+        SPECS
+    }
+}
+
+/// The state buffer at its initial values: `initial_buffers::<T, B>(&[(start, end, value)])`.
+fn initial_buffers(network: &Network) -> TokenStream {
+    let private = private();
+    let buffers = literal(network.buffers);
+    let mut fills = Vec::new();
+    for node in &network.nodes {
+        for (buffer, &offset) in node.layer.buffers().iter().zip(&node.buffer_offsets) {
+            if buffer.initial != 0.0 {
+                let end = literal(offset + buffer.shape.iter().product::<usize>());
+                let (start, value) = (literal(offset), proc_macro2::Literal::f64_suffixed(buffer.initial));
+                fills.push(quote!((#start, #end, #value)));
+            }
+        }
+    }
+    quote!(#private::initial_buffers::<T, #buffers>(&[#(#fills),*]))
 }
 
 fn initialise_body(network: &Network) -> TokenStream {
@@ -134,10 +200,11 @@ fn initialise_body(network: &Network) -> TokenStream {
         })
         .collect();
     let binding = if fills.is_empty() { quote!(let __parameters) } else { quote!(let mut __parameters) };
+    let buffers = initial_buffers(network);
     quote! {
         #binding = #private::zeroed_parameters::<T, #parameters>();
         #(#fills)*
-        Self { parameters: __parameters }
+        Self { parameters: __parameters, buffers: #buffers }
     }
 }
 
@@ -160,8 +227,19 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
         let site = site(network, node, training_inputs(network, node));
         network.nodes[node].layer.forward_train(&site)
     });
+    // Every layer's batch requirement is checked before any layer runs (and updates its
+    // running statistics), so a rejected batch leaves the network as it was.
+    let minimums = network.nodes.iter().filter(|n| n.layer.minimum_training_batch() > 1).map(|node| {
+        let (name, minimum) = (&node.name, literal(node.layer.minimum_training_batch()));
+        quote! {
+            if __batch < #minimum {
+                return ::core::result::Result::Err(#private::BatchError::TooSmall { layer: #name, minimum: #minimum, batch: __batch });
+            }
+        }
+    });
     quote! {
         let __batch = #private::batch_size(inputs.len(), #inputs)?;
+        #(#minimums)*
         __workspace.prepare(__batch);
         __workspace.input.copy_from_slice(inputs);
         #(#statements)*

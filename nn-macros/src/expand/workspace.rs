@@ -1,7 +1,7 @@
 //! The generated workspace: one buffer per value, per layer scratch buffer (pre-activation,
 //! dropout mask) and per gradient, sized per batch and reused.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
@@ -9,19 +9,24 @@ use super::{gradient_field, gradient_parts, has_gradient, literal, private, valu
 use crate::layers::PreActivation;
 use crate::model::Network;
 
-/// Per-layer workspace buffers: `(field, values per sample)`.
-fn workspace_fields(network: &Network) -> Vec<(Ident, usize)> {
+/// Per-layer workspace buffers: `(field, its length for `batch` samples)`.
+fn workspace_fields(network: &Network) -> Vec<(Ident, TokenStream)> {
+    let length = |per_sample: usize, fixed: usize| {
+        let (per_sample, fixed_literal) = (literal(per_sample), literal(fixed));
+        if fixed == 0 { quote!(#per_sample * batch) } else { quote!(#per_sample * batch + #fixed_literal) }
+    };
     let mut fields = Vec::new();
     for (index, node) in network.nodes.iter().enumerate() {
         let value = index + 1;
         let size = network.values[value].shape.len();
-        fields.push((value_field(network, value), size));
-        for (name, per_sample) in node.layer.scratch() {
-            fields.push((format_ident!("{}_{}", node.ident, name), per_sample));
+        fields.push((value_field(network, value), length(size, 0)));
+        for scratch in node.layer.scratch() {
+            let field = format_ident!("{}_{}", node.ident, scratch.name);
+            fields.push((field, length(scratch.per_sample, scratch.fixed)));
         }
         if has_gradient(network, value) {
             for part in 0..=gradient_parts(network, value) {
-                fields.push((gradient_field(network, value, part), size));
+                fields.push((gradient_field(network, value, part), length(size, 0)));
             }
         }
     }
@@ -35,7 +40,7 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
     let workspace = workspace_ident(network);
     let fields = workspace_fields(network);
     let names: Vec<&Ident> = fields.iter().map(|(name, _)| name).collect();
-    let sizes: Vec<Literal> = fields.iter().map(|&(_, size)| literal(size)).collect();
+    let lengths: Vec<&TokenStream> = fields.iter().map(|(_, length)| length).collect();
     let inputs = literal(network.inputs());
     let last_output = value_field(network, network.output());
     let last_gradient = gradient_field(network, network.output(), 0);
@@ -73,7 +78,7 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
                 }
                 self.batch = batch;
                 self.input.resize(#inputs * batch, T::zero());
-                #(self.#names.resize(#sizes * batch, T::zero());)*
+                #(self.#names.resize(#lengths, T::zero());)*
             }
         }
 
@@ -99,8 +104,13 @@ fn workspace_lookups(network: &Network) -> TokenStream {
     let workspace = workspace_ident(network);
     let mut outputs = Vec::new();
     let mut pre_activations = Vec::new();
+    let mut scratches = Vec::new();
     for (index, node) in network.nodes.iter().enumerate() {
         let name = &node.name;
+        for scratch in node.layer.scratch() {
+            let (kept, field) = (scratch.name, format_ident!("{}_{}", node.ident, scratch.name));
+            scratches.push(quote!((#name, #kept) => ::core::option::Option::Some(&self.#field),));
+        }
         let output = value_field(network, index + 1);
         outputs.push(quote!(#name => ::core::option::Option::Some(&self.#output),));
         let z = match node.layer.pre_activation() {
@@ -129,6 +139,17 @@ fn workspace_lookups(network: &Network) -> TokenStream {
             pub fn layer_pre_activation(&self, layer: &str) -> ::core::option::Option<&[T]> {
                 match layer {
                     #(#pre_activations)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            /// What a layer kept from the last training forward for its backward pass, by
+            /// name: a dropout layer's `mask`, a batch normalisation's `normalised` values
+            /// (`x̂`), batch `mean` and `inverse_std`.
+            #[must_use]
+            pub fn layer_scratch(&self, layer: &str, kept: &str) -> ::core::option::Option<&[T]> {
+                match (layer, kept) {
+                    #(#scratches)*
                     _ => ::core::option::Option::None,
                 }
             }

@@ -9,7 +9,7 @@ use syn::parse::ParseStream;
 use syn::{Ident, LitInt, Token};
 
 use super::activation::{self, Activation};
-use super::{Built, Kind, Layer, Outcome, PreActivation, Site, Tensor, literal, private};
+use super::{Built, Kind, Layer, Outcome, PreActivation, Scratch, Site, Tensor, literal, private};
 use crate::catalog::{ActivationKind, INITIALISERS};
 use crate::check::{Context, Incoming};
 use crate::model::Shape;
@@ -272,8 +272,12 @@ impl Layer for Dense {
         ]
     }
 
-    fn scratch(&self) -> Vec<(&'static str, usize)> {
-        if self.keeps_pre_activation() { vec![("z", self.outputs)] } else { Vec::new() }
+    fn scratch(&self) -> Vec<Scratch> {
+        if self.keeps_pre_activation() {
+            vec![Scratch { name: "z", per_sample: self.outputs, fixed: 0 }]
+        } else {
+            Vec::new()
+        }
     }
 
     fn pre_activation(&self) -> PreActivation {

@@ -4,7 +4,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{Built, Kind, Layer, Outcome, Site, private};
+use super::{Built, Kind, Layer, Outcome, Scratch, Site, private};
 use crate::check::Context;
 use crate::model::Shape;
 use crate::parse::{Entry, Number};
@@ -68,8 +68,8 @@ impl Layer for Dropout {
         self.shape.clone()
     }
 
-    fn scratch(&self) -> Vec<(&'static str, usize)> {
-        vec![("mask", self.shape.len())]
+    fn scratch(&self) -> Vec<Scratch> {
+        vec![Scratch { name: "mask", per_sample: self.shape.len(), fixed: 0 }]
     }
 
     fn identity_in_inference(&self) -> bool {

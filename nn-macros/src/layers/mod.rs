@@ -11,11 +11,14 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::check::Context;
+use crate::errors::Errors;
 use crate::model::Shape;
-use crate::parse::Entry;
+use crate::parse::{Entry, Number};
+use crate::suggest;
 
 pub mod activation;
 mod add;
+mod batch_norm;
 mod concat;
 mod dense;
 mod dropout;
@@ -33,8 +36,16 @@ pub struct Kind {
 }
 
 /// Every kind, in the order "expected one of" lists name them.
-pub const KINDS: &[Kind] =
-    &[input::KIND, dense::KIND, dropout::KIND, residual::KIND, add::KIND, concat::KIND, activation::KIND];
+pub const KINDS: &[Kind] = &[
+    input::KIND,      // input(4)
+    dense::KIND,      // dense(2 -> 3, relu)
+    dropout::KIND,    // dropout(0.5)
+    batch_norm::KIND, // batch_norm(6, relu)
+    residual::KIND,   // residual { … }
+    add::KIND,        // add(a, b)
+    concat::KIND,     // concat(a, b)
+    activation::KIND, // relu, leaky_relu(0.2), …
+];
 
 /// The kind a declaration names, if any.
 pub fn kind(name: &str) -> Option<&'static Kind> {
@@ -72,6 +83,22 @@ pub struct Tensor {
     pub shape: Vec<usize>,
 }
 
+/// One state tensor of a layer, not trained (`running_mean`), with the value it starts at.
+pub struct Buffer {
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+    pub initial: f64,
+    /// A count, saved as `int64` (`num_batches_tracked`).
+    pub integer: bool,
+}
+
+/// A workspace buffer of a layer's own: `per_sample · batch + fixed` values.
+pub struct Scratch {
+    pub name: &'static str,
+    pub per_sample: usize,
+    pub fixed: usize,
+}
+
 /// What `layer_pre_activation` reports for a layer.
 pub enum PreActivation {
     None,
@@ -99,10 +126,20 @@ pub trait Layer {
         Vec::new()
     }
 
-    /// Workspace buffers the training pass keeps besides the output: `(name, values per
-    /// sample)`.
-    fn scratch(&self) -> Vec<(&'static str, usize)> {
+    /// Its state tensors (running statistics), in buffer order, PyTorch's names.
+    fn buffers(&self) -> Vec<Buffer> {
         Vec::new()
+    }
+
+    /// Workspace buffers the training pass keeps besides the output.
+    fn scratch(&self) -> Vec<Scratch> {
+        Vec::new()
+    }
+
+    /// The fewest samples a training batch may have (2 for a layer that normalises over
+    /// the batch); the training pass checks it before any layer runs.
+    fn minimum_training_batch(&self) -> usize {
+        1
     }
 
     /// What `layer_pre_activation` returns for it.
@@ -166,6 +203,8 @@ pub struct Site {
     pub input_gradients: Vec<Option<Ident>>,
     /// The parameter tensors' ranges in the flat buffer, by name.
     pub parameters: Vec<(&'static str, Range<usize>)>,
+    /// The state tensors' ranges in the flat state buffer, by name.
+    pub buffers: Vec<(&'static str, Range<usize>)>,
 }
 
 impl Site {
@@ -196,8 +235,32 @@ impl Site {
 
     /// A parameter tensor's start and end in the flat buffer, as literals.
     pub fn range(&self, name: &str) -> (Literal, Literal) {
-        let range = self.parameters.iter().find(|(n, _)| *n == name).map_or(0..0, |(_, r)| r.clone());
-        (Literal::usize_unsuffixed(range.start), Literal::usize_unsuffixed(range.end))
+        find(&self.parameters, name)
+    }
+
+    /// `&self.buffers[a..b]`: a state tensor.
+    pub fn buffer(&self, name: &str) -> TokenStream {
+        let (start, end) = find(&self.buffers, name);
+        quote!(&self.buffers[#start..#end])
+    }
+
+    /// In the training pass: binds each state tensor, mutably, as [`Site::state`].
+    pub fn split_buffers(&self) -> TokenStream {
+        let (Some((_, first)), Some((_, last))) = (self.buffers.first(), self.buffers.last()) else {
+            return TokenStream::new();
+        };
+        let (start, end) = (literal(first.start), literal(last.end));
+        let names = self.buffers.iter().map(|(name, _)| format_ident!("__state_{}", name));
+        let lengths = self.buffers.iter().map(|(_, range)| literal(range.len()));
+        quote! {
+            let [#(#names),*] = ::nn::__private::split_tensors(&mut self.buffers[#start..#end], [#(#lengths),*]);
+        }
+    }
+
+    /// After [`Site::split_buffers`]: a state tensor as `&mut [T]`.
+    pub fn state(&self, name: &str) -> Ident {
+        debug_assert!(self.buffers.iter().any(|(n, _)| *n == name), "no state `{name}`");
+        format_ident!("__state_{}", name)
     }
 
     /// In backward: the `&mut [T]` gradient of a parameter tensor.
@@ -219,6 +282,60 @@ impl Site {
             None => quote!(::core::option::Option::None),
         }
     }
+}
+
+/// A numeric option a kind accepts (`eps = 1e-5`), with its default and its valid range.
+pub struct NumericOption {
+    pub name: &'static str,
+    pub default: f64,
+    pub valid: fn(f64) -> bool,
+    /// What a valid value is, for the error: "a number above 0".
+    pub needs: &'static str,
+}
+
+/// Resolves `key = number` options against those `kind` accepts, in `accepted`'s order;
+/// `None` after reporting an unknown, repeated or invalid one.
+pub fn numeric_options(
+    errors: &mut Errors,
+    kind: &str,
+    given: &[(Ident, Number)],
+    accepted: &[NumericOption],
+) -> Option<Vec<f64>> {
+    let mut values: Vec<f64> = accepted.iter().map(|option| option.default).collect();
+    let mut seen: Vec<String> = Vec::new();
+    let mut valid = true;
+    for (key, number) in given {
+        let text = key.to_string();
+        let Some(index) = accepted.iter().position(|option| option.name == text) else {
+            let hint = suggest::hint(&text, accepted.iter().map(|option| option.name));
+            errors.at(key, format!("unknown option `{text}` for `{kind}`; {hint}"));
+            valid = false;
+            continue;
+        };
+        if seen.contains(&text) {
+            errors.at(key, format!("`{text}` is given twice"));
+            valid = false;
+        }
+        seen.push(text);
+        let option = &accepted[index];
+        if number.value.is_finite() && (option.valid)(number.value) {
+            values[index] = number.value;
+        } else {
+            errors.at_span(
+                number.span,
+                format!("`{}` must be {}, found {}", option.name, option.needs, number.text),
+            );
+            valid = false;
+        }
+    }
+    valid.then_some(values)
+}
+
+/// A named tensor's start and end, as literals.
+fn find(tensors: &[(&'static str, Range<usize>)], name: &str) -> (Literal, Literal) {
+    debug_assert!(tensors.iter().any(|(n, _)| *n == name), "no tensor `{name}`");
+    let range = tensors.iter().find(|(n, _)| *n == name).map_or(0..0, |(_, r)| r.clone());
+    (Literal::usize_unsuffixed(range.start), Literal::usize_unsuffixed(range.end))
 }
 
 /// `::nn::__private`, where every path the generated code names lives.

@@ -22,7 +22,7 @@ use crate::Real;
 use crate::clip::Clip;
 use crate::data::{DataError, Dataset};
 use crate::loss::{Loss, LossError};
-use crate::network::{BatchShapeError, Network, Workspace};
+use crate::network::{BatchError, BatchShapeError, Network, Workspace};
 use crate::optim::Optimizer;
 use crate::schedule::Schedule;
 
@@ -45,6 +45,14 @@ pub enum TrainError {
     /// A batch is not a whole number of samples.
     #[error(transparent)]
     BatchShape(#[from] BatchShapeError),
+    /// A training batch the network cannot run on (too small for batch normalisation).
+    #[error("step {step}: {source}")]
+    Batch {
+        /// Steps taken before this one.
+        step: u64,
+        /// Why.
+        source: BatchError,
+    },
     /// The loss rejected a target.
     #[error("step {step}: {source}")]
     Loss {
@@ -90,7 +98,8 @@ pub struct EarlyStopping {
     pub patience: usize,
     /// The smallest change that counts as an improvement.
     pub min_delta: f64,
-    /// Put back the parameters of the best epoch when training ends.
+    /// Put back the parameters (and running statistics) of the best epoch when training
+    /// ends.
     pub restore_best: bool,
 }
 
@@ -238,7 +247,9 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// When the batch is malformed, the loss rejects a target, or the loss is not finite;
     /// the parameters are then left as they were.
     pub fn step(&mut self, inputs: &[T], targets: &[T]) -> Result<T, TrainError> {
-        self.network.forward_train(inputs, &mut self.workspace, &mut self.rng)?;
+        self.network
+            .forward_train(inputs, &mut self.workspace, &mut self.rng)
+            .map_err(|source| TrainError::Batch { step: self.steps, source })?;
         let (output, output_gradient) = self.workspace.output_and_gradient();
         let value = self
             .loss
@@ -291,7 +302,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             return Err(TrainError::NoValidationData);
         }
         let mut history = History { epochs: Vec::with_capacity(config.epochs), ..History::default() };
-        let mut best: Option<(f64, usize, Vec<T>)> = None;
+        let mut best: Option<(f64, usize, (Vec<T>, Vec<T>))> = None;
         let mut waited = 0;
         self.order.clear();
         self.order.extend(0..data.len());
@@ -305,9 +316,12 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
                     Monitor::ValidationAccuracy => evaluation.accuracy.unwrap_or(f64::NEG_INFINITY),
                 };
                 if best.as_ref().is_none_or(|(best_score, ..)| score > best_score + stopping.min_delta) {
-                    let parameters =
-                        if stopping.restore_best { self.network.parameters().to_vec() } else { Vec::new() };
-                    best = Some((score, record.epoch, parameters));
+                    let state = if stopping.restore_best {
+                        (self.network.parameters().to_vec(), self.network.buffers().to_vec())
+                    } else {
+                        (Vec::new(), Vec::new())
+                    };
+                    best = Some((score, record.epoch, state));
                     waited = 0;
                 } else {
                     waited += 1;
@@ -321,10 +335,11 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
                 break;
             }
         }
-        if let (Some(stopping), Some((_, epoch, parameters))) = (config.early_stopping, best)
+        if let (Some(stopping), Some((_, epoch, (parameters, buffers)))) = (config.early_stopping, best)
             && stopping.restore_best
         {
             self.network.parameters_mut().copy_from_slice(&parameters);
+            self.network.buffers_mut().copy_from_slice(&buffers);
             history.restored_epoch = Some(epoch);
         }
         callback.on_train_end(&history);

@@ -1,0 +1,282 @@
+//! `batch_norm`, `batch_norm(F)`, `batch_norm(F, relu, momentum = 0.1, eps = 1e-5)`:
+//! PyTorch's `BatchNorm1d` on a vector `[F]` and `BatchNorm2d` on an image `[C, H, W]`
+//! (per channel, over the batch and the pixels), with learnable `weight` (γ) and `bias` (β)
+//! and the state `running_mean`, `running_var` and `num_batches_tracked`; then an optional
+//! activation. Training normalises with the batch's statistics and updates the running
+//! ones; inference (`forward`, `forward_batch`, `infer`) always uses the running ones.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::activation::{self, Activation};
+use super::{
+    Buffer, Built, Kind, Layer, NumericOption, Outcome, PreActivation, Scratch, Site, Tensor, literal,
+    numeric_options, private,
+};
+use crate::catalog::ActivationKind;
+use crate::check::Context;
+use crate::model::Shape;
+use crate::parse::{Arguments, Entry};
+
+pub const KIND: Kind = Kind { names: || vec!["batch_norm"], build, block: false };
+
+/// PyTorch's defaults.
+const OPTIONS: &[NumericOption] = &[
+    NumericOption { name: "momentum", default: 0.1, valid: |m| m > 0.0 && m <= 1.0, needs: "in (0, 1]" },
+    NumericOption { name: "eps", default: 1e-5, valid: |e| e > 0.0, needs: "a number above 0" },
+];
+
+struct BatchNorm {
+    shape: Shape,
+    channels: usize,
+    /// Values per channel in one sample (1 for a vector, `H·W` for an image).
+    spatial: usize,
+    activation: Activation,
+    written_activation: bool,
+    momentum: f64,
+    epsilon: f64,
+}
+
+fn build(entry: &Entry, context: &mut Context) -> Outcome {
+    let arguments = match entry.parse_arguments(<Arguments as syn::parse::Parse>::parse) {
+        None => Arguments { size: None, activation: None, options: Vec::new() },
+        Some(Ok(arguments)) => arguments,
+        Some(Err(error)) => {
+            context.errors().push(error);
+            return Outcome::Failed { output: None };
+        }
+    };
+    let activation = match &arguments.activation {
+        Some((name, numbers)) => activation::resolve(context.errors(), name, numbers),
+        None => Some(Activation::IDENTITY),
+    };
+    let options = numeric_options(context.errors(), "batch_norm", &arguments.options, OPTIONS);
+    let Some(source) = context.source(entry) else {
+        return Outcome::Failed { output: None };
+    };
+    let (channels, spatial) = match source.shape.0.as_slice() {
+        [features] => (*features, 1),
+        [channels, height, width] => (*channels, height * width),
+        _ => {
+            let message = format!(
+                "`batch_norm` normalises a vector [F] or an image [C, H, W], but {}",
+                source.produces()
+            );
+            context.errors().at(&entry.kind, message);
+            return Outcome::Failed { output: None };
+        }
+    };
+    if let Some(literal) = &arguments.size {
+        let declared = context.size(literal, "a batch_norm layer");
+        if declared.is_some_and(|declared| declared != channels) {
+            let what = if spatial == 1 { "features" } else { "channels" };
+            let message = format!(
+                "this layer normalises {} {what}, but {}; write `batch_norm({channels})` or leave the size out: `batch_norm`",
+                literal.base10_digits(),
+                source.produces()
+            );
+            context.errors().at(literal, message);
+            return Outcome::Failed { output: Some((source.shape, "batch_norm".to_owned())) };
+        }
+    }
+    let (Some(activation), Some(options)) = (activation, options) else {
+        return Outcome::Failed { output: Some((source.shape, "batch_norm".to_owned())) };
+    };
+    let layer = BatchNorm {
+        shape: source.shape,
+        channels,
+        spatial,
+        activation,
+        written_activation: arguments.activation.is_some(),
+        momentum: options[0],
+        epsilon: options[1],
+    };
+    Outcome::Layer(Built { layer: Box::new(layer), inputs: vec![source.value], span: entry.kind.span() })
+}
+
+impl BatchNorm {
+    fn keeps_pre_activation(&self) -> bool {
+        self.activation.kind != ActivationKind::Identity
+    }
+
+    /// `(C, S)` as literals, the kernels' const generics.
+    fn sizes(&self) -> (Literal, Literal) {
+        (literal(self.channels), literal(self.spatial))
+    }
+
+    /// The workspace field `z` goes to: its own buffer before an activation, else the output.
+    fn z(&self, site: &Site) -> syn::Ident {
+        if self.keeps_pre_activation() { site.scratch("z") } else { site.output() }
+    }
+
+    /// The activation after `z`, in place on the output or from `z` into it.
+    fn activate(&self, site: &Site) -> TokenStream {
+        if !self.keeps_pre_activation() {
+            return TokenStream::new();
+        }
+        let (z, output) = (site.scratch("z"), site.output());
+        let width = literal(self.shape.len());
+        activation::forward(
+            self.activation,
+            &quote!(&__workspace.#z),
+            &quote!(&mut __workspace.#output),
+            &width,
+        )
+    }
+}
+
+impl Layer for BatchNorm {
+    fn describe(&self) -> String {
+        let mut text = format!("batch_norm({}", self.channels);
+        if self.written_activation {
+            text += &format!(", {}", self.activation.describe());
+        }
+        if self.momentum != OPTIONS[0].default {
+            text += &format!(", momentum = {}", self.momentum);
+        }
+        if self.epsilon != OPTIONS[1].default {
+            text += &format!(", eps = {}", self.epsilon);
+        }
+        text + ")"
+    }
+
+    fn output(&self) -> Shape {
+        self.shape.clone()
+    }
+
+    fn parameters(&self) -> Vec<Tensor> {
+        vec![
+            Tensor { name: "weight", shape: vec![self.channels] },
+            Tensor { name: "bias", shape: vec![self.channels] },
+        ]
+    }
+
+    fn buffers(&self) -> Vec<Buffer> {
+        vec![
+            Buffer { name: "running_mean", shape: vec![self.channels], initial: 0.0, integer: false },
+            Buffer { name: "running_var", shape: vec![self.channels], initial: 1.0, integer: false },
+            Buffer { name: "num_batches_tracked", shape: vec![], initial: 0.0, integer: true },
+        ]
+    }
+
+    fn scratch(&self) -> Vec<Scratch> {
+        let mut scratch = vec![
+            Scratch { name: "normalised", per_sample: self.shape.len(), fixed: 0 },
+            Scratch { name: "mean", per_sample: 0, fixed: self.channels },
+            Scratch { name: "inverse_std", per_sample: 0, fixed: self.channels },
+        ];
+        if self.keeps_pre_activation() {
+            scratch.push(Scratch { name: "z", per_sample: self.shape.len(), fixed: 0 });
+        }
+        scratch
+    }
+
+    fn pre_activation(&self) -> PreActivation {
+        if self.keeps_pre_activation() { PreActivation::Scratch("z") } else { PreActivation::Output }
+    }
+
+    fn minimum_training_batch(&self) -> usize {
+        // One sample per channel has no variance to normalise by (PyTorch raises too);
+        // an image's pixels give a channel several values even in a batch of one.
+        if self.spatial == 1 { 2 } else { 1 }
+    }
+
+    fn initialise(&self, site: &Site) -> TokenStream {
+        let (weight, bias) = (site.tensor("weight"), site.tensor("bias"));
+        quote! {
+            // γ = 1, β = 0, as PyTorch.
+            #weight.fill(T::one());
+            #bias.fill(T::zero());
+        }
+    }
+
+    fn forward_one(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (channels, spatial) = self.sizes();
+        let size = literal(self.shape.len());
+        let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
+        let (mean, var) = (site.buffer("running_mean"), site.buffer("running_var"));
+        let epsilon = Literal::f64_suffixed(self.epsilon);
+        let x = &site.inputs[0];
+        let z = quote! {
+            #private::batch_norm::forward_one::<T, #channels, #spatial, #size>((#weight, #bias), (#mean, #var), #epsilon, #x)
+        };
+        if self.keeps_pre_activation() { activation::one(self.activation, &quote!(&#z)) } else { z }
+    }
+
+    fn infer(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (channels, spatial) = self.sizes();
+        let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
+        let (mean, var) = (site.buffer("running_mean"), site.buffer("running_var"));
+        let epsilon = Literal::f64_suffixed(self.epsilon);
+        let (x, output) = (&site.inputs[0], site.output());
+        let in_place = if self.keeps_pre_activation() {
+            activation::in_place(
+                self.activation,
+                &quote!(&mut __workspace.#output),
+                &literal(self.shape.len()),
+            )
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            #private::batch_norm::forward::<T, #channels, #spatial>(
+                #x, (#weight, #bias), (#mean, #var), #epsilon, &mut __workspace.#output,
+            );
+            #in_place
+        }
+    }
+
+    fn forward_train(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (channels, spatial) = self.sizes();
+        let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
+        let split = site.split_buffers();
+        let (mean, var, tracked) =
+            (site.state("running_mean"), site.state("running_var"), site.state("num_batches_tracked"));
+        let (momentum, epsilon) = (Literal::f64_suffixed(self.momentum), Literal::f64_suffixed(self.epsilon));
+        let (normalised, batch_mean, inverse_std) =
+            (site.scratch("normalised"), site.scratch("mean"), site.scratch("inverse_std"));
+        let (x, z) = (&site.inputs[0], self.z(site));
+        let activate = self.activate(site);
+        quote! {
+            #split
+            #private::batch_norm::forward_train::<T, #channels, #spatial>(
+                #x, (#weight, #bias), (#mean, #var, #tracked), (#momentum, #epsilon),
+                (&mut __workspace.#normalised, &mut __workspace.#batch_mean, &mut __workspace.#inverse_std),
+                &mut __workspace.#z,
+            );
+            #activate
+        }
+    }
+
+    fn backward(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (channels, spatial) = self.sizes();
+        let weight = site.parameter("weight");
+        let (normalised, inverse_std) = (site.scratch("normalised"), site.scratch("inverse_std"));
+        let gradient = site.output_gradient();
+        let through_activation = if self.keeps_pre_activation() {
+            let (z, output) = (site.scratch("z"), site.output());
+            activation::backward_in_place(
+                self.activation,
+                &quote!(&__workspace.#z),
+                &quote!(&__workspace.#output),
+                &quote!(&mut __workspace.#gradient),
+                &literal(self.shape.len()),
+            )
+        } else {
+            TokenStream::new()
+        };
+        let (grad_weight, grad_bias) = (site.gradient("weight"), site.gradient("bias"));
+        let grad_input = site.input_gradient_option(0);
+        quote! {
+            #through_activation
+            #private::batch_norm::backward::<T, #channels, #spatial>(
+                #weight, (&__workspace.#normalised, &__workspace.#inverse_std), &__workspace.#gradient,
+                (#grad_weight, #grad_bias), #grad_input,
+            );
+        }
+    }
+}
