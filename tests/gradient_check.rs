@@ -372,7 +372,6 @@ fn a_wrong_gradient_is_caught() {
     MeanSquaredError.evaluate(output, &targets, gradient, 3).unwrap();
     let mut analytic = vec![0.0; Depth2::<f64>::PARAMETERS];
     net.backward(&mut workspace, &mut analytic);
-    let mut net = net;
     let numeric =
         five_point_derivative(&mut net, 0, |net| loss_at(net, &MeanSquaredError, &inputs, &targets));
     let relative = |claimed: f64| (claimed - numeric).abs() / claimed.abs().max(numeric.abs());

@@ -189,7 +189,10 @@ fn a_ragged_batch_is_a_typed_error() {
     let mut trainer =
         Trainer::new(Regressor::<f64>::seeded(1), MeanSquaredError, Sgd::with_learning_rate(0.1));
     let error = trainer.step(&[1.0, 2.0, 3.0], &[0.0]).unwrap_err();
-    assert_eq!(error.to_string(), "a batch of 3 values is not a whole number of samples of 2 values each");
+    assert_eq!(
+        error.to_string(),
+        "step 0: a batch of 3 values is not a whole number of samples of 2 values each"
+    );
     let error = trainer.step(&[1.0, 2.0], &[0.0, 1.0]).unwrap_err();
     assert!(matches!(error, TrainError::Loss { step: 0, .. }), "{error}");
 }

@@ -8,6 +8,7 @@
 #[derive(Clone, Debug, PartialEq)]
 pub struct Xor<T = f32> {
     parameters: ::nn::__private::Box<[T; 13]>,
+    buffers: ::nn::__private::Box<[T; 0]>,
 }
 ///The reusable buffers of a training step of [`Xor`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing.
 #[derive(Clone, Debug)]
@@ -60,6 +61,22 @@ impl<T> XorWorkspace<T> {
         match layer {
             "hidden" => ::core::option::Option::Some(&self.hidden_z),
             "out" => ::core::option::Option::Some(&self.out_z),
+            _ => ::core::option::Option::None,
+        }
+    }
+    /// What a layer kept from the last training forward for its backward pass, by
+    /// name: a dropout layer's `mask`, a batch normalisation's `normalised` values
+    /// (`x̂`), batch `mean` and `inverse_std`.
+    #[must_use]
+    pub fn layer_scratch(
+        &self,
+        layer: &str,
+        kept: &str,
+    ) -> ::core::option::Option<&[T]> {
+        match (layer, kept) {
+            ("hidden", "z") => ::core::option::Option::Some(&self.hidden_z),
+            ("1", "mask") => ::core::option::Option::Some(&self.layer1_mask),
+            ("out", "z") => ::core::option::Option::Some(&self.out_z),
             _ => ::core::option::Option::None,
         }
     }
@@ -231,11 +248,11 @@ impl<T: ::nn::__private::Real> Xor<T> {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn forward_train_body<R: ::nn::__private::Rng + ?Sized>(
-        &self,
+        &mut self,
         inputs: &[T],
         __workspace: &mut XorWorkspace<T>,
         __rng: &mut R,
-    ) -> ::core::result::Result<(), ::nn::__private::BatchShapeError> {
+    ) -> ::core::result::Result<(), ::nn::__private::BatchError> {
         let __batch = ::nn::__private::batch_size(inputs.len(), 2)?;
         __workspace.prepare(__batch);
         __workspace.input.copy_from_slice(inputs);
@@ -372,6 +389,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
     const INPUTS: usize = 2;
     const OUTPUTS: usize = 1;
     const PARAMETERS: usize = 13;
+    const BUFFERS: usize = 0;
     type Workspace = XorWorkspace<T>;
     fn parameter_specs() -> &'static [::nn::__private::ParameterSpec] {
         const SPECS: &[::nn::__private::ParameterSpec] = &[
@@ -379,23 +397,31 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
                 name: "hidden.weight",
                 shape: &[3, 2],
                 offset: 0,
+                integer: false,
             },
             ::nn::__private::ParameterSpec {
                 name: "hidden.bias",
                 shape: &[3],
                 offset: 6,
+                integer: false,
             },
             ::nn::__private::ParameterSpec {
                 name: "out.weight",
                 shape: &[1, 3],
                 offset: 9,
+                integer: false,
             },
             ::nn::__private::ParameterSpec {
                 name: "out.bias",
                 shape: &[1],
                 offset: 12,
+                integer: false,
             },
         ];
+        SPECS
+    }
+    fn buffer_specs() -> &'static [::nn::__private::ParameterSpec] {
+        const SPECS: &[::nn::__private::ParameterSpec] = &[];
         SPECS
     }
     fn initialise<R: ::nn::__private::Rng + ?Sized>(__rng: &mut R) -> Self {
@@ -410,13 +436,26 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
             [3, 1],
         );
         ::nn::__private::Init::TorchLinear.fill_dense(__weight, __bias, 3, 1, __rng);
-        Self { parameters: __parameters }
+        Self {
+            parameters: __parameters,
+            buffers: ::nn::__private::initial_buffers::<T, 0>(&[]),
+        }
     }
     fn from_parameters(
         parameters: ::nn::__private::Vec<T>,
     ) -> ::core::result::Result<Self, ::nn::__private::ParameterCountError> {
         ::core::result::Result::Ok(Self {
             parameters: ::nn::__private::parameters_from_vec(parameters)?,
+            buffers: ::nn::__private::initial_buffers::<T, 0>(&[]),
+        })
+    }
+    fn from_state(
+        parameters: ::nn::__private::Vec<T>,
+        buffers: ::nn::__private::Vec<T>,
+    ) -> ::core::result::Result<Self, ::nn::__private::ParameterCountError> {
+        ::core::result::Result::Ok(Self {
+            parameters: ::nn::__private::parameters_from_vec(parameters)?,
+            buffers: ::nn::__private::state_from_vec(buffers, "buffer values")?,
         })
     }
     fn parameters(&self) -> &[T] {
@@ -424,6 +463,12 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
     }
     fn parameters_mut(&mut self) -> &mut [T] {
         &mut self.parameters[..]
+    }
+    fn buffers(&self) -> &[T] {
+        &self.buffers[..]
+    }
+    fn buffers_mut(&mut self) -> &mut [T] {
+        &mut self.buffers[..]
     }
     fn infer<'w>(
         &self,
@@ -434,13 +479,13 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
         ::core::result::Result::Ok(self.infer_batch(inputs, __batch, __workspace))
     }
     fn forward_train<R: ::nn::__private::Rng + ?Sized>(
-        &self,
+        &mut self,
         inputs: &[T],
         workspace: &mut XorWorkspace<T>,
         rng: &mut R,
-    ) -> ::core::result::Result<(), ::nn::__private::BatchShapeError> {
+    ) -> ::core::result::Result<(), ::nn::__private::BatchError> {
         struct __Train<'a, T, R: ?Sized> {
-            network: &'a Xor<T>,
+            network: &'a mut Xor<T>,
             inputs: &'a [T],
             workspace: &'a mut XorWorkspace<T>,
             rng: &'a mut R,
@@ -449,7 +494,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
             T: ::nn::__private::Real,
             R: ::nn::__private::Rng + ?Sized,
         > ::nn::__private::Pass for __Train<'_, T, R> {
-            type Output = ::core::result::Result<(), ::nn::__private::BatchShapeError>;
+            type Output = ::core::result::Result<(), ::nn::__private::BatchError>;
             #[inline(always)]
             #[allow(clippy::inline_always)]
             fn run(self) -> Self::Output {

@@ -18,7 +18,7 @@ pub struct ParameterSpec {
     /// Index of the first value in the flat buffer.
     pub offset: usize,
     /// Whether it is a count, held as a real number but saved as `int64` as PyTorch saves it
-    /// (BatchNorm's `num_batches_tracked`; exact up to 2²⁴ in `f32`, 2⁵³ in `f64`).
+    /// (batch normalisation's `num_batches_tracked`; exact up to 2²⁴ in `f32`, 2⁵³ in `f64`).
     pub integer: bool,
 }
 

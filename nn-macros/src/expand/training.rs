@@ -15,14 +15,9 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
     let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
     let (parameters, buffers) = (literal(network.parameters), literal(network.buffers));
     let workspace = workspace_ident(network);
-    let specs = parameter_specs(network);
-    let buffer_specs = buffer_specs(network);
-    let initial_buffers = initial_buffers(network);
-    let initialise = initialise_body(network);
-    let has_parameters = network.parameters > 0;
+    let state = state_methods(network);
     let runner =
         if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
-    let init_rng = if has_parameters { quote!(__rng) } else { quote!(_rng) };
     quote! {
         impl<T: #private::Real> #private::Network<T> for #ident<T> {
             const INPUTS: usize = #inputs;
@@ -32,52 +27,7 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
 
             type Workspace = #workspace<T>;
 
-            fn parameter_specs() -> &'static [#private::ParameterSpec] {
-                #specs
-            }
-
-            fn buffer_specs() -> &'static [#private::ParameterSpec] {
-                #buffer_specs
-            }
-
-            fn initialise<R: #private::Rng + ?Sized>(#init_rng: &mut R) -> Self {
-                #initialise
-            }
-
-            fn from_parameters(
-                parameters: #private::Vec<T>,
-            ) -> ::core::result::Result<Self, #private::ParameterCountError> {
-                ::core::result::Result::Ok(Self {
-                    parameters: #private::parameters_from_vec(parameters)?,
-                    buffers: #initial_buffers,
-                })
-            }
-
-            fn from_state(
-                parameters: #private::Vec<T>,
-                buffers: #private::Vec<T>,
-            ) -> ::core::result::Result<Self, #private::ParameterCountError> {
-                ::core::result::Result::Ok(Self {
-                    parameters: #private::parameters_from_vec(parameters)?,
-                    buffers: #private::state_from_vec(buffers, "buffer values")?,
-                })
-            }
-
-            fn parameters(&self) -> &[T] {
-                &self.parameters[..]
-            }
-
-            fn parameters_mut(&mut self) -> &mut [T] {
-                &mut self.parameters[..]
-            }
-
-            fn buffers(&self) -> &[T] {
-                &self.buffers[..]
-            }
-
-            fn buffers_mut(&mut self) -> &mut [T] {
-                &mut self.buffers[..]
-            }
+            #state
 
             fn infer<'w>(
                 &self,
@@ -128,6 +78,64 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
                 #private::#runner(__Backward { network: self, workspace, gradients });
             }
         }
+    }
+}
+
+/// The trait methods about parameters and state: specs, construction, the flat buffers.
+fn state_methods(network: &Network) -> TokenStream {
+    let private = private();
+    let specs = parameter_specs(network);
+    let buffer_specs = buffer_specs(network);
+    let initial_buffers = initial_buffers(network);
+    let initialise = initialise_body(network);
+    let init_rng = if network.parameters > 0 { quote!(__rng) } else { quote!(_rng) };
+    quote! {
+            fn parameter_specs() -> &'static [#private::ParameterSpec] {
+                #specs
+            }
+
+            fn buffer_specs() -> &'static [#private::ParameterSpec] {
+                #buffer_specs
+            }
+
+            fn initialise<R: #private::Rng + ?Sized>(#init_rng: &mut R) -> Self {
+                #initialise
+            }
+
+            fn from_parameters(
+                parameters: #private::Vec<T>,
+            ) -> ::core::result::Result<Self, #private::ParameterCountError> {
+                ::core::result::Result::Ok(Self {
+                    parameters: #private::parameters_from_vec(parameters)?,
+                    buffers: #initial_buffers,
+                })
+            }
+
+            fn from_state(
+                parameters: #private::Vec<T>,
+                buffers: #private::Vec<T>,
+            ) -> ::core::result::Result<Self, #private::ParameterCountError> {
+                ::core::result::Result::Ok(Self {
+                    parameters: #private::parameters_from_vec(parameters)?,
+                    buffers: #private::state_from_vec(buffers, "buffer values")?,
+                })
+            }
+
+            fn parameters(&self) -> &[T] {
+                &self.parameters[..]
+            }
+
+            fn parameters_mut(&mut self) -> &mut [T] {
+                &mut self.parameters[..]
+            }
+
+            fn buffers(&self) -> &[T] {
+                &self.buffers[..]
+            }
+
+            fn buffers_mut(&mut self) -> &mut [T] {
+                &mut self.buffers[..]
+            }
     }
 }
 

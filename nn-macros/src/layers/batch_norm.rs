@@ -35,6 +35,8 @@ struct BatchNorm {
     written_activation: bool,
     momentum: f64,
     epsilon: f64,
+    /// The options as written (`momentum = 0.3`), for the description.
+    written_options: Vec<String>,
 }
 
 fn build(entry: &Entry, context: &mut Context) -> Outcome {
@@ -90,6 +92,11 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
         written_activation: arguments.activation.is_some(),
         momentum: options[0],
         epsilon: options[1],
+        written_options: arguments
+            .options
+            .iter()
+            .map(|(key, value)| format!("{key} = {}", value.text))
+            .collect(),
     };
     Outcome::Layer(Built { layer: Box::new(layer), inputs: vec![source.value], span: entry.kind.span() })
 }
@@ -127,17 +134,12 @@ impl BatchNorm {
 
 impl Layer for BatchNorm {
     fn describe(&self) -> String {
-        let mut text = format!("batch_norm({}", self.channels);
-        if self.written_activation {
-            text += &format!(", {}", self.activation.describe());
-        }
-        if self.momentum != OPTIONS[0].default {
-            text += &format!(", momentum = {}", self.momentum);
-        }
-        if self.epsilon != OPTIONS[1].default {
-            text += &format!(", eps = {}", self.epsilon);
-        }
-        text + ")"
+        let activation = self.written_activation.then(|| self.activation.describe());
+        let parts: Vec<String> = std::iter::once(self.channels.to_string())
+            .chain(activation)
+            .chain(self.written_options.clone())
+            .collect();
+        format!("batch_norm({})", parts.join(", "))
     }
 
     fn output(&self) -> Shape {

@@ -128,6 +128,9 @@ impl Default for FitConfig {
     }
 }
 
+/// A network's parameters and state (running statistics), as early stopping keeps them.
+type Snapshot<T> = (Vec<T>, Vec<T>);
+
 /// Samples per batch when evaluating.
 const EVALUATION_BATCH: usize = 256;
 
@@ -302,7 +305,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             return Err(TrainError::NoValidationData);
         }
         let mut history = History { epochs: Vec::with_capacity(config.epochs), ..History::default() };
-        let mut best: Option<(f64, usize, (Vec<T>, Vec<T>))> = None;
+        let mut best: Option<(f64, usize, Snapshot<T>)> = None;
         let mut waited = 0;
         self.order.clear();
         self.order.extend(0..data.len());
