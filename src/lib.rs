@@ -24,7 +24,8 @@
 //! ## The declaration
 //!
 //! `network! { [attributes] [visibility] struct Name { layer, layer, … } }`, where a layer is
-//! `[name:] kind`:
+//! `[name:] kind [<- source]`: it reads the previous layer's output, or the named layer (or
+//! `input`) after `<-`.
 //!
 //! | layer | meaning |
 //! |---|---|
@@ -34,7 +35,33 @@
 //! | `dense(…, init = he_uniform)` | choose the initialiser (default `torch_linear`, PyTorch's `nn.Linear` default) |
 //! | `relu`, `leaky_relu(0.2)`, `gelu`, `softmax`, … | an activation on its own (every activation is listed in the README) |
 //! | `dropout(p)` | inverted dropout, active only in training |
+//! | `batch_norm(F, act, momentum = 0.1, eps = 1e-5)` | PyTorch's `BatchNorm1d`/`2d`: batch statistics in training, running ones in inference; all arguments optional |
+//! | `residual { layer, … }` | `x + f(x)`; the block must keep `x`'s shape |
+//! | `add(a, b, …)`, `concat(a, b, …)` | merge named layers' outputs: sum (one shape), or join along the features |
 //! | `input(N)` | first only: declares the input size, so the first `dense` may omit `IN` |
+//!
+//! A network is a directed graph; a value read by several layers gets the sum of their
+//! gradients:
+//!
+//! ```
+//! nn::network! {
+//!     pub struct Branches {
+//!         input(5),
+//!         a: dense(4, tanh),
+//!         b: dense(4, sigmoid) <- input,   // a second branch from the input
+//!         joined: concat(a, b),            // [a, b]: 8 features
+//!         residual { dense(8, relu), dense(8) },
+//!         batch_norm(8, relu),
+//!         dense(2),
+//!     }
+//! }
+//!
+//! use nn::Network;
+//! let net = Branches::<f64>::seeded(0);
+//! assert_eq!(net.buffer("4.running_var"), Some(&[1.0; 8][..]));
+//! let y = net.forward(&nn::SVector::<f64, 5>::repeat(0.5)); // running statistics: inference
+//! # let _ = y;
+//! ```
 //!
 //! Unnamed layers are named by their index, as in a PyTorch `nn.Sequential`: parameters are
 //! `0.weight`, `0.bias`, … and the Rust accessor is `layer0()`. A named layer `hidden:` gives
@@ -59,7 +86,8 @@
 //!
 //! ## What is generated
 //!
-//! For `struct Xor`: `Xor<T = f32>` holding one heap buffer of parameters; `XorWorkspace<T>`,
+//! For `struct Xor`: `Xor<T = f32>` holding one heap buffer of parameters and one of state
+//! (running statistics); `XorWorkspace<T>`,
 //! the reusable buffers of a training step; consts `INPUTS`, `OUTPUTS`, `PARAMETERS`;
 //! `seeded`, `forward` (one sample, `SVector` in and out), `forward_batch` (one sample per
 //! column); one accessor per dense layer; and an implementation of [`Network`], which the

@@ -40,7 +40,11 @@ pub fn hint<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clon
         Some(best) => format!("did you mean `{best}`?"),
         None => {
             let list: Vec<String> = candidates.into_iter().map(|c| format!("`{c}`")).collect();
-            format!("expected one of {}", list.join(", "))
+            match list.as_slice() {
+                [] => "there is none".to_owned(),
+                [only] => format!("expected {only}"),
+                _ => format!("expected one of {}", list.join(", ")),
+            }
         }
     }
 }
@@ -60,5 +64,6 @@ mod tests {
         let inits = ["xavier_uniform", "xavier_normal", "he_uniform", "he_normal"];
         assert_eq!(hint("he", inits), "did you mean `he_uniform` or `he_normal`?");
         assert_eq!(hint("zzz", ["a", "b"]), "expected one of `a`, `b`");
+        assert_eq!(hint("epsilon", ["eps"]), "expected `eps`");
     }
 }
