@@ -1,4 +1,4 @@
-//! The PyTorch fixtures `01`–`05`, `11` and `12` (float64 references): every layer's forward values, the
+//! The PyTorch fixtures `01`–`05` and `10`–`12` (float64 references): every layer's forward values, the
 //! loss, every gradient, and every optimizer step with its state, in f64 to 1e-9 relative
 //! (the fixtures' own hint: `|got − exp| ≤ 1e-12 + 1e-9·|exp|`) and in f32 within the
 //! fixtures' float32 hint. Each test prints its worst relative error.
@@ -18,6 +18,10 @@ nn::network! { struct Net04 { dense(3 -> 4, tanh), dense(4 -> 1, sigmoid) } }
 nn::network! {
     /// `05_batchnorm`: `BatchNorm1d` between two dense layers, relu fused.
     struct Net05 { dense(3 -> 6), batch_norm(6, relu), dense(2) }
+}
+nn::network! {
+    /// `10_layernorm`: `LayerNorm(6)` with exact GELU fused, between two dense layers.
+    struct Net10 { input(5), h: dense(6), ln: layer_norm(6, gelu), out: dense(3) }
 }
 nn::network! {
     /// `11_residual` as its graph: `h1` feeds `f1` and `res`.
@@ -77,7 +81,7 @@ where
             check.close(workspace.pre_activation(&name), &flatten(z), &format!("layer {name} z"));
         }
         check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {name} a"));
-        for (key, kept) in [("x_hat", "normalised"), ("batch_mean", "mean")] {
+        for (key, kept) in [("x_hat", "normalised"), ("batch_mean", "mean"), ("mean", "mean")] {
             if let Some(values) = record.get(key) {
                 check.close(workspace.scratch(&name, kept), &flatten(values), &format!("layer {name} {key}"));
             }
@@ -175,6 +179,7 @@ layer_records!(
     Net03Workspace,
     Net04Workspace,
     Net05Workspace,
+    Net10Workspace,
     Net11Workspace,
     Net11ResidualWorkspace,
     Net12Workspace
@@ -269,6 +274,15 @@ fn all_fixtures<T: Real>() -> Vec<(&'static str, f64)> {
         (
             "05_batchnorm.json",
             run::<T, Net05<T>, _, _>("05_batchnorm.json", MeanSquaredError, sgd("05_batchnorm.json"), none),
+        ),
+        (
+            "10_layernorm.json",
+            run::<T, Net10<T>, _, _>(
+                "10_layernorm.json",
+                SoftmaxCrossEntropy,
+                Adam::new(adam_config("10_layernorm.json")),
+                adam,
+            ),
         ),
         (
             "11_residual.json",

@@ -297,6 +297,28 @@ fn batch_norm_refuses_a_training_batch_of_one_and_changes_nothing() {
     assert!(error.unwrap_err().to_string().contains("layer `1` normalises over the batch"));
 }
 
+// Layer normalisation, alone, with an activation fused, and inside a residual block as in
+// a transformer's pre-norm block.
+nn::network! {
+    struct LayerNorms {
+        input(5),
+        dense(6),
+        layer_norm(6, gelu),
+        residual { layer_norm(eps = 1e-3), dense(6, tanh) },
+        dense(3),
+        layer_norm,
+    }
+}
+nn::network! { struct WideLayerNorm { input(32), dense(40, tanh), layer_norm(40, softplus), dense(3) } }
+
+#[test]
+fn layer_norm() {
+    assert_gradients_match::<LayerNorms<f64>>("LayerNorms");
+    let worst = worst_relative_error::<WideLayerNorm<f64>, _>(&MeanSquaredError, 32, 6);
+    println!("WideLayerNorm (batch 32): worst relative error {worst:e}");
+    assert!(worst < 1e-6, "WideLayerNorm: worst relative error {worst:e}");
+}
+
 nn::network! { struct Logits { dense(4 -> 6, tanh), dense(6 -> 3) } }
 nn::network! { struct Probabilities { dense(4 -> 6, tanh), dense(6 -> 2, sigmoid) } }
 

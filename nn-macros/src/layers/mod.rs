@@ -23,6 +23,7 @@ mod concat;
 mod dense;
 mod dropout;
 mod input;
+mod layer_norm;
 mod residual;
 
 /// A kind of layer the declaration language knows.
@@ -41,6 +42,7 @@ pub const KINDS: &[Kind] = &[
     dense::KIND,      // dense(2 -> 3, relu)
     dropout::KIND,    // dropout(0.5)
     batch_norm::KIND, // batch_norm(6, relu)
+    layer_norm::KIND, // layer_norm(6, gelu)
     residual::KIND,   // residual { … }
     add::KIND,        // add(a, b)
     concat::KIND,     // concat(a, b)

@@ -9,6 +9,7 @@ pub mod batch_norm;
 pub mod concat;
 pub mod dense;
 pub mod dropout;
+pub mod layer_norm;
 
 use crate::Real;
 

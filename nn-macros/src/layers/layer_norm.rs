@@ -1,0 +1,221 @@
+//! `layer_norm`, `layer_norm(F)`, `layer_norm(F, gelu, eps = 1e-5)`: PyTorch's
+//! `LayerNorm(F)` over the last axis (a vector's features, or each step's in a sequence),
+//! with learnable `weight` (γ, initially 1) and `bias` (β, initially 0); then an optional
+//! activation. No batch statistics and no running state: training and inference agree.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::activation::{self, Activation};
+use super::{
+    Built, Kind, Layer, NumericOption, Outcome, PreActivation, Scratch, Site, Tensor, literal,
+    numeric_options, private,
+};
+use crate::catalog::ActivationKind;
+use crate::check::Context;
+use crate::model::Shape;
+use crate::parse::{Arguments, Entry};
+
+pub const KIND: Kind = Kind { names: || vec!["layer_norm"], build, block: false };
+
+/// PyTorch's default.
+const OPTIONS: &[NumericOption] =
+    &[NumericOption { name: "eps", default: 1e-5, valid: |e| e > 0.0, needs: "a number above 0" }];
+
+struct LayerNorm {
+    shape: Shape,
+    /// Values normalised together: the last axis.
+    features: usize,
+    activation: Activation,
+    /// The arguments as written after the size (`gelu`, `eps = 1e-6`), for the description.
+    written: Vec<String>,
+    epsilon: f64,
+}
+
+fn build(entry: &Entry, context: &mut Context) -> Outcome {
+    let arguments = match entry.parse_arguments(<Arguments as syn::parse::Parse>::parse) {
+        None => Arguments { size: None, activation: None, options: Vec::new() },
+        Some(Ok(arguments)) => arguments,
+        Some(Err(error)) => {
+            context.errors().push(error);
+            return Outcome::Failed { output: None };
+        }
+    };
+    let activation = match &arguments.activation {
+        Some((name, numbers)) => activation::resolve(context.errors(), name, numbers),
+        None => Some(Activation::IDENTITY),
+    };
+    let options = numeric_options(context.errors(), "layer_norm", &arguments.options, OPTIONS);
+    let Some(source) = context.source(entry) else {
+        return Outcome::Failed { output: None };
+    };
+    let features = source.shape.0.last().copied().unwrap_or(1);
+    let failed = || Outcome::Failed { output: Some((source.shape.clone(), "layer_norm".to_owned())) };
+    if let Some(literal) = &arguments.size
+        && context.size(literal, "a layer_norm layer").is_some_and(|declared| declared != features)
+    {
+        let message = format!(
+            "this layer normalises {} features, but {}; write `layer_norm({features})` or leave the size out: `layer_norm`",
+            literal.base10_digits(),
+            source.produces()
+        );
+        context.errors().at(literal, message);
+        return failed();
+    }
+    let (Some(activation), Some(options)) = (activation, options) else {
+        return failed();
+    };
+    let activation_text = arguments.activation.as_ref().map(|_| activation.describe());
+    let options_text = arguments.options.iter().map(|(key, value)| format!("{key} = {}", value.text));
+    let layer = LayerNorm {
+        shape: source.shape.clone(),
+        features,
+        activation,
+        written: activation_text.into_iter().chain(options_text).collect(),
+        epsilon: options[0],
+    };
+    Outcome::Layer(Built { layer: Box::new(layer), inputs: vec![source.value], span: entry.kind.span() })
+}
+
+impl LayerNorm {
+    fn keeps_pre_activation(&self) -> bool {
+        self.activation.kind != ActivationKind::Identity
+    }
+
+    /// Rows normalised per sample (1 for a vector, `T` for a sequence).
+    fn rows(&self) -> usize {
+        self.shape.len() / self.features
+    }
+
+    fn width(&self) -> Literal {
+        literal(self.shape.len())
+    }
+}
+
+impl Layer for LayerNorm {
+    fn describe(&self) -> String {
+        let parts: Vec<String> =
+            std::iter::once(self.features.to_string()).chain(self.written.clone()).collect();
+        format!("layer_norm({})", parts.join(", "))
+    }
+
+    fn output(&self) -> Shape {
+        self.shape.clone()
+    }
+
+    fn parameters(&self) -> Vec<Tensor> {
+        vec![
+            Tensor { name: "weight", shape: vec![self.features] },
+            Tensor { name: "bias", shape: vec![self.features] },
+        ]
+    }
+
+    fn scratch(&self) -> Vec<Scratch> {
+        let mut scratch = vec![
+            Scratch { name: "normalised", per_sample: self.shape.len(), fixed: 0 },
+            Scratch { name: "mean", per_sample: self.rows(), fixed: 0 },
+            Scratch { name: "inverse_std", per_sample: self.rows(), fixed: 0 },
+        ];
+        if self.keeps_pre_activation() {
+            scratch.push(Scratch { name: "z", per_sample: self.shape.len(), fixed: 0 });
+        }
+        scratch
+    }
+
+    fn pre_activation(&self) -> PreActivation {
+        if self.keeps_pre_activation() { PreActivation::Scratch("z") } else { PreActivation::Output }
+    }
+
+    fn initialise(&self, site: &Site) -> TokenStream {
+        let (weight, bias) = (site.tensor("weight"), site.tensor("bias"));
+        quote! {
+            // γ = 1, β = 0, as PyTorch.
+            #weight.fill(T::one());
+            #bias.fill(T::zero());
+        }
+    }
+
+    fn forward_one(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (features, size) = (literal(self.features), literal(self.shape.len()));
+        let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
+        let (epsilon, x) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0]);
+        let z =
+            quote!(#private::layer_norm::forward_one::<T, #features, #size>((#weight, #bias), #epsilon, #x));
+        if self.keeps_pre_activation() { activation::one(self.activation, &quote!(&#z)) } else { z }
+    }
+
+    fn infer(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let features = literal(self.features);
+        let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
+        let (epsilon, x, output) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0], site.output());
+        let in_place = if self.keeps_pre_activation() {
+            activation::in_place(self.activation, &quote!(&mut __workspace.#output), &self.width())
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            #private::layer_norm::forward::<T, #features>(#x, (#weight, #bias), #epsilon, &mut __workspace.#output);
+            #in_place
+        }
+    }
+
+    fn forward_train(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let features = literal(self.features);
+        let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
+        let (normalised, mean, inverse_std) =
+            (site.scratch("normalised"), site.scratch("mean"), site.scratch("inverse_std"));
+        let (epsilon, x, output) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0], site.output());
+        let (z, activate) = if self.keeps_pre_activation() {
+            let z = site.scratch("z");
+            let activate = activation::forward(
+                self.activation,
+                &quote!(&__workspace.#z),
+                &quote!(&mut __workspace.#output),
+                &self.width(),
+            );
+            (z, activate)
+        } else {
+            (output, TokenStream::new())
+        };
+        quote! {
+            #private::layer_norm::forward_train::<T, #features>(
+                #x, (#weight, #bias), #epsilon,
+                (&mut __workspace.#normalised, &mut __workspace.#mean, &mut __workspace.#inverse_std),
+                &mut __workspace.#z,
+            );
+            #activate
+        }
+    }
+
+    fn backward(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let features = literal(self.features);
+        let weight = site.parameter("weight");
+        let (normalised, inverse_std, gradient) =
+            (site.scratch("normalised"), site.scratch("inverse_std"), site.output_gradient());
+        let through_activation = if self.keeps_pre_activation() {
+            let (z, output) = (site.scratch("z"), site.output());
+            activation::backward_in_place(
+                self.activation,
+                &quote!(&__workspace.#z),
+                &quote!(&__workspace.#output),
+                &quote!(&mut __workspace.#gradient),
+                &self.width(),
+            )
+        } else {
+            TokenStream::new()
+        };
+        let (grad_weight, grad_bias) = (site.gradient("weight"), site.gradient("bias"));
+        let grad_input = site.input_gradient_option(0);
+        quote! {
+            #through_activation
+            #private::layer_norm::backward::<T, #features>(
+                #weight, (&__workspace.#normalised, &__workspace.#inverse_std), &__workspace.#gradient,
+                (#grad_weight, #grad_bias), #grad_input,
+            );
+        }
+    }
+}
