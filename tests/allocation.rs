@@ -54,6 +54,20 @@ nn::network! { struct Small { dense(2 -> 3, sigmoid), dropout(0.5), dense(3 -> 1
 nn::network! { struct Large { dense(64 -> 128, relu), dropout(0.2), tanh, dense(128 -> 10) } }
 nn::network! { struct Packed { dense(256 -> 256, relu), dense(256 -> 64, relu), dense(64 -> 10) } }
 
+nn::network! {
+    /// Every new kind and a graph: branches, merges, residual blocks, both normalisations.
+    struct Graph {
+        input(32),
+        a: dense(48, relu),
+        b: dense(48, tanh) <- input,
+        sum: add(a, b),
+        joined: concat(sum, a),
+        batch_norm(96, relu),
+        residual { layer_norm(96), dense(96, gelu), dropout(0.1), dense(96) },
+        dense(10),
+    }
+}
+
 fn data<T: nn::Real>(features: usize, outputs: usize, samples: usize) -> (Vec<T>, Vec<T>) {
     let inputs = (0..features * samples).map(|k| T::from_float(((k % 17) as f64 - 8.0) / 8.0)).collect();
     let targets = (0..outputs * samples).map(|k| T::from_float(((k % 5) as f64) / 5.0)).collect();
@@ -172,4 +186,33 @@ fn fit_allocates_only_its_history() {
 fn the_counter_counts() {
     let count = allocations_during(|| drop(std::hint::black_box(vec![1u8; 10])));
     assert_eq!(count, 1);
+}
+
+#[test]
+fn graph_and_normalisation_steps_do_not_allocate() {
+    // Batches of 64 (the GEMM path) and 5 (the inlined loops) alternate, in f32 and f64.
+    fn run<T: nn::Real>() {
+        let (large, large_targets) = data::<T>(32, 10, 64);
+        let (small, small_targets) = data::<T>(32, 10, 5);
+        let optimizer = Adam::new(AdamConfig::default());
+        let mut trainer = Trainer::new(Graph::<T>::seeded(2), MeanSquaredError, optimizer);
+        trainer.step(&large, &large_targets).unwrap();
+        trainer.step(&small, &small_targets).unwrap();
+        let count = allocations_during(|| {
+            for _ in 0..20 {
+                trainer.step(&large, &large_targets).unwrap();
+                trainer.step(&small, &small_targets).unwrap();
+            }
+        });
+        assert_eq!(count, 0, "allocations in 40 warm training steps");
+        let mut workspace = Graph::<T>::workspace();
+        trainer.network().infer(&large, &mut workspace).unwrap();
+        let count = allocations_during(|| {
+            trainer.network().infer(&large, &mut workspace).unwrap();
+            trainer.network().infer(&small, &mut workspace).unwrap();
+        });
+        assert_eq!(count, 0, "allocations in warm inference");
+    }
+    run::<f32>();
+    run::<f64>();
 }

@@ -169,3 +169,111 @@ fn standardise_wine_rows(reference: &serde_json::Value) -> Vec<f64> {
         })
         .collect()
 }
+
+// PyTorch's `nn.Sequential(Linear(4, 8), BatchNorm1d(8), Tanh(), Linear(8, 3))`: the batch
+// norm's parameters and all three buffers (`num_batches_tracked` as int64, shape []) load by
+// name into the same layers declared unnamed.
+nn::network! { struct IrisBn { dense(4 -> 8), batch_norm(8), tanh, dense(8 -> 3) } }
+
+const IRIS_BN: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/torch_sequential/iris_bn.safetensors");
+
+#[test]
+fn a_pytorch_state_dict_with_batch_norm_reproduces_pytorchs_eval_logits() {
+    let reference = Fixture::load("torch_sequential/iris_bn.json").json;
+    let inputs = flatten(&reference["inputs_standardised"]);
+    let classes = flatten(&reference["expected_class"]);
+    let single = IrisBn::<f32>::load(IRIS_BN).unwrap();
+    let double = IrisBn::<f64>::load(IRIS_BN).unwrap();
+    assert_eq!(double.buffer("1.num_batches_tracked"), Some(&[200.0][..]));
+    for (name, expected, tolerance, worst) in [
+        ("f32", flatten(&reference["expected_logits"]), 1e-5, &mut 0.0_f64),
+        ("f64", flatten(&reference["expected_logits_f64"]), 1e-12, &mut 0.0_f64),
+    ] {
+        for (n, row) in inputs.chunks(4).enumerate() {
+            let logits: Vec<f64> = if name == "f32" {
+                let x = SVector::<f32, 4>::from_fn(|i, _| row[i] as f32);
+                single.forward(&x).iter().map(|&v| f64::from(v)).collect()
+            } else {
+                double.forward(&SVector::<f64, 4>::from_column_slice(row)).iter().copied().collect()
+            };
+            for k in 0..3 {
+                *worst = worst.max((logits[k] - expected[3 * n + k]).abs());
+            }
+            assert_eq!(nn::loss::argmax(&logits), classes[n] as usize);
+        }
+        println!("iris batch-norm MLP ({name}): worst absolute logit error {worst:e}");
+        assert!(*worst < tolerance, "{name}: {worst:e}");
+    }
+    // The batched paths use the same running statistics.
+    let batch = nn::OMatrix::<f64, nn::Const<4>, nn::Dyn>::from_column_slice(&inputs);
+    let logits = double.forward_batch(&batch);
+    let expected = flatten(&reference["expected_logits_f64"]);
+    assert!(logits.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-12));
+}
+
+/// The `dtype` the file's header gives a tensor.
+fn stored_dtype(path: &std::path::Path, tensor: &str) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    header[tensor]["dtype"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn running_statistics_are_saved_and_loaded_with_the_parameters() {
+    let mut trainer =
+        Trainer::new(IrisBn::<f64>::seeded(3), SoftmaxCrossEntropy, Sgd::with_learning_rate(0.1));
+    let inputs: Vec<f64> = (0..4 * 6).map(|i| f64::from(i % 7) / 7.0 - 0.4).collect();
+    for _ in 0..3 {
+        trainer.step(&inputs, &[0.0, 1.0, 2.0, 0.0, 1.0, 2.0]).unwrap();
+    }
+    let net = trainer.into_network();
+    assert_eq!(net.buffer("1.num_batches_tracked"), Some(&[3.0][..]));
+    let path = scratch("state.safetensors");
+    net.save(&path).unwrap();
+    assert_eq!(stored_dtype(&path, "1.num_batches_tracked"), "I64", "as PyTorch writes it");
+    assert_eq!(stored_dtype(&path, "1.running_var"), "F64");
+    let back = IrisBn::<f64>::load(&path).unwrap();
+    assert_eq!(back, net, "parameters and running statistics, bit for bit");
+}
+
+#[test]
+fn missing_extra_misshapen_and_mistyped_state_tensors_are_errors_naming_them() {
+    // The same layers with a layer norm where the batch norm was: its running statistics
+    // have no place.
+    nn::network! { struct IrisLn { dense(4 -> 8), layer_norm(8), tanh, dense(8 -> 3) } }
+    let error = IrisLn::<f32>::load(IRIS_BN).unwrap_err();
+    assert!(
+        error.to_string().ends_with(
+            "tensors `1.num_batches_tracked`, `1.running_mean`, `1.running_var` are not parameters of this network"
+        ),
+        "{error}"
+    );
+    // A batch norm where the file has none: the first missing tensor is named.
+    nn::network! { struct WineBn { dense(13 -> 16), batch_norm(16), dense(16 -> 3) } }
+    let wine = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/torch_sequential/wine_mlp.safetensors");
+    match WineBn::<f32>::load(wine).unwrap_err() {
+        IoError::Missing { tensor, .. } => assert_eq!(tensor, "1.weight"),
+        other => panic!("{other}"),
+    }
+    nn::network! { struct Narrow { dense(4 -> 8), batch_norm(8), tanh, dense(8 -> 2) } }
+    match Narrow::<f32>::load(IRIS_BN).unwrap_err() {
+        IoError::Shape { tensor, expected, found, .. } => {
+            assert_eq!((tensor.as_str(), expected, found), ("3.weight", vec![2, 8], vec![3, 8]));
+        }
+        other => panic!("{other}"),
+    }
+    // The file with its running mean's type changed from F32 to I32 (same size).
+    let mut bytes = std::fs::read(IRIS_BN).unwrap();
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8(bytes[8..8 + length].to_vec()).unwrap();
+    let at = header.find("\"1.running_mean\"").unwrap();
+    let dtype = at + header[at..].find("F32").unwrap();
+    bytes[8 + dtype..8 + dtype + 3].copy_from_slice(b"I32");
+    let path = scratch("mistyped.safetensors");
+    std::fs::write(&path, bytes).unwrap();
+    let error = IrisBn::<f32>::load(&path).unwrap_err();
+    assert!(matches!(&error, IoError::Dtype { tensor, .. } if tensor == "1.running_mean"), "{error}");
+    assert!(error.to_string().contains("`1.running_mean` is I32"), "{error}");
+}

@@ -245,12 +245,20 @@ impl Parse for Arguments {
             })?;
             if content.peek(Token![=]) {
                 content.parse::<Token![=]>()?;
-                let value = content.parse().map_err(|e| {
-                    syn::Error::new(
-                        e.span(),
-                        format!("expected a number for `{name}`, such as `{name} = 0.1`"),
-                    )
-                })?;
+                // Any value parses; one that is no number (`affine = false`) becomes NaN, which
+                // the kind's option check reports after checking the option's name.
+                let value = if content.peek(syn::LitFloat) || content.peek(LitInt) || content.peek(Token![-])
+                {
+                    content.parse()?
+                } else {
+                    let token: TokenTree = content.parse().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            format!("expected a value for `{name}`, such as `{name} = 0.1`"),
+                        )
+                    })?;
+                    Number { value: f64::NAN, span: token.span(), text: token.to_string() }
+                };
                 arguments.options.push((name, value));
                 continue;
             }

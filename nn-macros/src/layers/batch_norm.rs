@@ -22,7 +22,12 @@ pub const KIND: Kind = Kind { names: || vec!["batch_norm"], build, block: false 
 
 /// PyTorch's defaults.
 const OPTIONS: &[NumericOption] = &[
-    NumericOption { name: "momentum", default: 0.1, valid: |m| m > 0.0 && m <= 1.0, needs: "in (0, 1]" },
+    NumericOption {
+        name: "momentum",
+        default: 0.1,
+        valid: |m| m > 0.0 && m <= 1.0,
+        needs: "in (0, 1], the weight of each new batch (PyTorch's convention: Keras's 0.99 is 0.01 here)",
+    },
     NumericOption { name: "eps", default: 1e-5, valid: |e| e > 0.0, needs: "a number above 0" },
 ];
 
