@@ -179,6 +179,7 @@ layer_records!(
     Net03Workspace,
     Net04Workspace,
     Net05Workspace,
+    Net06Workspace,
     Net10Workspace,
     Net11Workspace,
     Net11ResidualWorkspace,
@@ -412,4 +413,88 @@ fn seed_004_classic_momentum_matches_the_fixture_and_torch_sgd() {
         println!("{file} seed-004 momentum f64: worst relative error {worst:e}");
         assert!(worst < 1e-9);
     }
+}
+
+nn::network! {
+    /// `06_dropout_fixed_mask`: dropout between two dense layers.
+    struct Net06 { dense(4 -> 6, relu), dropout(0.5), dense(1) }
+}
+
+/// An RNG that replays a dropout mask: `rng.random::<f64>()` gives 0 (below `p`: dropped)
+/// for a 0 in the mask and 1 − 2⁻⁵³ (kept) for a 1, in the order the kernel draws them,
+/// sample by sample.
+struct MaskReplay {
+    mask: Vec<f64>,
+    next: usize,
+}
+
+impl rand::RngCore for MaskReplay {
+    fn next_u64(&mut self) -> u64 {
+        let keep = self.mask[self.next % self.mask.len()] != 0.0;
+        self.next += 1;
+        if keep { u64::MAX } else { 0 }
+    }
+
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn fill_bytes(&mut self, bytes: &mut [u8]) {
+        for byte in bytes {
+            *byte = self.next_u32() as u8;
+        }
+    }
+}
+
+/// `06` with the file's mask at every training forward: records, loss, gradients, three SGD
+/// steps, and the eval-mode forward (dropout off) at the initial parameters.
+fn dropout_fixture<T: Real>() -> f64 {
+    let file = "06_dropout_fixed_mask.json";
+    let fixture = Fixture::load(file);
+    let json = &fixture.json;
+    let mut check = Checker { tolerance: fixture.tolerance::<T>(), worst: 0.0, file };
+    let mask = flatten(&json["dropout_masks"]["mask"]);
+    let mut replay = || MaskReplay { mask: mask.clone(), next: 0 };
+    let mut net = Net06::<T>::from_parameters(cast(&flatten_parameters(&json["init"]["params"]))).unwrap();
+    let (inputs, targets) = (fixture.inputs::<T>(), fixture.targets::<T>());
+    let expected = &json["expected"];
+
+    let mut workspace = Net06::workspace();
+    let eval = &expected["eval_forward_at_init"];
+    let output = net.infer(&inputs, &mut workspace).unwrap().to_vec();
+    check.close(&output, &flatten(&eval["output"]), "eval-mode output at init");
+    check.close(workspace.activation("0"), &flatten(&eval["layers"][0]["a"]), "eval layer 0 a");
+
+    net.clone().forward_train(&inputs, &mut workspace, &mut replay()).unwrap();
+    for (index, record) in expected["forward"]["layers"].as_array().unwrap().iter().enumerate() {
+        let name = index.to_string();
+        check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {name} a"));
+    }
+    let mut optimizer = sgd::<T>(file);
+    optimizer.prepare(Net06::<T>::PARAMETERS);
+    let mut gradients = vec![T::zero(); Net06::<T>::PARAMETERS];
+    for step in expected["steps"].as_array().unwrap() {
+        let k = step["step"].as_u64().unwrap();
+        net.forward_train(&inputs, &mut workspace, &mut replay()).unwrap();
+        let (output, output_gradient) = workspace.output_and_gradient();
+        let value = MeanSquaredError.evaluate(output, &targets, output_gradient, 1).unwrap();
+        check.close(&[value], &[step["loss"].as_f64().unwrap()], &format!("step {k} loss"));
+        net.backward(&mut workspace, &mut gradients);
+        check.close(&gradients, &flatten_parameters(&step["grads"]), &format!("step {k} grads"));
+        optimizer.step(net.parameters_mut(), &gradients);
+        check.close(net.parameters(), &flatten_parameters(&step["params"]), &format!("step {k} params"));
+    }
+    net.forward_train(&inputs, &mut workspace, &mut replay()).unwrap();
+    let final_loss = MeanSquaredError.value(workspace.output(), &targets, 1).unwrap();
+    check.close(&[final_loss], &[expected["final_loss"].as_f64().unwrap()], "final loss");
+    check.worst
+}
+
+#[test]
+fn dropout_with_the_fixtures_mask_matches_pytorch() {
+    let worst = dropout_fixture::<f64>();
+    println!("06_dropout_fixed_mask.json f64: worst relative error {worst:e}");
+    assert!(worst < 1e-9, "{worst:e}");
+    let worst = dropout_fixture::<f32>();
+    println!("06_dropout_fixed_mask.json f32: worst relative error {worst:e} (each value within the f32 hint)");
 }
