@@ -108,7 +108,7 @@ fn gemm_sized_steps_do_not_allocate_and_smaller_batches_reuse_buffers() {
 /// take their packing buffers from per-thread scratch, allocated by the first step only.
 #[test]
 fn packed_gemm_steps_do_not_allocate() {
-    use nn::layer::dense::{PACKED_BATCH, PACKED_MULTIPLY_ADDS};
+    use nn::gemm::{PACKED_BATCH, PACKED_MULTIPLY_ADDS};
     let batch = 128;
     assert!(
         batch >= PACKED_BATCH && batch * 256 * 64 >= PACKED_MULTIPLY_ADDS,

@@ -454,7 +454,7 @@ fn dropout_fixture<T: Real>() -> f64 {
     let json = &fixture.json;
     let mut check = Checker { tolerance: fixture.tolerance::<T>(), worst: 0.0, file };
     let mask = flatten(&json["dropout_masks"]["mask"]);
-    let mut replay = || MaskReplay { mask: mask.clone(), next: 0 };
+    let replay = || MaskReplay { mask: mask.clone(), next: 0 };
     let mut net = Net06::<T>::from_parameters(cast(&flatten_parameters(&json["init"]["params"]))).unwrap();
     let (inputs, targets) = (fixture.inputs::<T>(), fixture.targets::<T>());
     let expected = &json["expected"];
@@ -496,5 +496,7 @@ fn dropout_with_the_fixtures_mask_matches_pytorch() {
     println!("06_dropout_fixed_mask.json f64: worst relative error {worst:e}");
     assert!(worst < 1e-9, "{worst:e}");
     let worst = dropout_fixture::<f32>();
-    println!("06_dropout_fixed_mask.json f32: worst relative error {worst:e} (each value within the f32 hint)");
+    println!(
+        "06_dropout_fixed_mask.json f32: worst relative error {worst:e} (each value within the f32 hint)"
+    );
 }

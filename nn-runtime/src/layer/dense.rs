@@ -27,36 +27,12 @@ pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;
 /// above, it runs the vectorised, run-time-sized [`gemm::matvec`].
 pub const SMALL_LAYER: usize = 1024;
 
-/// Input sizes below which a batched forward multiplies by `Wᵀ` (copied to scratch) with
-/// the rank-one-update kernel: over a short depth the dot-product kernel spends its time on
-/// horizontal sums.
-pub const SHORT_DEPTH: usize = 128;
+/// Input sizes below which a layer with few outputs stays on its own const-sized loops.
+const SHORT_DEPTH: usize = gemm::SHORT_DEPTH;
 
-/// Outputs from which that rank-one kernel fills whole register tiles; narrower layers use
-/// the dot-product kernel (measured: a 32→10 layer at 256 samples, 22 µs against 3 µs).
-pub const WIDE_OUTPUT: usize = 32;
-
-/// Batch sizes from which a forward pass on the GEMM runs the packed product
-/// ([`gemm::product`]) when the layer has at least [`WIDE_OUTPUT`] outputs; below, packing
-/// the weights costs more than it saves and the dot-product kernel, which reads them in
-/// place, is faster (measured on 784→512: 154 against 143 GFLOP/s at 64 samples, 162
-/// against 178 at 128, 136 against 207 at 256; W2's 64→32 layer at 256 samples went from
-/// 0.89 to 1.07 times the nalgebra baseline).
-pub const PACKED_BATCH: usize = 128;
-
-/// Multiply-adds from which a backward product runs packed: smaller ones (the 64→32 and
-/// 64→128 layers of W2 and of the digits network, at their batch sizes) are faster on the
-/// kernels that pack nothing.
-pub const PACKED_MULTIPLY_ADDS: usize = 1 << 20;
-
-/// Whether a product of this many multiply-adds runs packed.
-#[inline(always)]
-const fn packed(multiply_adds: usize) -> bool {
-    multiply_adds >= PACKED_MULTIPLY_ADDS
-}
-
-/// Whether a `[OUT, IN]` layer on a batch of `batch` samples uses the GEMM. A layer with
-/// few outputs and few inputs never does: its const-sized loops beat both GEMM kernels
+/// Whether a `[OUT, IN]` layer on a batch of `batch` samples uses the GEMM ([`gemm::multiply`],
+/// which picks its kernel) rather than its own const-sized loops, which fuse the activation.
+/// A layer with few outputs and few inputs never does: its loops beat every GEMM kernel
 /// (measured: 32→10 at 256 samples, 8.3 µs against 10 and 22).
 #[inline(always)]
 #[must_use]
@@ -140,24 +116,9 @@ pub fn affine<T: Real, const IN: usize, const OUT: usize>(
         for column in output.chunks_exact_mut(OUT) {
             column.copy_from_slice(bias);
         }
-        if batch >= PACKED_BATCH && OUT >= WIDE_OUTPUT {
-            // z[n][o] += Σ_i x[n][i]·W[o][i]
-            let (x, w) = (Strided::rows(input, IN), Strided::transposed(weight, IN));
-            gemm::product(output, OUT, x, w, (batch, OUT, IN), true);
-        } else if IN < SHORT_DEPTH && OUT >= WIDE_OUTPUT {
-            // z[n][o] += Σ_i x[n][i]·Wᵀ[i][o], with Wᵀ copied once per call.
-            T::with_scratch(IN * OUT, |transposed| {
-                for (o, row) in rows::<T, IN, OUT>(weight).iter().enumerate() {
-                    for (i, &w) in row.iter().enumerate() {
-                        transposed[i * OUT + o] = w;
-                    }
-                }
-                gemm::outer(output, OUT, input, (IN, 1), transposed, OUT, (batch, OUT, IN), true);
-            });
-        } else {
-            // z[n][o] += Σ_i x[n][i]·W[o][i]
-            gemm::dot_rows(output, OUT, input, IN, weight, IN, (batch, OUT, IN), true);
-        }
+        // z[n][o] += Σ_i x[n][i]·W[o][i]
+        let (x, w) = (Strided::rows(input, IN), Strided::transposed(weight, IN));
+        gemm::multiply(output, OUT, x, w, (batch, OUT, IN), true);
     } else {
         let rows = rows::<T, IN, OUT>(weight);
         let (inputs, _) = input.as_chunks::<IN>();
@@ -294,25 +255,13 @@ pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
     }
     let (inputs, _) = input.as_chunks::<IN>();
     if uses_gemm(IN, OUT, batch) {
-        let work = batch * IN * OUT;
         // ∂L/∂W[o][i] = Σ_n δ[n][o]·x[n][i]
-        if packed(work) {
-            let (d, x) = (Strided::transposed(delta, OUT), Strided::rows(input, IN));
-            gemm::product(grad_weight, IN, d, x, (OUT, IN, batch), false);
-        } else {
-            gemm::outer(grad_weight, IN, delta, (1, OUT), input, IN, (OUT, IN, batch), false);
-        }
+        let (d, x) = (Strided::transposed(delta, OUT), Strided::rows(input, IN));
+        gemm::multiply(grad_weight, IN, d, x, (OUT, IN, batch), false);
         if let Some(grad_input) = grad_input {
             // ∂L/∂x[n][i] = Σ_o δ[n][o]·W[o][i]
-            if OUT < WIDE_OUTPUT || !packed(work) {
-                // Over a depth this short (few outputs), or for a product this small,
-                // packing costs more than the rank-one kernel saves (measured on 10→512 at
-                // 64 samples: 164 against 112 GFLOP/s).
-                gemm::outer(grad_input, IN, delta, (OUT, 1), weight, IN, (batch, IN, OUT), false);
-            } else {
-                let (d, w) = (Strided::rows(delta, OUT), Strided::rows(weight, IN));
-                gemm::product(grad_input, IN, d, w, (batch, IN, OUT), false);
-            }
+            let (d, w) = (Strided::rows(delta, OUT), Strided::rows(weight, IN));
+            gemm::multiply(grad_input, IN, d, w, (batch, IN, OUT), false);
         }
         return;
     }
@@ -438,7 +387,7 @@ mod tests {
     #[test]
     fn gemm_and_loop_paths_agree() {
         paths_agree::<40, 30>(64);
-        assert!(128 >= PACKED_BATCH && packed(128 * 100 * 90), "the packed path must be taken");
+        const { assert!(128 >= gemm::PACKED_BATCH && 128 * 100 * 90 >= gemm::PACKED_MULTIPLY_ADDS) };
         paths_agree::<100, 90>(128);
     }
 
