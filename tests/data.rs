@@ -290,3 +290,25 @@ fn split_scale_and_one_hot() {
         "{error}"
     );
 }
+
+#[test]
+fn features_become_ids_for_an_embedding_and_a_fraction_is_an_error_naming_its_cell() {
+    let options = CsvOptions { label: Label::Name("label".into()), ..CsvOptions::default() };
+    let digits = read_csv::<f32>(bundled("digits.csv"), &options).unwrap();
+    let ids = digits.to_ids().unwrap();
+    assert_eq!((ids.len(), ids.features()), (1797, 64));
+    assert!(ids.inputs().iter().all(|&id| id <= 16), "pixel values 0–16");
+    assert_eq!(ids.inputs()[..8], digits.inputs()[..8].iter().map(|&v| v as u32).collect::<Vec<_>>()[..]);
+    assert_eq!(ids.targets(), digits.targets());
+    let data = csv("ids.csv", "a,b,label\n1,2,0\n3,2.5,1\n").unwrap();
+    let error = data.to_ids().unwrap_err();
+    assert!(matches!(error, DataError::NotAnId { column: 1, .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .ends_with("ids.csv, line 3: feature 1 is 2.5, which is not an id (a whole number from 0)"),
+        "{error}"
+    );
+    let negative = csv("negative.csv", "a,label\n-1,0\n").unwrap();
+    assert!(matches!(negative.to_ids(), Err(DataError::NotAnId { column: 0, .. })));
+}

@@ -1,4 +1,4 @@
-//! The PyTorch fixtures `01`–`05` and `10`–`12` (float64 references): every layer's forward values, the
+//! The PyTorch fixtures `01`–`07`, `10`–`12` and `20` (float64 references): every layer's forward values, the
 //! loss, every gradient, and every optimizer step with its state, in f64 to 1e-9 relative
 //! (the fixtures' own hint: `|got − exp| ≤ 1e-12 + 1e-9·|exp|`) and in f32 within the
 //! fixtures' float32 hint. Each test prints its worst relative error.
@@ -9,7 +9,7 @@ use nn::activation::softmax;
 use nn::prelude::*;
 use nn::{Real, Trainer};
 use serde_json::Value;
-use support::{Fixture, Tolerance, assert_close, cast, flatten, flatten_parameters};
+use support::{Fixture, FromFixture, Tolerance, assert_close, cast, flatten, flatten_parameters};
 
 nn::network! { struct Net01 { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
 nn::network! { struct Net02 { dense(4 -> 5, tanh), dense(5 -> 3, relu), dense(3 -> 2, identity) } }
@@ -18,6 +18,14 @@ nn::network! { struct Net04 { dense(3 -> 4, tanh), dense(4 -> 1, sigmoid) } }
 nn::network! {
     /// `05_batchnorm`: `BatchNorm1d` between two dense layers, relu fused.
     struct Net05 { dense(3 -> 6), batch_norm(6, relu), dense(2) }
+}
+nn::network! {
+    /// `07_embedding`: one id per sample (ids, never floats), then logits.
+    struct Net07 { embedding(10 -> 4), dense(3) }
+}
+nn::network! {
+    /// `20_embedding_sequence`: five ids per sample, a sequence `[5, 3]`, flattened.
+    struct Net20 { input(5), emb: embedding(12 -> 3), flat: flatten, out: dense(2) }
 }
 nn::network! {
     /// `10_layernorm`: `LayerNorm(6)` with exact GELU fused, between two dense layers.
@@ -58,6 +66,7 @@ fn run<T, N, L, O>(file: &'static str, loss: L, optimizer: O, state: State<O, T>
 where
     T: Real,
     N: Network<T> + Clone,
+    N::Input: FromFixture,
     N::Workspace: LayerRecords<T>,
     L: Loss<T> + Copy,
     O: Optimizer<T>,
@@ -66,7 +75,7 @@ where
     let json = &fixture.json;
     let mut check = Checker { tolerance: fixture.tolerance::<T>(), worst: 0.0, file };
     let net = N::from_parameters(cast(&flatten_parameters(&json["init"]["params"]))).unwrap();
-    let (inputs, targets) = (fixture.inputs::<T>(), fixture.targets::<T>());
+    let (inputs, targets) = (fixture.inputs_as::<N::Input>(), fixture.targets::<T>());
     let expected = &json["expected"];
 
     // The first forward runs on a copy: a training forward updates running statistics, and
@@ -180,10 +189,12 @@ layer_records!(
     Net04Workspace,
     Net05Workspace,
     Net06Workspace,
+    Net07Workspace,
     Net10Workspace,
     Net11Workspace,
     Net11ResidualWorkspace,
-    Net12Workspace
+    Net12Workspace,
+    Net20Workspace
 );
 
 fn number(json: &Value, key: &str) -> f64 {
@@ -208,7 +219,15 @@ fn adam_config(file: &str) -> AdamConfig {
     }
 }
 
-fn all_fixtures<T: Real>() -> Vec<(&'static str, f64)> {
+/// Every fixture, each with its worst relative error.
+fn all_fixtures<T: Real + FromFixture>() -> Vec<(&'static str, f64)> {
+    let mut files = chain_fixtures::<T>();
+    files.extend(stateful_and_graph_fixtures::<T>());
+    files
+}
+
+/// `01`–`04`: chains of dense layers with every loss and optimizer.
+fn chain_fixtures<T: Real + FromFixture>() -> Vec<(&'static str, f64)> {
     let momentum = |o: &Sgd<T>| vec![("momentum_buffer", o.momentum_buffer().to_vec())];
     let adam = |o: &Adam<T>| {
         vec![("exp_avg", o.first_moment().to_vec()), ("exp_avg_sq", o.second_moment().to_vec())]
@@ -272,9 +291,30 @@ fn all_fixtures<T: Real>() -> Vec<(&'static str, f64)> {
                 adamw,
             ),
         ),
+    ];
+    files.into()
+}
+
+/// `05`–`20`: normalisation, ids and graphs.
+fn stateful_and_graph_fixtures<T: Real + FromFixture>() -> Vec<(&'static str, f64)> {
+    let momentum = |o: &Sgd<T>| vec![("momentum_buffer", o.momentum_buffer().to_vec())];
+    let adam = |o: &Adam<T>| {
+        vec![("exp_avg", o.first_moment().to_vec()), ("exp_avg_sq", o.second_moment().to_vec())]
+    };
+    let none = |_: &Sgd<T>| Vec::new();
+    let files = [
         (
             "05_batchnorm.json",
             run::<T, Net05<T>, _, _>("05_batchnorm.json", MeanSquaredError, sgd("05_batchnorm.json"), none),
+        ),
+        (
+            "07_embedding.json",
+            run::<T, Net07<T>, _, _>(
+                "07_embedding.json",
+                SoftmaxCrossEntropy,
+                sgd("07_embedding.json"),
+                none,
+            ),
         ),
         (
             "10_layernorm.json",
@@ -305,6 +345,15 @@ fn all_fixtures<T: Real>() -> Vec<(&'static str, f64)> {
                 SoftmaxCrossEntropy,
                 sgd("12_branch_concat.json"),
                 momentum,
+            ),
+        ),
+        (
+            "20_embedding_sequence.json",
+            run::<T, Net20<T>, _, _>(
+                "20_embedding_sequence.json",
+                MeanSquaredError,
+                sgd("20_embedding_sequence.json"),
+                none,
             ),
         ),
     ];

@@ -61,7 +61,12 @@ const ABSOLUTE_BELOW: f64 = 1e-6;
 
 /// The loss of the network on a fixed batch, with dropout masks from a fixed seed. (The
 /// training forward also moves running statistics, which the training loss never reads.)
-fn loss_at<N: Network<f64>, L: Loss<f64>>(net: &mut N, loss: &L, inputs: &[f64], targets: &[f64]) -> f64 {
+fn loss_at<N: Network<f64>, L: Loss<f64>>(
+    net: &mut N,
+    loss: &L,
+    inputs: &[N::Input],
+    targets: &[f64],
+) -> f64 {
     let mut workspace = N::Workspace::default();
     net.forward_train(inputs, &mut workspace, &mut nn::init::seeded_rng(99)).unwrap();
     loss.value(workspace.output(), targets, N::OUTPUTS).unwrap()
@@ -69,7 +74,11 @@ fn loss_at<N: Network<f64>, L: Loss<f64>>(net: &mut N, loss: &L, inputs: &[f64],
 
 /// The worst relative error between backpropagation and central differences, on random
 /// inputs and targets.
-fn worst_relative_error<N: Network<f64>, L: Loss<f64>>(loss: &L, batch: usize, seed: u64) -> f64 {
+fn worst_relative_error<N: Network<f64, Input = f64>, L: Loss<f64>>(
+    loss: &L,
+    batch: usize,
+    seed: u64,
+) -> f64 {
     let mut rng = nn::init::seeded_rng(seed);
     let net = N::initialise(&mut rng);
     let inputs: Vec<f64> = (0..N::INPUTS * batch).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -82,7 +91,7 @@ fn worst_relative_error<N: Network<f64>, L: Loss<f64>>(loss: &L, batch: usize, s
 fn compare_with_finite_differences<N: Network<f64>, L: Loss<f64>>(
     mut net: N,
     loss: &L,
-    inputs: &[f64],
+    inputs: &[N::Input],
     targets: &[f64],
 ) -> f64 {
     let mut workspace = N::Workspace::default();
@@ -114,7 +123,7 @@ fn five_point_derivative<N: Network<f64>>(net: &mut N, index: usize, loss: impl 
 }
 
 #[track_caller]
-fn assert_gradients_match<N: Network<f64>>(name: &str) {
+fn assert_gradients_match<N: Network<f64, Input = f64>>(name: &str) {
     for (seed, batch) in [(1, 1), (2, 5)] {
         let worst = worst_relative_error::<N, _>(&MeanSquaredError, batch, seed);
         println!("{name} (batch {batch}, mse): worst relative error {worst:e}");
@@ -319,6 +328,83 @@ fn layer_norm() {
     assert!(worst < 1e-6, "WideLayerNorm: worst relative error {worst:e}");
 }
 
+// Embeddings: ids repeat within a sample and across samples, so rows collect several
+// gradients; a second embedding reads the same ids; some rows are never used.
+nn::network! {
+    struct Embeddings {
+        input(4),
+        tokens: embedding(9 -> 3),
+        positions: embedding(9 -> 3) <- input,
+        sum: add(tokens, positions),
+        layer_norm(3, tanh),
+        flatten,
+        dense(2),
+    }
+}
+nn::network! { struct OneId { embedding(6 -> 5), dense(5, tanh), dense(2) } }
+
+#[test]
+fn embedding_with_repeated_ids() {
+    let ids: Vec<u32> = vec![1, 4, 1, 7, 4, 4, 0, 1, 8, 1, 2, 7];
+    let mut rng = nn::init::seeded_rng(12);
+    let targets: Vec<f64> = (0..2 * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let worst = compare_with_finite_differences(
+        Embeddings::<f64>::initialise(&mut rng),
+        &MeanSquaredError,
+        &ids,
+        &targets,
+    );
+    println!("Embeddings (3 samples of 4 ids): worst relative error {worst:e}");
+    assert!(worst < 1e-6, "Embeddings: worst relative error {worst:e}");
+    let single: Vec<u32> = vec![3, 0, 3, 5, 3];
+    let targets: Vec<f64> = (0..2 * 5).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let worst = compare_with_finite_differences(
+        OneId::<f64>::initialise(&mut rng),
+        &QuadraticCost,
+        &single,
+        &targets,
+    );
+    println!("OneId (5 samples): worst relative error {worst:e}");
+    assert!(worst < 1e-6, "OneId: worst relative error {worst:e}");
+}
+
+#[test]
+fn unused_embedding_rows_get_exactly_no_gradient() {
+    let mut net = OneId::<f64>::seeded(1);
+    let mut workspace = OneId::workspace();
+    net.forward_train(&[3, 0, 3], &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+    let (output, gradient) = workspace.output_and_gradient();
+    MeanSquaredError.evaluate(output, &[0.5, -0.5, 0.1, 0.2, 0.3, 0.4], gradient, 2).unwrap();
+    let mut gradients = vec![1.0; OneId::<f64>::PARAMETERS];
+    net.backward(&mut workspace, &mut gradients);
+    let table = &gradients[..6 * 5];
+    for (row, values) in table.chunks(5).enumerate() {
+        let used = row == 0 || row == 3;
+        assert_eq!(values.iter().any(|&g| g != 0.0), used, "row {row}: {values:?}");
+    }
+}
+
+#[test]
+fn an_id_outside_the_vocabulary_is_a_typed_error_on_every_path() {
+    use nn::network::BatchError;
+    let mut net = OneId::<f64>::seeded(1);
+    let before = net.clone();
+    let expected = BatchError::IdOutOfRange { sample: 2, position: 0, id: 6, layer: "0", vocabulary: 6 };
+    let mut workspace = OneId::workspace();
+    assert_eq!(net.forward_train(&[1, 2, 6], &mut workspace, &mut nn::init::seeded_rng(0)), Err(expected));
+    assert_eq!(net.infer(&[1, 2, 6], &mut workspace).map(<[f64]>::to_vec), Err(expected));
+    let one = BatchError::IdOutOfRange { sample: 0, position: 0, id: 9, layer: "0", vocabulary: 6 };
+    assert_eq!(net.forward(&[9]), Err(one));
+    let batch = nn::OMatrix::<u32, nn::Const<1>, nn::Dyn>::from_column_slice(&[1, 2, 6]);
+    assert_eq!(net.forward_batch(&batch), Err(expected));
+    assert_eq!(net, before, "nothing changed");
+    assert!(net.forward(&[5]).is_ok());
+    assert_eq!(
+        expected.to_string(),
+        "sample 2, position 0: id 6 is outside the vocabulary of layer `0`, ids 0 to 5"
+    );
+}
+
 nn::network! { struct Logits { dense(4 -> 6, tanh), dense(6 -> 3) } }
 nn::network! { struct Probabilities { dense(4 -> 6, tanh), dense(6 -> 2, sigmoid) } }
 
@@ -347,7 +433,7 @@ fn every_loss() {
 
 /// Backpropagation through `N` with loss `L` and fixed targets, against the five-point
 /// difference.
-fn check_loss<N: Network<f64>, L: Loss<f64>>(loss: &L, targets: &[f64]) -> f64 {
+fn check_loss<N: Network<f64, Input = f64>, L: Loss<f64>>(loss: &L, targets: &[f64]) -> f64 {
     let batch = targets.len() / loss.target_width(N::OUTPUTS);
     let mut rng = nn::init::seeded_rng(21);
     let net = N::initialise(&mut rng);
@@ -362,7 +448,7 @@ nn::network! { struct SignHidden { dense(2 -> 3), sign, dense(3 -> 1) } }
 /// parameters, while the layer after them trains normally.
 #[test]
 fn step_and_sign_block_the_gradient_and_training_stays_well_defined() {
-    fn train<N: Network<f64> + Clone>() {
+    fn train<N: Network<f64, Input = f64> + Clone>() {
         let net = N::initialise(&mut nn::init::seeded_rng(4));
         let inputs = [0.5, -1.0, 1.5, 0.25, -0.75, 1.0];
         let targets = [1.0, -1.0, 0.5];

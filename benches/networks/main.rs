@@ -122,7 +122,7 @@ type OneSample<'a, N> = &'a dyn Fn(&N, &[f32]) -> f32;
 type OneSampleBaseline<'a> = Option<&'a dyn Fn(&[f32]) -> f32>;
 
 /// Inference at 1 and 256 samples and minibatch training for an MLP workload.
-fn mlp<N: Network<f32> + Clone>(
+fn mlp<N: Network<f32, Input = f32> + Clone>(
     c: &mut Criterion,
     name: &str,
     sizes: &[usize],

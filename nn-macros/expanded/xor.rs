@@ -132,7 +132,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
     pub fn workspace() -> XorWorkspace<T> {
         XorWorkspace::default()
     }
-    /// Inference on one sample, on the stack (dropout off).
+    ///Inference on one sample, on the stack (dropout off, running statistics).
     #[must_use]
     pub fn forward(
         &self,
@@ -337,7 +337,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
             ::core::option::Option::None,
         );
     }
-    /// Inference on a batch, one sample per column (dropout off).
+    /// Inference on a batch, one sample per column (dropout off, running statistics).
     #[must_use]
     pub fn forward_batch(
         &self,
@@ -350,11 +350,11 @@ impl<T: ::nn::__private::Real> Xor<T> {
         let mut __workspace = Self::workspace();
         let __batch = inputs.ncols();
         let __output = self.infer_batch(inputs.as_slice(), __batch, &mut __workspace);
-        ::nn::__private::OMatrix::<
+        <::nn::__private::OMatrix<
             T,
             ::nn::__private::Const<1>,
             ::nn::__private::Dyn,
-        >::from_column_slice(__output)
+        >>::from_column_slice(__output)
     }
     ///The parameters of layer `hidden`, `dense(2 -> 3, sigmoid)`: weight `[3, 2]` (named `hidden.weight`), bias `[3]` (`hidden.bias`).
     #[must_use]
@@ -390,6 +390,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
     const OUTPUTS: usize = 1;
     const PARAMETERS: usize = 13;
     const BUFFERS: usize = 0;
+    type Input = T;
     type Workspace = XorWorkspace<T>;
     fn parameter_specs() -> &'static [::nn::__private::ParameterSpec] {
         const SPECS: &[::nn::__private::ParameterSpec] = &[
@@ -474,7 +475,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
         &self,
         inputs: &[T],
         __workspace: &'w mut XorWorkspace<T>,
-    ) -> ::core::result::Result<&'w [T], ::nn::__private::BatchShapeError> {
+    ) -> ::core::result::Result<&'w [T], ::nn::__private::BatchError> {
         let __batch = ::nn::__private::batch_size(inputs.len(), 2)?;
         ::core::result::Result::Ok(self.infer_batch(inputs, __batch, __workspace))
     }

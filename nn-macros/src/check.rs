@@ -11,7 +11,7 @@ use syn::{Ident, LitInt};
 
 use crate::errors::Errors;
 use crate::layers::{self, Built, Outcome};
-use crate::model::{Network, Node, Shape, Value};
+use crate::model::{Element, Network, Node, Shape, Value};
 use crate::parse::{Declaration, Entry};
 use crate::suggest;
 
@@ -50,6 +50,8 @@ pub struct Source {
     pub producer: Option<(String, String)>,
     /// Whether it is the previous entry's output (rather than a value named with `<-`).
     pub previous: bool,
+    /// Whether it holds ids (the input of a network that begins with an embedding).
+    pub ids: bool,
 }
 
 impl Source {
@@ -96,6 +98,9 @@ pub struct Context {
     errors: Errors,
     /// The input's shape once known.
     input: Option<Shape>,
+    /// Whether the input holds ids, and whether a layer has read it as real values.
+    input_ids: bool,
+    input_read_as_real: bool,
     nodes: Vec<Draft>,
     /// What the next entry reads by default.
     flow: Incoming,
@@ -124,6 +129,8 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
     let mut context = Context {
         errors: Errors::default(),
         input: None,
+        input_ids: false,
+        input_read_as_real: false,
         nodes: Vec::new(),
         flow: Incoming::Unknown,
         offset: 0,
@@ -221,7 +228,13 @@ impl Context {
                 self.flow = match output {
                     Some((shape, as_written)) => {
                         let producer = Some((name, as_written));
-                        Incoming::Known(Source { value: usize::MAX, shape, producer, previous: true })
+                        Incoming::Known(Source {
+                            value: usize::MAX,
+                            shape,
+                            producer,
+                            previous: true,
+                            ids: false,
+                        })
                     }
                     None => Incoming::Poisoned,
                 };
@@ -269,6 +282,7 @@ impl Context {
             shape,
             producer: Some((name.clone(), description)),
             previous: true,
+            ids: false,
         });
         self.nodes.push(Draft { name, ident, span: entry.span(), built, offsets, buffer_offsets });
     }
@@ -320,10 +334,12 @@ impl Context {
 
     /// The assembled model, or every mistake.
     fn finish(self, declaration: &Declaration) -> Result<Network, syn::Error> {
-        let Self { errors, input, nodes, offset, buffer_offset, .. } = self;
+        let Self { errors, input, input_ids: self_input_ids, nodes, offset, buffer_offset, .. } = self;
         errors.finish()?;
+        let element = if self_input_ids { Element::Id } else { Element::Real };
         let mut values = vec![Value {
             shape: input.unwrap_or_else(|| Shape::vector(0)),
+            element,
             requires_gradient: false,
             consumers: Vec::new(),
         }];
@@ -337,6 +353,7 @@ impl Context {
             }
             values.push(Value {
                 shape: draft.built.layer.output(),
+                element: Element::Real,
                 requires_gradient,
                 consumers: Vec::new(),
             });
@@ -379,12 +396,39 @@ impl Context {
         self.current.2
     }
 
-    /// What flows into `entry`: the value it names with `<-`, else the previous entry's.
+    /// What flows into `entry`, a layer that reads real values: the value it names with
+    /// `<-`, else the previous entry's.
     pub fn incoming(&mut self, entry: &Entry) -> Incoming {
+        match self.incoming_any(entry) {
+            Incoming::Known(source) => {
+                self.real(&entry.kind, source).map_or(Incoming::Poisoned, Incoming::Known)
+            }
+            other => other,
+        }
+    }
+
+    /// What flows into `entry`, ids included (for an embedding).
+    pub fn incoming_any(&mut self, entry: &Entry) -> Incoming {
         match &entry.source {
-            Some(name) => self.reference(name).map_or(Incoming::Poisoned, Incoming::Known),
+            Some(name) => self.reference_any(name).map_or(Incoming::Poisoned, Incoming::Known),
             None => self.flow.clone(),
         }
+    }
+
+    /// `source` for a layer that reads real values, or `None` after reporting that it holds
+    /// ids.
+    fn real(&mut self, reader: &Ident, source: Source) -> Option<Source> {
+        if source.ids {
+            self.errors.at(
+                reader,
+                format!("`{reader}` reads real values, but the network's input is ids (it begins with an embedding); read the embedding's output instead"),
+            );
+            return None;
+        }
+        if source.value == 0 {
+            self.input_read_as_real = true;
+        }
+        Some(source)
     }
 
     /// The value flowing into `entry`, or `None` after reporting that it is not known.
@@ -408,23 +452,47 @@ impl Context {
 
     /// Declares the network's input shape (by `input(N)` or the first layer's stated input
     /// size), returning it as a value.
-    pub fn declare_input(&mut self, shape: Shape) -> Source {
+    ///
+    /// `read`: whether the declaring layer itself reads it (a first `dense(IN -> OUT)`), so
+    /// that no embedding may later claim it as ids.
+    pub fn declare_input(&mut self, shape: Shape, read: bool) -> Source {
+        self.input_read_as_real |= read;
         self.input = Some(shape.clone());
-        let source = Source { value: 0, shape, producer: None, previous: true };
+        let source = Source { value: 0, shape, producer: None, previous: true, ids: false };
         if !matches!(self.flow, Incoming::Poisoned) {
             self.flow = Incoming::Known(source.clone());
         }
         source
     }
 
-    /// The value a layer name refers to (`input` for the network's input), or `None` after
-    /// reporting why there is none.
+    /// Declares the network's input as `shape` ids (by an embedding), returning it; `None`
+    /// after reporting that a layer already reads it as real values.
+    pub fn declare_ids(&mut self, reader: &Ident, shape: Shape) -> Option<Source> {
+        if self.input_read_as_real {
+            let message = "an embedding reads ids, but a layer before it already reads the network's input as real values";
+            self.errors.at(reader, message);
+            return None;
+        }
+        self.input = Some(shape.clone());
+        self.input_ids = true;
+        Some(Source { value: 0, shape, producer: None, previous: true, ids: true })
+    }
+
+    /// The value a layer that reads real values refers to by name (`input` for the
+    /// network's input), or `None` after reporting why there is none.
     pub fn reference(&mut self, name: &Ident) -> Option<Source> {
+        let source = self.reference_any(name)?;
+        self.real(name, source)
+    }
+
+    /// The value a name refers to, ids included.
+    fn reference_any(&mut self, name: &Ident) -> Option<Source> {
         let text = name.to_string();
         if text == INPUT {
+            let ids = self.input_ids;
             return match &self.input {
                 Some(shape) => {
-                    Some(Source { value: 0, shape: shape.clone(), producer: None, previous: false })
+                    Some(Source { value: 0, shape: shape.clone(), producer: None, previous: false, ids })
                 }
                 None => {
                     self.errors.at(
@@ -438,7 +506,13 @@ impl Context {
         if let Some(&value) = self.values.get(&text) {
             let node = &self.nodes[value - 1];
             let producer = Some((node.name.clone(), node.built.layer.describe()));
-            return Some(Source { value, shape: node.built.layer.output(), producer, previous: false });
+            return Some(Source {
+                value,
+                shape: node.built.layer.output(),
+                producer,
+                previous: false,
+                ids: false,
+            });
         }
         if self.failed.contains(&text) {
             return None;

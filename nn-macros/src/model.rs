@@ -44,9 +44,19 @@ impl std::fmt::Display for Shape {
     }
 }
 
+/// What a value's elements are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Element {
+    /// Real numbers (`T`).
+    Real,
+    /// Integer ids (`u32`): only the network's input, read by embeddings.
+    Id,
+}
+
 /// A value flowing between nodes.
 pub struct Value {
     pub shape: Shape,
+    pub element: Element,
     /// Whether a gradient must flow back into this value (a node with parameters computes
     /// it, or reads a value that needs one).
     pub requires_gradient: bool,
@@ -82,6 +92,11 @@ impl Network {
     /// Values per input sample.
     pub fn inputs(&self) -> usize {
         self.values[0].shape.len()
+    }
+
+    /// Whether the input holds ids: inference can then fail (an id outside a vocabulary).
+    pub fn takes_ids(&self) -> bool {
+        self.values[0].element == Element::Id
     }
 
     /// Values per output sample.

@@ -67,7 +67,9 @@ fn fill_uniform<T: Real, R: Rng + ?Sized>(values: &mut [T], bound: f64, rng: &mu
     }
 }
 
-fn fill_normal<T: Real, R: Rng + ?Sized>(values: &mut [T], std: f64, rng: &mut R) {
+/// Fills `values` with draws from `N(0, std²)` (an embedding's default is `std = 1`, as
+/// PyTorch's `nn.Embedding`).
+pub fn fill_normal<T: Real, R: Rng + ?Sized>(values: &mut [T], std: f64, rng: &mut R) {
     for v in values {
         let draw: f64 = StandardNormal.sample(rng);
         *v = T::from_float(std * draw);

@@ -89,7 +89,31 @@ pub enum BatchError {
         /// Samples in the batch.
         batch: usize,
     },
+    /// An id outside an embedding's vocabulary. Nothing was changed.
+    #[error(
+        "sample {sample}, position {position}: id {id} is outside the vocabulary of layer `{layer}`, ids 0 to {}",
+        vocabulary - 1
+    )]
+    IdOutOfRange {
+        /// The sample in the batch (0-based).
+        sample: usize,
+        /// The id's position in the sample (0-based).
+        position: usize,
+        /// The id.
+        id: u32,
+        /// The embedding layer's name.
+        layer: &'static str,
+        /// Its vocabulary size.
+        vocabulary: usize,
+    },
 }
+
+/// What a network's input holds: real features, or integer ids for a network that begins
+/// with an embedding. Ids never travel as floats.
+pub trait Element: Copy + Default + PartialEq + core::fmt::Debug + Send + Sync + 'static {}
+
+impl Element for u32 {}
+impl<T: Real> Element for T {}
 
 /// Returns the number of samples in a column-major batch of `width`-value samples.
 ///
@@ -132,6 +156,10 @@ pub trait Network<T: Real>: Sized {
     /// Values in the buffer of non-trained state: running statistics, counters.
     const BUFFERS: usize;
 
+    /// What one input value is: `T` (features), or `u32` (ids, for a network that begins
+    /// with an embedding).
+    type Input: Element;
+
     /// The buffers of a training step.
     type Workspace: Workspace<T>;
 
@@ -171,13 +199,18 @@ pub trait Network<T: Real>: Sized {
     /// The flat parameter buffer, mutably.
     fn parameters_mut(&mut self) -> &mut [T];
 
-    /// Inference on a batch (dropout off), returning the output inside the workspace.
+    /// Inference on a batch (dropout off, running statistics), returning the output inside
+    /// the workspace.
     ///
     /// # Errors
     ///
-    /// When `inputs` is not a whole number of samples.
-    fn infer<'w>(&self, inputs: &[T], workspace: &'w mut Self::Workspace)
-    -> Result<&'w [T], BatchShapeError>;
+    /// When `inputs` is not a whole number of samples, or holds an id outside an
+    /// embedding's vocabulary.
+    fn infer<'w>(
+        &self,
+        inputs: &[Self::Input],
+        workspace: &'w mut Self::Workspace,
+    ) -> Result<&'w [T], BatchError>;
 
     /// Training forward on a batch (dropout on, masks drawn from `rng`, normalisation over
     /// the batch), recording what [`Network::backward`] needs and updating the running
@@ -186,11 +219,12 @@ pub trait Network<T: Real>: Sized {
     ///
     /// # Errors
     ///
-    /// When `inputs` is not a whole number of samples, or a layer that normalises over the
-    /// batch gets too few samples; the network is then unchanged.
+    /// When `inputs` is not a whole number of samples, a layer that normalises over the
+    /// batch gets too few samples, or an id is outside an embedding's vocabulary; the
+    /// network is then unchanged.
     fn forward_train<R: Rng + ?Sized>(
         &mut self,
-        inputs: &[T],
+        inputs: &[Self::Input],
         workspace: &mut Self::Workspace,
         rng: &mut R,
     ) -> Result<(), BatchError>;

@@ -38,8 +38,38 @@ impl Fixture {
         cast(&flatten(&self.json["inputs"]))
     }
 
+    /// Inputs as a network reads them: features, or ids (`u32`) for an embedding.
+    pub fn inputs_as<I: FromFixture>(&self) -> Vec<I> {
+        flatten(&self.json["inputs"]).into_iter().map(I::from_fixture).collect()
+    }
+
     pub fn targets<T: Real>(&self) -> Vec<T> {
         cast(&flatten(&self.json["targets"]))
+    }
+}
+
+/// A fixture's number as a network input: a feature, or an id (the fixtures write ids as
+/// integers, which parse exactly).
+pub trait FromFixture {
+    fn from_fixture(value: f64) -> Self;
+}
+
+impl FromFixture for f32 {
+    fn from_fixture(value: f64) -> Self {
+        value as f32
+    }
+}
+
+impl FromFixture for f64 {
+    fn from_fixture(value: f64) -> Self {
+        value
+    }
+}
+
+impl FromFixture for u32 {
+    fn from_fixture(value: f64) -> Self {
+        assert!(value >= 0.0 && value.fract() == 0.0, "an id: {value}");
+        value as u32
     }
 }
 

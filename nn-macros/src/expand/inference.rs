@@ -6,7 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::training::{backward_body, forward_train_body};
-use super::{literal, private, site, value_field, workspace_ident};
+use super::{input_type, literal, private, site, validations, value_field, workspace_ident};
 use crate::model::Network;
 
 /// Parameters from which a network's passes are also compiled for AVX2 and chosen at run
@@ -20,8 +20,6 @@ fn passes(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
     let workspace = workspace_ident(network);
-    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
-    let forward_one = forward_one(network);
     let infer = infer_body(network);
     let forward_train = forward_train_body(network);
     let backward = backward_body(network);
@@ -29,52 +27,32 @@ fn passes(network: &Network) -> TokenStream {
     let rng = if uses_rng { quote!(__rng) } else { quote!(_rng) };
     let runner =
         if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
+    let input_type = input_type(network);
+    // An id network's inference fails on an id outside a vocabulary; a real one cannot fail.
+    let infer_output = if network.takes_ids() {
+        quote!(::core::result::Result<&'w [T], #private::BatchError>)
+    } else {
+        quote!(&'w [T])
+    };
+    let forward_methods = forward_methods(network);
     quote! {
-            /// Inference on one sample, on the stack (dropout off).
-            #[must_use]
-            pub fn forward(
-                &self,
-                input: &#private::SVector<T, #inputs>,
-            ) -> #private::SVector<T, #outputs> {
-                struct __Forward<'a, T> {
-                    network: &'a #ident<T>,
-                    input: &'a #private::SVector<T, #inputs>,
-                }
-                impl<T: #private::Real> #private::Pass for __Forward<'_, T> {
-                    type Output = #private::SVector<T, #outputs>;
-                    #[inline(always)]
-                    #[allow(clippy::inline_always)]
-                    fn run(self) -> Self::Output {
-                        self.network.forward_body(self.input)
-                    }
-                }
-                #private::#runner(__Forward { network: self, input })
-            }
-
-            #[inline(always)]
-            #[allow(clippy::inline_always)]
-            fn forward_body(
-                &self,
-                input: &#private::SVector<T, #inputs>,
-            ) -> #private::SVector<T, #outputs> {
-                #forward_one
-            }
+            #forward_methods
 
             /// Batched inference on a column-major slice of exactly `batch` samples.
             fn infer_batch<'w>(
                 &self,
-                inputs: &[T],
+                inputs: &[#input_type],
                 batch: usize,
                 workspace: &'w mut #workspace<T>,
-            ) -> &'w [T] {
+            ) -> #infer_output {
                 struct __Infer<'a, 'w, T> {
                     network: &'a #ident<T>,
-                    inputs: &'a [T],
+                    inputs: &'a [#input_type],
                     batch: usize,
                     workspace: &'w mut #workspace<T>,
                 }
                 impl<'w, T: #private::Real> #private::Pass for __Infer<'_, 'w, T> {
-                    type Output = &'w [T];
+                    type Output = #infer_output;
                     #[inline(always)]
                     #[allow(clippy::inline_always)]
                     fn run(self) -> Self::Output {
@@ -88,10 +66,10 @@ fn passes(network: &Network) -> TokenStream {
             #[allow(clippy::inline_always)]
             fn infer_body<'w>(
                 &self,
-                inputs: &[T],
+                inputs: &[#input_type],
                 batch: usize,
                 __workspace: &'w mut #workspace<T>,
-            ) -> &'w [T] {
+            ) -> #infer_output {
                 #infer
             }
 
@@ -99,7 +77,7 @@ fn passes(network: &Network) -> TokenStream {
             #[allow(clippy::inline_always)]
             fn forward_train_body<R: #private::Rng + ?Sized>(
                 &mut self,
-                inputs: &[T],
+                inputs: &[#input_type],
                 __workspace: &mut #workspace<T>,
                 #rng: &mut R,
             ) -> ::core::result::Result<(), #private::BatchError> {
@@ -115,6 +93,60 @@ fn passes(network: &Network) -> TokenStream {
     }
 }
 
+/// `forward` (one sample on the stack, through `nn::isa`) and its body.
+fn forward_methods(network: &Network) -> TokenStream {
+    let private = private();
+    let ident = &network.ident;
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
+    let runner =
+        if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
+    let forward_one = forward_one(network);
+    let (sample, forward_output, forward_doc) = if network.takes_ids() {
+        (
+            quote!([u32; #inputs]),
+            quote!(::core::result::Result<#private::SVector<T, #outputs>, #private::BatchError>),
+            "Inference on one sample of ids, on the stack (dropout off, running statistics).\n\n# Errors\n\nWhen an id is outside an embedding's vocabulary.",
+        )
+    } else {
+        (
+            quote!(#private::SVector<T, #inputs>),
+            quote!(#private::SVector<T, #outputs>),
+            "Inference on one sample, on the stack (dropout off, running statistics).",
+        )
+    };
+    quote! {
+            #[doc = #forward_doc]
+            #[must_use]
+            pub fn forward(
+                &self,
+                input: &#sample,
+            ) -> #forward_output {
+                struct __Forward<'a, T> {
+                    network: &'a #ident<T>,
+                    input: &'a #sample,
+                }
+                impl<T: #private::Real> #private::Pass for __Forward<'_, T> {
+                    type Output = #forward_output;
+                    #[inline(always)]
+                    #[allow(clippy::inline_always)]
+                    fn run(self) -> Self::Output {
+                        self.network.forward_body(self.input)
+                    }
+                }
+                #private::#runner(__Forward { network: self, input })
+            }
+
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn forward_body(
+                &self,
+                input: &#sample,
+            ) -> #forward_output {
+                #forward_one
+            }
+    }
+}
+
 pub(super) fn inherent_impl(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
@@ -124,6 +156,7 @@ pub(super) fn inherent_impl(network: &Network) -> TokenStream {
     let passes = passes(network);
     let accessors = (0..network.nodes.len())
         .map(|node| network.nodes[node].layer.accessors(&site(network, node, Vec::new())));
+    let forward_batch = forward_batch(network);
     quote! {
         impl<T: #private::Real> #ident<T> {
             /// Values per input sample.
@@ -148,19 +181,51 @@ pub(super) fn inherent_impl(network: &Network) -> TokenStream {
 
             #passes
 
-            /// Inference on a batch, one sample per column (dropout off).
+            #forward_batch
+
+            #(#accessors)*
+        }
+    }
+}
+
+/// `forward_batch`: inference on a matrix of samples, one per column (an id network's
+/// returns a `Result`, failing on an id outside a vocabulary).
+fn forward_batch(network: &Network) -> TokenStream {
+    let private = private();
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
+    let output = quote!(#private::OMatrix<T, #private::Const<#outputs>, #private::Dyn>);
+    let body = quote! {
+        let mut __workspace = Self::workspace();
+        let __batch = inputs.ncols();
+        let __output = self.infer_batch(inputs.as_slice(), __batch, &mut __workspace);
+    };
+    if network.takes_ids() {
+        quote! {
+            /// Inference on a batch of ids, one sample per column (dropout off, running
+            /// statistics).
+            ///
+            /// # Errors
+            ///
+            /// When an id is outside an embedding's vocabulary.
+            pub fn forward_batch(
+                &self,
+                inputs: &#private::OMatrix<u32, #private::Const<#inputs>, #private::Dyn>,
+            ) -> ::core::result::Result<#output, #private::BatchError> {
+                #body
+                ::core::result::Result::Ok(<#output>::from_column_slice(__output?))
+            }
+        }
+    } else {
+        quote! {
+            /// Inference on a batch, one sample per column (dropout off, running statistics).
             #[must_use]
             pub fn forward_batch(
                 &self,
                 inputs: &#private::OMatrix<T, #private::Const<#inputs>, #private::Dyn>,
-            ) -> #private::OMatrix<T, #private::Const<#outputs>, #private::Dyn> {
-                let mut __workspace = Self::workspace();
-                let __batch = inputs.ncols();
-                let __output = self.infer_batch(inputs.as_slice(), __batch, &mut __workspace);
-                #private::OMatrix::<T, #private::Const<#outputs>, #private::Dyn>::from_column_slice(__output)
+            ) -> #output {
+                #body
+                <#output>::from_column_slice(__output)
             }
-
-            #(#accessors)*
         }
     }
 }
@@ -185,11 +250,16 @@ fn forward_one(network: &Network) -> TokenStream {
         statements.push(quote_spanned!(node.span=> let #next: #private::SVector<T, #outputs> = #value;));
         values.push(Some(next));
     }
-    let result = match values.pop().flatten() {
+    let mut result = match values.pop().flatten() {
         Some(last) => quote!(#last),
         None => quote!(*input),
     };
+    let validations = validations(network, &quote!(&input[..]));
+    if network.takes_ids() {
+        result = quote!(::core::result::Result::Ok(#result));
+    }
     quote! {
+        #validations
         #(#statements)*
         #result
     }
@@ -210,14 +280,19 @@ fn infer_body(network: &Network) -> TokenStream {
         let output = value_field(network, index + 1);
         values.push(quote!(&__workspace.#output));
     }
-    let result = if values.last().is_some_and(|v| v.to_string() == "inputs") {
+    let mut result = if values.last().is_some_and(|v| v.to_string() == "inputs") {
         // Only layers that are the identity: the output is the input.
         statements.push(quote!(__workspace.input.copy_from_slice(inputs);));
         quote!(&__workspace.input)
     } else {
         values.pop().unwrap_or_default()
     };
+    let validations = validations(network, &quote!(inputs));
+    if network.takes_ids() {
+        result = quote!(::core::result::Result::Ok(#result));
+    }
     quote! {
+        #validations
         __workspace.prepare(batch);
         #(#statements)*
         #result

@@ -43,6 +43,20 @@ pub fn expand(network: &Network) -> TokenStream {
     }
 }
 
+/// The type of one input value: `T`, or `u32` for ids.
+fn input_type(network: &Network) -> TokenStream {
+    if network.takes_ids() { quote!(u32) } else { quote!(T) }
+}
+
+/// Every layer's input checks (see `Layer::validate`), on the raw input `inputs`.
+fn validations(network: &Network, inputs: &TokenStream) -> TokenStream {
+    let checks = (0..network.nodes.len()).map(|node| {
+        let site = site(network, node, vec![inputs.clone(); network.nodes[node].inputs.len()]);
+        network.nodes[node].layer.validate(&site)
+    });
+    quote!(#(#checks)*)
+}
+
 fn workspace_ident(network: &Network) -> Ident {
     format_ident!("{}Workspace", network.ident)
 }

@@ -5,7 +5,8 @@ use quote::quote;
 
 use super::inference::DISPATCH_FROM_PARAMETERS;
 use super::{
-    gradient_field, gradient_part, literal, private, site, split_tensors, value_field, workspace_ident,
+    gradient_field, gradient_part, input_type, literal, private, site, split_tensors, validations,
+    value_field, workspace_ident,
 };
 use crate::model::Network;
 
@@ -16,6 +17,12 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
     let (parameters, buffers) = (literal(network.parameters), literal(network.buffers));
     let workspace = workspace_ident(network);
     let state = state_methods(network);
+    let input_type = input_type(network);
+    let infer_result = if network.takes_ids() {
+        quote!(self.infer_batch(inputs, __batch, __workspace))
+    } else {
+        quote!(::core::result::Result::Ok(self.infer_batch(inputs, __batch, __workspace)))
+    };
     let runner =
         if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
     quote! {
@@ -25,28 +32,29 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
             const PARAMETERS: usize = #parameters;
             const BUFFERS: usize = #buffers;
 
+            type Input = #input_type;
             type Workspace = #workspace<T>;
 
             #state
 
             fn infer<'w>(
                 &self,
-                inputs: &[T],
+                inputs: &[#input_type],
                 __workspace: &'w mut #workspace<T>,
-            ) -> ::core::result::Result<&'w [T], #private::BatchShapeError> {
+            ) -> ::core::result::Result<&'w [T], #private::BatchError> {
                 let __batch = #private::batch_size(inputs.len(), #inputs)?;
-                ::core::result::Result::Ok(self.infer_batch(inputs, __batch, __workspace))
+                #infer_result
             }
 
             fn forward_train<R: #private::Rng + ?Sized>(
                 &mut self,
-                inputs: &[T],
+                inputs: &[#input_type],
                 workspace: &mut #workspace<T>,
                 rng: &mut R,
             ) -> ::core::result::Result<(), #private::BatchError> {
                 struct __Train<'a, T, R: ?Sized> {
                     network: &'a mut #ident<T>,
-                    inputs: &'a [T],
+                    inputs: &'a [#input_type],
                     workspace: &'a mut #workspace<T>,
                     rng: &'a mut R,
                 }
@@ -245,9 +253,11 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
             }
         }
     });
+    let validations = validations(network, &quote!(inputs));
     quote! {
         let __batch = #private::batch_size(inputs.len(), #inputs)?;
         #(#minimums)*
+        #validations
         __workspace.prepare(__batch);
         __workspace.input.copy_from_slice(inputs);
         #(#statements)*

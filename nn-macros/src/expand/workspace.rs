@@ -5,7 +5,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use super::{gradient_field, gradient_parts, has_gradient, literal, private, value_field, workspace_ident};
+use super::{
+    gradient_field, gradient_parts, has_gradient, input_type, literal, private, value_field, workspace_ident,
+};
 use crate::layers::PreActivation;
 use crate::model::Network;
 
@@ -42,6 +44,8 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
     let names: Vec<&Ident> = fields.iter().map(|(name, _)| name).collect();
     let lengths: Vec<&TokenStream> = fields.iter().map(|(_, length)| length).collect();
     let inputs = literal(network.inputs());
+    let input_type = input_type(network);
+    let input_zero = if network.takes_ids() { quote!(0) } else { quote!(T::zero()) };
     let last_output = value_field(network, network.output());
     let last_gradient = gradient_field(network, network.output(), 0);
     let lookups = workspace_lookups(network);
@@ -53,7 +57,7 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
         #[derive(Clone, Debug)]
         #vis struct #workspace<T> {
             batch: usize,
-            input: #private::Vec<T>,
+            input: #private::Vec<#input_type>,
             #(#names: #private::Vec<T>,)*
         }
 
@@ -77,7 +81,7 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
                     return;
                 }
                 self.batch = batch;
-                self.input.resize(#inputs * batch, T::zero());
+                self.input.resize(#inputs * batch, #input_zero);
                 #(self.#names.resize(#lengths, T::zero());)*
             }
         }

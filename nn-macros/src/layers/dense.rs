@@ -136,7 +136,7 @@ fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<
     let (inputs, value) = match (&arguments.inputs, context.incoming(entry)) {
         (Some(literal), Incoming::Unknown) => {
             let declared = context.size(literal, "a dense layer's input");
-            (declared, declared.map(|size| context.declare_input(Shape::vector(size)).value))
+            (declared, declared.map(|size| context.declare_input(Shape::vector(size), true).value))
         }
         (Some(literal), incoming) => {
             let declared = context.size(literal, "a dense layer's input");
@@ -158,7 +158,11 @@ fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<
         }
         (None, Incoming::Known(source)) => vector(&source.shape).map_or_else(
             || {
-                let message = format!("a dense layer reads a vector, but {}", source.produces());
+                let message = format!(
+                    "a dense layer reads a vector, but {}; put `flatten` before it to read all {} values",
+                    source.produces(),
+                    source.shape.len()
+                );
                 context.errors().at(&entry.kind, message);
                 (None, None)
             },

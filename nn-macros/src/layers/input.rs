@@ -39,7 +39,7 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
     }
     match context.size(&size, "an input") {
         Some(size) => {
-            context.declare_input(Shape::vector(size));
+            context.declare_input(Shape::vector(size), false);
         }
         None => context.poison(),
     }

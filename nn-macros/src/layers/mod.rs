@@ -22,6 +22,8 @@ mod batch_norm;
 mod concat;
 mod dense;
 mod dropout;
+mod embedding;
+mod flatten;
 mod input;
 mod layer_norm;
 mod residual;
@@ -39,6 +41,7 @@ pub struct Kind {
 /// Every kind, in the order "expected one of" lists name them.
 pub const KINDS: &[Kind] = &[
     input::KIND,      // input(4)
+    embedding::KIND,  // embedding(10 -> 4)
     dense::KIND,      // dense(2 -> 3, relu)
     dropout::KIND,    // dropout(0.5)
     batch_norm::KIND, // batch_norm(6, relu)
@@ -46,6 +49,7 @@ pub const KINDS: &[Kind] = &[
     residual::KIND,   // residual { … }
     add::KIND,        // add(a, b)
     concat::KIND,     // concat(a, b)
+    flatten::KIND,    // flatten
     activation::KIND, // relu, leaky_relu(0.2), …
 ];
 
@@ -175,8 +179,15 @@ pub trait Layer {
         TokenStream::new()
     }
 
+    /// Checks the network's input before any layer runs, in every pass (an embedding's ids
+    /// against its vocabulary): statements that may `return` a `BatchError` with `?`. The
+    /// site's inputs are the raw input as a `&[u32]` or `&[T]` slice.
+    fn validate(&self, _site: &Site) -> TokenStream {
+        TokenStream::new()
+    }
+
     /// One sample on the stack: an expression of type `SVector<T, OUT>` from the inputs,
-    /// which are `&SVector` references.
+    /// which are `&SVector` references (`&[u32; L]` for ids).
     fn forward_one(&self, site: &Site) -> TokenStream;
 
     /// Batched inference into the output buffer.

@@ -144,6 +144,16 @@ pub enum DataError {
         /// The network's output size.
         classes: usize,
     },
+    /// A feature that cannot be an id for an embedding.
+    #[error("{location}: feature {column} is {value}, which is not an id (a whole number from 0)")]
+    NotAnId {
+        /// The file and line (or sample) of the feature.
+        location: String,
+        /// Its column among the features (0-based).
+        column: usize,
+        /// The value.
+        value: f64,
+    },
     /// Inputs and targets do not describe the same number of samples.
     #[error(
         "{inputs} input values make {input_samples} samples of {features}, but {targets} target values make {target_samples} samples of {target_width}"

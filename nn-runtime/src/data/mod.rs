@@ -31,17 +31,18 @@ pub struct Source {
 }
 
 /// Samples as column-major buffers: sample `n`'s inputs at `n·features ..`, its target at
-/// `n·target_width ..`.
+/// `n·target_width ..`. Inputs are real features (`I = T`) or integer ids (`I = u32`, for a
+/// network that begins with an embedding; see [`Dataset::to_ids`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Dataset<T> {
-    inputs: Vec<T>,
+pub struct Dataset<T, I = T> {
+    inputs: Vec<I>,
     targets: Vec<T>,
     features: usize,
     target_width: usize,
     source: Option<Source>,
 }
 
-impl<T> Dataset<T> {
+impl<T, I> Dataset<T, I> {
     /// A dataset from flat buffers.
     ///
     /// # Errors
@@ -50,7 +51,7 @@ impl<T> Dataset<T> {
     pub fn new(
         features: usize,
         target_width: usize,
-        inputs: Vec<T>,
+        inputs: Vec<I>,
         targets: Vec<T>,
     ) -> Result<Self, DataError> {
         if features == 0 || target_width == 0 {
@@ -127,7 +128,7 @@ impl<T> Dataset<T> {
 
     /// All inputs, column-major.
     #[must_use]
-    pub fn inputs(&self) -> &[T] {
+    pub fn inputs(&self) -> &[I] {
         &self.inputs
     }
 
@@ -139,7 +140,7 @@ impl<T> Dataset<T> {
 
     /// Sample `n`'s inputs.
     #[must_use]
-    pub fn input(&self, n: usize) -> &[T] {
+    pub fn input(&self, n: usize) -> &[I] {
         &self.inputs[n * self.features..(n + 1) * self.features]
     }
 
@@ -150,7 +151,7 @@ impl<T> Dataset<T> {
     }
 }
 
-impl<T: Real> Dataset<T> {
+impl<T: Real, I: Clone> Dataset<T, I> {
     /// Checks that samples have `inputs` features, as a network needs before training.
     ///
     /// # Errors
@@ -222,8 +223,37 @@ impl<T: Real> Dataset<T> {
     }
 
     /// The inputs, mutably (for scaling in place).
-    pub fn inputs_mut(&mut self) -> &mut [T] {
+    pub fn inputs_mut(&mut self) -> &mut [I] {
         &mut self.inputs
+    }
+}
+
+impl<T: Real> Dataset<T> {
+    /// The same samples with their features as integer ids, for a network that begins with
+    /// an embedding (the digits' pixel values 0–16 are a vocabulary of 17).
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::NotAnId`], naming the file, line and column of the first feature that is
+    /// not a whole number from 0 to `u32::MAX`.
+    pub fn to_ids(&self) -> Result<Dataset<T, u32>, DataError> {
+        let mut ids = Vec::with_capacity(self.inputs.len());
+        for (n, sample) in self.inputs.chunks_exact(self.features.max(1)).enumerate() {
+            for (column, value) in sample.iter().enumerate() {
+                let value = value.to_f64();
+                if !(value >= 0.0 && value <= f64::from(u32::MAX) && value.fract() == 0.0) {
+                    return Err(DataError::NotAnId { location: self.location(n), column, value });
+                }
+                ids.push(value as u32);
+            }
+        }
+        Ok(Dataset {
+            inputs: ids,
+            targets: self.targets.clone(),
+            features: self.features,
+            target_width: self.target_width,
+            source: self.source.clone(),
+        })
     }
 }
 

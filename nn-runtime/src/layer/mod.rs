@@ -9,6 +9,8 @@ pub mod batch_norm;
 pub mod concat;
 pub mod dense;
 pub mod dropout;
+pub mod embedding;
+pub mod flatten;
 pub mod layer_norm;
 
 use crate::Real;

@@ -45,7 +45,8 @@ pub enum TrainError {
     /// A batch is not a whole number of samples.
     #[error(transparent)]
     BatchShape(#[from] BatchShapeError),
-    /// A training batch the network cannot run on (too small for batch normalisation).
+    /// A batch the network cannot run on: too small for batch normalisation, or an id
+    /// outside an embedding's vocabulary.
     #[error("step {step}: {source}")]
     Batch {
         /// Steps taken before this one.
@@ -146,7 +147,7 @@ pub struct Trainer<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
     evaluation_workspace: N::Workspace,
     gradients: Vec<T>,
     rng: ChaCha8Rng,
-    batch_inputs: Vec<T>,
+    batch_inputs: Vec<N::Input>,
     batch_targets: Vec<T>,
     order: Vec<usize>,
     steps: u64,
@@ -249,7 +250,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     ///
     /// When the batch is malformed, the loss rejects a target, or the loss is not finite;
     /// the parameters are then left as they were.
-    pub fn step(&mut self, inputs: &[T], targets: &[T]) -> Result<T, TrainError> {
+    pub fn step(&mut self, inputs: &[N::Input], targets: &[T]) -> Result<T, TrainError> {
         self.network
             .forward_train(inputs, &mut self.workspace, &mut self.rng)
             .map_err(|source| TrainError::Batch { step: self.steps, source })?;
@@ -275,7 +276,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// # Errors
     ///
     /// As [`Trainer::fit_with`].
-    pub fn fit(&mut self, data: &Dataset<T>, config: &FitConfig) -> Result<History, TrainError> {
+    pub fn fit(&mut self, data: &Dataset<T, N::Input>, config: &FitConfig) -> Result<History, TrainError> {
         self.fit_with(data, None, config, &mut NoCallback)
     }
 
@@ -290,8 +291,8 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// where there is one). During training: as [`Trainer::step`].
     pub fn fit_with(
         &mut self,
-        data: &Dataset<T>,
-        validation: Option<&Dataset<T>>,
+        data: &Dataset<T, N::Input>,
+        validation: Option<&Dataset<T, N::Input>>,
         config: &FitConfig,
         callback: &mut impl Callback,
     ) -> Result<History, TrainError> {
@@ -350,7 +351,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     }
 
     /// Checks that a dataset fits the network and the loss, before any step.
-    fn check(&self, data: &Dataset<T>) -> Result<(), TrainError> {
+    fn check(&self, data: &Dataset<T, N::Input>) -> Result<(), TrainError> {
         data.check_features(N::INPUTS)?;
         let target_width = self.loss.target_width(N::OUTPUTS);
         if data.target_width() != target_width {
@@ -370,8 +371,8 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// One epoch of minibatches, then validation.
     fn epoch(
         &mut self,
-        data: &Dataset<T>,
-        validation: Option<&Dataset<T>>,
+        data: &Dataset<T, N::Input>,
+        validation: Option<&Dataset<T, N::Input>>,
         config: &FitConfig,
         callback: &mut impl Callback,
     ) -> Result<EpochRecord, TrainError> {
@@ -414,9 +415,9 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// and the correct and counted predictions for the accuracy.
     fn run_batches(
         &mut self,
-        data: &Dataset<T>,
+        data: &Dataset<T, N::Input>,
         batch_size: usize,
-        (order, inputs, targets): &mut (Vec<usize>, Vec<T>, Vec<T>),
+        (order, inputs, targets): &mut (Vec<usize>, Vec<N::Input>, Vec<T>),
         callback: &mut impl Callback,
     ) -> Result<(f64, usize, usize, usize), TrainError> {
         let (mut total, mut seen, mut correct, mut counted) = (0.0, 0, 0, 0);
@@ -446,14 +447,17 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// # Errors
     ///
     /// When the data does not fit the network or the loss.
-    pub fn evaluate(&mut self, data: &Dataset<T>) -> Result<Evaluation, TrainError> {
+    pub fn evaluate(&mut self, data: &Dataset<T, N::Input>) -> Result<Evaluation, TrainError> {
         self.check(data)?;
         let (mut total, mut correct, mut counted) = (0.0, 0, 0);
         let target_width = data.target_width();
         let samples = data.inputs().chunks(EVALUATION_BATCH * N::INPUTS);
         let targets = data.targets().chunks(EVALUATION_BATCH * target_width);
         for (inputs, targets) in samples.zip(targets) {
-            let output = self.network.infer(inputs, &mut self.evaluation_workspace)?;
+            let output = self
+                .network
+                .infer(inputs, &mut self.evaluation_workspace)
+                .map_err(|source| TrainError::Batch { step: self.steps, source })?;
             let value = self
                 .loss
                 .value(output, targets, N::OUTPUTS)
@@ -475,11 +479,15 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// # Errors
     ///
     /// When the data's samples are not as wide as the network's input.
-    pub fn predict(&mut self, data: &Dataset<T>) -> Result<Vec<T>, TrainError> {
+    pub fn predict(&mut self, data: &Dataset<T, N::Input>) -> Result<Vec<T>, TrainError> {
         data.check_features(N::INPUTS)?;
         let mut outputs = Vec::with_capacity(data.len() * N::OUTPUTS);
         for inputs in data.inputs().chunks(EVALUATION_BATCH * N::INPUTS) {
-            outputs.extend_from_slice(self.network.infer(inputs, &mut self.evaluation_workspace)?);
+            let output = self
+                .network
+                .infer(inputs, &mut self.evaluation_workspace)
+                .map_err(|source| TrainError::Batch { step: self.steps, source })?;
+            outputs.extend_from_slice(output);
         }
         Ok(outputs)
     }

@@ -1,0 +1,3 @@
+nn::network! { struct Net { embedding(10), dense(2) } }
+
+fn main() {}
