@@ -37,6 +37,8 @@
 //! | `dropout(p)` | inverted dropout, active only in training |
 //! | `batch_norm(F, act, momentum = 0.1, eps = 1e-5)` | PyTorch's `BatchNorm1d`/`2d`: batch statistics in training, running ones in inference; all arguments optional |
 //! | `layer_norm(F, act, eps = 1e-5)` | PyTorch's `LayerNorm(F)` over the last axis; all arguments optional |
+//! | `embedding(VOCAB -> DIM)` | the network reads `u32` ids: one per sample, or `L` after `input(L)` (a sequence `[L, DIM]`) |
+//! | `flatten` | a sequence or image as one vector |
 //! | `residual { layer, … }` | `x + f(x)`; the block must keep `x`'s shape |
 //! | `add(a, b, …)`, `concat(a, b, …)` | merge named layers' outputs: sum (one shape), or join along the features |
 //! | `input(N)` | first only: declares the input size, so the first `dense` may omit `IN` |
