@@ -33,6 +33,7 @@
 //! | `dense(OUT, act)` | the same, `IN` inferred |
 //! | `dense(IN -> OUT)` | no activation (identity) |
 //! | `dense(…, init = he_uniform)` | choose the initialiser (default `torch_linear`, PyTorch's `nn.Linear` default) |
+//! | `dense(…, norm = spectral)` | spectral normalisation of the weight (`torch.nn.utils.spectral_norm`) |
 //! | `relu`, `leaky_relu(0.2)`, `gelu`, `softmax`, … | an activation on its own (every activation is listed in the README) |
 //! | `dropout(p)` | inverted dropout, active only in training |
 //! | `batch_norm(F, act, momentum = 0.1, eps = 1e-5)` | PyTorch's `BatchNorm1d`/`2d`: batch statistics in training, running ones in inference; all arguments optional |

@@ -55,7 +55,8 @@ nn::network! { struct Large { dense(64 -> 128, relu), dropout(0.2), tanh, dense(
 nn::network! { struct Packed { dense(256 -> 256, relu), dense(256 -> 64, relu), dense(64 -> 10) } }
 
 nn::network! {
-    /// Every new kind and a graph: branches, merges, residual blocks, both normalisations.
+    /// Every new kind and a graph: branches, merges, residual blocks, batch, layer and
+    /// spectral normalisation.
     struct Graph {
         input(32),
         a: dense(48, relu),
@@ -63,7 +64,7 @@ nn::network! {
         sum: add(a, b),
         joined: concat(sum, a),
         batch_norm(96, relu),
-        residual { layer_norm(96), dense(96, gelu), dropout(0.1), dense(96) },
+        residual { layer_norm(96), dense(96, gelu), dropout(0.1), dense(96, norm = spectral) },
         dense(10),
     }
 }

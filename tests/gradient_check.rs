@@ -405,6 +405,56 @@ fn an_id_outside_the_vocabulary_is_a_typed_error_on_every_path() {
     );
 }
 
+// Spectral normalisation: PyTorch's gradient treats the power-iteration vectors u, v as
+// constants, but every training forward moves them. After the training forward that gives
+// the analytic gradient, inference (which uses the stored u, v and does not iterate) is the
+// same function with u, v frozen, so the differences are taken on it.
+nn::network! {
+    struct Spectral {
+        input(4),
+        dense(5, tanh, norm = spectral),
+        residual { dense(5, softplus, norm = spectral(2)) },
+        dense(3, norm = spectral),
+    }
+}
+nn::network! { struct WideSpectral { input(32), dense(40, tanh, norm = spectral), dense(3) } }
+
+fn spectral_check<N: Network<f64, Input = f64>>(batch: usize, seed: u64) -> f64 {
+    let mut rng = nn::init::seeded_rng(seed);
+    let mut net = N::initialise(&mut rng);
+    let inputs: Vec<f64> = (0..N::INPUTS * batch).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let targets: Vec<f64> = (0..N::OUTPUTS * batch).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let mut workspace = N::Workspace::default();
+    net.forward_train(&inputs, &mut workspace, &mut rng).unwrap();
+    let (output, gradient) = workspace.output_and_gradient();
+    MeanSquaredError.evaluate(output, &targets, gradient, N::OUTPUTS).unwrap();
+    let mut analytic = vec![0.0; N::PARAMETERS];
+    net.backward(&mut workspace, &mut analytic);
+    let inference_loss = |net: &mut N| {
+        let mut workspace = N::Workspace::default();
+        let output = net.infer(&inputs, &mut workspace).unwrap();
+        MeanSquaredError.value(output, &targets, N::OUTPUTS).unwrap()
+    };
+    let mut worst: f64 = 0.0;
+    for (index, &gradient) in analytic.iter().enumerate() {
+        let numeric = five_point_derivative(&mut net, index, inference_loss);
+        worst = worst.max((gradient - numeric).abs() / gradient.abs().max(numeric.abs()).max(ABSOLUTE_BELOW));
+    }
+    worst
+}
+
+#[test]
+fn spectral_norm() {
+    for (batch, seed) in [(1, 1), (6, 2)] {
+        let worst = spectral_check::<Spectral<f64>>(batch, seed);
+        println!("Spectral (batch {batch}): worst relative error {worst:e}");
+        assert!(worst < 1e-6, "Spectral (batch {batch}): worst relative error {worst:e}");
+    }
+    let worst = spectral_check::<WideSpectral<f64>>(32, 3);
+    println!("WideSpectral (batch 32): worst relative error {worst:e}");
+    assert!(worst < 1e-6, "WideSpectral: worst relative error {worst:e}");
+}
+
 nn::network! { struct Logits { dense(4 -> 6, tanh), dense(6 -> 3) } }
 nn::network! { struct Probabilities { dense(4 -> 6, tanh), dense(6 -> 2, sigmoid) } }
 

@@ -427,6 +427,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
     }
     fn initialise<R: ::nn::__private::Rng + ?Sized>(__rng: &mut R) -> Self {
         let mut __parameters = ::nn::__private::zeroed_parameters::<T, 13>();
+        let __buffers = ::nn::__private::initial_buffers::<T, 0>(&[]);
         let [__weight, __bias] = ::nn::__private::split_tensors(
             &mut __parameters[0..9],
             [6, 3],
@@ -439,7 +440,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
         ::nn::__private::Init::TorchLinear.fill_dense(__weight, __bias, 3, 1, __rng);
         Self {
             parameters: __parameters,
-            buffers: ::nn::__private::initial_buffers::<T, 0>(&[]),
+            buffers: __buffers,
         }
     }
     fn from_parameters(

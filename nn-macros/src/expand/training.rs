@@ -210,17 +210,22 @@ fn initialise_body(network: &Network) -> TokenStream {
     let fills: Vec<TokenStream> = (0..network.nodes.len())
         .filter(|&node| !network.nodes[node].offsets.is_empty())
         .map(|node| {
+            let site = site(network, node, Vec::new());
             let split = split_tensors(network, node, &quote!(__parameters), "__");
-            let fill = network.nodes[node].layer.initialise(&site(network, node, Vec::new()));
-            quote!(#split #fill)
+            let state = site.split_buffers_in(&quote!(__buffers));
+            let fill = network.nodes[node].layer.initialise(&site);
+            quote!(#split #state #fill)
         })
         .collect();
     let binding = if fills.is_empty() { quote!(let __parameters) } else { quote!(let mut __parameters) };
     let buffers = initial_buffers(network);
+    let splits_state = network.nodes.iter().any(|n| !n.offsets.is_empty() && !n.buffer_offsets.is_empty());
+    let state_binding = if splits_state { quote!(let mut __buffers) } else { quote!(let __buffers) };
     quote! {
         #binding = #private::zeroed_parameters::<T, #parameters>();
+        #state_binding = #buffers;
         #(#fills)*
-        Self { parameters: __parameters, buffers: #buffers }
+        Self { parameters: __parameters, buffers: __buffers }
     }
 }
 

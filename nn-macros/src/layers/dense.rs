@@ -1,7 +1,12 @@
-//! `dense(IN -> OUT, activation, init = …)`: `a = σ(W·x + b)`, PyTorch's `nn.Linear`
-//! followed by an activation. `IN` may be left out (`dense(OUT)`) and is then the size of
-//! the value it reads; when written it is checked against it. Parameters: `weight`
-//! `[OUT, IN]` and `bias` `[OUT]`.
+//! `dense(IN -> OUT, activation, init = …, norm = spectral)`: `a = σ(W·x + b)`, PyTorch's
+//! `nn.Linear` followed by an activation. `IN` may be left out (`dense(OUT)`) and is then
+//! the size of the value it reads; when written it is checked against it. Parameters:
+//! `weight` `[OUT, IN]` and `bias` `[OUT]`.
+//!
+//! `norm = spectral` (or `spectral(n)`, `n` power iterations per training step) wraps the
+//! layer in PyTorch's `torch.nn.utils.spectral_norm`: the layer uses `W / σ(W)`; the trained
+//! weight is `weight_orig` and the power-iteration vectors `weight_u`, `weight_v` are state,
+//! as PyTorch's `state_dict` names them (see `nn::layer::spectral_norm`).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -9,7 +14,7 @@ use syn::parse::ParseStream;
 use syn::{Ident, LitInt, Token};
 
 use super::activation::{self, Activation};
-use super::{Built, Kind, Layer, Outcome, PreActivation, Scratch, Site, Tensor, literal, private};
+use super::{Buffer, Built, Kind, Layer, Outcome, PreActivation, Scratch, Site, Tensor, literal, private};
 use crate::catalog::{ActivationKind, INITIALISERS};
 use crate::check::{Context, Incoming};
 use crate::model::Shape;
@@ -19,7 +24,7 @@ use crate::suggest;
 pub const KIND: Kind = Kind { names: || vec!["dense"], build, block: false };
 
 /// Options a `dense` layer accepts as `key = value`.
-const OPTIONS: &[&str] = &["init"];
+const OPTIONS: &[&str] = &["init", "norm"];
 
 /// The arguments of `dense(…)` as written.
 struct Arguments {
@@ -44,6 +49,8 @@ struct Dense {
     /// Whether the declaration names the activation (`dense(2 -> 3)` has none).
     written_activation: bool,
     init: Init,
+    /// Spectral normalisation's power iterations per training step, if normalised.
+    spectral: Option<usize>,
 }
 
 fn build(entry: &Entry, context: &mut Context) -> Outcome {
@@ -185,8 +192,13 @@ fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<
         None => Some(Activation::IDENTITY),
     };
     let mut init = Some(Init { variant: "TorchLinear", argument: None });
+    let mut spectral = Some(None);
     for (key, value, numbers) in &arguments.options {
-        init = option(context, key, value, numbers).or(init);
+        if key == "norm" {
+            spectral = normalisation(context, value, numbers).map(Some);
+        } else {
+            init = option(context, key, value, numbers).or(init);
+        }
     }
     let dense = Dense {
         inputs: inputs?,
@@ -194,6 +206,7 @@ fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<
         activation: activation?,
         written_activation: arguments.activation.is_some(),
         init: init?,
+        spectral: spectral?,
     };
     Some((dense, value?))
 }
@@ -234,6 +247,27 @@ fn option(context: &mut Context, key: &Ident, value: &Ident, numbers: &[Number])
     }
 }
 
+/// `norm = spectral` or `norm = spectral(n)`: the power iterations per training step.
+fn normalisation(context: &mut Context, value: &Ident, numbers: &[Number]) -> Option<usize> {
+    if value != "spectral" {
+        let hint = suggest::hint(&value.to_string(), ["spectral"]);
+        context.errors().at(value, format!("unknown normalisation `{value}` for a dense layer; {hint}"));
+        return None;
+    }
+    match numbers {
+        [] => Some(1),
+        [n] if n.value >= 1.0 && n.value.fract() == 0.0 && n.value <= 1e6 => Some(n.value as usize),
+        [n, ..] => {
+            let message = format!(
+                "`spectral` takes the power iterations per step, a whole number from 1 (PyTorch's default is 1), found {}",
+                n.text
+            );
+            context.errors().at_span(n.span, message);
+            None
+        }
+    }
+}
+
 /// A dense layer as the user wrote it, for messages about the layers after it.
 fn as_written(arguments: &Arguments) -> String {
     let inputs = arguments.inputs.as_ref().map_or_else(|| "…".to_owned(), |l| l.base10_digits().to_owned());
@@ -250,6 +284,11 @@ impl Dense {
         self.activation.kind != ActivationKind::Identity
     }
 
+    /// The trained weight's name: `weight`, or `weight_orig` under spectral normalisation.
+    fn weight(&self) -> &'static str {
+        if self.spectral.is_some() { "weight_orig" } else { "weight" }
+    }
+
     fn sizes(&self) -> (Literal, Literal) {
         (literal(self.inputs), literal(self.outputs))
     }
@@ -258,11 +297,13 @@ impl Dense {
 impl Layer for Dense {
     fn describe(&self) -> String {
         let (inputs, outputs) = (self.inputs, self.outputs);
-        if self.written_activation {
-            format!("dense({inputs} -> {outputs}, {})", self.activation.describe())
-        } else {
-            format!("dense({inputs} -> {outputs})")
-        }
+        let activation = self.written_activation.then(|| self.activation.describe());
+        let norm = self
+            .spectral
+            .map(|n| if n == 1 { "norm = spectral".to_owned() } else { format!("norm = spectral({n})") });
+        let parts: Vec<String> =
+            std::iter::once(format!("{inputs} -> {outputs}")).chain(activation).chain(norm).collect();
+        format!("dense({})", parts.join(", "))
     }
 
     fn output(&self) -> Shape {
@@ -271,17 +312,30 @@ impl Layer for Dense {
 
     fn parameters(&self) -> Vec<Tensor> {
         vec![
-            Tensor { name: "weight", shape: vec![self.outputs, self.inputs] },
+            Tensor { name: self.weight(), shape: vec![self.outputs, self.inputs] },
             Tensor { name: "bias", shape: vec![self.outputs] },
         ]
     }
 
-    fn scratch(&self) -> Vec<Scratch> {
-        if self.keeps_pre_activation() {
-            vec![Scratch { name: "z", per_sample: self.outputs, fixed: 0 }]
-        } else {
-            Vec::new()
+    fn buffers(&self) -> Vec<Buffer> {
+        match self.spectral {
+            Some(_) => vec![
+                Buffer { name: "weight_u", shape: vec![self.outputs], initial: 0.0, integer: false },
+                Buffer { name: "weight_v", shape: vec![self.inputs], initial: 0.0, integer: false },
+            ],
+            None => Vec::new(),
         }
+    }
+
+    fn scratch(&self) -> Vec<Scratch> {
+        let mut scratch = Vec::new();
+        if self.keeps_pre_activation() {
+            scratch.push(Scratch { name: "z", per_sample: self.outputs, fixed: 0 });
+        }
+        if self.spectral.is_some() {
+            scratch.push(Scratch { name: "sigma", per_sample: 0, fixed: 1 });
+        }
+        scratch
     }
 
     fn pre_activation(&self) -> PreActivation {
@@ -295,16 +349,17 @@ impl Layer for Dense {
     /// `hidden()` and `hidden_mut()` for a dense layer named `hidden`.
     fn accessors(&self, site: &Site) -> TokenStream {
         let private = private();
-        let (weight, bias) = site.range("weight");
+        let (weight, bias) = site.range(self.weight());
         let (_, end) = site.range("bias");
         let split = literal(self.inputs * self.outputs);
         let (inputs, outputs) = self.sizes();
         let name = &site.ident;
         let name_mut = format_ident!("{}_mut", site.ident, span = site.ident.span());
         let doc = format!(
-            "The parameters of layer `{0}`, `{1}`: weight `[{outputs}, {inputs}]` (named `{0}.weight`), bias `[{outputs}]` (`{0}.bias`).",
+            "The parameters of layer `{0}`, `{1}`: weight `[{outputs}, {inputs}]` (named `{0}.{2}`), bias `[{outputs}]` (`{0}.bias`).",
             site.name,
-            self.describe()
+            self.describe(),
+            self.weight()
         );
         quote! {
             #[doc = #doc]
@@ -332,12 +387,24 @@ impl Layer for Dense {
             }
             None => quote!(#private::Init::#variant),
         };
-        let (weight, bias) = (site.tensor("weight"), site.tensor("bias"));
+        let (weight, bias) = (site.tensor(self.weight()), site.tensor("bias"));
         let (inputs, outputs) = self.sizes();
-        quote!(#init.fill_dense(#weight, #bias, #inputs, #outputs, __rng);)
+        let vectors = if self.spectral.is_some() {
+            let (u, v) = (site.state("weight_u"), site.state("weight_v"));
+            quote!(#private::spectral_norm::initialise(#u, #v, __rng);)
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            #init.fill_dense(#weight, #bias, #inputs, #outputs, __rng);
+            #vectors
+        }
     }
 
     fn forward_one(&self, site: &Site) -> TokenStream {
+        if self.spectral.is_some() {
+            return self.spectral_forward_one(site);
+        }
         let private = private();
         let (inputs, outputs) = self.sizes();
         let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
@@ -353,6 +420,9 @@ impl Layer for Dense {
     }
 
     fn infer(&self, site: &Site) -> TokenStream {
+        if self.spectral.is_some() {
+            return self.spectral_infer(site);
+        }
         let private = private();
         let (inputs, outputs) = self.sizes();
         let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
@@ -376,6 +446,9 @@ impl Layer for Dense {
     }
 
     fn forward_train(&self, site: &Site) -> TokenStream {
+        if self.spectral.is_some() {
+            return self.spectral_forward_train(site);
+        }
         let private = private();
         let (inputs, outputs) = self.sizes();
         let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
@@ -408,6 +481,9 @@ impl Layer for Dense {
     }
 
     fn backward(&self, site: &Site) -> TokenStream {
+        if self.spectral.is_some() {
+            return self.spectral_backward(site);
+        }
         let private = private();
         let (inputs, outputs) = self.sizes();
         let (w, x) = (site.parameter("weight"), &site.inputs[0]);
@@ -440,6 +516,111 @@ impl Layer for Dense {
             #through_activation
             #private::dense::backward_linear::<T, #inputs, #outputs>(
                 #w, #x, &__workspace.#gradient, #grad_weight, #grad_bias, #grad_input,
+            );
+        }
+    }
+}
+
+/// The passes of a spectrally normalised layer: `z = (W x)/σ + b`, then the activation.
+impl Dense {
+    fn spectral_forward_one(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, b, x) = (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0]);
+        let (u, v) = (site.buffer("weight_u"), site.buffer("weight_v"));
+        if self.activation.kind.is_elementwise() {
+            let activation = activation::value(self.activation);
+            quote!(#private::spectral_norm::forward_one::<T, _, #inputs, #outputs>(&#activation, (#w, #b), (#u, #v), #x))
+        } else {
+            let identity = quote!(#private::activation::Identity);
+            let z = quote!(&#private::spectral_norm::forward_one::<T, _, #inputs, #outputs>(&#identity, (#w, #b), (#u, #v), #x));
+            activation::one(self.activation, &z)
+        }
+    }
+
+    /// `z` into the output (or the `z` scratch before an activation), then the activation.
+    fn spectral_affine(&self, site: &Site, sigma: &TokenStream) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, b, x) = (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0]);
+        let output = site.output();
+        if !self.keeps_pre_activation() {
+            return quote! {
+                #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, #sigma, #x, &mut __workspace.#output);
+            };
+        }
+        let z = site.scratch("z");
+        let activate = activation::forward(
+            self.activation,
+            &quote!(&__workspace.#z),
+            &quote!(&mut __workspace.#output),
+            &outputs,
+        );
+        quote! {
+            #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, #sigma, #x, &mut __workspace.#z);
+            #activate
+        }
+    }
+
+    fn spectral_infer(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, b, x, output) =
+            (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0], site.output());
+        let (u, v) = (site.buffer("weight_u"), site.buffer("weight_v"));
+        let in_place = if self.keeps_pre_activation() {
+            activation::in_place(self.activation, &quote!(&mut __workspace.#output), &outputs)
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            let __sigma = #private::spectral_norm::sigma::<T, #inputs, #outputs>(#w, #u, #v);
+            #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, __sigma, #x, &mut __workspace.#output);
+            #in_place
+        }
+    }
+
+    fn spectral_forward_train(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let w = site.parameter("weight_orig");
+        let split = site.split_buffers();
+        let (u, v) = (site.state("weight_u"), site.state("weight_v"));
+        let (iterations, sigma) = (literal(self.spectral.unwrap_or(1)), site.scratch("sigma"));
+        let affine = self.spectral_affine(site, &quote!(__workspace.#sigma[0]));
+        quote! {
+            #split
+            #private::spectral_norm::power_iteration::<T, #inputs, #outputs>(#w, (#u, #v), #iterations);
+            __workspace.#sigma[0] = #private::spectral_norm::sigma::<T, #inputs, #outputs>(#w, #u, #v);
+            #affine
+        }
+    }
+
+    fn spectral_backward(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, x) = (site.parameter("weight_orig"), &site.inputs[0]);
+        let (u, v, sigma) = (site.buffer("weight_u"), site.buffer("weight_v"), site.scratch("sigma"));
+        let gradient = site.output_gradient();
+        let through_activation = if self.keeps_pre_activation() {
+            let (z, output) = (site.scratch("z"), site.output());
+            activation::backward_in_place(
+                self.activation,
+                &quote!(&__workspace.#z),
+                &quote!(&__workspace.#output),
+                &quote!(&mut __workspace.#gradient),
+                &outputs,
+            )
+        } else {
+            TokenStream::new()
+        };
+        let (grad_weight, grad_bias) = (site.gradient("weight_orig"), site.gradient("bias"));
+        let grad_input = site.input_gradient_option(0);
+        quote! {
+            #through_activation
+            #private::spectral_norm::backward::<T, #inputs, #outputs>(
+                #w, #x, (#u, #v, __workspace.#sigma[0]), &mut __workspace.#gradient,
+                (#grad_weight, #grad_bias), #grad_input,
             );
         }
     }

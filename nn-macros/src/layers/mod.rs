@@ -174,7 +174,8 @@ pub trait Layer {
         TokenStream::new()
     }
 
-    /// Fills its parameters (bound as [`Site::tensor`]) from `__rng`.
+    /// Fills its parameters (bound as [`Site::tensor`]) and, where they do not start at a
+    /// constant, its state (bound as [`Site::state`]) from `__rng`.
     fn initialise(&self, _site: &Site) -> TokenStream {
         TokenStream::new()
     }
@@ -259,6 +260,12 @@ impl Site {
 
     /// In the training pass: binds each state tensor, mutably, as [`Site::state`].
     pub fn split_buffers(&self) -> TokenStream {
+        self.split_buffers_in(&quote!(self.buffers))
+    }
+
+    /// Binds each state tensor of `buffer` (a state-shaped buffer), mutably, as
+    /// [`Site::state`].
+    pub fn split_buffers_in(&self, buffer: &TokenStream) -> TokenStream {
         let (Some((_, first)), Some((_, last))) = (self.buffers.first(), self.buffers.last()) else {
             return TokenStream::new();
         };
@@ -266,7 +273,7 @@ impl Site {
         let names = self.buffers.iter().map(|(name, _)| format_ident!("__state_{}", name));
         let lengths = self.buffers.iter().map(|(_, range)| literal(range.len()));
         quote! {
-            let [#(#names),*] = ::nn::__private::split_tensors(&mut self.buffers[#start..#end], [#(#lengths),*]);
+            let [#(#names),*] = ::nn::__private::split_tensors(&mut #buffer[#start..#end], [#(#lengths),*]);
         }
     }
 

@@ -12,6 +12,7 @@ pub mod dropout;
 pub mod embedding;
 pub mod flatten;
 pub mod layer_norm;
+pub mod spectral_norm;
 
 use crate::Real;
 
