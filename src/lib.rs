@@ -132,7 +132,8 @@ pub mod __private {
     pub use std::boxed::Box;
     pub use std::vec::Vec;
 
-    pub use nalgebra::{Const, Dyn, OMatrix, SVector};
+    pub use nalgebra::storage::RawStorage;
+    pub use nalgebra::{Const, Dim, Dyn, Matrix, MatrixView, OMatrix, SVector, U1};
     pub use rand::Rng;
 
     pub use nn_runtime::activation::{self, Activation};

@@ -206,11 +206,25 @@ fn graph_and_normalisation_steps_do_not_allocate() {
             }
         });
         assert_eq!(count, 0, "allocations in 40 warm training steps");
+        // Integer class indices are converted into a buffer the trainer reuses.
+        let mut classifier =
+            Trainer::new(Graph::<T>::seeded(2), SoftmaxCrossEntropy, Sgd::with_learning_rate(0.01));
+        let classes: Vec<u32> = (0..64).map(|n| n % 10).collect();
+        classifier.step(&large, &classes).unwrap();
+        let count = allocations_during(|| {
+            for _ in 0..10 {
+                classifier.step(&large, &classes).unwrap();
+            }
+        });
+        assert_eq!(count, 0, "allocations in 10 warm steps with integer class targets");
         let mut workspace = Graph::<T>::workspace();
         trainer.network().infer(&large, &mut workspace).unwrap();
+        let matrix = nn::OMatrix::<T, nn::Const<32>, nn::Dyn>::from_column_slice(&large);
+        let _ = trainer.network().forward_batch_with(&matrix, &mut workspace);
         let count = allocations_during(|| {
             trainer.network().infer(&large, &mut workspace).unwrap();
             trainer.network().infer(&small, &mut workspace).unwrap();
+            let _ = trainer.network().forward_batch_with(&matrix, &mut workspace);
         });
         assert_eq!(count, 0, "allocations in warm inference");
     }

@@ -211,3 +211,22 @@ fn divergence_stops_with_the_step_and_keeps_the_last_finite_parameters() {
     assert!(trainer.network().parameters().iter().all(|p| p.is_finite()), "no NaN was written");
     assert!(error.to_string().starts_with(&format!("training diverged at step {step}")));
 }
+
+#[test]
+fn class_indices_are_integers_and_give_the_same_steps() {
+    let inputs = [0.1, 0.2, 0.3, 0.4, -0.1, 0.5, 0.2, 0.0];
+    let mut as_floats =
+        Trainer::new(Classifier::<f64>::seeded(3), SoftmaxCrossEntropy, Sgd::with_learning_rate(0.1));
+    let mut as_integers =
+        Trainer::new(Classifier::<f64>::seeded(3), SoftmaxCrossEntropy, Sgd::with_learning_rate(0.1));
+    for _ in 0..3 {
+        let a = as_floats.step(&inputs, &[2.0, 0.0, 1.0, 1.0]).unwrap();
+        let b = as_integers.step(&inputs, &[2, 0, 1, 1]).unwrap();
+        assert_eq!(a.to_bits(), b.to_bits());
+    }
+    assert_eq!(as_floats.network(), as_integers.network());
+    let labels: Vec<u32> = vec![1, 2, 0, 0];
+    assert!(as_integers.step(&inputs, &labels).is_ok());
+    let data = Dataset::<f64>::classification(2, inputs.to_vec(), &[2, 0, 1, 1]).unwrap();
+    assert_eq!(data.targets(), [2.0, 0.0, 1.0, 1.0]);
+}

@@ -356,6 +356,82 @@ impl<T: ::nn::__private::Real> Xor<T> {
             ::nn::__private::Dyn,
         >>::from_column_slice(__output)
     }
+    ///Batched inference, one sample per column (as [`forward_batch`](Self::forward_batch)), into `workspace`: a warm call allocates nothing. The output is a view into the workspace.
+    pub fn forward_batch_with<'w>(
+        &self,
+        inputs: &::nn::__private::OMatrix<
+            T,
+            ::nn::__private::Const<2>,
+            ::nn::__private::Dyn,
+        >,
+        workspace: &'w mut XorWorkspace<T>,
+    ) -> ::nn::__private::MatrixView<
+        'w,
+        T,
+        ::nn::__private::Const<1>,
+        ::nn::__private::Dyn,
+    > {
+        let __batch = inputs.ncols();
+        let __output = self.infer_batch(inputs.as_slice(), __batch, workspace);
+        <::nn::__private::MatrixView<
+            'w,
+            T,
+            ::nn::__private::Const<1>,
+            ::nn::__private::Dyn,
+        >>::from_slice_generic(
+            __output,
+            ::nn::__private::Const::<1>,
+            ::nn::__private::Dyn(__batch),
+        )
+    }
+    /// Inference on one sample given as a slice.
+    ///
+    /// # Errors
+    ///
+    /// When the slice does not hold exactly `INPUTS` values, or (for ids) an id is
+    /// outside an embedding's vocabulary.
+    pub fn forward_slice(
+        &self,
+        input: &[T],
+    ) -> ::core::result::Result<
+        ::nn::__private::SVector<T, 1>,
+        ::nn::__private::BatchError,
+    > {
+        if input.len() != 2 {
+            return ::core::result::Result::Err(::nn::__private::BatchError::SampleLength {
+                expected: 2,
+                found: input.len(),
+            });
+        }
+        ::core::result::Result::Ok(
+            self.forward(&::nn::__private::SVector::<T, 2>::from_column_slice(input)),
+        )
+    }
+    /// Inference on one sample held in any nalgebra column vector: an `SVector`, a
+    /// `DVector`, or a view such as a matrix's column.
+    ///
+    /// # Errors
+    ///
+    /// When the vector does not have exactly `INPUTS` values.
+    pub fn forward_vector<R: ::nn::__private::Dim, S: ::nn::__private::RawStorage<T, R>>(
+        &self,
+        input: &::nn::__private::Matrix<T, R, ::nn::__private::U1, S>,
+    ) -> ::core::result::Result<
+        ::nn::__private::SVector<T, 1>,
+        ::nn::__private::BatchError,
+    > {
+        if input.len() != 2 {
+            return ::core::result::Result::Err(::nn::__private::BatchError::SampleLength {
+                expected: 2,
+                found: input.len(),
+            });
+        }
+        let __sample = ::nn::__private::SVector::<
+            T,
+            2,
+        >::from_iterator(input.iter().copied());
+        ::core::result::Result::Ok(self.forward(&__sample))
+    }
     ///The parameters of layer `hidden`, `dense(2 -> 3, sigmoid)`: weight `[3, 2]` (named `hidden.weight`), bias `[3]` (`hidden.bias`).
     #[must_use]
     pub fn hidden(&self) -> ::nn::__private::dense::Parameters<'_, T, 2, 3> {

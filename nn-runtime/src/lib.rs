@@ -45,6 +45,6 @@ pub use data::Dataset;
 pub use network::{Network, ParameterSpec, Workspace};
 pub use real::Real;
 pub use train::{
-    Callback, Control, EarlyStopping, EpochRecord, Evaluation, FitConfig, History, Monitor, TrainError,
-    Trainer,
+    Callback, Control, EarlyStopping, EpochRecord, Evaluation, FitConfig, History, Monitor, Targets,
+    TrainError, Trainer,
 };

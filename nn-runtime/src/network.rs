@@ -89,6 +89,14 @@ pub enum BatchError {
         /// Samples in the batch.
         batch: usize,
     },
+    /// A single sample of the wrong length.
+    #[error("a sample has {expected} values, but {found} were given")]
+    SampleLength {
+        /// Values per sample.
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
     /// An id outside an embedding's vocabulary. Nothing was changed.
     #[error(
         "sample {sample}, position {position}: id {id} is outside the vocabulary of layer `{layer}`, ids 0 to {}",

@@ -157,6 +157,8 @@ pub(super) fn inherent_impl(network: &Network) -> TokenStream {
     let accessors = (0..network.nodes.len())
         .map(|node| network.nodes[node].layer.accessors(&site(network, node, Vec::new())));
     let forward_batch = forward_batch(network);
+    let forward_batch_with = forward_batch_with(network);
+    let conveniences = forward_conveniences(network);
     quote! {
         impl<T: #private::Real> #ident<T> {
             /// Values per input sample.
@@ -183,7 +185,103 @@ pub(super) fn inherent_impl(network: &Network) -> TokenStream {
 
             #forward_batch
 
+            #forward_batch_with
+
+            #conveniences
+
             #(#accessors)*
+        }
+    }
+}
+
+/// `forward_slice` (one sample from a slice of any length, checked) and, for a network of
+/// real inputs, `forward_vector` (one sample from any nalgebra column vector or view).
+fn forward_conveniences(network: &Network) -> TokenStream {
+    let private = private();
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
+    let input_type = input_type(network);
+    let result = quote!(::core::result::Result<#private::SVector<T, #outputs>, #private::BatchError>);
+    let wrong_length = quote! {
+        #private::BatchError::SampleLength { expected: #inputs, found: input.len() }
+    };
+    let slice = if network.takes_ids() {
+        quote! {
+            let __sample: &[u32; #inputs] = input.try_into().map_err(|_| #wrong_length)?;
+            self.forward(__sample)
+        }
+    } else {
+        quote! {
+            if input.len() != #inputs {
+                return ::core::result::Result::Err(#wrong_length);
+            }
+            ::core::result::Result::Ok(self.forward(&#private::SVector::<T, #inputs>::from_column_slice(input)))
+        }
+    };
+    let vector = (!network.takes_ids()).then(|| {
+        quote! {
+            /// Inference on one sample held in any nalgebra column vector: an `SVector`, a
+            /// `DVector`, or a view such as a matrix's column.
+            ///
+            /// # Errors
+            ///
+            /// When the vector does not have exactly `INPUTS` values.
+            pub fn forward_vector<R: #private::Dim, S: #private::RawStorage<T, R>>(
+                &self,
+                input: &#private::Matrix<T, R, #private::U1, S>,
+            ) -> #result {
+                if input.len() != #inputs {
+                    return ::core::result::Result::Err(#wrong_length);
+                }
+                let __sample = #private::SVector::<T, #inputs>::from_iterator(input.iter().copied());
+                ::core::result::Result::Ok(self.forward(&__sample))
+            }
+        }
+    });
+    quote! {
+        /// Inference on one sample given as a slice.
+        ///
+        /// # Errors
+        ///
+        /// When the slice does not hold exactly `INPUTS` values, or (for ids) an id is
+        /// outside an embedding's vocabulary.
+        pub fn forward_slice(&self, input: &[#input_type]) -> #result {
+            #slice
+        }
+
+        #vector
+    }
+}
+
+/// `forward_batch_with`: batched inference on the same matrix as `forward_batch`, into a
+/// workspace, so a warm call allocates nothing; the output is a view into the workspace.
+fn forward_batch_with(network: &Network) -> TokenStream {
+    let private = private();
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
+    let (input_type, workspace) = (input_type(network), workspace_ident(network));
+    let view = quote!(#private::MatrixView<'w, T, #private::Const<#outputs>, #private::Dyn>);
+    let (output, result, doc) = if network.takes_ids() {
+        (
+            quote!(::core::result::Result<#view, #private::BatchError>),
+            quote!(::core::result::Result::Ok(<#view>::from_slice_generic(__output?, #private::Const::<#outputs>, #private::Dyn(__batch)))),
+            "Batched inference on ids, one sample per column, into `workspace`: a warm call allocates nothing.\n\n# Errors\n\nWhen an id is outside an embedding's vocabulary.",
+        )
+    } else {
+        (
+            view.clone(),
+            quote!(<#view>::from_slice_generic(__output, #private::Const::<#outputs>, #private::Dyn(__batch))),
+            "Batched inference, one sample per column (as [`forward_batch`](Self::forward_batch)), into `workspace`: a warm call allocates nothing. The output is a view into the workspace.",
+        )
+    };
+    quote! {
+        #[doc = #doc]
+        pub fn forward_batch_with<'w>(
+            &self,
+            inputs: &#private::OMatrix<#input_type, #private::Const<#inputs>, #private::Dyn>,
+            workspace: &'w mut #workspace<T>,
+        ) -> #output {
+            let __batch = inputs.ncols();
+            let __output = self.infer_batch(inputs.as_slice(), __batch, workspace);
+            #result
         }
     }
 }

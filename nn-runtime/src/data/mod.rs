@@ -74,6 +74,20 @@ impl<T, I> Dataset<T, I> {
         Ok(Self { inputs, targets, features, target_width, source: None })
     }
 
+    /// A classification dataset from integer class labels, one per sample (held as `T`
+    /// targets of width 1, as the classification losses read them).
+    ///
+    /// # Errors
+    ///
+    /// As [`Dataset::new`].
+    pub fn classification(features: usize, inputs: Vec<I>, classes: &[u32]) -> Result<Self, DataError>
+    where
+        T: Real,
+    {
+        let targets = classes.iter().map(|&class| T::from_float(f64::from(class))).collect();
+        Self::new(features, 1, inputs, targets)
+    }
+
     /// Records where the samples came from (one location per sample).
     #[must_use]
     pub fn with_source(mut self, path: &Path, unit: &'static str, locations: Vec<usize>) -> Self {

@@ -129,6 +129,52 @@ impl Default for FitConfig {
     }
 }
 
+/// The targets of one minibatch: real values, or class indices (for softmax cross-entropy)
+/// as integers, so labels never have to be written as floats.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Targets<'a, T> {
+    /// One value per output (or a class index already held as `T`), column-major.
+    Values(&'a [T]),
+    /// One class index per sample.
+    Classes(&'a [u32]),
+}
+
+impl<'a, T> From<&'a [T]> for Targets<'a, T> {
+    fn from(values: &'a [T]) -> Self {
+        Self::Values(values)
+    }
+}
+
+impl<'a, T> From<&'a Vec<T>> for Targets<'a, T> {
+    fn from(values: &'a Vec<T>) -> Self {
+        Self::Values(values)
+    }
+}
+
+impl<'a, T, const N: usize> From<&'a [T; N]> for Targets<'a, T> {
+    fn from(values: &'a [T; N]) -> Self {
+        Self::Values(values)
+    }
+}
+
+impl<'a, T: Real> From<&'a [u32]> for Targets<'a, T> {
+    fn from(classes: &'a [u32]) -> Self {
+        Self::Classes(classes)
+    }
+}
+
+impl<'a, T: Real> From<&'a Vec<u32>> for Targets<'a, T> {
+    fn from(classes: &'a Vec<u32>) -> Self {
+        Self::Classes(classes)
+    }
+}
+
+impl<'a, T: Real, const N: usize> From<&'a [u32; N]> for Targets<'a, T> {
+    fn from(classes: &'a [u32; N]) -> Self {
+        Self::Classes(classes)
+    }
+}
+
 /// A network's parameters and state (running statistics), as early stopping keeps them.
 type Snapshot<T> = (Vec<T>, Vec<T>);
 
@@ -149,6 +195,8 @@ pub struct Trainer<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
     rng: ChaCha8Rng,
     batch_inputs: Vec<N::Input>,
     batch_targets: Vec<T>,
+    /// Class-index targets of [`Trainer::step`] as `T`.
+    class_targets: Vec<T>,
     order: Vec<usize>,
     steps: u64,
     epochs: usize,
@@ -172,6 +220,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             rng: crate::init::seeded_rng(0),
             batch_inputs: Vec::new(),
             batch_targets: Vec::new(),
+            class_targets: Vec::new(),
             order: Vec::new(),
             steps: 0,
             epochs: 0,
@@ -250,7 +299,30 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     ///
     /// When the batch is malformed, the loss rejects a target, or the loss is not finite;
     /// the parameters are then left as they were.
-    pub fn step(&mut self, inputs: &[N::Input], targets: &[T]) -> Result<T, TrainError> {
+    ///
+    /// Targets are real values (`&[T]`, `&Vec<T>`, `&[T; N]`) or class indices (`&[u32]`,
+    /// `&Vec<u32>`, `&[u32; N]`, e.g. `&[2, 0, 1]`), which are converted into a buffer the
+    /// trainer reuses, so a warm step still allocates nothing.
+    pub fn step<'t>(
+        &mut self,
+        inputs: &[N::Input],
+        targets: impl Into<Targets<'t, T>>,
+    ) -> Result<T, TrainError> {
+        match targets.into() {
+            Targets::Values(values) => self.step_values(inputs, values),
+            Targets::Classes(classes) => {
+                let mut values = core::mem::take(&mut self.class_targets);
+                values.clear();
+                values.extend(classes.iter().map(|&class| T::from_float(f64::from(class))));
+                let outcome = self.step_values(inputs, &values);
+                self.class_targets = values;
+                outcome
+            }
+        }
+    }
+
+    /// [`Trainer::step`] on real-valued targets.
+    fn step_values(&mut self, inputs: &[N::Input], targets: &[T]) -> Result<T, TrainError> {
         self.network
             .forward_train(inputs, &mut self.workspace, &mut self.rng)
             .map_err(|source| TrainError::Batch { step: self.steps, source })?;
@@ -428,7 +500,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
                 inputs.extend_from_slice(data.input(n));
                 targets.extend_from_slice(data.target(n));
             }
-            let value = self.step(inputs, targets)?;
+            let value = self.step_values(inputs, targets)?;
             total += value.to_f64() * chunk.len() as f64;
             seen += chunk.len();
             if let Some((right, out_of)) = self.loss.correct(self.workspace.output(), targets, N::OUTPUTS) {
