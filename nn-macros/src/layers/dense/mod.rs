@@ -13,6 +13,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{Ident, LitInt, Token};
 
+mod spectral;
+
 use super::activation::{self, Activation};
 use super::{Buffer, Built, Kind, Layer, Outcome, PreActivation, Scratch, Site, Tensor, literal, private};
 use crate::catalog::{ActivationKind, INITIALISERS};
@@ -516,111 +518,6 @@ impl Layer for Dense {
             #through_activation
             #private::dense::backward_linear::<T, #inputs, #outputs>(
                 #w, #x, &__workspace.#gradient, #grad_weight, #grad_bias, #grad_input,
-            );
-        }
-    }
-}
-
-/// The passes of a spectrally normalised layer: `z = (W x)/σ + b`, then the activation.
-impl Dense {
-    fn spectral_forward_one(&self, site: &Site) -> TokenStream {
-        let private = private();
-        let (inputs, outputs) = self.sizes();
-        let (w, b, x) = (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0]);
-        let (u, v) = (site.buffer("weight_u"), site.buffer("weight_v"));
-        if self.activation.kind.is_elementwise() {
-            let activation = activation::value(self.activation);
-            quote!(#private::spectral_norm::forward_one::<T, _, #inputs, #outputs>(&#activation, (#w, #b), (#u, #v), #x))
-        } else {
-            let identity = quote!(#private::activation::Identity);
-            let z = quote!(&#private::spectral_norm::forward_one::<T, _, #inputs, #outputs>(&#identity, (#w, #b), (#u, #v), #x));
-            activation::one(self.activation, &z)
-        }
-    }
-
-    /// `z` into the output (or the `z` scratch before an activation), then the activation.
-    fn spectral_affine(&self, site: &Site, sigma: &TokenStream) -> TokenStream {
-        let private = private();
-        let (inputs, outputs) = self.sizes();
-        let (w, b, x) = (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0]);
-        let output = site.output();
-        if !self.keeps_pre_activation() {
-            return quote! {
-                #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, #sigma, #x, &mut __workspace.#output);
-            };
-        }
-        let z = site.scratch("z");
-        let activate = activation::forward(
-            self.activation,
-            &quote!(&__workspace.#z),
-            &quote!(&mut __workspace.#output),
-            &outputs,
-        );
-        quote! {
-            #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, #sigma, #x, &mut __workspace.#z);
-            #activate
-        }
-    }
-
-    fn spectral_infer(&self, site: &Site) -> TokenStream {
-        let private = private();
-        let (inputs, outputs) = self.sizes();
-        let (w, b, x, output) =
-            (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0], site.output());
-        let (u, v) = (site.buffer("weight_u"), site.buffer("weight_v"));
-        let in_place = if self.keeps_pre_activation() {
-            activation::in_place(self.activation, &quote!(&mut __workspace.#output), &outputs)
-        } else {
-            TokenStream::new()
-        };
-        quote! {
-            let __sigma = #private::spectral_norm::sigma::<T, #inputs, #outputs>(#w, #u, #v);
-            #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, __sigma, #x, &mut __workspace.#output);
-            #in_place
-        }
-    }
-
-    fn spectral_forward_train(&self, site: &Site) -> TokenStream {
-        let private = private();
-        let (inputs, outputs) = self.sizes();
-        let w = site.parameter("weight_orig");
-        let split = site.split_buffers();
-        let (u, v) = (site.state("weight_u"), site.state("weight_v"));
-        let (iterations, sigma) = (literal(self.spectral.unwrap_or(1)), site.scratch("sigma"));
-        let affine = self.spectral_affine(site, &quote!(__workspace.#sigma[0]));
-        quote! {
-            #split
-            #private::spectral_norm::power_iteration::<T, #inputs, #outputs>(#w, (#u, #v), #iterations);
-            __workspace.#sigma[0] = #private::spectral_norm::sigma::<T, #inputs, #outputs>(#w, #u, #v);
-            #affine
-        }
-    }
-
-    fn spectral_backward(&self, site: &Site) -> TokenStream {
-        let private = private();
-        let (inputs, outputs) = self.sizes();
-        let (w, x) = (site.parameter("weight_orig"), &site.inputs[0]);
-        let (u, v, sigma) = (site.buffer("weight_u"), site.buffer("weight_v"), site.scratch("sigma"));
-        let gradient = site.output_gradient();
-        let through_activation = if self.keeps_pre_activation() {
-            let (z, output) = (site.scratch("z"), site.output());
-            activation::backward_in_place(
-                self.activation,
-                &quote!(&__workspace.#z),
-                &quote!(&__workspace.#output),
-                &quote!(&mut __workspace.#gradient),
-                &outputs,
-            )
-        } else {
-            TokenStream::new()
-        };
-        let (grad_weight, grad_bias) = (site.gradient("weight_orig"), site.gradient("bias"));
-        let grad_input = site.input_gradient_option(0);
-        quote! {
-            #through_activation
-            #private::spectral_norm::backward::<T, #inputs, #outputs>(
-                #w, #x, (#u, #v, __workspace.#sigma[0]), &mut __workspace.#gradient,
-                (#grad_weight, #grad_bias), #grad_input,
             );
         }
     }
