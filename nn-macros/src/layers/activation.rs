@@ -231,3 +231,79 @@ pub fn one(activation: Activation, current: &TokenStream) -> TokenStream {
         quote!(#private::activation::softmax::forward_one(#current))
     }
 }
+
+/// An activation a layer applies to its own result `z` (`batch_norm(6, relu)`,
+/// `layer_norm(6, gelu)`, a spectrally normalised `dense`): the layer writes `z` into its
+/// `z` buffer when there is an activation, else straight into its output, and these are
+/// the statements around it.
+#[derive(Clone, Copy)]
+pub struct Fused {
+    pub activation: Activation,
+    /// Values per sample (softmax normalises over all of them).
+    pub width: usize,
+}
+
+impl Fused {
+    /// Whether there is an activation to apply (identity needs no `z` buffer).
+    pub fn applies(self) -> bool {
+        self.activation.kind != ActivationKind::Identity
+    }
+
+    /// The `z` buffer, when there is an activation.
+    pub fn scratch(self) -> Option<super::Scratch> {
+        self.applies().then_some(super::Scratch { name: "z", per_sample: self.width, fixed: 0 })
+    }
+
+    /// Where `layer_pre_activation` finds `z`.
+    pub fn pre_activation(self) -> PreActivation {
+        if self.applies() { PreActivation::Scratch("z") } else { PreActivation::Output }
+    }
+
+    /// The workspace field the layer writes `z` into in training.
+    pub fn z(self, site: &Site) -> Ident {
+        if self.applies() { site.scratch("z") } else { site.output() }
+    }
+
+    /// Training, after the layer wrote `z`: `a = σ(z)` into the output.
+    pub fn forward(self, site: &Site) -> TokenStream {
+        if !self.applies() {
+            return TokenStream::new();
+        }
+        let (z, output) = (site.scratch("z"), site.output());
+        forward(
+            self.activation,
+            &quote!(&__workspace.#z),
+            &quote!(&mut __workspace.#output),
+            &literal(self.width),
+        )
+    }
+
+    /// Inference, after the layer wrote `z` into the output: `a = σ(a)` in place.
+    pub fn in_place(self, site: &Site) -> TokenStream {
+        if !self.applies() {
+            return TokenStream::new();
+        }
+        let output = site.output();
+        in_place(self.activation, &quote!(&mut __workspace.#output), &literal(self.width))
+    }
+
+    /// Backward, before the layer's own: `∂L/∂z` from `∂L/∂a`, in place on the gradient.
+    pub fn backward(self, site: &Site) -> TokenStream {
+        if !self.applies() {
+            return TokenStream::new();
+        }
+        let (z, output, gradient) = (site.scratch("z"), site.output(), site.output_gradient());
+        backward_in_place(
+            self.activation,
+            &quote!(&__workspace.#z),
+            &quote!(&__workspace.#output),
+            &quote!(&mut __workspace.#gradient),
+            &literal(self.width),
+        )
+    }
+
+    /// One sample: `σ(z)` of the stack vector the expression `z` gives.
+    pub fn one(self, z: TokenStream) -> TokenStream {
+        if self.applies() { one(self.activation, &quote!(&#z)) } else { z }
+    }
+}

@@ -8,15 +8,14 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::activation::{self, Activation};
+use super::activation::Fused;
 use super::{
-    Buffer, Built, Kind, Layer, NumericOption, Outcome, PreActivation, Scratch, Site, Tensor, literal,
-    numeric_options, private,
+    Buffer, Built, Kind, Layer, NumericOption, Outcome, PreActivation, Scratch, Site, Tensor, arguments,
+    literal, private,
 };
-use crate::catalog::ActivationKind;
 use crate::check::Context;
 use crate::model::Shape;
-use crate::parse::{Arguments, Entry};
+use crate::parse::Entry;
 
 pub const KIND: Kind = Kind { names: || vec!["batch_norm"], build, block: false };
 
@@ -36,28 +35,18 @@ struct BatchNorm {
     channels: usize,
     /// Values per channel in one sample (1 for a vector, `H·W` for an image).
     spatial: usize,
-    activation: Activation,
-    written_activation: bool,
+    activation: Fused,
     momentum: f64,
     epsilon: f64,
-    /// The options as written (`momentum = 0.3`), for the description.
-    written_options: Vec<String>,
+    /// The arguments as written after the size (`relu`, `momentum = 0.3`), for the
+    /// description.
+    written: Vec<String>,
 }
 
 fn build(entry: &Entry, context: &mut Context) -> Outcome {
-    let arguments = match entry.parse_arguments(<Arguments as syn::parse::Parse>::parse) {
-        None => Arguments { size: None, activation: None, options: Vec::new() },
-        Some(Ok(arguments)) => arguments,
-        Some(Err(error)) => {
-            context.errors().push(error);
-            return Outcome::Failed { output: None };
-        }
+    let Some(arguments) = arguments::resolve(entry, context, "batch_norm", OPTIONS) else {
+        return Outcome::Failed { output: None };
     };
-    let activation = match &arguments.activation {
-        Some((name, numbers)) => activation::resolve(context.errors(), name, numbers),
-        None => Some(Activation::IDENTITY),
-    };
-    let options = numeric_options(context.errors(), "batch_norm", &arguments.options, OPTIONS);
     let Some(source) = context.source(entry) else {
         return Outcome::Failed { output: None };
     };
@@ -73,77 +62,45 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
             return Outcome::Failed { output: None };
         }
     };
-    if let Some(literal) = &arguments.size {
-        let declared = context.size(literal, "a batch_norm layer");
-        if declared.is_some_and(|declared| declared != channels) {
-            let what = if spatial == 1 { "features" } else { "channels" };
-            let message = format!(
-                "this layer normalises {} {what}, but {}; write `batch_norm({channels})` or leave the size out: `batch_norm`",
-                literal.base10_digits(),
-                source.produces()
-            );
-            context.errors().at(literal, message);
-            return Outcome::Failed { output: Some((source.shape, "batch_norm".to_owned())) };
-        }
+    let failed = || Outcome::Failed { output: Some((source.shape.clone(), "batch_norm".to_owned())) };
+    if let Some(literal) = &arguments.size
+        && context.size(literal, "a batch_norm layer").is_some_and(|declared| declared != channels)
+    {
+        let what = if spatial == 1 { "features" } else { "channels" };
+        let message = format!(
+            "this layer normalises {} {what}, but {}; write `batch_norm({channels})` or leave the size out: `batch_norm`",
+            literal.base10_digits(),
+            source.produces()
+        );
+        context.errors().at(literal, message);
+        return failed();
     }
-    let (Some(activation), Some(options)) = (activation, options) else {
-        return Outcome::Failed { output: Some((source.shape, "batch_norm".to_owned())) };
+    let (Some(activation), Some(options)) = (arguments.activation, arguments.options) else {
+        return failed();
     };
     let layer = BatchNorm {
-        shape: source.shape,
+        activation: Fused { activation, width: source.shape.len() },
+        shape: source.shape.clone(),
         channels,
         spatial,
-        activation,
-        written_activation: arguments.activation.is_some(),
         momentum: options[0],
         epsilon: options[1],
-        written_options: arguments
-            .options
-            .iter()
-            .map(|(key, value)| format!("{key} = {}", value.text))
-            .collect(),
+        written: arguments.written,
     };
     Outcome::Layer(Built { layer: Box::new(layer), inputs: vec![source.value], span: entry.kind.span() })
 }
 
 impl BatchNorm {
-    fn keeps_pre_activation(&self) -> bool {
-        self.activation.kind != ActivationKind::Identity
-    }
-
     /// `(C, S)` as literals, the kernels' const generics.
     fn sizes(&self) -> (Literal, Literal) {
         (literal(self.channels), literal(self.spatial))
-    }
-
-    /// The workspace field `z` goes to: its own buffer before an activation, else the output.
-    fn z(&self, site: &Site) -> syn::Ident {
-        if self.keeps_pre_activation() { site.scratch("z") } else { site.output() }
-    }
-
-    /// The activation after `z`, in place on the output or from `z` into it.
-    fn activate(&self, site: &Site) -> TokenStream {
-        if !self.keeps_pre_activation() {
-            return TokenStream::new();
-        }
-        let (z, output) = (site.scratch("z"), site.output());
-        let width = literal(self.shape.len());
-        activation::forward(
-            self.activation,
-            &quote!(&__workspace.#z),
-            &quote!(&mut __workspace.#output),
-            &width,
-        )
     }
 }
 
 impl Layer for BatchNorm {
     fn describe(&self) -> String {
-        let activation = self.written_activation.then(|| self.activation.describe());
-        let parts: Vec<String> = std::iter::once(self.channels.to_string())
-            .chain(activation)
-            .chain(self.written_options.clone())
-            .collect();
+        let parts: Vec<String> =
+            std::iter::once(self.channels.to_string()).chain(self.written.clone()).collect();
         format!("batch_norm({})", parts.join(", "))
     }
 
@@ -172,14 +129,12 @@ impl Layer for BatchNorm {
             Scratch { name: "mean", per_sample: 0, fixed: self.channels },
             Scratch { name: "inverse_std", per_sample: 0, fixed: self.channels },
         ];
-        if self.keeps_pre_activation() {
-            scratch.push(Scratch { name: "z", per_sample: self.shape.len(), fixed: 0 });
-        }
+        scratch.extend(self.activation.scratch());
         scratch
     }
 
     fn pre_activation(&self) -> PreActivation {
-        if self.keeps_pre_activation() { PreActivation::Scratch("z") } else { PreActivation::Output }
+        self.activation.pre_activation()
     }
 
     fn minimum_training_batch(&self) -> usize {
@@ -203,12 +158,10 @@ impl Layer for BatchNorm {
         let size = literal(self.shape.len());
         let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
         let (mean, var) = (site.buffer("running_mean"), site.buffer("running_var"));
-        let epsilon = Literal::f64_suffixed(self.epsilon);
-        let x = &site.inputs[0];
-        let z = quote! {
+        let (epsilon, x) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0]);
+        self.activation.one(quote! {
             #private::batch_norm::forward_one::<T, #channels, #spatial, #size>((#weight, #bias), (#mean, #var), #epsilon, #x)
-        };
-        if self.keeps_pre_activation() { activation::one(self.activation, &quote!(&#z)) } else { z }
+        })
     }
 
     fn infer(&self, site: &Site) -> TokenStream {
@@ -216,22 +169,13 @@ impl Layer for BatchNorm {
         let (channels, spatial) = self.sizes();
         let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
         let (mean, var) = (site.buffer("running_mean"), site.buffer("running_var"));
-        let epsilon = Literal::f64_suffixed(self.epsilon);
-        let (x, output) = (&site.inputs[0], site.output());
-        let in_place = if self.keeps_pre_activation() {
-            activation::in_place(
-                self.activation,
-                &quote!(&mut __workspace.#output),
-                &literal(self.shape.len()),
-            )
-        } else {
-            TokenStream::new()
-        };
+        let (epsilon, x, output) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0], site.output());
+        let activate = self.activation.in_place(site);
         quote! {
             #private::batch_norm::forward::<T, #channels, #spatial>(
                 #x, (#weight, #bias), (#mean, #var), #epsilon, &mut __workspace.#output,
             );
-            #in_place
+            #activate
         }
     }
 
@@ -245,8 +189,7 @@ impl Layer for BatchNorm {
         let (momentum, epsilon) = (Literal::f64_suffixed(self.momentum), Literal::f64_suffixed(self.epsilon));
         let (normalised, batch_mean, inverse_std) =
             (site.scratch("normalised"), site.scratch("mean"), site.scratch("inverse_std"));
-        let (x, z) = (&site.inputs[0], self.z(site));
-        let activate = self.activate(site);
+        let (x, z, activate) = (&site.inputs[0], self.activation.z(site), self.activation.forward(site));
         quote! {
             #split
             #private::batch_norm::forward_train::<T, #channels, #spatial>(
@@ -264,18 +207,7 @@ impl Layer for BatchNorm {
         let weight = site.parameter("weight");
         let (normalised, inverse_std) = (site.scratch("normalised"), site.scratch("inverse_std"));
         let gradient = site.output_gradient();
-        let through_activation = if self.keeps_pre_activation() {
-            let (z, output) = (site.scratch("z"), site.output());
-            activation::backward_in_place(
-                self.activation,
-                &quote!(&__workspace.#z),
-                &quote!(&__workspace.#output),
-                &quote!(&mut __workspace.#gradient),
-                &literal(self.shape.len()),
-            )
-        } else {
-            TokenStream::new()
-        };
+        let through_activation = self.activation.backward(site);
         let (grad_weight, grad_bias) = (site.gradient("weight"), site.gradient("bias"));
         let grad_input = site.input_gradient_option(0);
         quote! {

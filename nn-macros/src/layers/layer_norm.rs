@@ -6,15 +6,14 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::activation::{self, Activation};
+use super::activation::Fused;
 use super::{
-    Built, Kind, Layer, NumericOption, Outcome, PreActivation, Scratch, Site, Tensor, literal,
-    numeric_options, private,
+    Built, Kind, Layer, NumericOption, Outcome, PreActivation, Scratch, Site, Tensor, arguments, literal,
+    private,
 };
-use crate::catalog::ActivationKind;
 use crate::check::Context;
 use crate::model::Shape;
-use crate::parse::{Arguments, Entry};
+use crate::parse::Entry;
 
 pub const KIND: Kind = Kind { names: || vec!["layer_norm"], build, block: false };
 
@@ -26,26 +25,16 @@ struct LayerNorm {
     shape: Shape,
     /// Values normalised together: the last axis.
     features: usize,
-    activation: Activation,
+    activation: Fused,
     /// The arguments as written after the size (`gelu`, `eps = 1e-6`), for the description.
     written: Vec<String>,
     epsilon: f64,
 }
 
 fn build(entry: &Entry, context: &mut Context) -> Outcome {
-    let arguments = match entry.parse_arguments(<Arguments as syn::parse::Parse>::parse) {
-        None => Arguments { size: None, activation: None, options: Vec::new() },
-        Some(Ok(arguments)) => arguments,
-        Some(Err(error)) => {
-            context.errors().push(error);
-            return Outcome::Failed { output: None };
-        }
+    let Some(arguments) = arguments::resolve(entry, context, "layer_norm", OPTIONS) else {
+        return Outcome::Failed { output: None };
     };
-    let activation = match &arguments.activation {
-        Some((name, numbers)) => activation::resolve(context.errors(), name, numbers),
-        None => Some(Activation::IDENTITY),
-    };
-    let options = numeric_options(context.errors(), "layer_norm", &arguments.options, OPTIONS);
     let Some(source) = context.source(entry) else {
         return Outcome::Failed { output: None };
     };
@@ -62,33 +51,23 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
         context.errors().at(literal, message);
         return failed();
     }
-    let (Some(activation), Some(options)) = (activation, options) else {
+    let (Some(activation), Some(options)) = (arguments.activation, arguments.options) else {
         return failed();
     };
-    let activation_text = arguments.activation.as_ref().map(|_| activation.describe());
-    let options_text = arguments.options.iter().map(|(key, value)| format!("{key} = {}", value.text));
     let layer = LayerNorm {
+        activation: Fused { activation, width: source.shape.len() },
         shape: source.shape.clone(),
         features,
-        activation,
-        written: activation_text.into_iter().chain(options_text).collect(),
+        written: arguments.written,
         epsilon: options[0],
     };
     Outcome::Layer(Built { layer: Box::new(layer), inputs: vec![source.value], span: entry.kind.span() })
 }
 
 impl LayerNorm {
-    fn keeps_pre_activation(&self) -> bool {
-        self.activation.kind != ActivationKind::Identity
-    }
-
     /// Rows normalised per sample (1 for a vector, `T` for a sequence).
     fn rows(&self) -> usize {
         self.shape.len() / self.features
-    }
-
-    fn width(&self) -> Literal {
-        literal(self.shape.len())
     }
 }
 
@@ -116,14 +95,12 @@ impl Layer for LayerNorm {
             Scratch { name: "mean", per_sample: self.rows(), fixed: 0 },
             Scratch { name: "inverse_std", per_sample: self.rows(), fixed: 0 },
         ];
-        if self.keeps_pre_activation() {
-            scratch.push(Scratch { name: "z", per_sample: self.shape.len(), fixed: 0 });
-        }
+        scratch.extend(self.activation.scratch());
         scratch
     }
 
     fn pre_activation(&self) -> PreActivation {
-        if self.keeps_pre_activation() { PreActivation::Scratch("z") } else { PreActivation::Output }
+        self.activation.pre_activation()
     }
 
     fn initialise(&self, site: &Site) -> TokenStream {
@@ -140,9 +117,9 @@ impl Layer for LayerNorm {
         let (features, size) = (literal(self.features), literal(self.shape.len()));
         let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
         let (epsilon, x) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0]);
-        let z =
-            quote!(#private::layer_norm::forward_one::<T, #features, #size>((#weight, #bias), #epsilon, #x));
-        if self.keeps_pre_activation() { activation::one(self.activation, &quote!(&#z)) } else { z }
+        self.activation.one(quote! {
+            #private::layer_norm::forward_one::<T, #features, #size>((#weight, #bias), #epsilon, #x)
+        })
     }
 
     fn infer(&self, site: &Site) -> TokenStream {
@@ -150,14 +127,10 @@ impl Layer for LayerNorm {
         let features = literal(self.features);
         let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
         let (epsilon, x, output) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0], site.output());
-        let in_place = if self.keeps_pre_activation() {
-            activation::in_place(self.activation, &quote!(&mut __workspace.#output), &self.width())
-        } else {
-            TokenStream::new()
-        };
+        let activate = self.activation.in_place(site);
         quote! {
             #private::layer_norm::forward::<T, #features>(#x, (#weight, #bias), #epsilon, &mut __workspace.#output);
-            #in_place
+            #activate
         }
     }
 
@@ -167,19 +140,8 @@ impl Layer for LayerNorm {
         let (weight, bias) = (site.parameter("weight"), site.parameter("bias"));
         let (normalised, mean, inverse_std) =
             (site.scratch("normalised"), site.scratch("mean"), site.scratch("inverse_std"));
-        let (epsilon, x, output) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0], site.output());
-        let (z, activate) = if self.keeps_pre_activation() {
-            let z = site.scratch("z");
-            let activate = activation::forward(
-                self.activation,
-                &quote!(&__workspace.#z),
-                &quote!(&mut __workspace.#output),
-                &self.width(),
-            );
-            (z, activate)
-        } else {
-            (output, TokenStream::new())
-        };
+        let (epsilon, x) = (Literal::f64_suffixed(self.epsilon), &site.inputs[0]);
+        let (z, activate) = (self.activation.z(site), self.activation.forward(site));
         quote! {
             #private::layer_norm::forward_train::<T, #features>(
                 #x, (#weight, #bias), #epsilon,
@@ -196,18 +158,7 @@ impl Layer for LayerNorm {
         let weight = site.parameter("weight");
         let (normalised, inverse_std, gradient) =
             (site.scratch("normalised"), site.scratch("inverse_std"), site.output_gradient());
-        let through_activation = if self.keeps_pre_activation() {
-            let (z, output) = (site.scratch("z"), site.output());
-            activation::backward_in_place(
-                self.activation,
-                &quote!(&__workspace.#z),
-                &quote!(&__workspace.#output),
-                &quote!(&mut __workspace.#gradient),
-                &self.width(),
-            )
-        } else {
-            TokenStream::new()
-        };
+        let through_activation = self.activation.backward(site);
         let (grad_weight, grad_bias) = (site.gradient("weight"), site.gradient("bias"));
         let grad_input = site.input_gradient_option(0);
         quote! {

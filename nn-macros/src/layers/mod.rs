@@ -18,6 +18,7 @@ use crate::suggest;
 
 pub mod activation;
 mod add;
+mod arguments;
 mod batch_norm;
 mod concat;
 mod dense;

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::Dense;
-use crate::layers::activation;
+use crate::layers::activation::{self, Fused};
 use crate::layers::{Site, literal, private};
 
 /// The passes of a spectrally normalised layer: `z = (W x)/σ + b`, then the activation.
@@ -26,28 +26,9 @@ impl Dense {
         }
     }
 
-    /// `z` into the output (or the `z` scratch before an activation), then the activation.
-    fn spectral_affine(&self, site: &Site, sigma: &TokenStream) -> TokenStream {
-        let private = private();
-        let (inputs, outputs) = self.sizes();
-        let (w, b, x) = (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0]);
-        let output = site.output();
-        if !self.keeps_pre_activation() {
-            return quote! {
-                #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, #sigma, #x, &mut __workspace.#output);
-            };
-        }
-        let z = site.scratch("z");
-        let activate = activation::forward(
-            self.activation,
-            &quote!(&__workspace.#z),
-            &quote!(&mut __workspace.#output),
-            &outputs,
-        );
-        quote! {
-            #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, #sigma, #x, &mut __workspace.#z);
-            #activate
-        }
+    /// The activation after `z = (W x)/σ + b`.
+    fn fused(&self) -> Fused {
+        Fused { activation: self.activation, width: self.outputs }
     }
 
     pub(super) fn spectral_infer(&self, site: &Site) -> TokenStream {
@@ -56,31 +37,28 @@ impl Dense {
         let (w, b, x, output) =
             (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0], site.output());
         let (u, v) = (site.buffer("weight_u"), site.buffer("weight_v"));
-        let in_place = if self.keeps_pre_activation() {
-            activation::in_place(self.activation, &quote!(&mut __workspace.#output), &outputs)
-        } else {
-            TokenStream::new()
-        };
+        let activate = self.fused().in_place(site);
         quote! {
             let __sigma = #private::spectral_norm::sigma::<T, #inputs, #outputs>(#w, #u, #v);
             #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, __sigma, #x, &mut __workspace.#output);
-            #in_place
+            #activate
         }
     }
 
     pub(super) fn spectral_forward_train(&self, site: &Site) -> TokenStream {
         let private = private();
         let (inputs, outputs) = self.sizes();
-        let w = site.parameter("weight_orig");
+        let (w, b, x) = (site.parameter("weight_orig"), site.parameter("bias"), &site.inputs[0]);
         let split = site.split_buffers();
         let (u, v) = (site.state("weight_u"), site.state("weight_v"));
         let (iterations, sigma) = (literal(self.spectral.unwrap_or(1)), site.scratch("sigma"));
-        let affine = self.spectral_affine(site, &quote!(__workspace.#sigma[0]));
+        let (z, activate) = (self.fused().z(site), self.fused().forward(site));
         quote! {
             #split
             #private::spectral_norm::power_iteration::<T, #inputs, #outputs>(#w, (#u, #v), #iterations);
             __workspace.#sigma[0] = #private::spectral_norm::sigma::<T, #inputs, #outputs>(#w, #u, #v);
-            #affine
+            #private::spectral_norm::affine::<T, #inputs, #outputs>(#w, #b, __workspace.#sigma[0], #x, &mut __workspace.#z);
+            #activate
         }
     }
 
@@ -90,18 +68,7 @@ impl Dense {
         let (w, x) = (site.parameter("weight_orig"), &site.inputs[0]);
         let (u, v, sigma) = (site.buffer("weight_u"), site.buffer("weight_v"), site.scratch("sigma"));
         let gradient = site.output_gradient();
-        let through_activation = if self.keeps_pre_activation() {
-            let (z, output) = (site.scratch("z"), site.output());
-            activation::backward_in_place(
-                self.activation,
-                &quote!(&__workspace.#z),
-                &quote!(&__workspace.#output),
-                &quote!(&mut __workspace.#gradient),
-                &outputs,
-            )
-        } else {
-            TokenStream::new()
-        };
+        let through_activation = self.fused().backward(site);
         let (grad_weight, grad_bias) = (site.gradient("weight_orig"), site.gradient("bias"));
         let grad_input = site.input_gradient_option(0);
         quote! {
