@@ -47,3 +47,11 @@ fn id_networks_take_slices_and_matrices_of_ids() {
     let view = net.forward_batch_with(&batch, &mut workspace).unwrap();
     assert_eq!(view.column(0), expected);
 }
+
+#[test]
+fn networks_state_their_sample_shapes() {
+    nn::network! { struct Sequence { input(5), embedding(12 -> 3) } }
+    assert_eq!((Mlp::<f32>::INPUT_SHAPE, Mlp::<f32>::OUTPUT_SHAPE), (&[3][..], &[2][..]));
+    assert_eq!((Ids::<f32>::INPUT_SHAPE, Sequence::<f32>::OUTPUT_SHAPE), (&[4][..], &[5, 3][..]));
+    assert_eq!(<Sequence<f32> as Network<f32>>::OUTPUTS, 15);
+}

@@ -464,6 +464,8 @@ impl<T: ::nn::__private::Real> Xor<T> {
 impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
     const INPUTS: usize = 2;
     const OUTPUTS: usize = 1;
+    const INPUT_SHAPE: &'static [usize] = &[2];
+    const OUTPUT_SHAPE: &'static [usize] = &[1];
     const PARAMETERS: usize = 13;
     const BUFFERS: usize = 0;
     type Input = T;

@@ -159,6 +159,10 @@ pub trait Network<T: Real>: Sized {
     const INPUTS: usize;
     /// Values per output sample.
     const OUTPUTS: usize;
+    /// The shape of one input sample, row-major: `[F]` features, or `[L]` ids.
+    const INPUT_SHAPE: &'static [usize];
+    /// The shape of one output sample, row-major: `[F]`, or `[L, D]` for a sequence.
+    const OUTPUT_SHAPE: &'static [usize];
     /// Values in the parameter buffer.
     const PARAMETERS: usize;
     /// Values in the buffer of non-trained state: running statistics, counters.

@@ -17,6 +17,8 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
     let (parameters, buffers) = (literal(network.parameters), literal(network.buffers));
     let workspace = workspace_ident(network);
     let state = state_methods(network);
+    let input_shape = network.values[0].shape.0.iter().map(|&d| literal(d));
+    let output_shape = network.values[network.output()].shape.0.iter().map(|&d| literal(d));
     let input_type = input_type(network);
     let infer_result = if network.takes_ids() {
         quote!(self.infer_batch(inputs, __batch, __workspace))
@@ -29,6 +31,8 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
         impl<T: #private::Real> #private::Network<T> for #ident<T> {
             const INPUTS: usize = #inputs;
             const OUTPUTS: usize = #outputs;
+            const INPUT_SHAPE: &'static [usize] = &[#(#input_shape),*];
+            const OUTPUT_SHAPE: &'static [usize] = &[#(#output_shape),*];
             const PARAMETERS: usize = #parameters;
             const BUFFERS: usize = #buffers;
 
