@@ -367,23 +367,26 @@ fn forward_one(network: &Network) -> TokenStream {
 /// skipped: the layers after them read the buffer before them.
 fn infer_body(network: &Network) -> TokenStream {
     let mut statements = Vec::new();
-    let mut values = vec![quote!(inputs)];
+    // Each value's workspace field: `None` for the raw input, then each layer's output.
+    let mut values: Vec<Option<Ident>> = vec![None];
+    let expression =
+        |value: &Option<Ident>| value.as_ref().map_or_else(|| quote!(inputs), |f| quote!(&__workspace.#f));
     for (index, node) in network.nodes.iter().enumerate() {
         if node.layer.identity_in_inference() {
             values.push(values[node.inputs[0]].clone());
             continue;
         }
-        let inputs = node.inputs.iter().map(|&v| values[v].clone()).collect();
+        let inputs = node.inputs.iter().map(|&v| expression(&values[v])).collect();
         statements.push(node.layer.infer(&site(network, index, inputs)));
-        let output = value_field(network, index + 1);
-        values.push(quote!(&__workspace.#output));
+        values.push(Some(value_field(network, index + 1)));
     }
-    let mut result = if values.last().is_some_and(|v| v.to_string() == "inputs") {
-        // Only layers that are the identity: the output is the input.
-        statements.push(quote!(__workspace.input.copy_from_slice(inputs);));
-        quote!(&__workspace.input)
-    } else {
-        values.pop().unwrap_or_default()
+    let mut result = match values.pop().flatten() {
+        Some(field) => quote!(&__workspace.#field),
+        None => {
+            // Only layers that are the identity: the output is the input.
+            statements.push(quote!(__workspace.input.copy_from_slice(inputs);));
+            quote!(&__workspace.input)
+        }
     };
     let validations = validations(network, &quote!(inputs));
     if network.takes_ids() {
