@@ -208,11 +208,15 @@ fn initial_buffers(network: &Network) -> TokenStream {
     quote!(#private::initial_buffers::<T, #buffers>(&[#(#fills),*]))
 }
 
+/// Every layer with parameters or state fills them, with its tensors bound as mutable
+/// slices of the two buffers.
 fn initialise_body(network: &Network) -> TokenStream {
     let private = private();
     let parameters = literal(network.parameters);
     let fills: Vec<TokenStream> = (0..network.nodes.len())
-        .filter(|&node| !network.nodes[node].offsets.is_empty())
+        .filter(|&node| {
+            !network.nodes[node].offsets.is_empty() || !network.nodes[node].buffer_offsets.is_empty()
+        })
         .map(|node| {
             let site = site(network, node, Vec::new());
             let split = split_tensors(network, node, &quote!(__parameters), "__");
@@ -221,12 +225,14 @@ fn initialise_body(network: &Network) -> TokenStream {
             quote!(#split #state #fill)
         })
         .collect();
-    let binding = if fills.is_empty() { quote!(let __parameters) } else { quote!(let mut __parameters) };
+    let mutable = |binding: TokenStream, mutated: bool| {
+        if mutated { quote!(let mut #binding) } else { quote!(let #binding) }
+    };
+    let parameters_binding = mutable(quote!(__parameters), network.parameters > 0);
+    let state_binding = mutable(quote!(__buffers), network.buffers > 0);
     let buffers = initial_buffers(network);
-    let splits_state = network.nodes.iter().any(|n| !n.offsets.is_empty() && !n.buffer_offsets.is_empty());
-    let state_binding = if splits_state { quote!(let mut __buffers) } else { quote!(let __buffers) };
     quote! {
-        #binding = #private::zeroed_parameters::<T, #parameters>();
+        #parameters_binding = #private::zeroed_parameters::<T, #parameters>();
         #state_binding = #buffers;
         #(#fills)*
         Self { parameters: __parameters, buffers: __buffers }

@@ -68,7 +68,7 @@ pub fn names() -> Vec<&'static str> {
 pub enum Outcome {
     /// A layer: a node of the graph.
     Layer(Built),
-    /// Not a layer (`input(N)`, or a block whose nodes were added by its entries).
+    /// Not a layer: `input(N)`, which only declares the input.
     Declaration,
     /// A mistake, already reported. When the output shape is still clear, the entries after
     /// it are checked against it: `(shape, the layer as written)`.
