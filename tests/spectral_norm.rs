@@ -69,3 +69,18 @@ fn the_one_sample_path_uses_the_stored_vectors() {
     assert_eq!(names, ["0.weight_u", "0.weight_v"]);
     assert!(net.parameter("0.weight_orig").is_some() && net.parameter("0.weight").is_none());
 }
+
+#[test]
+fn a_network_built_from_its_parameters_alone_starts_from_usable_vectors() {
+    // Without a state buffer, u and v start as uniform unit vectors: σ > 0 and the outputs
+    // are finite, in inference and after training steps.
+    let parameters = OneIteration::<f64>::seeded(4).parameters().to_vec();
+    let net = OneIteration::<f64>::from_parameters(parameters).unwrap();
+    let u = net.buffer("0.weight_u").unwrap();
+    assert!((u.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-15, "{u:?}");
+    let y = net.forward(&SVector::<f64, 4>::new(0.1, 0.2, 0.3, 0.4));
+    assert!(y.iter().all(|v| v.is_finite()), "{y:?}");
+    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(0.1));
+    let loss = trainer.step(&[0.1, 0.2, 0.3, 0.4], &[0.5, -0.5]).unwrap();
+    assert!(loss.is_finite());
+}

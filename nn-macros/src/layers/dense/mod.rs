@@ -321,9 +321,21 @@ impl Layer for Dense {
 
     fn buffers(&self) -> Vec<Buffer> {
         match self.spectral {
+            // Uniform unit vectors, so a network built from its parameters alone has σ > 0;
+            // `initialise` draws them as PyTorch does.
             Some(_) => vec![
-                Buffer { name: "weight_u", shape: vec![self.outputs], initial: 0.0, integer: false },
-                Buffer { name: "weight_v", shape: vec![self.inputs], initial: 0.0, integer: false },
+                Buffer {
+                    name: "weight_u",
+                    shape: vec![self.outputs],
+                    initial: 1.0 / (self.outputs as f64).sqrt(),
+                    integer: false,
+                },
+                Buffer {
+                    name: "weight_v",
+                    shape: vec![self.inputs],
+                    initial: 1.0 / (self.inputs as f64).sqrt(),
+                    integer: false,
+                },
             ],
             None => Vec::new(),
         }
