@@ -22,7 +22,7 @@ use crate::Real;
 use crate::clip::Clip;
 use crate::data::{DataError, Dataset};
 use crate::loss::{Loss, LossError};
-use crate::network::{BatchError, BatchShapeError, Network, Workspace};
+use crate::network::{BatchError, Network, Workspace};
 use crate::optim::Optimizer;
 use crate::schedule::Schedule;
 
@@ -42,11 +42,8 @@ pub enum TrainError {
         /// The data's target values per sample.
         found: usize,
     },
-    /// A batch is not a whole number of samples.
-    #[error(transparent)]
-    BatchShape(#[from] BatchShapeError),
-    /// A batch the network cannot run on: too small for batch normalisation, or an id
-    /// outside an embedding's vocabulary.
+    /// A batch the network cannot run on: not a whole number of samples, too small for
+    /// batch normalisation, or holding an id outside an embedding's vocabulary.
     #[error("step {step}: {source}")]
     Batch {
         /// Steps taken before this one.
