@@ -55,7 +55,7 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
         [channels, height, width] => (*channels, height * width),
         _ => {
             let message = format!(
-                "`batch_norm` normalises a vector [F] or an image [C, H, W], but {}",
+                "`batch_norm` normalises a vector [F] or an image [C, H, W], but {}; `layer_norm` normalises each step of a sequence, or `flatten` it first",
                 source.produces()
             );
             context.errors().at(&entry.kind, message);

@@ -1,0 +1,3 @@
+nn::network! { struct Net { embedding(vocabulary -> 3), dense(2) } }
+
+fn main() {}

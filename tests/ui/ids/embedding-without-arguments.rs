@@ -1,0 +1,3 @@
+nn::network! { struct Net { embedding, dense(2) } }
+
+fn main() {}
