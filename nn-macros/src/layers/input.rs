@@ -1,6 +1,9 @@
-//! `input(N)`: declares the network's input size; only as the first entry. Not a layer.
+//! `input(N)`, `input(C, L)`, `input(C, H, W)`: declares the shape of the network's input —
+//! a vector, a 1-D signal of `C` channels, or an image of `C` channels, in PyTorch's `[C, L]`
+//! and `[C, H, W]` order; only as the first entry. Not a layer.
 
-use syn::LitInt;
+use syn::punctuated::Punctuated;
+use syn::{LitInt, Token};
 
 use super::{Kind, Outcome};
 use crate::check::Context;
@@ -9,25 +12,37 @@ use crate::parse::Entry;
 
 pub const KIND: Kind = Kind { names: || vec!["input"], build, block: false };
 
+/// What an input size list must look like, for the errors.
+const FORMS: &str = "`input(4)`, `input(C, L)` for a signal or `input(C, H, W)` for an image";
+
 fn build(entry: &Entry, context: &mut Context) -> Outcome {
     let parsed = entry.parse_arguments(|content| {
-        content
-            .parse::<LitInt>()
-            .map_err(|e| syn::Error::new(e.span(), "expected the input size, an integer such as `4`"))
+        let sizes = Punctuated::<LitInt, Token![,]>::parse_separated_nonempty(content)
+            .map_err(|e| syn::Error::new(e.span(), format!("expected the input's sizes: {FORMS}")))?;
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+        Ok(sizes.into_iter().collect::<Vec<_>>())
     });
-    let size = match parsed {
-        Some(Ok(size)) => size,
+    let sizes = match parsed {
+        Some(Ok(sizes)) => sizes,
         Some(Err(error)) => {
             context.errors().push(error);
             context.poison();
             return Outcome::Declaration;
         }
         None => {
-            context.errors().at(&entry.kind, "`input` needs its size: `input(4)`");
+            context.errors().at(&entry.kind, format!("`input` needs its size: {FORMS}"));
             context.poison();
             return Outcome::Declaration;
         }
     };
+    if sizes.len() > 3 {
+        let message = format!("an input has at most three sizes, channels, height and width: {FORMS}");
+        context.errors().at(&sizes[3], message);
+        context.poison();
+        return Outcome::Declaration;
+    }
     if !context.is_first() {
         context
             .errors()
@@ -37,9 +52,14 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
     if let Some(name) = &entry.name {
         context.errors().at(name, "`input(…)` is not a layer and takes no name");
     }
-    match context.size(&size, "an input") {
-        Some(size) => {
-            context.declare_input(Shape::vector(size), false);
+    let resolved: Option<Vec<usize>> = sizes.iter().map(|size| context.size(size, "an input")).collect();
+    match resolved {
+        Some(shape) if shape.iter().try_fold(1_usize, |total, &size| total.checked_mul(size)).is_some() => {
+            context.declare_input(Shape(shape), false);
+        }
+        Some(_) => {
+            context.errors().at(&sizes[0], "this input is too large: its values must fit in memory");
+            context.poison();
         }
         None => context.poison(),
     }

@@ -21,13 +21,17 @@ mod add;
 mod arguments;
 mod batch_norm;
 mod concat;
+mod conv;
 mod dense;
 mod dropout;
 mod embedding;
 mod flatten;
 mod input;
 mod layer_norm;
+mod pool;
 mod residual;
+mod spatial;
+mod upsample;
 
 /// A kind of layer the declaration language knows.
 pub struct Kind {
@@ -50,6 +54,9 @@ pub const KINDS: &[Kind] = &[
     residual::KIND,   // residual { … }
     add::KIND,        // add(a, b)
     concat::KIND,     // concat(a, b)
+    conv::KIND,       // conv2d(1 -> 6, kernel = 5, relu), conv1d, conv_transpose2d, …
+    pool::KIND,       // max_pool2d(2), avg_pool1d(3, stride = 2), global_avg_pool
+    upsample::KIND,   // upsample(2)
     flatten::KIND,    // flatten
     activation::KIND, // relu, leaky_relu(0.2), …
 ];

@@ -7,12 +7,15 @@
 pub mod add;
 pub mod batch_norm;
 pub mod concat;
+pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
 pub mod flatten;
 pub mod layer_norm;
+pub mod pool;
 pub mod spectral_norm;
+pub mod upsample;
 
 use crate::Real;
 

@@ -1,0 +1,293 @@
+//! `max_pool2d(K)`, `avg_pool2d(K, stride = S, padding = P)`, their 1-D forms
+//! `max_pool1d` / `avg_pool1d`, and `global_avg_pool`: PyTorch's `nn.MaxPool2d`,
+//! `nn.AvgPool2d` (padding counted as zeros), `nn.MaxPool1d`, `nn.AvgPool1d` and
+//! `nn.AdaptiveAvgPool2d(1)` followed by a flatten (`[C, H, W]` or `[C, L]` to `[C]`). The
+//! kernel is the first argument or `kernel = K`, one size or a `(height, width)` pair; the
+//! stride defaults to the kernel, as in PyTorch. No parameters; the kernels are
+//! `nn::layer::pool`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::spatial::{self, Options, Value};
+use super::{Built, Kind, Layer, Outcome, Site, literal, private};
+use crate::check::Context;
+use crate::model::Shape;
+use crate::parse::Entry;
+
+pub const KIND: Kind = Kind {
+    names: || vec!["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "global_avg_pool"],
+    build,
+    block: false,
+};
+
+/// How a window is reduced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reduce {
+    Max,
+    Average,
+}
+
+/// A windowed pooling layer.
+struct Pool {
+    kind: String,
+    reduce: Reduce,
+    channels: usize,
+    axes: usize,
+    input: [usize; 2],
+    output: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    /// The arguments as written, for the description.
+    written: Vec<String>,
+}
+
+/// `global_avg_pool`: each channel to its mean.
+struct GlobalAverage {
+    channels: usize,
+    plane: usize,
+}
+
+fn build(entry: &Entry, context: &mut Context) -> Outcome {
+    let kind = entry.kind.to_string();
+    if kind == "global_avg_pool" {
+        return global(entry, context);
+    }
+    let reduce = if kind.starts_with("max") { Reduce::Max } else { Reduce::Average };
+    let axes = if kind.ends_with("1d") { 1 } else { 2 };
+    let Some(arguments) = spatial::parse(entry, context) else {
+        return Outcome::Failed { output: None };
+    };
+    if let Some((name, _)) = &arguments.activation {
+        let message = format!("`{kind}` takes no activation; put `{name}` before it as its own layer");
+        context.errors().at(name, message);
+        return Outcome::Failed { output: None };
+    }
+    if let Some(outputs) = &arguments.outputs {
+        context
+            .errors()
+            .at(outputs, format!("`{kind}` keeps the channels; write `{kind}(2)` for a 2-wide window"));
+        return Outcome::Failed { output: None };
+    }
+    let Some(source) = context.source(entry) else {
+        return Outcome::Failed { output: None };
+    };
+    let Some((channels, input)) = spatial::planes(context, entry, &source, axes) else {
+        return Outcome::Failed { output: None };
+    };
+    let Some(options) =
+        Options::check(context.errors(), &kind, &arguments.options, &["kernel", "stride", "padding"])
+    else {
+        return Outcome::Failed { output: None };
+    };
+    let kernel_value = match (&arguments.lead, options.get("kernel")) {
+        (Some(lead), None) => lead,
+        (None, Some((_, value))) => value,
+        (Some(lead), Some(_)) => {
+            context
+                .errors()
+                .at_span(lead.span(), "the kernel is given twice: as the first argument and as `kernel`");
+            return Outcome::Failed { output: None };
+        }
+        (None, None) => {
+            let message = format!("`{kind}` needs its window size: `{kind}(2)`");
+            context.errors().at_span(spatial::arguments_span(entry), message);
+            return Outcome::Failed { output: None };
+        }
+    };
+    let Some(pool) = window(context, &kind, (kernel_value, &options), (channels, input)) else {
+        return Outcome::Failed { output: None };
+    };
+    let written: Vec<String> = arguments
+        .lead
+        .iter()
+        .map(Value::text)
+        .chain(arguments.options.iter().map(|(key, value)| format!("{key} = {}", value.text())))
+        .collect();
+    let layer = Pool { reduce, written, ..pool };
+    Outcome::Layer(Built { layer: Box::new(layer), inputs: vec![source.value], span: entry.kind.span() })
+}
+
+/// Resolves the window's sizes and slides it over the input; `None` after reporting.
+fn window(
+    context: &mut Context,
+    kind: &str,
+    (kernel_value, options): (&Value, &Options<'_>),
+    (channels, input): (usize, Vec<usize>),
+) -> Option<Pool> {
+    let axes = input.len();
+    let errors = context.errors();
+    let kernel = spatial::per_axis(errors, "kernel", kernel_value, axes, 1)?;
+    let stride = match options.get("stride") {
+        Some((_, value)) => spatial::per_axis(errors, "stride", value, axes, 1)?,
+        None => kernel.clone(),
+    };
+    let padding = match options.get("padding") {
+        Some((_, value)) => spatial::per_axis(errors, "padding", value, axes, 0)?,
+        None => vec![0; axes],
+    };
+    if let Some(axis) = (0..axes).find(|&axis| 2 * padding[axis] > kernel[axis]) {
+        let (p, k) = (padding[axis], kernel[axis]);
+        let message = format!(
+            "`padding` may be at most half the kernel ({k}), found {p}: a window would hold only padding"
+        );
+        errors
+            .at_span(options.get("padding").map_or_else(|| kernel_value.span(), |(_, v)| v.span()), message);
+        return None;
+    }
+    let mut output = Vec::new();
+    for axis in 0..axes {
+        match spatial::slide(input[axis], 2 * padding[axis], kernel[axis], 1, stride[axis]) {
+            Ok(size) => output.push(size),
+            Err(reason) => {
+                let message = format!("`{kind}` cannot slide over {}: {reason}", Shape(input.clone()));
+                errors.at_span(kernel_value.span(), message);
+                return None;
+            }
+        }
+    }
+    let plane =
+        |values: &[usize], fill: usize| if axes == 1 { [fill, values[0]] } else { [values[0], values[1]] };
+    Some(Pool {
+        kind: kind.to_owned(),
+        reduce: Reduce::Max,
+        channels,
+        axes,
+        input: plane(&input, 1),
+        output: plane(&output, 1),
+        kernel: plane(&kernel, 1),
+        stride: plane(&stride, 1),
+        padding: plane(&padding, 0),
+        written: Vec::new(),
+    })
+}
+
+fn global(entry: &Entry, context: &mut Context) -> Outcome {
+    if let Some(arguments) = &entry.arguments {
+        context.errors().at_span(arguments.span(), "`global_avg_pool` takes no arguments");
+    }
+    let Some(source) = context.source(entry) else {
+        return Outcome::Failed { output: None };
+    };
+    let [channels, rest @ ..] = source.shape.0.as_slice() else {
+        return Outcome::Failed { output: None };
+    };
+    if rest.is_empty() {
+        let message = format!(
+            "`global_avg_pool` averages each channel of an image [C, H, W] or a signal [C, L], but {}",
+            source.produces()
+        );
+        context.errors().at(&entry.kind, message);
+        return Outcome::Failed { output: None };
+    }
+    let layer = GlobalAverage { channels: *channels, plane: rest.iter().product() };
+    Outcome::Layer(Built { layer: Box::new(layer), inputs: vec![source.value], span: entry.kind.span() })
+}
+
+impl Pool {
+    fn window(&self) -> TokenStream {
+        let private = private();
+        let pair = |[a, b]: [usize; 2]| {
+            let (a, b) = (literal(a), literal(b));
+            quote!([#a, #b])
+        };
+        let (input, output, kernel) = (pair(self.input), pair(self.output), pair(self.kernel));
+        let (stride, padding) = (pair(self.stride), pair(self.padding));
+        quote! {
+            &#private::pool::Window { input: #input, output: #output, kernel: #kernel, stride: #stride, padding: #padding }
+        }
+    }
+
+    fn forward_function(&self) -> TokenStream {
+        if self.reduce == Reduce::Max { quote!(max_forward) } else { quote!(average_forward) }
+    }
+}
+
+impl Layer for Pool {
+    fn describe(&self) -> String {
+        format!("{}({})", self.kind, self.written.join(", "))
+    }
+
+    fn output(&self) -> Shape {
+        let [height, width] = self.output;
+        Shape(if self.axes == 1 { vec![self.channels, width] } else { vec![self.channels, height, width] })
+    }
+
+    fn forward_one(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (window, function, x) = (self.window(), self.forward_function(), &site.inputs[0]);
+        let size = literal(self.output().len());
+        quote! {{
+            let mut __a = #private::SVector::<T, #size>::zeros();
+            #private::pool::#function(#window, #x.as_slice(), __a.as_mut_slice());
+            __a
+        }}
+    }
+
+    fn infer(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (window, function, x, output) =
+            (self.window(), self.forward_function(), &site.inputs[0], site.output());
+        quote!(#private::pool::#function(#window, #x, &mut __workspace.#output);)
+    }
+
+    fn forward_train(&self, site: &Site) -> TokenStream {
+        self.infer(site)
+    }
+
+    fn backward(&self, site: &Site) -> TokenStream {
+        let Some(grad_input) = &site.input_gradients[0] else {
+            return TokenStream::new();
+        };
+        let private = private();
+        let (window, x, gradient) = (self.window(), &site.inputs[0], site.output_gradient());
+        match self.reduce {
+            Reduce::Max => quote! {
+                #private::pool::max_backward(#window, #x, &__workspace.#gradient, &mut __workspace.#grad_input);
+            },
+            Reduce::Average => quote! {
+                #private::pool::average_backward(#window, &__workspace.#gradient, &mut __workspace.#grad_input);
+            },
+        }
+    }
+}
+
+impl Layer for GlobalAverage {
+    fn describe(&self) -> String {
+        "global_avg_pool".to_owned()
+    }
+
+    fn output(&self) -> Shape {
+        Shape::vector(self.channels)
+    }
+
+    fn forward_one(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (plane, size, x) = (literal(self.plane), literal(self.channels), &site.inputs[0]);
+        quote! {{
+            let mut __a = #private::SVector::<T, #size>::zeros();
+            #private::pool::global_average_forward(#plane, #x.as_slice(), __a.as_mut_slice());
+            __a
+        }}
+    }
+
+    fn infer(&self, site: &Site) -> TokenStream {
+        let private = private();
+        let (plane, x, output) = (literal(self.plane), &site.inputs[0], site.output());
+        quote!(#private::pool::global_average_forward(#plane, #x, &mut __workspace.#output);)
+    }
+
+    fn forward_train(&self, site: &Site) -> TokenStream {
+        self.infer(site)
+    }
+
+    fn backward(&self, site: &Site) -> TokenStream {
+        let Some(grad_input) = &site.input_gradients[0] else {
+            return TokenStream::new();
+        };
+        let private = private();
+        let (plane, gradient) = (literal(self.plane), site.output_gradient());
+        quote!(#private::pool::global_average_backward(#plane, &__workspace.#gradient, &mut __workspace.#grad_input);)
+    }
+}
