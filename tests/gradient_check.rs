@@ -1,6 +1,7 @@
 //! Central finite differences against backpropagation, in f64, on networks of depth 1 to 4
-//! covering every activation, with and without dropout, and on graphs: residual blocks,
-//! branches, `add` and `concat`.
+//! covering every activation, with and without dropout, on graphs (residual blocks,
+//! branches, `add` and `concat`), and on every normalisation, embedding and convolution,
+//! pooling and upsampling layer.
 //!
 //! The numeric derivative is the five-point central difference
 //! `(−L(p+2h) + 8L(p+h) − 8L(p−h) + L(p−2h)) / 12h`, whose error is `O(h⁴)`: with `h = 1e-4`
@@ -535,4 +536,107 @@ fn a_wrong_gradient_is_caught() {
     let relative = |claimed: f64| (claimed - numeric).abs() / claimed.abs().max(numeric.abs());
     assert!(relative(analytic[0]) < 1e-6);
     assert!(relative(analytic[0] * (1.0 + 1e-5)) > 1e-6, "an error of 1e-5 in a gradient would be noticed");
+}
+
+// Convolution. Each network puts a layer with parameters before the spatial layers, so
+// their input gradients are checked too (through that layer's parameter gradients). Smooth
+// activations only; max pooling's argmax does not switch within the difference step on
+// these draws (a switch would show as an error near 1, not a small one).
+nn::network! {
+    /// `conv2d` with padding, stride 2, rectangular kernel and dilation; several channels.
+    struct ConvStridePadDilation {
+        input(2, 7, 12),
+        conv2d(2 -> 4, kernel = 3, stride = 2, padding = 1, tanh),
+        conv2d(4 -> 3, kernel = (2, 3), dilation = (1, 2), padding = (1, 0), tanh),
+        flatten,
+        dense(3),
+    }
+}
+nn::network! {
+    /// Grouped, depthwise (`groups = C`, `padding = same`) and pointwise convolutions,
+    /// then global average pooling.
+    struct ConvGroupsDepthwise {
+        input(4, 6, 5),
+        conv2d(4 -> 6, kernel = 3, groups = 2, tanh),
+        conv2d(6 -> 6, kernel = 3, groups = 6, padding = same, tanh),
+        conv2d(6 -> 3, kernel = 1, bias = false, tanh),
+        global_avg_pool,
+        dense(2),
+    }
+}
+nn::network! {
+    /// `conv1d`: stride, padding, dilation, groups, no bias; max pooling in 1-D.
+    struct Conv1d {
+        input(3, 10),
+        conv1d(3 -> 4, kernel = 3, stride = 2, padding = 2, dilation = 2, tanh),
+        conv1d(4 -> 2, kernel = 2, groups = 2, bias = false, tanh),
+        max_pool1d(2),
+        flatten,
+        dense(2),
+    }
+}
+nn::network! {
+    /// `conv_transpose2d` with stride, padding and output padding, after a convolution.
+    struct ConvTranspose {
+        input(2, 3, 4),
+        conv2d(2 -> 2, kernel = 2, padding = 1, tanh),
+        conv_transpose2d(2 -> 3, kernel = 3, stride = 2, padding = 1, output_padding = 1, tanh),
+        avg_pool2d(2),
+        flatten,
+        dense(2),
+    }
+}
+nn::network! {
+    /// `conv_transpose1d` with groups and dilation, then a second one reading the first.
+    struct ConvTranspose1d {
+        input(4, 5),
+        conv1d(4 -> 4, kernel = 1, tanh),
+        conv_transpose1d(4 -> 2, kernel = 3, stride = 2, dilation = 2, groups = 2, tanh),
+        conv_transpose1d(2 -> 2, kernel = 2, tanh),
+        flatten,
+        dense(2),
+    }
+}
+nn::network! {
+    /// Batch norm over channels, max pooling, upsampling and padded average pooling.
+    struct PoolUpsampleBatchNorm {
+        input(2, 6, 6),
+        conv2d(2 -> 3, kernel = 3, padding = 1, tanh),
+        batch_norm(3, tanh),
+        max_pool2d(2),
+        upsample(2),
+        avg_pool2d(3, stride = 2, padding = 1),
+        flatten,
+        dense(2),
+    }
+}
+
+#[test]
+fn conv2d_with_padding_stride_dilation_and_channels() {
+    assert_gradients_match::<ConvStridePadDilation<f64>>("ConvStridePadDilation");
+}
+
+#[test]
+fn conv2d_grouped_depthwise_and_pointwise() {
+    assert_gradients_match::<ConvGroupsDepthwise<f64>>("ConvGroupsDepthwise");
+}
+
+#[test]
+fn conv1d_with_stride_dilation_and_groups() {
+    assert_gradients_match::<Conv1d<f64>>("Conv1d");
+}
+
+#[test]
+fn conv_transpose2d_with_output_padding() {
+    assert_gradients_match::<ConvTranspose<f64>>("ConvTranspose");
+}
+
+#[test]
+fn conv_transpose1d_with_groups_and_dilation() {
+    assert_gradients_match::<ConvTranspose1d<f64>>("ConvTranspose1d");
+}
+
+#[test]
+fn pooling_upsampling_and_batch_norm_over_channels() {
+    assert_gradients_match::<PoolUpsampleBatchNorm<f64>>("PoolUpsampleBatchNorm");
 }
