@@ -47,6 +47,27 @@ nn::network! {
     }
 }
 
+nn::network! {
+    /// Every convolution, pooling and upsampling kind.
+    pub struct Convolutional {
+        input(2, 8, 8),
+        conv: conv2d(2 -> 4, kernel = 3, padding = same, relu),
+        bn: batch_norm(4),
+        max_pool2d(2),
+        conv2d(4, kernel = (1, 3), groups = 4, bias = false),
+        conv_transpose2d(4 -> 2, kernel = 2, stride = 2, sigmoid),
+        upsample(2),
+        avg_pool2d(2, stride = 2),
+        global_avg_pool,
+        dense(3),
+    }
+}
+
+nn::network! {
+    /// One-dimensional convolution and pooling.
+    pub struct Signal { input(1, 16), conv1d(4, kernel = 3, dilation = 2), max_pool1d(2), conv_transpose1d(2, kernel = 2), avg_pool1d(3), flatten }
+}
+
 const _: () = assert!(Multiversioned::<f32>::PARAMETERS >= 256, "large enough to be multiversioned");
 
 #[test]
@@ -59,6 +80,10 @@ fn linted_networks_work() {
     assert!(y.iter().all(|v| v.is_finite()));
     assert_eq!(NoParameters::<f32>::PARAMETERS, 0);
     let y = Graph::<f32>::seeded(0).forward(&nn::SVector::<f32, 16>::repeat(0.5));
+    assert!(y.iter().all(|v| v.is_finite()));
+    let y = Convolutional::<f32>::seeded(0).forward(&nn::SVector::<f32, 128>::repeat(0.5));
+    assert!(y.iter().all(|v| v.is_finite()));
+    let y = Signal::<f64>::seeded(0).forward(&nn::SVector::<f64, 16>::repeat(0.5));
     assert!(y.iter().all(|v| v.is_finite()));
     let mut none = NoParameters::<f64>::seeded(0);
     let y = none.forward(&nn::SVector::<f64, 3>::new(-1.0, 0.0, 2.0));

@@ -61,14 +61,17 @@ pub struct Source {
     pub previous: bool,
     /// Whether it holds ids (the input of a network that begins with an embedding).
     pub ids: bool,
+    /// How its size comes about, when it is not plain (`8×13×13 = 1352` after a flatten).
+    pub arithmetic: Option<String>,
 }
 
 impl Source {
     /// Where it comes from and its size, for messages: "the previous layer `hidden`
     /// (`dense(2 -> 3, relu)`) produces 3", "the network's input is `input(3)`".
     pub fn produces(&self) -> String {
-        let size = match self.shape.0.as_slice() {
-            [size] => size.to_string(),
+        let size = match (self.shape.0.as_slice(), &self.arithmetic) {
+            (_, Some(arithmetic)) => arithmetic.clone(),
+            ([size], None) => size.to_string(),
             _ => self.shape.to_string(),
         };
         match &self.producer {
@@ -76,8 +79,10 @@ impl Source {
                 let which = if self.previous { "the previous layer" } else { "layer" };
                 format!("{which} `{name}` (`{description}`) produces {size}")
             }
-            None if self.shape.0.len() == 1 => format!("the network's input is `input({size})`"),
-            None => format!("the network's input is {size}"),
+            None => {
+                let sizes: Vec<String> = self.shape.0.iter().map(ToString::to_string).collect();
+                format!("the network's input is `input({})`", sizes.join(", "))
+            }
         }
     }
 }
@@ -243,6 +248,7 @@ impl Context {
                             producer,
                             previous: true,
                             ids: false,
+                            arithmetic: None,
                         })
                     }
                     None => Incoming::Poisoned,
@@ -292,6 +298,7 @@ impl Context {
             producer: Some((name.clone(), description)),
             previous: true,
             ids: false,
+            arithmetic: built.layer.size_arithmetic(),
         });
         self.nodes.push(Draft { name, ident, span: entry.span(), built, offsets, buffer_offsets });
     }
@@ -467,7 +474,7 @@ impl Context {
     pub fn declare_input(&mut self, shape: Shape, read: bool) -> Source {
         self.input_read_as_real |= read;
         self.input = Some(shape.clone());
-        let source = Source { value: 0, shape, producer: None, previous: true, ids: false };
+        let source = Source { value: 0, shape, producer: None, previous: true, ids: false, arithmetic: None };
         if !matches!(self.flow, Incoming::Poisoned) {
             self.flow = Incoming::Known(source.clone());
         }
@@ -484,7 +491,7 @@ impl Context {
         }
         self.input = Some(shape.clone());
         self.input_ids = true;
-        Some(Source { value: 0, shape, producer: None, previous: true, ids: true })
+        Some(Source { value: 0, shape, producer: None, previous: true, ids: true, arithmetic: None })
     }
 
     /// The value a layer that reads real values refers to by name (`input` for the
@@ -500,9 +507,14 @@ impl Context {
         if text == INPUT {
             let ids = self.input_ids;
             return match &self.input {
-                Some(shape) => {
-                    Some(Source { value: 0, shape: shape.clone(), producer: None, previous: false, ids })
-                }
+                Some(shape) => Some(Source {
+                    value: 0,
+                    shape: shape.clone(),
+                    producer: None,
+                    previous: false,
+                    ids,
+                    arithmetic: None,
+                }),
                 None => {
                     self.errors.at(
                         name,
@@ -521,6 +533,7 @@ impl Context {
                 producer,
                 previous: false,
                 ids: false,
+                arithmetic: node.built.layer.size_arithmetic(),
             });
         }
         if self.failed.contains(&text) {

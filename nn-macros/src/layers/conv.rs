@@ -115,7 +115,8 @@ fn filters(
     let filters = context.size(outputs, "a convolution's output")?;
     if declared != channels {
         let message = format!(
-            "this layer takes {declared} channels, but {}; write `{kind}({channels} -> {filters}, …)` or leave the input channels out: `{kind}({filters}, …)`",
+            "this layer takes {declared} input channel{}, but {}; write `{kind}({channels} -> {filters}, …)` or leave the input channels out: `{kind}({filters}, …)`",
+            if declared == 1 { "" } else { "s" },
             source.produces()
         );
         context.errors().at(lead, message);
@@ -167,12 +168,11 @@ fn resolve(
                 axis,
             )?
         } else {
-            match spatial::slide(input[axis], padding.total[axis], kernel[axis], dilation[axis], stride[axis])
-            {
+            let window = (kernel[axis], dilation[axis], stride[axis]);
+            match spatial::slide(spatial::axis_names(axes)[axis], input[axis], padding.total[axis], window) {
                 Ok(size) => size,
                 Err(reason) => {
-                    let message = format!("`{kind}` cannot slide over {}: {reason}", Shape(input.clone()));
-                    errors.at_span(kernel_value.span(), message);
+                    errors.at_span(kernel_value.span(), format!("`{kind}`: {reason}"));
                     return None;
                 }
             }

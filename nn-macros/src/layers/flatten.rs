@@ -39,6 +39,11 @@ impl Layer for Flatten {
         Shape::vector(self.from.len())
     }
 
+    fn size_arithmetic(&self) -> Option<String> {
+        let factors: Vec<String> = self.from.0.iter().map(ToString::to_string).collect();
+        (factors.len() > 1).then(|| format!("{} = {}", factors.join("×"), self.from.len()))
+    }
+
     /// The values do not move: inference reads the buffer before it.
     fn identity_in_inference(&self) -> bool {
         true

@@ -135,6 +135,12 @@ pub trait Layer {
     /// The shape of one sample of its output.
     fn output(&self) -> Shape;
 
+    /// How the output's size comes about, for messages, when it is not plain from the
+    /// shape: `8×13×13 = 1352` after a `flatten`.
+    fn size_arithmetic(&self) -> Option<String> {
+        None
+    }
+
     /// Its parameter tensors, in buffer order, PyTorch's names and layouts.
     fn parameters(&self) -> Vec<Tensor> {
         Vec::new()

@@ -138,11 +138,11 @@ fn window(
     }
     let mut output = Vec::new();
     for axis in 0..axes {
-        match spatial::slide(input[axis], 2 * padding[axis], kernel[axis], 1, stride[axis]) {
+        let window = (kernel[axis], 1, stride[axis]);
+        match spatial::slide(spatial::axis_names(axes)[axis], input[axis], 2 * padding[axis], window) {
             Ok(size) => output.push(size),
             Err(reason) => {
-                let message = format!("`{kind}` cannot slide over {}: {reason}", Shape(input.clone()));
-                errors.at_span(kernel_value.span(), message);
+                errors.at_span(kernel_value.span(), format!("`{kind}`: {reason}"));
                 return None;
             }
         }

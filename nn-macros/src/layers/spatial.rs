@@ -191,6 +191,10 @@ pub fn per_axis(
     }
     let mut values = Vec::new();
     for size in sizes {
+        if size.base10_digits().starts_with('-') {
+            errors.at(size, format!("`{name}` cannot be negative, found {}", size.base10_digits()));
+            return None;
+        }
         match size.base10_parse::<usize>() {
             Ok(v) if v >= minimum && v <= 1 << 20 => values.push(v),
             Ok(v) if v < minimum => {
@@ -235,27 +239,34 @@ pub fn planes(
 }
 
 /// One axis of a sliding window: `⌊(size + padding − span)/stride⌋ + 1` with `span =
-/// dilation·(kernel − 1) + 1` and `padding` the total of both sides. `Err` holds the reason
-/// when the window does not fit.
+/// dilation·(kernel − 1) + 1` and `padding` the total of both sides. `Err` says why the
+/// window does not fit the `axis` (`height`, `width`, `length`).
 pub fn slide(
+    axis: &str,
     size: usize,
     padding: usize,
-    kernel: usize,
-    dilation: usize,
-    stride: usize,
+    (kernel, dilation, stride): (usize, usize, usize),
 ) -> Result<usize, String> {
     let span = dilation * (kernel - 1) + 1;
     let padded = size + padding;
     if span > padded {
         let spans = if dilation > 1 {
-            format!("spans {dilation}·({kernel} − 1) + 1 = {span}")
+            format!("{dilation}·({kernel} − 1) + 1 = {span}")
         } else {
-            format!("is {kernel}")
+            kernel.to_string()
         };
-        let input = if padding > 0 { format!("{size} + {padding} = {padded}") } else { size.to_string() };
-        return Err(format!("the kernel {spans}, larger than the padded input, {input}"));
+        let input =
+            if padding > 0 { format!("{size} + {padding} of padding = {padded}") } else { size.to_string() };
+        return Err(format!(
+            "the window does not fit the input's {axis}: it spans {spans}, but the {axis} is {input}; use a smaller kernel or dilation, or more padding"
+        ));
     }
     Ok((padded - span) / stride + 1)
+}
+
+/// The names of `axes` spatial axes, for messages.
+pub fn axis_names(axes: usize) -> &'static [&'static str] {
+    if axes == 1 { &["length"] } else { &["height", "width"] }
 }
 
 /// A `usize` product as a span-free check: `None` on overflow.
