@@ -230,3 +230,21 @@ fn class_indices_are_integers_and_give_the_same_steps() {
     let data = Dataset::<f64>::classification(2, inputs.to_vec(), &[2, 0, 1, 1]).unwrap();
     assert_eq!(data.targets(), [2.0, 0.0, 1.0, 1.0]);
 }
+
+nn::network! { struct TwoChannelSignal { input(2, 3), conv1d(1, kernel = 2), flatten, dense(1) } }
+
+#[test]
+fn images_of_another_shape_are_refused_though_their_size_agrees() {
+    let mut trainer =
+        Trainer::new(TwoChannelSignal::<f64>::seeded(1), MeanSquaredError, Sgd::with_learning_rate(0.1));
+    let flat = Dataset::new(6, 1, vec![0.5; 60], vec![0.0; 10]).unwrap();
+    assert!(trainer.fit(&flat, &config(1)).is_ok(), "a flat dataset of 6 features feeds a [2, 3] input");
+    let images = flat.clone().with_shape(&[1, 2, 3]).unwrap();
+    let error = trainer.fit(&images, &config(1)).unwrap_err();
+    assert!(matches!(error, TrainError::Data(DataError::SampleShape { .. })), "{error}");
+    assert_eq!(error.to_string(), "in-memory data: samples are [1, 2, 3], but the network's input is [2, 3]");
+    let signals = flat.clone().with_shape(&[2, 3]).unwrap();
+    assert!(trainer.fit(&signals, &config(1)).is_ok());
+    let error = flat.with_shape(&[2, 2]).unwrap_err();
+    assert_eq!(error.to_string(), "a sample shape of [2, 2] holds 4 values, but samples have 6 features");
+}

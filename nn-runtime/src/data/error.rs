@@ -134,6 +134,24 @@ pub enum DataError {
         /// Features per sample.
         found: usize,
     },
+    /// A sample shape that does not hold the samples' features.
+    #[error("a sample shape of {shape:?} holds {} values, but samples have {features} features", shape.iter().product::<usize>())]
+    ShapeSize {
+        /// The shape given.
+        shape: Vec<usize>,
+        /// Features per sample.
+        features: usize,
+    },
+    /// Samples of another shape than the network's input.
+    #[error("{origin}: samples are {found:?}, but the network's input is {expected:?}")]
+    SampleShape {
+        /// Where the data came from.
+        origin: String,
+        /// The network's input shape.
+        expected: Vec<usize>,
+        /// The samples' shape.
+        found: Vec<usize>,
+    },
     /// A class label the network cannot output.
     #[error("{location}: label {value} is not one of the network's classes 0 to {}", classes - 1)]
     LabelOutOfRange {

@@ -107,8 +107,9 @@ pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
     Ok(bytes[8..8 + sizes[0]].to_vec())
 }
 
-/// An MNIST-style dataset: pixels scaled to `[0, 1]` as features, the label as a class
-/// index. Locations are 1-based image numbers.
+/// An MNIST-style dataset: pixels scaled to `[0, 1]` as features, images of shape
+/// `[1, rows, columns]` (PyTorch's `[C, H, W]`), the label as a class index. Locations are
+/// 1-based image numbers.
 ///
 /// # Errors
 ///
@@ -132,9 +133,6 @@ pub fn read_mnist<T: Real>(
     let inputs = images.pixels.iter().map(|&p| T::from_float(f64::from(p) * scale)).collect();
     let targets = labels.iter().map(|&l| T::from_float(f64::from(l))).collect();
     let locations = (1..=labels.len()).collect();
-    Ok(Dataset::new(images.rows * images.columns, 1, inputs, targets)?.with_source(
-        images_path,
-        "image",
-        locations,
-    ))
+    let dataset = Dataset::new(images.rows * images.columns, 1, inputs, targets)?;
+    Ok(dataset.with_shape(&[1, images.rows, images.columns])?.with_source(images_path, "image", locations))
 }

@@ -38,6 +38,9 @@ pub struct Dataset<T, I = T> {
     inputs: Vec<I>,
     targets: Vec<T>,
     features: usize,
+    /// The shape of one sample, row-major, when it is more than a list of features:
+    /// `[1, 28, 28]` for an MNIST image (PyTorch's `[C, H, W]`).
+    shape: Option<Vec<usize>>,
     target_width: usize,
     source: Option<Source>,
 }
@@ -71,7 +74,7 @@ impl<T, I> Dataset<T, I> {
                 target_samples,
             });
         }
-        Ok(Self { inputs, targets, features, target_width, source: None })
+        Ok(Self { inputs, targets, features, shape: None, target_width, source: None })
     }
 
     /// A classification dataset from integer class labels, one per sample (held as `T`
@@ -86,6 +89,27 @@ impl<T, I> Dataset<T, I> {
     {
         let targets = classes.iter().map(|&class| T::from_float(f64::from(class))).collect();
         Self::new(features, 1, inputs, targets)
+    }
+
+    /// The same samples, each an array of `shape` (row-major, PyTorch's `[C, H, W]` for
+    /// images or `[C, L]` for signals), so training checks it against the network's
+    /// `input(C, H, W)`.
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::ShapeSize`] when the shape does not hold exactly the sample's features.
+    pub fn with_shape(mut self, shape: &[usize]) -> Result<Self, DataError> {
+        if shape.iter().try_fold(1_usize, |total, &size| total.checked_mul(size)) != Some(self.features) {
+            return Err(DataError::ShapeSize { shape: shape.to_vec(), features: self.features });
+        }
+        self.shape = Some(shape.to_vec());
+        Ok(self)
+    }
+
+    /// The shape of one sample: as given to [`Dataset::with_shape`], else `[features]`.
+    #[must_use]
+    pub fn shape(&self) -> Vec<usize> {
+        self.shape.clone().unwrap_or_else(|| vec![self.features])
     }
 
     /// Records where the samples came from (one location per sample).
@@ -179,6 +203,25 @@ impl<T: Real, I: Clone> Dataset<T, I> {
         }
     }
 
+    /// Checks that samples fit a network's input `shape`: as many features, and the same
+    /// shape when the dataset has one (`[1, 28, 28]` images do not feed an `input(28, 28)`
+    /// signal of 28 channels, though the counts agree).
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::FeatureCount`] or [`DataError::SampleShape`], naming the file.
+    pub fn check_shape(&self, shape: &[usize]) -> Result<(), DataError> {
+        self.check_features(shape.iter().product())?;
+        match &self.shape {
+            Some(own) if own != shape && shape.len() > 1 => Err(DataError::SampleShape {
+                origin: self.describe(),
+                expected: shape.to_vec(),
+                found: own.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks that every target is a class index below `classes`.
     ///
     /// # Errors
@@ -219,7 +262,14 @@ impl<T: Real, I: Clone> Dataset<T, I> {
             unit: source.unit,
             locations: indices.iter().map(|&n| source.locations[n]).collect(),
         });
-        Self { inputs, targets, features: self.features, target_width: self.target_width, source }
+        Self {
+            inputs,
+            targets,
+            features: self.features,
+            shape: self.shape.clone(),
+            target_width: self.target_width,
+            source,
+        }
     }
 
     /// Class-index targets as one-hot vectors of `classes` values.
@@ -265,6 +315,7 @@ impl<T: Real> Dataset<T> {
             inputs: ids,
             targets: self.targets.clone(),
             features: self.features,
+            shape: self.shape.clone(),
             target_width: self.target_width,
             source: self.source.clone(),
         })

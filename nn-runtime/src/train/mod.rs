@@ -421,7 +421,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
 
     /// Checks that a dataset fits the network and the loss, before any step.
     fn check(&self, data: &Dataset<T, N::Input>) -> Result<(), TrainError> {
-        data.check_features(N::INPUTS)?;
+        data.check_shape(N::INPUT_SHAPE)?;
         let target_width = self.loss.target_width(N::OUTPUTS);
         if data.target_width() != target_width {
             return Err(TrainError::TargetWidth {
@@ -549,7 +549,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     ///
     /// When the data's samples are not as wide as the network's input.
     pub fn predict(&mut self, data: &Dataset<T, N::Input>) -> Result<Vec<T>, TrainError> {
-        data.check_features(N::INPUTS)?;
+        data.check_shape(N::INPUT_SHAPE)?;
         let mut outputs = Vec::with_capacity(data.len() * N::OUTPUTS);
         for inputs in data.inputs().chunks(EVALUATION_BATCH * N::INPUTS) {
             let output = self
