@@ -1,4 +1,4 @@
-//! MNIST with a LeNet-style convolutional network (`LeCun` et al., 1998: two 5×5 convolutions
+//! MNIST with a LeNet-style convolutional network (LeCun et al., 1998: two 5×5 convolutions
 //! with max pooling, then 120-84-10), trained from IDX files, reporting test accuracy and
 //! samples per second. The IDX loader gives `[1, 28, 28]` images.
 //!
