@@ -1,11 +1,13 @@
-//! Training curves as a PNG: the loss and, for classification, the accuracy per epoch, on
-//! the training data and on the validation data.
+//! Pictures as PNG files: training curves (the loss and, for classification, the accuracy
+//! per epoch, on the training data and on the validation data), and grids of grayscale
+//! images (an autoencoder's inputs beside its reconstructions).
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use plotters::prelude::*;
 
+use crate::Real;
 use crate::train::History;
 
 /// A plot that could not be drawn or written.
@@ -107,4 +109,45 @@ fn draw_panel(
         .border_style(BLACK)
         .draw()
         .map_err(|e| e.to_string())
+}
+
+/// Draws grayscale images as a PNG grid at `path`: `rows` of images, each row's images side
+/// by side, every image `[height, width]` row-major with values in `[0, 1]` (clamped; 0 is
+/// black), every pixel drawn as a `scale × scale` square, with a 2-pixel gap between images.
+///
+/// # Errors
+///
+/// When the image cannot be drawn or written, or an image is not `height · width` long.
+pub fn save_image_grid<T: Real>(
+    rows: &[Vec<&[T]>],
+    (height, width): (usize, usize),
+    scale: u32,
+    path: impl AsRef<Path>,
+) -> Result<(), PlotError> {
+    let path = path.as_ref();
+    let error = |message: String| PlotError { path: path.to_path_buf(), message };
+    if let Some(image) = rows.iter().flatten().find(|image| image.len() != height * width) {
+        return Err(error(format!("an image has {} values, not {height}×{width}", image.len())));
+    }
+    let gap = 2;
+    let cell = |count: usize, size: usize| (count * (size * scale as usize + gap) + gap) as u32;
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let root = BitMapBackend::new(path, (cell(columns, width), cell(rows.len(), height))).into_drawing_area();
+    root.fill(&RGBColor(128, 128, 128)).map_err(|e| error(e.to_string()))?;
+    for (row, images) in rows.iter().enumerate() {
+        for (column, image) in images.iter().enumerate() {
+            let origin = (cell(column, width) as i32 + gap as i32, cell(row, height) as i32 + gap as i32);
+            for (index, value) in image.iter().enumerate() {
+                let level = (value.to_f64().clamp(0.0, 1.0) * 255.0).round() as u8;
+                let (y, x) = ((index / width) as i32 * scale as i32, (index % width) as i32 * scale as i32);
+                let corner = (origin.0 + x, origin.1 + y);
+                let square = Rectangle::new(
+                    [corner, (corner.0 + scale as i32, corner.1 + scale as i32)],
+                    RGBColor(level, level, level).filled(),
+                );
+                root.draw(&square).map_err(|e| error(e.to_string()))?;
+            }
+        }
+    }
+    root.present().map_err(|e| error(e.to_string()))
 }
