@@ -126,26 +126,36 @@ pub fn save_image_grid<T: Real>(
 ) -> Result<(), PlotError> {
     let path = path.as_ref();
     let error = |message: String| PlotError { path: path.to_path_buf(), message };
-    if let Some(image) = rows.iter().flatten().find(|image| image.len() != height * width) {
+    if let Some(image) = rows.iter().flatten().find(|image| image.len() != height * width || width == 0) {
         return Err(error(format!("an image has {} values, not {height}×{width}", image.len())));
     }
+    let too_large = || error("the grid is too large to draw".to_owned());
+    let [height, width, scale] = [height, width, scale as usize].map(i32::try_from);
+    let (Ok(height), Ok(width), Ok(scale)) = (height, width, scale) else { return Err(too_large()) };
     let gap = 2;
-    let cell = |count: usize, size: usize| (count * (size * scale as usize + gap) + gap) as u32;
+    // Where image `index` along an axis of images `size` pixels long begins.
+    let cell = |index: usize, size: i32| i32::try_from(index).map(|i| i * (size * scale + gap) + gap);
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let root = BitMapBackend::new(path, (cell(columns, width), cell(rows.len(), height))).into_drawing_area();
+    let (Ok(right), Ok(bottom)) = (cell(columns, width), cell(rows.len(), height)) else {
+        return Err(too_large());
+    };
+    let root = BitMapBackend::new(path, (right.unsigned_abs(), bottom.unsigned_abs())).into_drawing_area();
     root.fill(&RGBColor(128, 128, 128)).map_err(|e| error(e.to_string()))?;
     for (row, images) in rows.iter().enumerate() {
         for (column, image) in images.iter().enumerate() {
-            let origin = (cell(column, width) as i32 + gap as i32, cell(row, height) as i32 + gap as i32);
-            for (index, value) in image.iter().enumerate() {
-                let level = (value.to_f64().clamp(0.0, 1.0) * 255.0).round() as u8;
-                let (y, x) = ((index / width) as i32 * scale as i32, (index % width) as i32 * scale as i32);
-                let corner = (origin.0 + x, origin.1 + y);
-                let square = Rectangle::new(
-                    [corner, (corner.0 + scale as i32, corner.1 + scale as i32)],
-                    RGBColor(level, level, level).filled(),
-                );
-                root.draw(&square).map_err(|e| error(e.to_string()))?;
+            let (Ok(left), Ok(top)) = (cell(column, width), cell(row, height)) else {
+                return Err(too_large());
+            };
+            for (y, line) in (0..).zip(image.chunks_exact(width.unsigned_abs() as usize)) {
+                for (x, value) in (0..).zip(line) {
+                    let level = (value.to_f64().clamp(0.0, 1.0) * 255.0).round() as u8;
+                    let corner = (left + x * scale, top + y * scale);
+                    let square = Rectangle::new(
+                        [corner, (corner.0 + scale, corner.1 + scale)],
+                        RGBColor(level, level, level).filled(),
+                    );
+                    root.draw(&square).map_err(|e| error(e.to_string()))?;
+                }
             }
         }
     }
