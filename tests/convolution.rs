@@ -127,7 +127,7 @@ fn check_convolution(case: &Case) {
         grad_b[k / g.positions() % g.filters] += d;
     }
 
-    let mut columns = vec![0.0; g.columns_len()];
+    let mut columns = vec![0.0; g.scratch_len(batch)];
     let mut got = vec![0.0; y.len()];
     conv::forward(g, (&weight, Some(&bias)), &x, &mut got, &mut columns);
     assert_close(&got, &y, "forward", case);
@@ -179,7 +179,7 @@ fn check_transposed(case: &Case) {
         grad_b[k / (h_out * w_out) % c_out] += d;
     }
 
-    let mut columns = vec![0.0; g.columns_len()];
+    let mut columns = vec![0.0; g.scratch_len(batch)];
     let mut got = vec![0.0; y.len()];
     conv::transposed_forward(g, (&weight, Some(&bias)), &x, &mut got, &mut columns);
     assert_close(&got, &y, "transposed forward", case);
@@ -236,6 +236,6 @@ fn a_hand_computed_convolution() {
     };
     let x: Vec<f64> = (1..=9).map(f64::from).collect();
     let mut y = vec![0.0; 4];
-    conv::forward(&g, (&[1.0; 4], Some(&[0.5])), &x, &mut y, &mut vec![0.0; g.columns_len()]);
+    conv::forward(&g, (&[1.0; 4], Some(&[0.5])), &x, &mut y, &mut vec![0.0; g.scratch_len(1)]);
     assert_eq!(y, [12.5, 16.5, 24.5, 28.5]);
 }

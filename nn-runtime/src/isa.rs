@@ -36,6 +36,21 @@ pub fn run_direct<P: Pass>(pass: P) -> P::Output {
     pass.run()
 }
 
+/// Runs `work` as [`run_best`] runs a pass: for a runtime kernel whose loops (around the
+/// GEMM, which chooses its own instructions) should vectorise for AVX2 whoever calls it.
+#[inline(always)]
+pub(crate) fn vectorised<R>(work: impl FnOnce() -> R) -> R {
+    struct Work<F>(F);
+    impl<R, F: FnOnce() -> R> Pass for Work<F> {
+        type Output = R;
+        #[inline(always)]
+        fn run(self) -> R {
+            (self.0)()
+        }
+    }
+    run_best(Work(work))
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Pass;

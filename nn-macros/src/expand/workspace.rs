@@ -13,22 +13,25 @@ use crate::model::Network;
 
 /// Per-layer workspace buffers: `(field, its length for `batch` samples)`.
 fn workspace_fields(network: &Network) -> Vec<(Ident, TokenStream)> {
-    let length = |per_sample: usize, fixed: usize| {
-        let (per_sample, fixed_literal) = (literal(per_sample), literal(fixed));
-        if fixed == 0 { quote!(#per_sample * batch) } else { quote!(#per_sample * batch + #fixed_literal) }
+    let length = |per_sample: usize, extra: Option<TokenStream>| {
+        let per_sample = literal(per_sample);
+        match extra {
+            None => quote!(#per_sample * batch),
+            Some(extra) => quote!(#per_sample * batch + #extra),
+        }
     };
     let mut fields = Vec::new();
     for (index, node) in network.nodes.iter().enumerate() {
         let value = index + 1;
         let size = network.values[value].shape.len();
-        fields.push((value_field(network, value), length(size, 0)));
+        fields.push((value_field(network, value), length(size, None)));
         for scratch in node.layer.scratch() {
             let field = format_ident!("{}_{}", node.ident, scratch.name);
-            fields.push((field, length(scratch.per_sample, scratch.fixed)));
+            fields.push((field, length(scratch.per_sample, scratch.extra)));
         }
         if has_gradient(network, value) {
             for part in 0..=gradient_parts(network, value) {
-                fields.push((gradient_field(network, value, part), length(size, 0)));
+                fields.push((gradient_field(network, value, part), length(size, None)));
             }
         }
     }

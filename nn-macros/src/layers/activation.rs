@@ -251,7 +251,7 @@ impl Fused {
 
     /// The `z` buffer, when there is an activation.
     pub fn scratch(self) -> Option<super::Scratch> {
-        self.applies().then_some(super::Scratch { name: "z", per_sample: self.width, fixed: 0 })
+        self.applies().then_some(super::Scratch::per_sample("z", self.width))
     }
 
     /// Where `layer_pre_activation` finds `z`.

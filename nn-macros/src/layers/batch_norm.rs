@@ -125,9 +125,9 @@ impl Layer for BatchNorm {
 
     fn scratch(&self) -> Vec<Scratch> {
         let mut scratch = vec![
-            Scratch { name: "normalised", per_sample: self.shape.len(), fixed: 0 },
-            Scratch { name: "mean", per_sample: 0, fixed: self.channels },
-            Scratch { name: "inverse_std", per_sample: 0, fixed: self.channels },
+            Scratch::per_sample("normalised", self.shape.len()),
+            Scratch::fixed("mean", self.channels),
+            Scratch::fixed("inverse_std", self.channels),
         ];
         scratch.extend(self.activation.scratch());
         scratch

@@ -321,32 +321,23 @@ impl Conv {
         let (input, output, kernel) = (pair(input), pair(output), pair(s.kernel));
         let (stride, padding, dilation) = (pair(s.stride), pair(s.padding), pair(s.dilation));
         quote! {
-            &#private::conv::Geometry {
+            #private::conv::Geometry {
                 channels: #channels, filters: #filters, groups: #groups, input: #input, output: #output,
                 kernel: #kernel, stride: #stride, padding: #padding, dilation: #dilation,
             }
         }
     }
 
-    /// One sample's columns: the depth of each product times its positions.
-    fn columns(&self) -> usize {
-        let s = self.sizes;
-        let pointwise = s.kernel == [1, 1] && s.stride == [1, 1] && s.padding == [0, 0];
-        let (channels, positions) = if self.transposed {
-            (s.filters, s.input[0] * s.input[1])
-        } else {
-            (s.channels, s.output[0] * s.output[1])
-        };
-        if pointwise { 0 } else { channels / s.groups * s.kernel[0] * s.kernel[1] * positions }
+    /// The workspace scratch a batch of `batch` samples (a variable in scope) needs, as the
+    /// runtime computes it from the geometry (a `const fn`).
+    fn scratch_len(&self, batch: &TokenStream) -> TokenStream {
+        let geometry = self.geometry();
+        quote!((#geometry).scratch_len(#batch))
     }
 
-    fn columns_field(&self, site: &Site) -> TokenStream {
-        if self.columns() == 0 {
-            quote!(&mut [])
-        } else {
-            let columns = site.scratch("columns");
-            quote!(&mut __workspace.#columns)
-        }
+    fn columns_field(site: &Site) -> TokenStream {
+        let columns = site.scratch("columns");
+        quote!(&mut __workspace.#columns)
     }
 
     /// `(weight, Some(bias))` or `(weight, None)`.
@@ -399,11 +390,7 @@ impl Layer for Conv {
     }
 
     fn scratch(&self) -> Vec<Scratch> {
-        let columns = self.columns();
-        let mut scratch: Vec<Scratch> = (columns > 0)
-            .then_some(Scratch { name: "columns", per_sample: 0, fixed: columns })
-            .into_iter()
-            .collect();
+        let mut scratch = vec![Scratch::computed("columns", self.scratch_len(&quote!(batch)))];
         scratch.extend(self.activation.scratch());
         scratch
     }
@@ -432,11 +419,12 @@ impl Layer for Conv {
         let private = private();
         let (geometry, parameters, function) =
             (self.geometry(), self.parameters_expression(site), self.forward_function());
-        let (size, columns, x) = (literal(self.activation.width), literal(self.columns()), &site.inputs[0]);
+        let (size, columns, x) =
+            (literal(self.activation.width), self.scratch_len(&quote!(1)), &site.inputs[0]);
         self.activation.one(quote! {{
             let mut __z = #private::SVector::<T, #size>::zeros();
             <T as #private::Real>::with_scratch(#columns, |__columns| {
-                #private::conv::#function(#geometry, #parameters, #x.as_slice(), __z.as_mut_slice(), __columns);
+                #private::conv::#function(&#geometry, #parameters, #x.as_slice(), __z.as_mut_slice(), __columns);
             });
             __z
         }})
@@ -446,10 +434,10 @@ impl Layer for Conv {
         let private = private();
         let (geometry, parameters, function) =
             (self.geometry(), self.parameters_expression(site), self.forward_function());
-        let (x, output, columns) = (&site.inputs[0], site.output(), self.columns_field(site));
+        let (x, output, columns) = (&site.inputs[0], site.output(), Self::columns_field(site));
         let activate = self.activation.in_place(site);
         quote! {
-            #private::conv::#function(#geometry, #parameters, #x, &mut __workspace.#output, #columns);
+            #private::conv::#function(&#geometry, #parameters, #x, &mut __workspace.#output, #columns);
             #activate
         }
     }
@@ -458,10 +446,10 @@ impl Layer for Conv {
         let private = private();
         let (geometry, parameters, function) =
             (self.geometry(), self.parameters_expression(site), self.forward_function());
-        let (x, z, columns) = (&site.inputs[0], self.activation.z(site), self.columns_field(site));
+        let (x, z, columns) = (&site.inputs[0], self.activation.z(site), Self::columns_field(site));
         let activate = self.activation.forward(site);
         quote! {
-            #private::conv::#function(#geometry, #parameters, #x, &mut __workspace.#z, #columns);
+            #private::conv::#function(&#geometry, #parameters, #x, &mut __workspace.#z, #columns);
             #activate
         }
     }
@@ -477,13 +465,13 @@ impl Layer for Conv {
         } else {
             quote!(::core::option::Option::None)
         };
-        let (grad_input, columns) = (site.input_gradient_option(0), self.columns_field(site));
+        let (grad_input, columns) = (site.input_gradient_option(0), Self::columns_field(site));
         let through_activation = self.activation.backward(site);
         let function = if self.transposed { quote!(transposed_backward) } else { quote!(backward) };
         quote! {
             #through_activation
             #private::conv::#function(
-                #geometry, #weight, #x, &__workspace.#gradient, (#grad_weight, #grad_bias), #grad_input, #columns,
+                &#geometry, #weight, #x, &__workspace.#gradient, (#grad_weight, #grad_bias), #grad_input, #columns,
             );
         }
     }

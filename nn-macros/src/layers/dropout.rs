@@ -69,7 +69,7 @@ impl Layer for Dropout {
     }
 
     fn scratch(&self) -> Vec<Scratch> {
-        vec![Scratch { name: "mask", per_sample: self.shape.len(), fixed: 0 }]
+        vec![Scratch::per_sample("mask", self.shape.len())]
     }
 
     fn identity_in_inference(&self) -> bool {

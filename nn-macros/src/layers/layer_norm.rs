@@ -91,9 +91,9 @@ impl Layer for LayerNorm {
 
     fn scratch(&self) -> Vec<Scratch> {
         let mut scratch = vec![
-            Scratch { name: "normalised", per_sample: self.shape.len(), fixed: 0 },
-            Scratch { name: "mean", per_sample: self.rows(), fixed: 0 },
-            Scratch { name: "inverse_std", per_sample: self.rows(), fixed: 0 },
+            Scratch::per_sample("normalised", self.shape.len()),
+            Scratch::per_sample("mean", self.rows()),
+            Scratch::per_sample("inverse_std", self.rows()),
         ];
         scratch.extend(self.activation.scratch());
         scratch

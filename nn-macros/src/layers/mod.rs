@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 use syn::Ident;
 
 use crate::check::Context;
@@ -106,11 +106,30 @@ pub struct Buffer {
     pub integer: bool,
 }
 
-/// A workspace buffer of a layer's own: `per_sample · batch + fixed` values.
+/// A workspace buffer of a layer's own: `per_sample · batch + extra` values.
 pub struct Scratch {
     pub name: &'static str,
     pub per_sample: usize,
-    pub fixed: usize,
+    /// The values besides `per_sample · batch`: a literal, or an expression the runtime
+    /// evaluates, which may read `batch` (a convolution's scratch, from its `Geometry`).
+    pub extra: Option<TokenStream>,
+}
+
+impl Scratch {
+    /// `values` per sample in the batch.
+    pub fn per_sample(name: &'static str, values: usize) -> Self {
+        Self { name, per_sample: values, extra: None }
+    }
+
+    /// `values` whatever the batch.
+    pub fn fixed(name: &'static str, values: usize) -> Self {
+        Self { name, per_sample: 0, extra: Some(literal(values).into_token_stream()) }
+    }
+
+    /// As many values as the expression `values` gives for `batch` samples.
+    pub fn computed(name: &'static str, values: TokenStream) -> Self {
+        Self { name, per_sample: 0, extra: Some(values) }
+    }
 }
 
 /// What `layer_pre_activation` reports for a layer.

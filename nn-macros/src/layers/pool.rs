@@ -10,7 +10,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::spatial::{self, Options, Value};
-use super::{Built, Kind, Layer, Outcome, Site, literal, private};
+use super::{Built, Kind, Layer, Outcome, Scratch, Site, literal, private};
 use crate::check::Context;
 use crate::model::Shape;
 use crate::parse::Entry;
@@ -232,8 +232,24 @@ impl Layer for Pool {
         quote!(#private::pool::#function(#window, #x, &mut __workspace.#output);)
     }
 
+    /// Max pooling records each window's argmax for backward.
+    fn scratch(&self) -> Vec<Scratch> {
+        match self.reduce {
+            Reduce::Max => vec![Scratch::per_sample("argmax", self.output().len())],
+            Reduce::Average => Vec::new(),
+        }
+    }
+
     fn forward_train(&self, site: &Site) -> TokenStream {
-        self.infer(site)
+        if self.reduce == Reduce::Average {
+            return self.infer(site);
+        }
+        let private = private();
+        let (window, x, output, argmax) =
+            (self.window(), &site.inputs[0], site.output(), site.scratch("argmax"));
+        quote! {
+            #private::pool::max_forward_train(#window, #x, &mut __workspace.#output, &mut __workspace.#argmax);
+        }
     }
 
     fn backward(&self, site: &Site) -> TokenStream {
@@ -241,11 +257,16 @@ impl Layer for Pool {
             return TokenStream::new();
         };
         let private = private();
-        let (window, x, gradient) = (self.window(), &site.inputs[0], site.output_gradient());
+        let (window, gradient) = (self.window(), site.output_gradient());
         match self.reduce {
-            Reduce::Max => quote! {
-                #private::pool::max_backward(#window, #x, &__workspace.#gradient, &mut __workspace.#grad_input);
-            },
+            Reduce::Max => {
+                let argmax = site.scratch("argmax");
+                quote! {
+                    #private::pool::max_backward(
+                        #window, &__workspace.#argmax, &__workspace.#gradient, &mut __workspace.#grad_input,
+                    );
+                }
+            }
             Reduce::Average => quote! {
                 #private::pool::average_backward(#window, &__workspace.#gradient, &mut __workspace.#grad_input);
             },

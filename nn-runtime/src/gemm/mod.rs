@@ -93,6 +93,44 @@ pub fn multiply<T: Real>(
     product(c, ldc, a, b, shape, accumulate);
 }
 
+/// Where each row of a row-major operand of [`dot_rows`] or [`outer`] begins: every
+/// `stride` values ([`Stride`]), or at listed offsets (`&[usize]`). Listed offsets let a
+/// convolution read its input's shifted rows in place, an implicit GEMM with no copy
+/// ([`outer_at`], [`dot_rows_batched`]). Each kernel is compiled once per kind.
+pub trait RowStarts: Copy + Sync {
+    /// Where row `row` begins.
+    fn start(self, row: usize) -> usize;
+
+    /// One past the last value `rows` rows of `len` values reach.
+    fn extent(self, rows: usize, len: usize) -> usize;
+}
+
+/// Rows `stride` values apart.
+#[derive(Clone, Copy, Debug)]
+pub struct Stride(pub usize);
+
+impl RowStarts for Stride {
+    #[inline(always)]
+    fn start(self, row: usize) -> usize {
+        row * self.0
+    }
+
+    fn extent(self, rows: usize, len: usize) -> usize {
+        if rows == 0 { 0 } else { (rows - 1) * self.0 + len }
+    }
+}
+
+impl RowStarts for &[usize] {
+    #[inline(always)]
+    fn start(self, row: usize) -> usize {
+        self[row]
+    }
+
+    fn extent(self, rows: usize, len: usize) -> usize {
+        self[..rows].iter().max().map_or(0, |&start| start + len)
+    }
+}
+
 /// Threads a large product is split across (1: the calling thread only).
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
@@ -168,25 +206,54 @@ pub fn dot_rows<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(c.len() >= (m - 1) * ldc + n && a.len() >= (m - 1) * lda + k && b.len() >= (n - 1) * ldb + k);
+    dot_rows_batched(c, ldc, (a, lda, 0), (b, Stride(ldb), 0), (m, n, k), 1, accumulate);
+}
+
+/// [`dot_rows`] summed over `samples` pairs of operands, with the rows of `B` where `rows`
+/// says: `C[r][j] (+)= Σ_s Σ_{t<k} a[s·a_step + r·lda + t]·b[s·b_step + rows.start(j) + t]`.
+/// The sums stay in registers across the samples, so a convolution's weight gradient over a
+/// batch is one call with long sums, not a short one per sample.
+///
+/// # Panics
+///
+/// When a buffer is too short for its shape (an internal invariant of the layer kernels).
+#[inline]
+pub fn dot_rows_batched<T: Real, R: RowStarts>(
+    c: &mut [T],
+    ldc: usize,
+    (a, lda, a_step): (&[T], usize, usize),
+    (b, rows, b_step): (&[T], R, usize),
+    (m, n, k): (usize, usize, usize),
+    samples: usize,
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = samples.saturating_sub(1);
+    assert!(c.len() >= (m - 1) * ldc + n && a.len() >= last * a_step + (m - 1) * lda + k);
+    assert!(b.len() >= last * b_step + rows.extent(n, k));
+    let batch = (samples, a_step, b_step);
     let parts = threads();
-    if parts > 1 && m * n * k >= PARALLEL_THRESHOLD {
-        let work = |rows: core::ops::Range<usize>, c: &mut [T]| {
-            dot_rows_one_thread(c, ldc, &a[rows.start * lda..], lda, b, ldb, (rows.len(), n, k), accumulate);
+    if parts > 1 && m * n * k * samples >= PARALLEL_THRESHOLD {
+        let work = |band: core::ops::Range<usize>, c: &mut [T]| {
+            let a = &a[band.start * lda..];
+            dot_rows_one_thread(c, ldc, a, lda, b, rows, (band.len(), n, k), batch, accumulate);
         };
         return split_rows(c, ldc, 0..m, parts, DOT_ROWS, &work);
     }
-    dot_rows_one_thread(c, ldc, a, lda, b, ldb, (m, n, k), accumulate);
+    dot_rows_one_thread(c, ldc, a, lda, b, rows, (m, n, k), batch, accumulate);
 }
 
-fn dot_rows_one_thread<T: Real>(
+fn dot_rows_one_thread<T: Real, R: RowStarts>(
     c: &mut [T],
     ldc: usize,
     a: &[T],
     lda: usize,
     b: &[T],
-    ldb: usize,
+    ldb: R,
     (m, n, k): (usize, usize, usize),
+    batch: (usize, usize, usize),
     accumulate: bool,
 ) {
     if m == 0 {
@@ -196,14 +263,14 @@ fn dot_rows_one_thread<T: Real>(
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
-            return unsafe { x86::dot_rows_avx512(c, ldc, a, lda, b, ldb, (m, n, k), accumulate) };
+            return unsafe { x86::dot_rows_avx512(c, ldc, a, lda, b, ldb, (m, n, k), batch, accumulate) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
-            return unsafe { x86::dot_rows_avx2(c, ldc, a, lda, b, ldb, (m, n, k), accumulate) };
+            return unsafe { x86::dot_rows_avx2(c, ldc, a, lda, b, ldb, (m, n, k), batch, accumulate) };
         }
     }
-    dot_rows_body::<T, false, 8>(c, ldc, a, lda, b, ldb, (m, n, k), accumulate);
+    dot_rows_body::<T, _, false, 8>(c, ldc, a, lda, b, ldb, (m, n, k), batch, accumulate);
 }
 
 /// `y[o] = b[o] + Σ_i W[o·k + i]·x[i]` for a row-major `W` of `y.len()` rows and
@@ -308,26 +375,48 @@ pub fn outer<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(c.len() >= (m - 1) * ldc + n && q.len() >= k.saturating_sub(1) * ldq + n);
-    assert!(k == 0 || a.len() > (m - 1) * a_row + (k - 1) * a_depth);
-    let parts = threads();
-    if parts > 1 && m * n * k >= PARALLEL_THRESHOLD {
-        let work = |rows: core::ops::Range<usize>, c: &mut [T]| {
-            let shape = (rows.len(), n, k);
-            outer_one_thread(c, ldc, &a[rows.start * a_row..], (a_row, a_depth), q, ldq, shape, accumulate);
-        };
-        return split_rows(c, ldc, 0..m, parts, 8, &work);
-    }
-    outer_one_thread(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate);
+    outer_at(c, ldc, a, (a_row, a_depth), q, Stride(ldq), (m, n, k), accumulate);
 }
 
-fn outer_one_thread<T: Real>(
+/// [`outer`] with the rows of `Q` where `rows` says: `Q[t][j] = q[rows.start(t) + j]`.
+///
+/// # Panics
+///
+/// When a buffer is too short for its shape (an internal invariant of the layer kernels).
+#[inline]
+pub fn outer_at<T: Real, R: RowStarts>(
     c: &mut [T],
     ldc: usize,
     a: &[T],
     (a_row, a_depth): (usize, usize),
     q: &[T],
-    ldq: usize,
+    rows: R,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(c.len() >= (m - 1) * ldc + n && q.len() >= rows.extent(k, n));
+    assert!(k == 0 || a.len() > (m - 1) * a_row + (k - 1) * a_depth);
+    let parts = threads();
+    if parts > 1 && m * n * k >= PARALLEL_THRESHOLD {
+        let work = |band: core::ops::Range<usize>, c: &mut [T]| {
+            let shape = (band.len(), n, k);
+            outer_one_thread(c, ldc, &a[band.start * a_row..], (a_row, a_depth), q, rows, shape, accumulate);
+        };
+        return split_rows(c, ldc, 0..m, parts, 8, &work);
+    }
+    outer_one_thread(c, ldc, a, (a_row, a_depth), q, rows, (m, n, k), accumulate);
+}
+
+fn outer_one_thread<T: Real, R: RowStarts>(
+    c: &mut [T],
+    ldc: usize,
+    a: &[T],
+    (a_row, a_depth): (usize, usize),
+    q: &[T],
+    ldq: R,
     (m, n, k): (usize, usize, usize),
     accumulate: bool,
 ) {
@@ -345,40 +434,42 @@ fn outer_one_thread<T: Real>(
             return unsafe { x86::outer_avx2(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate) };
         }
     }
-    outer_body::<T, false, 8, 4, 2>(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate);
+    outer_body::<T, _, false, 8, 4, 2>(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate);
 }
 
 /// The same generic bodies, compiled with wider vectors and fused multiply-add.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Real, dot_rows_body, outer_body};
+    use super::{Real, RowStarts, dot_rows_body, outer_body};
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn dot_rows_avx2<T: Real>(
+    pub(super) fn dot_rows_avx2<T: Real, R: RowStarts>(
         c: &mut [T],
         ldc: usize,
         a: &[T],
         lda: usize,
         b: &[T],
-        ldb: usize,
+        ldb: R,
         shape: (usize, usize, usize),
+        batch: (usize, usize, usize),
         accumulate: bool,
     ) {
-        dot_rows_body::<T, true, 8>(c, ldc, a, lda, b, ldb, shape, accumulate);
+        dot_rows_body::<T, _, true, 8>(c, ldc, a, lda, b, ldb, shape, batch, accumulate);
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) fn dot_rows_avx512<T: Real>(
+    pub(super) fn dot_rows_avx512<T: Real, R: RowStarts>(
         c: &mut [T],
         ldc: usize,
         a: &[T],
         lda: usize,
         b: &[T],
-        ldb: usize,
+        ldb: R,
         shape: (usize, usize, usize),
+        batch: (usize, usize, usize),
         accumulate: bool,
     ) {
-        dot_rows_body::<T, true, 16>(c, ldc, a, lda, b, ldb, shape, accumulate);
+        dot_rows_body::<T, _, true, 16>(c, ldc, a, lda, b, ldb, shape, batch, accumulate);
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -392,27 +483,27 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn outer_avx2<T: Real>(
+    pub(super) fn outer_avx2<T: Real, R: RowStarts>(
         c: &mut [T],
         ldc: usize,
         a: &[T],
         a_strides: (usize, usize),
         q: &[T],
-        ldq: usize,
+        ldq: R,
         shape: (usize, usize, usize),
         accumulate: bool,
     ) {
-        outer_body::<T, true, 8, 4, 2>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+        outer_body::<T, _, true, 8, 4, 2>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) fn outer_avx512<T: Real>(
+    pub(super) fn outer_avx512<T: Real, R: RowStarts>(
         c: &mut [T],
         ldc: usize,
         a: &[T],
         a_strides: (usize, usize),
         q: &[T],
-        ldq: usize,
+        ldq: R,
         shape: (usize, usize, usize),
         accumulate: bool,
     ) {
@@ -420,9 +511,9 @@ mod x86 {
         // outputs still fill whole tiles (measured: 121–143 GFLOP/s on every shape of the
         // benchmark networks with 4×4 from 64 columns and 4×2 below).
         if shape.1 >= 64 {
-            outer_body::<T, true, 16, 4, 4>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+            outer_body::<T, _, true, 16, 4, 4>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
         } else {
-            outer_body::<T, true, 16, 4, 2>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
+            outer_body::<T, _, true, 16, 4, 2>(c, ldc, a, a_strides, q, ldq, shape, accumulate);
         }
     }
 }
@@ -439,65 +530,95 @@ fn store<T: Real>(target: &mut T, value: T, accumulate: bool) {
 }
 
 #[inline(always)]
-fn dot_rows_body<T: Real, const FMA: bool, const L: usize>(
+fn dot_rows_body<T: Real, R: RowStarts, const FMA: bool, const L: usize>(
     c: &mut [T],
     ldc: usize,
     a: &[T],
     lda: usize,
     b: &[T],
-    ldb: usize,
+    ldb: R,
     (m, n, k): (usize, usize, usize),
+    batch: (usize, usize, usize),
     accumulate: bool,
 ) {
     let mut j = 0;
     while j + DOT_COLS <= n {
-        let b_rows: [&[T]; DOT_COLS] = core::array::from_fn(|q| &b[(j + q) * ldb..][..k]);
         let mut r = 0;
-        while r + DOT_ROWS <= m {
-            let sums = dot_tile::<T, FMA, L>((a, lda, r), (b, ldb, j), k);
-            for (index, &sum) in sums.iter().enumerate() {
+        while r < m {
+            // The last rows, fewer than four, go through a whole tile too, with the last row
+            // repeated; only the rows not done yet are stored.
+            let rows = core::array::from_fn(|p| (r + p).min(m - 1));
+            let sums = dot_tile::<T, R, FMA, L>((a, lda, rows), (b, ldb, j), k, batch);
+            for (index, &sum) in sums.iter().enumerate().take((m - r).min(DOT_ROWS) * DOT_COLS) {
                 store(&mut c[(r + index / DOT_COLS) * ldc + j + index % DOT_COLS], sum, accumulate);
             }
             r += DOT_ROWS;
         }
-        for r in r..m {
-            for (q, b_row) in b_rows.iter().enumerate() {
-                store(&mut c[r * ldc + j + q], dot::<T, FMA, L>(&a[r * lda..][..k], b_row), accumulate);
-            }
-        }
         j += DOT_COLS;
     }
+    let (samples, a_step, b_step) = batch;
     for j in j..n {
-        let b_row = &b[j * ldb..][..k];
         for r in 0..m {
-            store(&mut c[r * ldc + j], dot::<T, FMA, L>(&a[r * lda..][..k], b_row), accumulate);
+            let sum = (0..samples).fold(T::zero(), |sum, sample| {
+                let (a, b) =
+                    (&a[sample * a_step + r * lda..][..k], &b[sample * b_step + ldb.start(j)..][..k]);
+                sum + dot::<T, FMA, L>(a, b)
+            });
+            store(&mut c[r * ldc + j], sum, accumulate);
         }
     }
 }
 
-/// A `4 × 4` tile of dot products of length `k`, in sixteen `L`-lane accumulators.
+/// A `4 × 4` tile of dot products of length `k`, in sixteen `L`-lane accumulators: rows
+/// `rows` of `A` (repeated when fewer than four are left) against rows `j..j + 4` of `B`.
 ///
 /// The accumulators are one flat array and the rows are bound once, outside the loop, so
 /// LLVM keeps every accumulator in a vector register (a nested `[[[T; L]; 4]; 4]` indexed
 /// through arrays of slices stays in memory and runs 30 times slower).
 #[inline(always)]
-fn dot_tile<T: Real, const FMA: bool, const L: usize>(
-    (a, lda, r): (&[T], usize, usize),
-    (b, ldb, j): (&[T], usize, usize),
+fn dot_tile<T: Real, R: RowStarts, const FMA: bool, const L: usize>(
+    (a, lda, rows): (&[T], usize, [usize; DOT_ROWS]),
+    (b, ldb, j): (&[T], R, usize),
     k: usize,
+    (samples, a_step, b_step): (usize, usize, usize),
 ) -> [T; DOT_ROWS * DOT_COLS] {
-    // Every row sliced here to exactly `k` values, so LLVM sees eight equal lengths and
-    // drops the bounds checks from the loop.
-    let a: [&[T]; DOT_ROWS] =
-        [&a[r * lda..][..k], &a[(r + 1) * lda..][..k], &a[(r + 2) * lda..][..k], &a[(r + 3) * lda..][..k]];
-    let b: [&[T]; DOT_COLS] =
-        [&b[j * ldb..][..k], &b[(j + 1) * ldb..][..k], &b[(j + 2) * ldb..][..k], &b[(j + 3) * ldb..][..k]];
+    let mut acc = [[T::zero(); L]; DOT_ROWS * DOT_COLS];
+    let mut tails = [T::zero(); DOT_ROWS * DOT_COLS];
+    for sample in 0..samples {
+        let (a, b) = (&a[sample * a_step..], &b[sample * b_step..]);
+        // Every row sliced here to exactly `k` values, so LLVM sees eight equal lengths and
+        // drops the bounds checks from the loop.
+        let a: [&[T]; DOT_ROWS] = [
+            &a[rows[0] * lda..][..k],
+            &a[rows[1] * lda..][..k],
+            &a[rows[2] * lda..][..k],
+            &a[rows[3] * lda..][..k],
+        ];
+        let b: [&[T]; DOT_COLS] = [
+            &b[ldb.start(j)..][..k],
+            &b[ldb.start(j + 1)..][..k],
+            &b[ldb.start(j + 2)..][..k],
+            &b[ldb.start(j + 3)..][..k],
+        ];
+        accumulate_tile::<T, FMA, L>(&mut acc, &mut tails, a, b);
+    }
+    core::array::from_fn(|index| sum_lanes(acc[index]) + tails[index])
+}
+
+/// Adds one pair of row sets' products to a tile's accumulators: `acc` by whole vectors,
+/// `tails` for the last `k mod L` steps.
+#[inline(always)]
+fn accumulate_tile<T: Real, const FMA: bool, const L: usize>(
+    acc: &mut [[T; L]; DOT_ROWS * DOT_COLS],
+    tails: &mut [T; DOT_ROWS * DOT_COLS],
+    a: [&[T]; DOT_ROWS],
+    b: [&[T]; DOT_COLS],
+) {
     let ((a0, _), (a1, _), (a2, _), (a3, _)) =
         (a[0].as_chunks::<L>(), a[1].as_chunks::<L>(), a[2].as_chunks::<L>(), a[3].as_chunks::<L>());
     let ((b0, _), (b1, _), (b2, _), (b3, _)) =
         (b[0].as_chunks::<L>(), b[1].as_chunks::<L>(), b[2].as_chunks::<L>(), b[3].as_chunks::<L>());
     let chunks = a0.len();
-    let mut acc = [[T::zero(); L]; DOT_ROWS * DOT_COLS];
     for t in 0..chunks {
         let xs = [&a0[t], &a1[t], &a2[t], &a3[t]];
         let ys = [&b0[t], &b1[t], &b2[t], &b3[t]];
@@ -514,15 +635,34 @@ fn dot_tile<T: Real, const FMA: bool, const L: usize>(
             index += 1;
         }
     }
-    let mut sums = [T::zero(); DOT_ROWS * DOT_COLS];
-    for (index, sum) in sums.iter_mut().enumerate() {
+    let (k, rest) = (a[0].len(), a[0].len() - chunks * L);
+    if rest > 0 && k >= L {
+        // The last `rest` steps as one more vector step over the last `L` values, with the
+        // lanes already counted zeroed in `A`, so the sums stay in vector registers.
+        let keep: [T; L] = core::array::from_fn(|l| if l < L - rest { T::zero() } else { T::one() });
+        let xs: [[T; L]; DOT_ROWS] = core::array::from_fn(|p| {
+            let last = a[p][k - L..].as_chunks::<L>().0[0];
+            core::array::from_fn(|l| last[l] * keep[l])
+        });
+        let ys: [&[T; L]; DOT_COLS] = core::array::from_fn(|q| &b[q][k - L..].as_chunks::<L>().0[0]);
+        let mut index = 0;
+        while index < DOT_ROWS * DOT_COLS {
+            let (x, y) = (&xs[index / DOT_COLS], ys[index % DOT_COLS]);
+            let mut l = 0;
+            while l < L {
+                acc[index][l] = multiply_add::<T, FMA>(x[l], y[l], acc[index][l]);
+                l += 1;
+            }
+            index += 1;
+        }
+        return;
+    }
+    for (index, tail) in tails.iter_mut().enumerate() {
         let (x, y) = (a[index / DOT_COLS], b[index % DOT_COLS]);
-        *sum = sum_lanes(acc[index]);
         for t in chunks * L..k {
-            *sum = multiply_add::<T, FMA>(x[t], y[t], *sum);
+            *tail = multiply_add::<T, FMA>(x[t], y[t], *tail);
         }
     }
-    sums
 }
 
 /// One dot product with `L` independent lanes.
@@ -540,13 +680,13 @@ fn dot<T: Real, const FMA: bool, const L: usize>(a: &[T], b: &[T]) -> T {
 }
 
 #[inline(always)]
-fn outer_body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+fn outer_body<T: Real, R: RowStarts, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
     c: &mut [T],
     ldc: usize,
     a: &[T],
     (a_row, a_depth): (usize, usize),
     q: &[T],
-    ldq: usize,
+    ldq: R,
     (m, n, k): (usize, usize, usize),
     accumulate: bool,
 ) {
@@ -564,38 +704,23 @@ fn outer_body<T: Real, const FMA: bool, const L: usize, const MR: usize, const N
     while depth < k {
         let block = depth_block.min(k - depth);
         let add = accumulate || depth > 0;
-        let mut j = 0;
-        while j + NV * L <= n {
-            let mut r = 0;
-            while r + MR <= m {
-                outer_tile::<T, FMA, L, MR, NV>(
-                    c,
-                    ldc,
-                    a,
-                    (a_row, a_depth),
-                    q,
-                    ldq,
-                    (r, j),
-                    (depth, block),
-                    add,
-                );
-                r += MR;
-            }
-            for r in r..m {
-                outer_tile::<T, FMA, L, 1, NV>(
-                    c,
-                    ldc,
-                    a,
-                    (a_row, a_depth),
-                    q,
-                    ldq,
-                    (r, j),
-                    (depth, block),
-                    add,
-                );
-            }
-            j += NV * L;
+        let job = OuterJob {
+            a,
+            a_strides: (a_row, a_depth),
+            q,
+            rows: ldq,
+            shape: (m, n),
+            depth: (depth, block),
+            add,
+        };
+        // Tiles as wide as fit, then narrower ones for the columns left over, so every
+        // column but the last three is computed in registers.
+        let mut j = outer_columns::<T, R, FMA, L, MR, NV>(c, ldc, &job, 0);
+        j = outer_columns::<T, R, FMA, L, MR, 1>(c, ldc, &job, j);
+        if L > 8 {
+            j = outer_columns::<T, R, FMA, 8, MR, 1>(c, ldc, &job, j);
         }
+        j = outer_columns::<T, R, FMA, 4, MR, 1>(c, ldc, &job, j);
         if j < n {
             // The columns that do not fill a tile: one row of C at a time, streaming the
             // rows of Q, so the short inner loop stays contiguous and vectorises.
@@ -607,7 +732,7 @@ fn outer_body<T: Real, const FMA: bool, const L: usize, const MR: usize, const N
                 }
                 for t in depth..depth + block {
                     let s = a[r * a_row + t * a_depth];
-                    for (target, &value) in row.iter_mut().zip(&q[t * ldq + j..][..width]) {
+                    for (target, &value) in row.iter_mut().zip(&q[ldq.start(t) + j..][..width]) {
                         *target = multiply_add::<T, FMA>(s, value, *target);
                     }
                 }
@@ -617,23 +742,63 @@ fn outer_body<T: Real, const FMA: bool, const L: usize, const MR: usize, const N
     }
 }
 
+/// The operands and extent of one depth block of an [`outer`] product.
+struct OuterJob<'a, T, R> {
+    a: &'a [T],
+    a_strides: (usize, usize),
+    q: &'a [T],
+    rows: R,
+    /// Rows and columns of `C`.
+    shape: (usize, usize),
+    /// The block's first step of depth and its length.
+    depth: (usize, usize),
+    /// Whether to add to `C` rather than overwrite it.
+    add: bool,
+}
+
+/// Columns `j..` of `C` in tiles `NV·W` wide, while whole tiles fit: `MR` rows at a time,
+/// the rows left over in tiles of 2 and 1. Returns the first column not done.
+#[inline(always)]
+fn outer_columns<T: Real, R: RowStarts, const FMA: bool, const W: usize, const MR: usize, const NV: usize>(
+    c: &mut [T],
+    ldc: usize,
+    job: &OuterJob<'_, T, R>,
+    mut j: usize,
+) -> usize {
+    let (m, n) = job.shape;
+    while j + NV * W <= n {
+        let mut r = 0;
+        while r + MR <= m {
+            outer_tile::<T, R, FMA, W, MR, NV>(c, ldc, job, (r, j));
+            r += MR;
+        }
+        while r + 2 <= m {
+            outer_tile::<T, R, FMA, W, 2, NV>(c, ldc, job, (r, j));
+            r += 2;
+        }
+        if r < m {
+            outer_tile::<T, R, FMA, W, 1, NV>(c, ldc, job, (r, j));
+        }
+        j += NV * W;
+    }
+    j
+}
+
 /// An `MR × NV·L` tile of `C` from `block` rank-one updates, in `MR·NV` vector
 /// accumulators: per step, `NV` vector loads of `Q` and `MR` broadcasts of `A` feed `MR·NV`
 /// fused multiply-adds. Loops run over flat indices with `while`, which LLVM unrolls
 /// completely, so every accumulator stays in a register.
 #[inline(always)]
-fn outer_tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+fn outer_tile<T: Real, R: RowStarts, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
     c: &mut [T],
     ldc: usize,
-    a: &[T],
-    (a_row, a_depth): (usize, usize),
-    q: &[T],
-    ldq: usize,
+    job: &OuterJob<'_, T, R>,
     (r0, j0): (usize, usize),
-    (depth, block): (usize, usize),
-    accumulate: bool,
 ) {
     const CHUNK: usize = 16;
+    let OuterJob {
+        a, a_strides: (a_row, a_depth), q, rows: ldq, depth: (depth, block), add: accumulate, ..
+    } = *job;
     let mut acc = [[[T::zero(); L]; NV]; MR];
     let mut t0 = depth;
     while t0 < depth + block {
@@ -647,7 +812,7 @@ fn outer_tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const N
             }
         }
         for (dt, column) in packed.iter().enumerate().take(steps) {
-            let (vectors, _) = q[(t0 + dt) * ldq + j0..][..NV * L].as_chunks::<L>();
+            let (vectors, _) = q[ldq.start(t0 + dt) + j0..][..NV * L].as_chunks::<L>();
             packed::rank_one::<T, FMA, L, MR, NV>(&mut acc, column, &vectors.as_chunks::<NV>().0[0]);
         }
         t0 += steps;

@@ -8,8 +8,13 @@
 //! H′ = ⌊(H + 2·pad − d·(kh − 1) − 1)/s⌋ + 1,  likewise W′
 //! ```
 //!
-//! Each group of a sample is one matrix product on the packed GEMM ([`gemm::multiply`]):
-//! the input is unfolded ("im2col") into columns `X̃[(c′, p, q)][(i, j)]`, and then
+//! Each group of a sample is one matrix product on the GEMM kernels ([`gemm`]). With
+//! stride 1 the product is an *implicit GEMM*: the input (padded with zeros when the layer
+//! pads) is read in place, row `(c′, p, q)` of the product's right operand being the input
+//! shifted by `c′·H·W + p·d·W + q·d`, over the output positions taken at the input's width
+//! `W` — `(H′ − 1)·W + W′` of them, the `W − W′` between consecutive rows computed and
+//! dropped. Nothing is copied but the padding and the dropped columns. With a larger stride
+//! the input is unfolded ("im2col") into columns `X̃[(c′, p, q)][(i, j)]` first. Either way
 //!
 //! ```text
 //! forward:          Z_g = W_g · X̃_g + b                    (O/G × H′W′)
@@ -25,12 +30,16 @@
 //! the gradient of: `channels` and `input` are the transposed layer's output, `filters`
 //! and `output` its input, and the weight `[C_in][C_out/G][kh][kw]` is PyTorch's layout.
 //!
-//! Columns are recomputed in the backward pass (as PyTorch does) rather than kept, so a
-//! layer's workspace holds one sample's columns, not a batch's. A pointwise convolution
-//! (a 1×1 kernel, stride 1, no padding) reads its input in place: its columns are the input.
+//! Nothing is kept between the passes (columns are recomputed in the backward pass, as
+//! PyTorch does), so a layer's workspace holds one sample's scratch, not a batch's. A
+//! pointwise convolution (a 1×1 kernel, stride 1, no padding) is a plain product on its
+//! input and needs no scratch at all.
+
+use core::cell::RefCell;
 
 use crate::Real;
-use crate::gemm::{self, Strided};
+use crate::gemm::{self, Stride, Strided};
+use crate::isa::vectorised;
 
 /// The sizes of a convolution, as the generated code writes them (every field a literal).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,10 +107,66 @@ impl Geometry {
             && self.padding[1] == 0
     }
 
-    /// The workspace one sample's columns need (0 when pointwise).
+    /// The workspace a batch of `batch` samples needs (0 when pointwise): with stride 1,
+    /// each sample's padded input and full-width gradient rows, and one product's result
+    /// ([`Geometry::is_implicit`]); else one sample's unfolded columns.
     #[must_use]
-    pub const fn columns_len(&self) -> usize {
-        if self.is_pointwise() { 0 } else { self.depth() * self.positions() }
+    pub const fn scratch_len(&self, batch: usize) -> usize {
+        if self.is_pointwise() {
+            0
+        } else if self.is_implicit() {
+            batch * (self.padded_len() + self.wide_len()) + self.work_len()
+        } else {
+            self.depth() * self.positions()
+        }
+    }
+
+    /// Whether the products read the input in place (stride 1; see the module docs).
+    #[must_use]
+    pub const fn is_implicit(&self) -> bool {
+        self.stride[0] == 1 && self.stride[1] == 1
+    }
+
+    /// The input's height and width with its padding, as the implicit products read it:
+    /// `H′ + d·(kh − 1)` by `W′ + d·(kw − 1)`.
+    const fn padded(&self) -> [usize; 2] {
+        [
+            self.output[0] + self.dilation[0] * (self.kernel[0] - 1),
+            self.output[1] + self.dilation[1] * (self.kernel[1] - 1),
+        ]
+    }
+
+    const fn is_padded(&self) -> bool {
+        self.padding[0] > 0 || self.padding[1] > 0
+    }
+
+    /// Values of the padded input (0 when the layer does not pad: the input is read as is).
+    const fn padded_len(&self) -> usize {
+        if self.is_padded() { self.channels * self.padded()[0] * self.padded()[1] } else { 0 }
+    }
+
+    /// Output positions at the padded input's width: `(H′ − 1)·W_p + W′`.
+    const fn span(&self) -> usize {
+        (self.output[0] - 1) * self.padded()[1] + self.output[1]
+    }
+
+    /// Whether the full-width rows are the output's rows (one output row, or no columns
+    /// dropped between rows).
+    const fn is_compact(&self) -> bool {
+        self.span() == self.positions()
+    }
+
+    /// Values of one sample's output at full width (0 when compact).
+    const fn wide_len(&self) -> usize {
+        if self.is_compact() { 0 } else { self.filters * self.span() }
+    }
+
+    /// Values of one product's result: a group's columns `C/G·kh·kw × span` (the input
+    /// gradient) or its full-width output `O/G × span`.
+    const fn work_len(&self) -> usize {
+        let depth = self.depth();
+        let filters = self.filters_per_group();
+        (if depth > filters { depth } else { filters }) * self.span()
     }
 
     /// Output channels per group.
@@ -116,22 +181,21 @@ impl Geometry {
 }
 
 /// Training and inference forward over a batch: `output = W ⋆ input + b` (`z`, before
-/// any activation). `columns` holds [`Geometry::columns_len`] values.
+/// any activation). `scratch` holds [`Geometry::scratch_len`] values.
 #[inline]
 pub fn forward<T: Real>(
     geometry: &Geometry,
     (weight, bias): (&[T], Option<&[T]>),
     input: &[T],
     output: &mut [T],
-    columns: &mut [T],
+    scratch: &mut [T],
 ) {
-    let samples = input.chunks_exact(geometry.input_len());
-    for (x, y) in samples.zip(output.chunks_exact_mut(geometry.output_len())) {
-        correlate(geometry, weight, x, y, columns);
+    vectorised(|| {
+        correlate_all(geometry, weight, input, output, scratch);
         if let Some(bias) = bias {
-            add_bias(bias, y, geometry.positions());
+            add_bias(bias, output, geometry.positions());
         }
-    }
+    });
 }
 
 /// Backward over a batch given `δ = ∂L/∂z`: writes `∂L/∂W`, `∂L/∂b` (overwriting) and, when
@@ -143,19 +207,18 @@ pub fn backward<T: Real>(
     input: &[T],
     delta: &[T],
     (grad_weight, grad_bias): (&mut [T], Option<&mut [T]>),
-    mut grad_input: Option<&mut [T]>,
-    columns: &mut [T],
+    grad_input: Option<&mut [T]>,
+    scratch: &mut [T],
 ) {
-    if let Some(grad_bias) = grad_bias {
-        bias_gradient(delta, grad_bias, geometry.filters, geometry.positions());
-    }
-    let (inputs, outputs) = (geometry.input_len(), geometry.output_len());
-    for (n, (x, d)) in input.chunks_exact(inputs).zip(delta.chunks_exact(outputs)).enumerate() {
-        weight_gradient(geometry, x, d, grad_weight, columns, n > 0);
-        if let Some(grad_input) = grad_input.as_deref_mut() {
-            correlate_transposed(geometry, weight, d, &mut grad_input[n * inputs..][..inputs], columns);
+    vectorised(|| {
+        if let Some(grad_bias) = grad_bias {
+            bias_gradient(delta, grad_bias, geometry.filters, geometry.positions());
         }
-    }
+        weight_gradient_all(geometry, input, delta, grad_weight, scratch);
+        if let Some(grad_input) = grad_input {
+            correlate_transposed_all(geometry, weight, delta, grad_input, scratch);
+        }
+    });
 }
 
 /// A transposed convolution's forward over a batch: `output = fold(Wᵀ·input) + b`, `b` per
@@ -166,15 +229,14 @@ pub fn transposed_forward<T: Real>(
     (weight, bias): (&[T], Option<&[T]>),
     input: &[T],
     output: &mut [T],
-    columns: &mut [T],
+    scratch: &mut [T],
 ) {
-    let samples = input.chunks_exact(geometry.output_len());
-    for (x, y) in samples.zip(output.chunks_exact_mut(geometry.input_len())) {
-        correlate_transposed(geometry, weight, x, y, columns);
+    vectorised(|| {
+        correlate_transposed_all(geometry, weight, input, output, scratch);
         if let Some(bias) = bias {
-            add_bias(bias, y, geometry.input[0] * geometry.input[1]);
+            add_bias(bias, output, geometry.input[0] * geometry.input[1]);
         }
-    }
+    });
 }
 
 /// A transposed convolution's backward over a batch given `δ = ∂L/∂z`: `∂L/∂W = Σ_n x ·
@@ -186,98 +248,345 @@ pub fn transposed_backward<T: Real>(
     input: &[T],
     delta: &[T],
     (grad_weight, grad_bias): (&mut [T], Option<&mut [T]>),
-    mut grad_input: Option<&mut [T]>,
-    columns: &mut [T],
+    grad_input: Option<&mut [T]>,
+    scratch: &mut [T],
 ) {
-    let planes = geometry.input[0] * geometry.input[1];
-    if let Some(grad_bias) = grad_bias {
-        bias_gradient(delta, grad_bias, geometry.channels, planes);
+    vectorised(|| {
+        if let Some(grad_bias) = grad_bias {
+            bias_gradient(delta, grad_bias, geometry.channels, geometry.input[0] * geometry.input[1]);
+        }
+        weight_gradient_all(geometry, delta, input, grad_weight, scratch);
+        if let Some(grad_input) = grad_input {
+            correlate_all(geometry, weight, delta, grad_input, scratch);
+        }
+    });
+}
+
+/// `y = W ⋆ x` (no bias) for every sample: `xs` `[N][C][H][W]`, `ys` `[N][O][H′][W′]`.
+#[inline(always)]
+fn correlate_all<T: Real>(geometry: &Geometry, weight: &[T], xs: &[T], ys: &mut [T], scratch: &mut [T]) {
+    if geometry.is_implicit() && !geometry.is_pointwise() {
+        return implicit::correlate_all(geometry, weight, xs, ys, scratch);
     }
-    let (inputs, outputs) = (geometry.output_len(), geometry.input_len());
-    for (n, (x, d)) in input.chunks_exact(inputs).zip(delta.chunks_exact(outputs)).enumerate() {
-        weight_gradient(geometry, d, x, grad_weight, columns, n > 0);
-        if let Some(grad_input) = grad_input.as_deref_mut() {
-            correlate(geometry, weight, d, &mut grad_input[n * inputs..][..inputs], columns);
+    let (depth, positions) = (geometry.depth(), geometry.positions());
+    let filters = geometry.filters_per_group();
+    for (x, y) in xs.chunks_exact(geometry.input_len()).zip(ys.chunks_exact_mut(geometry.output_len())) {
+        for group in 0..geometry.groups {
+            let unfolded = unfold(geometry, x, group, scratch);
+            let w = Strided::rows(&weight[group * filters * depth..], depth);
+            let c = &mut y[group * filters * positions..];
+            gemm::multiply(
+                c,
+                positions,
+                w,
+                Strided::rows(unfolded, positions),
+                (filters, positions, depth),
+                false,
+            );
         }
     }
 }
 
-/// One sample: `y = W ⋆ x` (no bias), one product per group.
-fn correlate<T: Real>(geometry: &Geometry, weight: &[T], x: &[T], y: &mut [T], columns: &mut [T]) {
-    let (depth, positions) = (geometry.depth(), geometry.positions());
-    let filters = geometry.filters_per_group();
-    for group in 0..geometry.groups {
-        let unfolded = unfold(geometry, x, group, columns);
-        let w = Strided::rows(&weight[group * filters * depth..], depth);
-        let c = &mut y[group * filters * positions..];
-        gemm::multiply(
-            c,
-            positions,
-            w,
-            Strided::rows(unfolded, positions),
-            (filters, positions, depth),
-            false,
-        );
+/// `x = fold(Wᵀ·y)` (overwriting `x`) for every sample.
+#[inline(always)]
+fn correlate_transposed_all<T: Real>(
+    geometry: &Geometry,
+    weight: &[T],
+    ys: &[T],
+    xs: &mut [T],
+    scratch: &mut [T],
+) {
+    if geometry.is_implicit() && !geometry.is_pointwise() {
+        return implicit::correlate_transposed_all(geometry, weight, ys, xs, scratch);
     }
-}
-
-/// One sample: `x = fold(Wᵀ·y)` (overwriting `x`), one product per group.
-fn correlate_transposed<T: Real>(geometry: &Geometry, weight: &[T], y: &[T], x: &mut [T], columns: &mut [T]) {
     let (depth, positions) = (geometry.depth(), geometry.positions());
     let filters = geometry.filters_per_group();
     let plane = geometry.input[0] * geometry.input[1];
-    for group in 0..geometry.groups {
-        let wt = Strided::transposed(&weight[group * filters * depth..], depth);
-        let d = Strided::rows(&y[group * filters * positions..], positions);
-        let shape = (depth, positions, filters);
-        if geometry.is_pointwise() {
-            let x = &mut x[group * depth * plane..];
-            gemm::multiply(x, positions, wt, d, shape, false);
-        } else {
-            gemm::multiply(columns, positions, wt, d, shape, false);
-            fold(geometry, columns, group, x);
+    for (y, x) in ys.chunks_exact(geometry.output_len()).zip(xs.chunks_exact_mut(geometry.input_len())) {
+        for group in 0..geometry.groups {
+            let wt = Strided::transposed(&weight[group * filters * depth..], depth);
+            let d = Strided::rows(&y[group * filters * positions..], positions);
+            let shape = (depth, positions, filters);
+            if geometry.is_pointwise() {
+                let x = &mut x[group * depth * plane..];
+                gemm::multiply(x, positions, wt, d, shape, false);
+            } else {
+                gemm::multiply(scratch, positions, wt, d, shape, false);
+                fold(geometry, scratch, group, x);
+            }
         }
     }
 }
 
-/// One sample's contribution `∂L/∂W_g (+)= Δ_g · X̃_gᵀ`; overwrites unless `accumulate`.
-fn weight_gradient<T: Real>(
+/// `∂L/∂W_g = Σ_n Δ_g · X̃_gᵀ` (overwriting) over every sample.
+#[inline(always)]
+fn weight_gradient_all<T: Real>(
     geometry: &Geometry,
-    x: &[T],
-    delta: &[T],
+    xs: &[T],
+    deltas: &[T],
     grad_weight: &mut [T],
-    columns: &mut [T],
-    accumulate: bool,
+    scratch: &mut [T],
 ) {
+    if geometry.is_implicit() && !geometry.is_pointwise() {
+        return implicit::weight_gradient_all(geometry, xs, deltas, grad_weight, scratch);
+    }
     let (depth, positions) = (geometry.depth(), geometry.positions());
     let filters = geometry.filters_per_group();
-    for group in 0..geometry.groups {
-        let unfolded = unfold(geometry, x, group, columns);
-        let d = Strided::rows(&delta[group * filters * positions..], positions);
-        let c = &mut grad_weight[group * filters * depth..];
-        let shape = (filters, depth, positions);
-        gemm::multiply(c, depth, d, Strided::transposed(unfolded, positions), shape, accumulate);
+    let samples = xs.chunks_exact(geometry.input_len()).zip(deltas.chunks_exact(geometry.output_len()));
+    for (n, (x, delta)) in samples.enumerate() {
+        for group in 0..geometry.groups {
+            let unfolded = unfold(geometry, x, group, scratch);
+            let d = Strided::rows(&delta[group * filters * positions..], positions);
+            let c = &mut grad_weight[group * filters * depth..];
+            let shape = (filters, depth, positions);
+            gemm::multiply(c, depth, d, Strided::transposed(unfolded, positions), shape, n > 0);
+        }
     }
 }
 
-/// `y[o][·] += b[o]` over one sample's `planes`-long channels.
-fn add_bias<T: Real>(bias: &[T], y: &mut [T], plane: usize) {
-    for (channel, &b) in y.chunks_exact_mut(plane).zip(bias) {
-        for value in channel {
-            *value += b;
+/// The stride-1 products, reading the (padded) input in place: see the module docs.
+mod implicit {
+    use super::{Geometry, RefCell, Stride, copy_short};
+    use crate::Real;
+    use crate::gemm;
+
+    /// A batch's scratch: every sample's padded input (or its gradient) and full-width
+    /// output gradient, and one product's result.
+    struct Scratch<'a, T> {
+        padded: &'a mut [T],
+        wide: &'a mut [T],
+        work: &'a mut [T],
+    }
+
+    fn split<'a, T>(geometry: &Geometry, scratch: &'a mut [T], batch: usize) -> Scratch<'a, T> {
+        let (padded, rest) = scratch.split_at_mut(batch * geometry.padded_len());
+        let (wide, rest) = rest.split_at_mut(batch * geometry.wide_len());
+        Scratch { padded, wide, work: &mut rest[..geometry.work_len()] }
+    }
+
+    /// Runs `f` with where each row `(c′, p, q)` of a group's product begins in its padded
+    /// planes: `c′·H_p·W_p + p·d_h·W_p + q·d_w`. The table lives in a thread-local buffer,
+    /// so a warm pass allocates nothing.
+    fn with_offsets<R>(geometry: &Geometry, f: impl FnOnce(&[usize]) -> R) -> R {
+        thread_local! {
+            static OFFSETS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+        }
+        let [height, width] = geometry.padded();
+        let ([kh, kw], [dh, dw]) = (geometry.kernel, geometry.dilation);
+        let channels = geometry.channels / geometry.groups;
+        let fill = |offsets: &mut Vec<usize>| {
+            offsets.clear();
+            for c in 0..channels {
+                for p in 0..kh {
+                    offsets.extend((0..kw).map(|q| c * height * width + p * dh * width + q * dw));
+                }
+            }
+        };
+        OFFSETS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut offsets) => {
+                fill(&mut offsets);
+                f(&offsets)
+            }
+            Err(_) => {
+                let mut offsets = Vec::new();
+                fill(&mut offsets);
+                f(&offsets)
+            }
+        })
+    }
+
+    /// Every sample with its zeros around it, in `padded` (or the samples themselves when the
+    /// layer does not pad), and the distance between samples.
+    #[inline(always)]
+    fn pad<'a, T: Real>(geometry: &Geometry, xs: &'a [T], padded: &'a mut [T]) -> (&'a [T], usize) {
+        if !geometry.is_padded() {
+            return (xs, geometry.input_len());
+        }
+        let ([height, width], [ph, pw], [_, wide]) = (geometry.input, geometry.padding, geometry.padded());
+        padded.fill(T::zero());
+        let planes = padded.chunks_exact_mut(geometry.padded()[0] * wide);
+        for (target, source) in planes.zip(xs.chunks_exact(height * width)) {
+            for (h, row) in source.chunks_exact(width).enumerate() {
+                copy_short(&mut target[(h + ph) * wide + pw..][..width], row);
+            }
+        }
+        (padded, geometry.padded_len())
+    }
+
+    /// `x` = the interior of one sample's padded gradient `padded`.
+    #[inline(always)]
+    fn unpad<T: Real>(geometry: &Geometry, padded: &[T], x: &mut [T]) {
+        let ([height, width], [ph, pw], [_, wide]) = (geometry.input, geometry.padding, geometry.padded());
+        let planes = padded.chunks_exact(geometry.padded()[0] * wide);
+        for (source, target) in planes.zip(x.chunks_exact_mut(height * width)) {
+            for (h, row) in target.chunks_exact_mut(width).enumerate() {
+                copy_short(row, &source[(h + ph) * wide + pw..][..width]);
+            }
+        }
+    }
+
+    /// Output-shaped values (`[rows][H′][W′]`, every sample) at the padded width, zeros in
+    /// the columns between rows (or the values themselves when compact), and the distance
+    /// between samples.
+    #[inline(always)]
+    fn widen<'a, T: Real>(geometry: &Geometry, deltas: &'a [T], wide: &'a mut [T]) -> (&'a [T], usize) {
+        if geometry.is_compact() {
+            return (deltas, geometry.output_len());
+        }
+        let ([_, columns], [_, width], span) = (geometry.output, geometry.padded(), geometry.span());
+        for (target, source) in wide.chunks_exact_mut(span).zip(deltas.chunks_exact(geometry.positions())) {
+            target.fill(T::zero());
+            for (i, row) in source.chunks_exact(columns).enumerate() {
+                copy_short(&mut target[i * width..][..columns], row);
+            }
+        }
+        (wide, geometry.wide_len())
+    }
+
+    /// The output rows of full-width rows: drops the columns between them.
+    #[inline(always)]
+    fn narrow<T: Real>(geometry: &Geometry, full: &[T], y: &mut [T]) {
+        let ([_, columns], [_, width], span) = (geometry.output, geometry.padded(), geometry.span());
+        for (source, target) in full.chunks_exact(span).zip(y.chunks_exact_mut(geometry.positions())) {
+            for (i, row) in target.chunks_exact_mut(columns).enumerate() {
+                copy_short(row, &source[i * width..][..columns]);
+            }
+        }
+    }
+
+    /// `y = W ⋆ x` for every sample: one product per sample and group.
+    #[inline(always)]
+    pub(super) fn correlate_all<T: Real>(
+        geometry: &Geometry,
+        weight: &[T],
+        xs: &[T],
+        ys: &mut [T],
+        scratch: &mut [T],
+    ) {
+        let batch = xs.len() / geometry.input_len();
+        let Scratch { padded, work, .. } = split(geometry, scratch, batch);
+        let (sources, step) = pad(geometry, xs, padded);
+        let (depth, positions, span) = (geometry.depth(), geometry.positions(), geometry.span());
+        let (filters, plane) = (geometry.filters_per_group(), geometry.padded()[0] * geometry.padded()[1]);
+        let channels = geometry.channels / geometry.groups;
+        with_offsets(geometry, |offsets| {
+            for (n, y) in ys.chunks_exact_mut(geometry.output_len()).enumerate() {
+                for group in 0..geometry.groups {
+                    let w = &weight[group * filters * depth..];
+                    let q = &sources[n * step + group * channels * plane..];
+                    let y = &mut y[group * filters * positions..][..filters * positions];
+                    let target = if geometry.is_compact() { &mut *y } else { &mut *work };
+                    gemm::outer_at(target, span, w, (depth, 1), q, offsets, (filters, span, depth), false);
+                    if !geometry.is_compact() {
+                        narrow(geometry, work, y);
+                    }
+                }
+            }
+        });
+    }
+
+    /// `x = fold(Wᵀ·y)` for every sample: each group's columns `W_gᵀ·Δ_g`, each column added
+    /// onto the padded planes at its row's offset.
+    #[inline(always)]
+    pub(super) fn correlate_transposed_all<T: Real>(
+        geometry: &Geometry,
+        weight: &[T],
+        ys: &[T],
+        xs: &mut [T],
+        scratch: &mut [T],
+    ) {
+        let batch = ys.len() / geometry.output_len();
+        let Scratch { padded, wide, work } = split(geometry, scratch, batch);
+        let (deltas, step) = widen(geometry, ys, wide);
+        let (depth, span) = (geometry.depth(), geometry.span());
+        let (filters, plane) = (geometry.filters_per_group(), geometry.padded()[0] * geometry.padded()[1]);
+        let channels = geometry.channels / geometry.groups;
+        with_offsets(geometry, |offsets| {
+            for (n, x) in xs.chunks_exact_mut(geometry.input_len()).enumerate() {
+                let target: &mut [T] =
+                    if geometry.is_padded() { &mut padded[..geometry.padded_len()] } else { &mut *x };
+                target.fill(T::zero());
+                for group in 0..geometry.groups {
+                    let w = &weight[group * filters * depth..];
+                    let d = &deltas[n * step + group * filters * span..];
+                    gemm::outer_at(work, span, w, (1, depth), d, Stride(span), (depth, span, filters), false);
+                    let planes = &mut target[group * channels * plane..];
+                    for (&offset, row) in offsets.iter().zip(work.chunks_exact(span)) {
+                        for (t, &value) in planes[offset..][..span].iter_mut().zip(row) {
+                            *t += value;
+                        }
+                    }
+                }
+                if geometry.is_padded() {
+                    unpad(geometry, &padded[..geometry.padded_len()], x);
+                }
+            }
+        });
+    }
+
+    /// `∂L/∂W_g = Σ_n Δ_g · X̃_gᵀ` (overwriting): one call per group for the whole batch,
+    /// whose sums run over every sample's positions.
+    #[inline(always)]
+    pub(super) fn weight_gradient_all<T: Real>(
+        geometry: &Geometry,
+        xs: &[T],
+        deltas: &[T],
+        grad_weight: &mut [T],
+        scratch: &mut [T],
+    ) {
+        let batch = xs.len() / geometry.input_len();
+        let Scratch { padded, wide, .. } = split(geometry, scratch, batch);
+        let (sources, source_step) = pad(geometry, xs, padded);
+        let (deltas, delta_step) = widen(geometry, deltas, wide);
+        let (depth, span) = (geometry.depth(), geometry.span());
+        let (filters, plane) = (geometry.filters_per_group(), geometry.padded()[0] * geometry.padded()[1]);
+        let channels = geometry.channels / geometry.groups;
+        with_offsets(geometry, |offsets| {
+            for group in 0..geometry.groups {
+                let d = (&deltas[group * filters * span..], span, delta_step);
+                let q = (&sources[group * channels * plane..], offsets, source_step);
+                let c = &mut grad_weight[group * filters * depth..];
+                gemm::dot_rows_batched(c, depth, d, q, (filters, depth, span), batch, false);
+            }
+        });
+    }
+}
+
+/// `y[n][o][·] += b[o]` over every sample's `plane`-long channels.
+#[inline(always)]
+fn add_bias<T: Real>(bias: &[T], ys: &mut [T], plane: usize) {
+    for y in ys.chunks_exact_mut(bias.len() * plane) {
+        for (channel, &b) in y.chunks_exact_mut(plane).zip(bias) {
+            for value in channel {
+                *value += b;
+            }
         }
     }
 }
 
 /// `∂L/∂b[o] = Σ_n Σ_position δ[n][o][position]`.
+#[inline(always)]
 fn bias_gradient<T: Real>(delta: &[T], grad_bias: &mut [T], channels: usize, plane: usize) {
     let grad_bias = &mut grad_bias[..channels];
     grad_bias.fill(T::zero());
     for sample in delta.chunks_exact(channels * plane) {
         for (g, channel) in grad_bias.iter_mut().zip(sample.chunks_exact(plane)) {
-            *g += channel.iter().fold(T::zero(), |sum, &d| sum + d);
+            *g += sum(channel);
         }
     }
+}
+
+/// `Σ values` in eight independent lanes, so it vectorises.
+#[inline(always)]
+fn sum<T: Real>(values: &[T]) -> T {
+    let (chunks, rest) = values.as_chunks::<8>();
+    let lanes = chunks.iter().fold([T::zero(); 8], |mut lanes, chunk| {
+        for (lane, &value) in lanes.iter_mut().zip(chunk) {
+            *lane += value;
+        }
+        lanes
+    });
+    rest.iter().fold(lanes.iter().fold(T::zero(), |total, &lane| total + lane), |total, &value| total + value)
 }
 
 /// The output columns `j` whose input column `j·s + q·d − pad` lies in `0..width`.
@@ -290,6 +599,7 @@ fn valid_range(width: usize, output: usize, stride: usize, offset: usize, paddin
 
 /// Group `group`'s columns of one sample: `X̃[(c′, p, q)][(i, j)]`, zero where the kernel
 /// reads padding. Returns the input itself when the geometry is pointwise.
+#[inline(always)]
 fn unfold<'a, T: Real>(geometry: &Geometry, x: &'a [T], group: usize, columns: &'a mut [T]) -> &'a [T] {
     let [height, width] = geometry.input;
     let per_group = geometry.channels_per_group();
@@ -318,7 +628,7 @@ fn unfold<'a, T: Real>(geometry: &Geometry, x: &'a [T], group: usize, columns: &
                     row[end..].fill(T::zero());
                     let first = start * sw + q * dw - pw;
                     if sw == 1 {
-                        row[start..end].copy_from_slice(&source[first..first + end - start]);
+                        copy_short(&mut row[start..end], &source[first..]);
                     } else {
                         for (value, &s) in row[start..end].iter_mut().zip(source[first..].iter().step_by(sw))
                         {
@@ -332,8 +642,24 @@ fn unfold<'a, T: Real>(geometry: &Geometry, x: &'a [T], group: usize, columns: &
     &columns[..geometry.depth() * positions]
 }
 
+/// `target = source[..target.len()]` for a short row, in blocks of 8 whose copies inline
+/// (a `copy_from_slice` of unknown length calls `memmove`, which costs more than the copy at
+/// the lengths of an image row).
+#[inline(always)]
+fn copy_short<T: Copy>(target: &mut [T], source: &[T]) {
+    let mut from = source[..target.len()].chunks_exact(8);
+    let mut blocks = target.chunks_exact_mut(8);
+    for (block, values) in (&mut blocks).zip(&mut from) {
+        block.copy_from_slice(values);
+    }
+    for (value, &s) in blocks.into_remainder().iter_mut().zip(from.remainder()) {
+        *value = s;
+    }
+}
+
 /// The inverse of [`unfold`] for gradients: overwrites group `group`'s planes of `x` with
 /// the sum of every column entry that read each pixel.
+#[inline(always)]
 fn fold<T: Real>(geometry: &Geometry, columns: &[T], group: usize, x: &mut [T]) {
     let [height, width] = geometry.input;
     let per_group = geometry.channels_per_group();

@@ -11,10 +11,14 @@
 //! H′ = ⌊(H + 2·pad − kh)/s⌋ + 1,  likewise W′
 //! ```
 //!
-//! The max pass does not store its argmax: backward finds it again in the input, with the
-//! same comparison, so a training step keeps nothing besides the output.
+//! Inference's max pass reduces the window's rows first and then its columns, which
+//! vectorises; the training pass also records each window's argmax (its index in the plane,
+//! held as a `T`: exact below 2²⁴ pixels in `f32`), which backward scatters `δ` to.
+
+use core::cmp::Ordering;
 
 use crate::Real;
+use crate::isa::vectorised;
 
 /// The sizes of a pooling layer, as the generated code writes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,28 +44,33 @@ impl Window {
         self.output[0] * self.output[1]
     }
 
-    /// The input pixels of output position `(i, j)`'s window that lie inside the plane, as
-    /// row and column ranges.
-    fn span(&self, i: usize, j: usize) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
-        let clip = |index: usize, axis: usize| {
-            let start = index * self.stride[axis];
-            let first = start.saturating_sub(self.padding[axis]);
-            let end = (start + self.kernel[axis]).saturating_sub(self.padding[axis]).min(self.input[axis]);
-            first..end
-        };
-        (clip(i, 0), clip(j, 1))
+    /// The input indices along `axis` that output index `index`'s window covers inside the
+    /// plane.
+    #[inline]
+    fn span(&self, index: usize, axis: usize) -> core::ops::Range<usize> {
+        let start = index * self.stride[axis];
+        let first = start.saturating_sub(self.padding[axis]);
+        let end = (start + self.kernel[axis]).saturating_sub(self.padding[axis]).min(self.input[axis]);
+        first..end
     }
 
-    /// The flat index of the first maximal element of `(i, j)`'s window in `plane`.
+    /// The flat index of the first maximal element (NaN counts as maximal, as in PyTorch)
+    /// of output `(i, j)`'s window in `plane`.
+    #[inline(always)]
     fn argmax<T: Real>(&self, plane: &[T], i: usize, j: usize) -> usize {
-        let (rows, cols) = self.span(i, j);
         let width = self.input[1];
+        let (rows, cols) = if self.padding == [0, 0] {
+            let (h, w) = (i * self.stride[0], j * self.stride[1]);
+            (h..h + self.kernel[0], w..w + self.kernel[1])
+        } else {
+            (self.span(i, 0), self.span(j, 1))
+        };
         let mut best = rows.start * width + cols.start;
+        let mut largest = plane[best];
         for h in rows {
-            for w in cols.clone() {
-                // Strictly greater: the first maximum wins, as in PyTorch.
-                if plane[h * width + w] > plane[best] {
-                    best = h * width + w;
+            for (at, &value) in (h * width + cols.start..).zip(&plane[h * width..][cols.clone()]) {
+                if beats(value, largest) {
+                    (best, largest) = (at, value);
                 }
             }
         }
@@ -69,30 +78,96 @@ impl Window {
     }
 }
 
-/// Max pooling over a batch.
+/// Whether `candidate` replaces `best` as a window's maximum: when larger, or NaN (so NaN
+/// propagates, as in PyTorch); on a tie the first stays.
+#[inline(always)]
+fn beats<T: Real>(candidate: T, best: T) -> bool {
+    !matches!(candidate.partial_cmp(&best), Some(Ordering::Less | Ordering::Equal))
+}
+
+/// `a = max(a, b)` as [`beats`] decides.
+#[inline(always)]
+fn keep_larger<T: Real>(a: &mut T, b: T) {
+    if beats(b, *a) {
+        *a = b;
+    }
+}
+
+/// Max pooling over a batch (inference).
 #[inline]
 pub fn max_forward<T: Real>(window: &Window, input: &[T], output: &mut [T]) {
-    let planes = input.chunks_exact(window.plane());
-    for (plane, out) in planes.zip(output.chunks_exact_mut(window.positions())) {
-        for (index, a) in out.iter_mut().enumerate() {
-            let (i, j) = (index / window.output[1], index % window.output[1]);
-            *a = plane[window.argmax(plane, i, j)];
+    vectorised(|| {
+        let [width, columns] = [window.input[1], window.output[1]];
+        if window.padding != [0, 0] || width > MAX_WIDTH {
+            return max_by_argmax(window, input, output, None);
+        }
+        // Every window whole: the maximum over the window's rows, then along its columns,
+        // both of which vectorise.
+        let mut rows = [T::zero(); MAX_WIDTH];
+        let rows = &mut rows[..width];
+        let planes = input.chunks_exact(window.plane());
+        for (plane, out) in planes.zip(output.chunks_exact_mut(window.positions())) {
+            for (i, out_row) in out.chunks_exact_mut(columns).enumerate() {
+                let first = i * window.stride[0] * width;
+                rows.copy_from_slice(&plane[first..][..width]);
+                for p in 1..window.kernel[0] {
+                    for (m, &x) in rows.iter_mut().zip(&plane[first + p * width..][..width]) {
+                        keep_larger(m, x);
+                    }
+                }
+                for (j, a) in out_row.iter_mut().enumerate() {
+                    let taps = &rows[j * window.stride[1]..][..window.kernel[1]];
+                    *a = taps[0];
+                    taps[1..].iter().for_each(|&x| keep_larger(a, x));
+                }
+            }
+        }
+    });
+}
+
+/// The widest row the two-pass max pooling reduces on the stack.
+const MAX_WIDTH: usize = 1024;
+
+/// Max pooling over a batch for training: also records each window's argmax, its index in
+/// the plane, in `argmax` (output-shaped).
+#[inline]
+pub fn max_forward_train<T: Real>(window: &Window, input: &[T], output: &mut [T], argmax: &mut [T]) {
+    vectorised(|| max_by_argmax(window, input, output, Some(argmax)));
+}
+
+/// Max pooling window by window, through each window's argmax (recorded when asked).
+#[inline(always)]
+fn max_by_argmax<T: Real>(window: &Window, input: &[T], output: &mut [T], mut argmax: Option<&mut [T]>) {
+    let (positions, columns) = (window.positions(), window.output[1]);
+    for (n, (plane, out)) in
+        input.chunks_exact(window.plane()).zip(output.chunks_exact_mut(positions)).enumerate()
+    {
+        for (k, a) in out.iter_mut().enumerate() {
+            let at = window.argmax(plane, k / columns, k % columns);
+            *a = plane[at];
+            if let Some(argmax) = argmax.as_deref_mut() {
+                argmax[n * positions + k] = T::from_float(at as f64);
+            }
         }
     }
 }
 
-/// Max pooling's backward: `∂L/∂x` (overwritten) gets each `δ` at its window's argmax.
+/// Max pooling's backward: `∂L/∂x` (overwritten) gets each `δ` at its window's argmax, as
+/// the training pass recorded it.
 #[inline]
-pub fn max_backward<T: Real>(window: &Window, input: &[T], delta: &[T], grad_input: &mut [T]) {
-    let plane = window.plane();
-    let planes = input.chunks_exact(plane).zip(grad_input.chunks_exact_mut(plane));
-    for ((x, gx), d) in planes.zip(delta.chunks_exact(window.positions())) {
-        gx.fill(T::zero());
-        for (index, &d) in d.iter().enumerate() {
-            let (i, j) = (index / window.output[1], index % window.output[1]);
-            gx[window.argmax(x, i, j)] += d;
+pub fn max_backward<T: Real>(window: &Window, argmax: &[T], delta: &[T], grad_input: &mut [T]) {
+    vectorised(|| {
+        let positions = window.positions();
+        let planes = grad_input.chunks_exact_mut(window.plane());
+        for ((gx, d), indices) in
+            planes.zip(delta.chunks_exact(positions)).zip(argmax.chunks_exact(positions))
+        {
+            gx.fill(T::zero());
+            for (&d, &index) in d.iter().zip(indices) {
+                gx[index.to_f64() as usize] += d;
+            }
         }
-    }
+    });
 }
 
 /// Average pooling over a batch.
@@ -103,7 +178,8 @@ pub fn average_forward<T: Real>(window: &Window, input: &[T], output: &mut [T]) 
     let planes = input.chunks_exact(window.plane());
     for (plane, out) in planes.zip(output.chunks_exact_mut(window.positions())) {
         for (index, a) in out.iter_mut().enumerate() {
-            let (rows, cols) = window.span(index / window.output[1], index % window.output[1]);
+            let (rows, cols) =
+                (window.span(index / window.output[1], 0), window.span(index % window.output[1], 1));
             let mut sum = T::zero();
             for h in rows {
                 for &x in &plane[h * width..][cols.clone()] {
@@ -124,7 +200,8 @@ pub fn average_backward<T: Real>(window: &Window, delta: &[T], grad_input: &mut 
     for (gx, d) in planes.zip(delta.chunks_exact(window.positions())) {
         gx.fill(T::zero());
         for (index, &d) in d.iter().enumerate() {
-            let (rows, cols) = window.span(index / window.output[1], index % window.output[1]);
+            let (rows, cols) =
+                (window.span(index / window.output[1], 0), window.span(index % window.output[1], 1));
             for h in rows {
                 for g in &mut gx[h * width..][cols.clone()] {
                     *g += d * scale;

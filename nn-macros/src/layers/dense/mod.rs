@@ -344,10 +344,10 @@ impl Layer for Dense {
     fn scratch(&self) -> Vec<Scratch> {
         let mut scratch = Vec::new();
         if self.keeps_pre_activation() {
-            scratch.push(Scratch { name: "z", per_sample: self.outputs, fixed: 0 });
+            scratch.push(Scratch::per_sample("z", self.outputs));
         }
         if self.spectral.is_some() {
-            scratch.push(Scratch { name: "sigma", per_sample: 0, fixed: 1 });
+            scratch.push(Scratch::fixed("sigma", 1));
         }
         scratch
     }
