@@ -199,8 +199,21 @@ impl Pool {
         }
     }
 
+    /// The inference kernel, with the window's sizes as const generics for max pooling.
     fn forward_function(&self) -> TokenStream {
-        if self.reduce == Reduce::Max { quote!(max_forward) } else { quote!(average_forward) }
+        match self.reduce {
+            Reduce::Max => {
+                let generics = self.generics();
+                quote!(max_forward::<T, #generics>)
+            }
+            Reduce::Average => quote!(average_forward),
+        }
+    }
+
+    /// `KH, KW, SH, SW`.
+    fn generics(&self) -> TokenStream {
+        let ([kh, kw], [sh, sw]) = (self.kernel.map(literal), self.stride.map(literal));
+        quote!(#kh, #kw, #sh, #sw)
     }
 }
 
@@ -247,8 +260,11 @@ impl Layer for Pool {
         let private = private();
         let (window, x, output, argmax) =
             (self.window(), &site.inputs[0], site.output(), site.scratch("argmax"));
+        let generics = self.generics();
         quote! {
-            #private::pool::max_forward_train(#window, #x, &mut __workspace.#output, &mut __workspace.#argmax);
+            #private::pool::max_forward_train::<T, #generics>(
+                #window, #x, &mut __workspace.#output, &mut __workspace.#argmax,
+            );
         }
     }
 

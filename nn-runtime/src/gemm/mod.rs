@@ -602,7 +602,11 @@ fn dot_tile<T: Real, R: RowStarts, const FMA: bool, const L: usize>(
         ];
         accumulate_tile::<T, FMA, L>(&mut acc, &mut tails, a, b);
     }
-    core::array::from_fn(|index| sum_lanes(acc[index]) + tails[index])
+    let mut sums = tails;
+    for (sum, lanes) in sums.iter_mut().zip(acc) {
+        *sum += sum_lanes(lanes);
+    }
+    sums
 }
 
 /// Adds one pair of row sets' products to a tile's accumulators: `acc` by whole vectors,
@@ -639,12 +643,23 @@ fn accumulate_tile<T: Real, const FMA: bool, const L: usize>(
     if rest > 0 && k >= L {
         // The last `rest` steps as one more vector step over the last `L` values, with the
         // lanes already counted zeroed in `A`, so the sums stay in vector registers.
-        let keep: [T; L] = core::array::from_fn(|l| if l < L - rest { T::zero() } else { T::one() });
-        let xs: [[T; L]; DOT_ROWS] = core::array::from_fn(|p| {
-            let last = a[p][k - L..].as_chunks::<L>().0[0];
-            core::array::from_fn(|l| last[l] * keep[l])
-        });
-        let ys: [&[T; L]; DOT_COLS] = core::array::from_fn(|q| &b[q][k - L..].as_chunks::<L>().0[0]);
+        let mut keep = [T::one(); L];
+        keep[..L - rest].fill(T::zero());
+        let mut xs = [[T::zero(); L]; DOT_ROWS];
+        for (x, row) in xs.iter_mut().zip(a) {
+            let last = &row[k - L..].as_chunks::<L>().0[0];
+            let mut l = 0;
+            while l < L {
+                x[l] = last[l] * keep[l];
+                l += 1;
+            }
+        }
+        let ys: [&[T; L]; DOT_COLS] = [
+            &b[0][k - L..].as_chunks::<L>().0[0],
+            &b[1][k - L..].as_chunks::<L>().0[0],
+            &b[2][k - L..].as_chunks::<L>().0[0],
+            &b[3][k - L..].as_chunks::<L>().0[0],
+        ];
         let mut index = 0;
         while index < DOT_ROWS * DOT_COLS {
             let (x, y) = (&xs[index / DOT_COLS], ys[index % DOT_COLS]);

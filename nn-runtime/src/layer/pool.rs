@@ -15,8 +15,6 @@
 //! vectorises; the training pass also records each window's argmax (its index in the plane,
 //! held as a `T`: exact below 2²⁴ pixels in `f32`), which backward scatters `δ` to.
 
-use core::cmp::Ordering;
-
 use crate::Real;
 use crate::isa::vectorised;
 
@@ -81,58 +79,84 @@ impl Window {
 /// Whether `candidate` replaces `best` as a window's maximum: when larger, or NaN (so NaN
 /// propagates, as in PyTorch); on a tie the first stays.
 #[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // "not at most" is exactly "larger or NaN"
 fn beats<T: Real>(candidate: T, best: T) -> bool {
-    !matches!(candidate.partial_cmp(&best), Some(Ordering::Less | Ordering::Equal))
+    !(candidate <= best)
 }
 
-/// `a = max(a, b)` as [`beats`] decides.
-#[inline(always)]
-fn keep_larger<T: Real>(a: &mut T, b: T) {
-    if beats(b, *a) {
-        *a = b;
-    }
-}
-
-/// Max pooling over a batch (inference).
+/// Max pooling over a batch (inference). `KH × KW` is the kernel and `(SH, SW)` the stride,
+/// as in `window`: known at compile time, so the loops over a row's windows vectorise.
 #[inline]
-pub fn max_forward<T: Real>(window: &Window, input: &[T], output: &mut [T]) {
-    vectorised(|| {
-        let [width, columns] = [window.input[1], window.output[1]];
-        if window.padding != [0, 0] || width > MAX_WIDTH {
-            return max_by_argmax(window, input, output, None);
-        }
-        // Every window whole: the maximum over the window's rows, then along its columns,
-        // both of which vectorise.
-        let mut rows = [T::zero(); MAX_WIDTH];
-        let rows = &mut rows[..width];
-        let planes = input.chunks_exact(window.plane());
-        for (plane, out) in planes.zip(output.chunks_exact_mut(window.positions())) {
-            for (i, out_row) in out.chunks_exact_mut(columns).enumerate() {
-                let first = i * window.stride[0] * width;
-                rows.copy_from_slice(&plane[first..][..width]);
-                for p in 1..window.kernel[0] {
-                    for (m, &x) in rows.iter_mut().zip(&plane[first + p * width..][..width]) {
-                        keep_larger(m, x);
-                    }
-                }
-                for (j, a) in out_row.iter_mut().enumerate() {
-                    let taps = &rows[j * window.stride[1]..][..window.kernel[1]];
-                    *a = taps[0];
-                    taps[1..].iter().for_each(|&x| keep_larger(a, x));
-                }
-            }
-        }
-    });
+pub fn max_forward<T: Real, const KH: usize, const KW: usize, const SH: usize, const SW: usize>(
+    window: &Window,
+    input: &[T],
+    output: &mut [T],
+) {
+    vectorised(|| max_pool::<T, KH, KW, SH, SW>(window, input, output, None));
 }
-
-/// The widest row the two-pass max pooling reduces on the stack.
-const MAX_WIDTH: usize = 1024;
 
 /// Max pooling over a batch for training: also records each window's argmax, its index in
 /// the plane, in `argmax` (output-shaped).
 #[inline]
-pub fn max_forward_train<T: Real>(window: &Window, input: &[T], output: &mut [T], argmax: &mut [T]) {
-    vectorised(|| max_by_argmax(window, input, output, Some(argmax)));
+pub fn max_forward_train<T: Real, const KH: usize, const KW: usize, const SH: usize, const SW: usize>(
+    window: &Window,
+    input: &[T],
+    output: &mut [T],
+    argmax: &mut [T],
+) {
+    vectorised(|| max_pool::<T, KH, KW, SH, SW>(window, input, output, Some(argmax)));
+}
+
+/// The widest output row the row-by-row max pooling keeps on the stack.
+const MAX_WIDTH: usize = 512;
+
+/// Max pooling, recording the argmax when asked. Windows that never touch padding go row
+/// by row: for each of a window's `KH` rows, every window's first maximum along that row,
+/// then the first of those down the rows — the first maximum in row-major order, as
+/// PyTorch's loop finds it.
+#[inline(always)]
+fn max_pool<T: Real, const KH: usize, const KW: usize, const SH: usize, const SW: usize>(
+    window: &Window,
+    input: &[T],
+    output: &mut [T],
+    mut argmax: Option<&mut [T]>,
+) {
+    let [width, columns] = [window.input[1], window.output[1]];
+    if window.padding != [0, 0] || columns > MAX_WIDTH {
+        return max_by_argmax(window, input, output, argmax);
+    }
+    let positions = window.positions();
+    let (mut best, mut at) = ([T::zero(); MAX_WIDTH], [0_usize; MAX_WIDTH]);
+    let (best, at) = (&mut best[..columns], &mut at[..columns]);
+    for (n, (plane, out)) in
+        input.chunks_exact(window.plane()).zip(output.chunks_exact_mut(positions)).enumerate()
+    {
+        for (i, out_row) in out.chunks_exact_mut(columns).enumerate() {
+            for p in 0..KH {
+                let first = (i * SH + p) * width;
+                let row = &plane[first..][..(columns - 1) * SW + KW];
+                for (j, (b, a)) in best.iter_mut().zip(at.iter_mut()).enumerate() {
+                    let taps = &row[j * SW..][..KW];
+                    let (mut value, mut q) = (taps[0], 0);
+                    for (k, &tap) in taps.iter().enumerate().skip(1) {
+                        if beats(tap, value) {
+                            (value, q) = (tap, k);
+                        }
+                    }
+                    if p == 0 || beats(value, *b) {
+                        (*b, *a) = (value, first + j * SW + q);
+                    }
+                }
+            }
+            out_row.copy_from_slice(best);
+            if let Some(argmax) = argmax.as_deref_mut() {
+                let recorded = &mut argmax[n * positions + i * columns..][..columns];
+                for (r, &a) in recorded.iter_mut().zip(at.iter()) {
+                    *r = T::from_float(a as f64);
+                }
+            }
+        }
+    }
 }
 
 /// Max pooling window by window, through each window's argmax (recorded when asked).
