@@ -69,6 +69,24 @@ nn::network! {
     }
 }
 
+nn::network! {
+    /// Every convolution path: implicit (padded and not), unfolded (strided), pointwise,
+    /// transposed, grouped, pooling with its argmax, upsampling.
+    struct Convolutional {
+        input(2, 12, 12),
+        conv2d(2 -> 4, kernel = 3, padding = 1, relu),
+        max_pool2d(2),
+        conv2d(8, kernel = 3, stride = 2, groups = 2, relu),
+        conv2d(8, kernel = 1),
+        conv_transpose2d(8 -> 4, kernel = 2, stride = 2, tanh),
+        upsample(2),
+        conv2d(4, kernel = 3),
+        avg_pool2d(2),
+        global_avg_pool,
+        dense(10),
+    }
+}
+
 fn data<T: nn::Real>(features: usize, outputs: usize, samples: usize) -> (Vec<T>, Vec<T>) {
     let inputs = (0..features * samples).map(|k| T::from_float(((k % 17) as f64 - 8.0) / 8.0)).collect();
     let targets = (0..outputs * samples).map(|k| T::from_float(((k % 5) as f64) / 5.0)).collect();
@@ -227,6 +245,35 @@ fn graph_and_normalisation_steps_do_not_allocate() {
             let _ = trainer.network().forward_batch_with(&matrix, &mut workspace);
         });
         assert_eq!(count, 0, "allocations in warm inference");
+    }
+    run::<f32>();
+    run::<f64>();
+}
+
+#[test]
+fn convolution_steps_do_not_allocate() {
+    // Batches of 64 and 5 alternate.
+    fn run<T: nn::Real>() {
+        let (large, large_targets) = data::<T>(288, 10, 64);
+        let (small, small_targets) = data::<T>(288, 10, 5);
+        let optimizer = Sgd::with_learning_rate(0.01);
+        let mut trainer = Trainer::new(Convolutional::<T>::seeded(3), MeanSquaredError, optimizer);
+        trainer.step(&large, &large_targets).unwrap();
+        trainer.step(&small, &small_targets).unwrap();
+        let count = allocations_during(|| {
+            for _ in 0..5 {
+                trainer.step(&large, &large_targets).unwrap();
+                trainer.step(&small, &small_targets).unwrap();
+            }
+        });
+        assert_eq!(count, 0, "allocations in 10 warm convolution training steps");
+        let mut workspace = Convolutional::<T>::workspace();
+        trainer.network().infer(&large, &mut workspace).unwrap();
+        let count = allocations_during(|| {
+            trainer.network().infer(&large, &mut workspace).unwrap();
+            trainer.network().infer(&small, &mut workspace).unwrap();
+        });
+        assert_eq!(count, 0, "allocations in warm convolution inference");
     }
     run::<f32>();
     run::<f64>();
