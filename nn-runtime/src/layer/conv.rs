@@ -115,7 +115,7 @@ impl Geometry {
         if self.is_pointwise() {
             0
         } else if self.is_implicit() {
-            batch * (self.padded_len() + self.wide_len()) + self.work_len()
+            batch * (self.padded_len() + self.wide_len()) + PARTS * self.work_len()
         } else {
             self.depth() * self.positions()
         }
@@ -178,6 +178,35 @@ impl Geometry {
     const fn channels_per_group(&self) -> usize {
         self.channels / self.groups
     }
+}
+
+/// The most parts a batch's per-sample products are split into, one per thread, when
+/// [`gemm::set_threads`] allows more than one (the products themselves split by rows too).
+const PARTS: usize = 2;
+
+/// Multiply-adds of a batch's per-sample products from which they are split across threads.
+const PARALLEL_MULTIPLY_ADDS: usize = 1 << 21;
+
+/// Runs `each(first, part, slots, work)` over the samples in up to [`PARTS`] contiguous
+/// parts, on as many threads: `part` holds the samples' values (`per_sample` each), `slots`
+/// their scratch slots (`per_slot` each), `work` one part's share of `work`. Splits only
+/// when there are threads to spare and `multiply_adds` make it worth a thread.
+fn in_parts<T: Send>(
+    (values, per_sample): (&mut [T], usize),
+    (slots, per_slot): (&mut [T], usize),
+    work: &mut [T],
+    multiply_adds: usize,
+    each: &(impl Fn(usize, &mut [T], &mut [T], &mut [T]) + Sync),
+) {
+    let batch = values.len() / per_sample;
+    let (own, spare) = work.split_at_mut(work.len() / PARTS);
+    if gemm::threads() < 2 || batch < 2 || multiply_adds < PARALLEL_MULTIPLY_ADDS {
+        return each(0, values, slots, own);
+    }
+    let half = batch / 2;
+    let (first, second) = values.split_at_mut(half * per_sample);
+    let (first_slots, second_slots) = slots.split_at_mut(half * per_slot);
+    rayon::join(|| each(0, first, first_slots, own), || each(half, second, second_slots, spare));
 }
 
 /// Training and inference forward over a batch: `output = W ⋆ input + b` (`z`, before
@@ -346,7 +375,7 @@ fn weight_gradient_all<T: Real>(
 
 /// The stride-1 products, reading the (padded) input in place: see the module docs.
 mod implicit {
-    use super::{Geometry, RefCell, Stride, copy_short};
+    use super::{Geometry, PARTS, RefCell, Stride, copy_short, in_parts};
     use crate::Real;
     use crate::gemm;
 
@@ -361,7 +390,7 @@ mod implicit {
     fn split<'a, T>(geometry: &Geometry, scratch: &'a mut [T], batch: usize) -> Scratch<'a, T> {
         let (padded, rest) = scratch.split_at_mut(batch * geometry.padded_len());
         let (wide, rest) = rest.split_at_mut(batch * geometry.wide_len());
-        Scratch { padded, wide, work: &mut rest[..geometry.work_len()] }
+        Scratch { padded, wide, work: &mut rest[..PARTS * geometry.work_len()] }
     }
 
     /// Runs `f` with where each row `(c′, p, q)` of a group's product begins in its padded
@@ -469,19 +498,32 @@ mod implicit {
         let (depth, positions, span) = (geometry.depth(), geometry.positions(), geometry.span());
         let (filters, plane) = (geometry.filters_per_group(), geometry.padded()[0] * geometry.padded()[1]);
         let channels = geometry.channels / geometry.groups;
+        let multiply_adds = batch * geometry.filters * span * depth;
         with_offsets(geometry, |offsets| {
-            for (n, y) in ys.chunks_exact_mut(geometry.output_len()).enumerate() {
-                for group in 0..geometry.groups {
-                    let w = &weight[group * filters * depth..];
-                    let q = &sources[n * step + group * channels * plane..];
-                    let y = &mut y[group * filters * positions..][..filters * positions];
-                    let target = if geometry.is_compact() { &mut *y } else { &mut *work };
-                    gemm::outer_at(target, span, w, (depth, 1), q, offsets, (filters, span, depth), false);
-                    if !geometry.is_compact() {
-                        narrow(geometry, work, y);
+            let each = |first: usize, ys: &mut [T], _: &mut [T], work: &mut [T]| {
+                for (n, y) in (first..).zip(ys.chunks_exact_mut(geometry.output_len())) {
+                    for group in 0..geometry.groups {
+                        let w = &weight[group * filters * depth..];
+                        let q = &sources[n * step + group * channels * plane..];
+                        let y = &mut y[group * filters * positions..][..filters * positions];
+                        let target = if geometry.is_compact() { &mut *y } else { &mut *work };
+                        gemm::outer_at(
+                            target,
+                            span,
+                            w,
+                            (depth, 1),
+                            q,
+                            offsets,
+                            (filters, span, depth),
+                            false,
+                        );
+                        if !geometry.is_compact() {
+                            narrow(geometry, work, y);
+                        }
                     }
                 }
-            }
+            };
+            in_parts((ys, geometry.output_len()), (&mut [], 0), work, multiply_adds, &each);
         });
     }
 
@@ -501,26 +543,41 @@ mod implicit {
         let (depth, span) = (geometry.depth(), geometry.span());
         let (filters, plane) = (geometry.filters_per_group(), geometry.padded()[0] * geometry.padded()[1]);
         let channels = geometry.channels / geometry.groups;
+        let multiply_adds = batch * geometry.filters * span * depth;
         with_offsets(geometry, |offsets| {
-            for (n, x) in xs.chunks_exact_mut(geometry.input_len()).enumerate() {
-                let target: &mut [T] =
-                    if geometry.is_padded() { &mut padded[..geometry.padded_len()] } else { &mut *x };
-                target.fill(T::zero());
-                for group in 0..geometry.groups {
-                    let w = &weight[group * filters * depth..];
-                    let d = &deltas[n * step + group * filters * span..];
-                    gemm::outer_at(work, span, w, (1, depth), d, Stride(span), (depth, span, filters), false);
-                    let planes = &mut target[group * channels * plane..];
-                    for (&offset, row) in offsets.iter().zip(work.chunks_exact(span)) {
-                        for (t, &value) in planes[offset..][..span].iter_mut().zip(row) {
-                            *t += value;
+            // Each part folds into its first sample's padded slot, one sample at a time.
+            let each = |first: usize, xs: &mut [T], padded: &mut [T], work: &mut [T]| {
+                let padded = &mut padded[..geometry.padded_len()];
+                for (n, x) in (first..).zip(xs.chunks_exact_mut(geometry.input_len())) {
+                    let target: &mut [T] = if geometry.is_padded() { &mut *padded } else { &mut *x };
+                    target.fill(T::zero());
+                    for group in 0..geometry.groups {
+                        let w = &weight[group * filters * depth..];
+                        let d = &deltas[n * step + group * filters * span..];
+                        gemm::outer_at(
+                            work,
+                            span,
+                            w,
+                            (1, depth),
+                            d,
+                            Stride(span),
+                            (depth, span, filters),
+                            false,
+                        );
+                        let planes = &mut target[group * channels * plane..];
+                        for (&offset, row) in offsets.iter().zip(work.chunks_exact(span)) {
+                            for (t, &value) in planes[offset..][..span].iter_mut().zip(row) {
+                                *t += value;
+                            }
                         }
                     }
+                    if geometry.is_padded() {
+                        unpad(geometry, padded, x);
+                    }
                 }
-                if geometry.is_padded() {
-                    unpad(geometry, &padded[..geometry.padded_len()], x);
-                }
-            }
+            };
+            let slots = (padded, geometry.padded_len());
+            in_parts((xs, geometry.input_len()), slots, work, multiply_adds, &each);
         });
     }
 
