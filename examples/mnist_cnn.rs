@@ -83,8 +83,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         };
     println!("{} training and {} test images of {:?}\n", train.len(), test.len(), train.shape());
 
-    let epochs = 15;
-    let optimizer = Adam::new(AdamConfig { learning_rate: 1e-3, ..AdamConfig::default() });
+    let epochs = 20;
+    let optimizer = Adam::new(AdamConfig { learning_rate: 2e-3, ..AdamConfig::default() });
     let mut trainer = Trainer::new(LeNet::seeded(1), SoftmaxCrossEntropy, optimizer)
         .with_seed(1)
         .with_schedule(CosineAnnealing { epochs, minimum: 1e-5 });
