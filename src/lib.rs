@@ -39,10 +39,14 @@
 //! | `batch_norm(F, act, momentum = 0.1, eps = 1e-5)` | PyTorch's `BatchNorm1d`/`2d`: batch statistics in training, running ones in inference; all arguments optional |
 //! | `layer_norm(F, act, eps = 1e-5)` | PyTorch's `LayerNorm(F)` over the last axis; all arguments optional |
 //! | `embedding(VOCAB -> DIM)` | the network reads `u32` ids: one per sample, or `L` after `input(L)` (a sequence `[L, DIM]`) |
+//! | `conv2d(C_IN -> C_OUT, kernel = 3, stride = 1, padding = 1, act)`, `conv1d(…)` | PyTorch's `nn.Conv2d`/`1d` with `dilation`, `groups`, `padding = same`, `bias = false`; every output size computed at compile time |
+//! | `conv_transpose2d(…, output_padding = 1)`, `conv_transpose1d(…)` | transposed convolution ("deconvolution") |
+//! | `max_pool2d(2)`, `avg_pool2d(3, stride = 2)`, `max_pool1d`, `avg_pool1d`, `global_avg_pool` | pooling |
+//! | `upsample(2)` | nearest-neighbour upsampling |
 //! | `flatten` | a sequence or image as one vector |
 //! | `residual { layer, … }` | `x + f(x)`; the block must keep `x`'s shape |
 //! | `add(a, b, …)`, `concat(a, b, …)` | merge named layers' outputs: sum (one shape), or join along the features |
-//! | `input(N)` | first only: declares the input size, so the first `dense` may omit `IN` |
+//! | `input(N)`, `input(C, L)`, `input(C, H, W)` | first only: declares the input's shape (vector, signal or image), so the first layer may omit its input size |
 //!
 //! A network is a directed graph; a value read by several layers gets the sum of their
 //! gradients:
@@ -65,6 +69,30 @@
 //! assert_eq!(net.buffer("4.running_var"), Some(&[1.0; 8][..]));
 //! let y = net.forward(&nn::SVector::<f64, 5>::repeat(0.5)); // running statistics: inference
 //! # let _ = y;
+//! ```
+//!
+//! A convolutional network declares its input's shape, in PyTorch's `[C, H, W]` order; the
+//! macro computes every shape after it, and a mismatch is a compile error that shows the
+//! arithmetic:
+//!
+//! ```
+//! nn::network! {
+//!     pub struct LeNet {
+//!         input(1, 28, 28),
+//!         conv2d(1 -> 6, kernel = 5, relu), // [6, 24, 24]
+//!         max_pool2d(2),                     // [6, 12, 12]
+//!         conv2d(16, kernel = 5, relu),      // [16, 8, 8]
+//!         max_pool2d(2),                     // [16, 4, 4]
+//!         flatten,                           // 256
+//!         dense(120, relu),
+//!         dense(84, relu),
+//!         dense(10),
+//!     }
+//! }
+//!
+//! use nn::Network;
+//! assert_eq!(LeNet::<f32>::INPUT_SHAPE, &[1, 28, 28]);
+//! assert_eq!(LeNet::<f32>::PARAMETERS, 44_426);
 //! ```
 //!
 //! Unnamed layers are named by their index, as in a PyTorch `nn.Sequential`: parameters are
