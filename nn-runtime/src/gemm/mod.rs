@@ -548,7 +548,11 @@ fn dot_rows_body<T: Real, R: RowStarts, const FMA: bool, const L: usize>(
             // The last rows, fewer than four, go through a whole tile too, with the last row
             // repeated; only the rows not done yet are stored.
             let rows = core::array::from_fn(|p| (r + p).min(m - 1));
-            let sums = dot_tile::<T, R, FMA, L>((a, lda, rows), (b, ldb, j), k, batch);
+            let sums = if batch.0 == 1 {
+                dot_tile_once::<T, R, FMA, L>((a, lda, rows), (b, ldb, j), k)
+            } else {
+                dot_tile::<T, R, FMA, L>((a, lda, rows), (b, ldb, j), k, batch)
+            };
             for (index, &sum) in sums.iter().enumerate().take((m - r).min(DOT_ROWS) * DOT_COLS) {
                 store(&mut c[(r + index / DOT_COLS) * ldc + j + index % DOT_COLS], sum, accumulate);
             }
@@ -567,6 +571,66 @@ fn dot_rows_body<T: Real, R: RowStarts, const FMA: bool, const L: usize>(
             store(&mut c[r * ldc + j], sum, accumulate);
         }
     }
+}
+
+/// [`dot_tile`] for one pair of operands: kept apart because LLVM compiles this shape 15%
+/// faster (measured on a 64×128×784 forward pass) than the same loop inside the loop over
+/// samples. A `4 × 4` tile of dot products of length `k`, in sixteen `L`-lane accumulators.
+///
+/// The accumulators are one flat array and the rows are bound once, outside the loop, so
+/// LLVM keeps every accumulator in a vector register (a nested `[[[T; L]; 4]; 4]` indexed
+/// through arrays of slices stays in memory and runs 30 times slower).
+#[inline(always)]
+fn dot_tile_once<T: Real, R: RowStarts, const FMA: bool, const L: usize>(
+    (a, lda, rows): (&[T], usize, [usize; DOT_ROWS]),
+    (b, ldb, j): (&[T], R, usize),
+    k: usize,
+) -> [T; DOT_ROWS * DOT_COLS] {
+    // Every row sliced here to exactly `k` values, so LLVM sees eight equal lengths and
+    // drops the bounds checks from the loop.
+    let a: [&[T]; DOT_ROWS] = [
+        &a[rows[0] * lda..][..k],
+        &a[rows[1] * lda..][..k],
+        &a[rows[2] * lda..][..k],
+        &a[rows[3] * lda..][..k],
+    ];
+    let b: [&[T]; DOT_COLS] = [
+        &b[ldb.start(j)..][..k],
+        &b[ldb.start(j + 1)..][..k],
+        &b[ldb.start(j + 2)..][..k],
+        &b[ldb.start(j + 3)..][..k],
+    ];
+    let ((a0, _), (a1, _), (a2, _), (a3, _)) =
+        (a[0].as_chunks::<L>(), a[1].as_chunks::<L>(), a[2].as_chunks::<L>(), a[3].as_chunks::<L>());
+    let ((b0, _), (b1, _), (b2, _), (b3, _)) =
+        (b[0].as_chunks::<L>(), b[1].as_chunks::<L>(), b[2].as_chunks::<L>(), b[3].as_chunks::<L>());
+    let chunks = a0.len();
+    let mut acc = [[T::zero(); L]; DOT_ROWS * DOT_COLS];
+    for t in 0..chunks {
+        let xs = [&a0[t], &a1[t], &a2[t], &a3[t]];
+        let ys = [&b0[t], &b1[t], &b2[t], &b3[t]];
+        // `while` over one flat index: LLVM unrolls it completely (nested `for` loops over
+        // `iter_mut()` it does not, and the tile then runs three times slower).
+        let mut index = 0;
+        while index < DOT_ROWS * DOT_COLS {
+            let (x, y) = (xs[index / DOT_COLS], ys[index % DOT_COLS]);
+            let mut l = 0;
+            while l < L {
+                acc[index][l] = multiply_add::<T, FMA>(x[l], y[l], acc[index][l]);
+                l += 1;
+            }
+            index += 1;
+        }
+    }
+    let mut sums = [T::zero(); DOT_ROWS * DOT_COLS];
+    for (index, sum) in sums.iter_mut().enumerate() {
+        let (x, y) = (a[index / DOT_COLS], b[index % DOT_COLS]);
+        *sum = sum_lanes(acc[index]);
+        for t in chunks * L..k {
+            *sum = multiply_add::<T, FMA>(x[t], y[t], *sum);
+        }
+    }
+    sums
 }
 
 /// A `4 × 4` tile of dot products of length `k`, in sixteen `L`-lane accumulators: rows
