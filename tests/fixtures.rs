@@ -123,7 +123,9 @@ where
             check.close(workspace.pre_activation(&name), &flatten(z), &format!("layer {name} z"));
         }
         check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {name} a"));
-        for (key, kept) in [("x_hat", "normalised"), ("batch_mean", "mean"), ("mean", "mean")] {
+        for (key, kept) in
+            [("x_hat", "normalised"), ("batch_mean", "mean"), ("mean", "mean"), ("argmax", "argmax")]
+        {
             if let Some(values) = record.get(key) {
                 check.close(workspace.scratch(&name, kept), &flatten(values), &format!("layer {name} {key}"));
             }
