@@ -30,10 +30,13 @@
 //! the gradient of: `channels` and `input` are the transposed layer's output, `filters`
 //! and `output` its input, and the weight `[C_in][C_out/G][kh][kw]` is PyTorch's layout.
 //!
-//! Nothing is kept between the passes (columns are recomputed in the backward pass, as
-//! PyTorch does), so a layer's workspace holds one sample's scratch, not a batch's. A
-//! pointwise convolution (a 1×1 kernel, stride 1, no padding) is a plain product on its
-//! input and needs no scratch at all.
+//! Nothing is kept between the passes: padding and columns are recomputed in the backward
+//! pass, as PyTorch does. The scratch ([`Geometry::scratch_len`]) holds, with stride 1, each
+//! sample's padded input and full-width output gradient (as large as the layer's input and
+//! output) and one product's result per thread; with a larger stride, one sample's columns.
+//! A pointwise convolution (a 1×1 kernel, stride 1, no padding) is a plain product on its
+//! input and needs no scratch at all. A batch's per-sample products are split across two
+//! threads when [`gemm::set_threads`] allows, the weight gradient's rows too.
 
 use core::cell::RefCell;
 

@@ -11,9 +11,10 @@
 //! H′ = ⌊(H + 2·pad − kh)/s⌋ + 1,  likewise W′
 //! ```
 //!
-//! Inference's max pass reduces the window's rows first and then its columns, which
-//! vectorises; the training pass also records each window's argmax (its index in the plane,
-//! held as a `T`: exact below 2²⁴ pixels in `f32`), which backward scatters `δ` to.
+//! Max pooling's kernel and stride are const generics (the macro writes them), so the loops
+//! over a row's windows compile with constant strides. The training pass records each
+//! window's argmax (its index in the plane, held as a `T`: exact below 2²⁴ pixels in `f32`),
+//! which backward scatters `δ` to.
 
 use crate::Real;
 use crate::isa::vectorised;
