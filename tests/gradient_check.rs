@@ -565,11 +565,14 @@ nn::network! {
     }
 }
 nn::network! {
-    /// `conv1d`: stride, padding, dilation, groups, no bias; max pooling in 1-D.
+    /// `conv1d`: stride, padding, dilation, groups, no bias; max pooling in 1-D; dropout and
+    /// a standalone activation on a signal.
     struct Conv1d {
         input(3, 10),
         conv1d(3 -> 4, kernel = 3, stride = 2, padding = 2, dilation = 2, tanh),
-        conv1d(4 -> 2, kernel = 2, groups = 2, bias = false, tanh),
+        dropout(0.25),
+        conv1d(4 -> 2, kernel = 2, groups = 2, bias = false),
+        sigmoid,
         max_pool1d(2),
         flatten,
         dense(2),
