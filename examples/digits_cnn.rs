@@ -2,7 +2,7 @@
 //! main job's split, progress, table, curves and save/reload check.
 //!
 //! The CSV holds each image as 64 pixel values 0–16, row by row, which is the `[1, 8, 8]`
-//! layout of PyTorch's `[C, H, W]`: the dataset is given that shape and the pixels are
+//! layout of PyTorch's `[C, H, W]`: it is read with that shape and the pixels are
 //! scaled to `[0, 1]` (one scale for every pixel, so the image keeps its contrast; a
 //! per-pixel standardisation would not). The same seeded 80/20 split as the main job.
 //!
@@ -50,8 +50,12 @@ fn main() -> ExitCode {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let options = CsvOptions { label: Label::Name("label".into()), ..CsvOptions::default() };
-    let mut digits = read_csv::<f32>(root.join("data/digits.csv"), &options)?.with_shape(&[1, 8, 8])?;
+    let options = CsvOptions {
+        label: Label::Name("label".into()),
+        shape: Some(vec![1, 8, 8]),
+        ..CsvOptions::default()
+    };
+    let mut digits = read_csv::<f32>(root.join("data/digits.csv"), &options)?;
     for pixel in digits.inputs_mut() {
         *pixel /= 16.0;
     }

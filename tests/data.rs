@@ -312,3 +312,24 @@ fn features_become_ids_for_an_embedding_and_a_fraction_is_an_error_naming_its_ce
     let negative = csv("negative.csv", "a,label\n-1,0\n").unwrap();
     assert!(matches!(negative.to_ids(), Err(DataError::NotAnId { column: 0, .. })));
 }
+
+#[test]
+fn images_carry_their_shape() {
+    let options = CsvOptions {
+        label: Label::Name("label".into()),
+        shape: Some(vec![1, 8, 8]),
+        ..CsvOptions::default()
+    };
+    let digits = read_csv::<f32>(bundled("digits.csv"), &options).unwrap();
+    assert_eq!(digits.shape(), [1, 8, 8]);
+    assert_eq!(digits.split(0.2, 0).0.shape(), [1, 8, 8], "a split keeps the shape");
+    let wrong = CsvOptions { shape: Some(vec![1, 8, 7]), ..options };
+    let error = read_csv::<f32>(bundled("digits.csv"), &wrong).unwrap_err();
+    assert!(matches!(error, DataError::ShapeSize { features: 64, .. }), "{error}");
+    assert!(error.to_string().contains("digits.csv"), "{error}");
+    let images = read_mnist::<f32>(
+        bundled("mnist/t10k-images-idx3-ubyte.gz"),
+        bundled("mnist/t10k-labels-idx1-ubyte.gz"),
+    );
+    assert_eq!(images.unwrap().shape(), [1, 28, 28]);
+}

@@ -246,5 +246,8 @@ fn images_of_another_shape_are_refused_though_their_size_agrees() {
     let signals = flat.clone().with_shape(&[2, 3]).unwrap();
     assert!(trainer.fit(&signals, &config(1)).is_ok());
     let error = flat.with_shape(&[2, 2]).unwrap_err();
-    assert_eq!(error.to_string(), "a sample shape of [2, 2] holds 4 values, but samples have 6 features");
+    assert_eq!(
+        error.to_string(),
+        "in-memory data: a sample shape of [2, 2] holds 4 values, but samples have 6 features"
+    );
 }

@@ -30,11 +30,15 @@ pub struct CsvOptions {
     pub label: Label,
     /// Whether the first row is a header of column names.
     pub header: bool,
+    /// The shape of each row's features, row-major, when they are more than a list:
+    /// `Some(vec![1, 8, 8])` reads the digits' 64 pixels as `[C, H, W]` images (see
+    /// [`Dataset::with_shape`]).
+    pub shape: Option<Vec<usize>>,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        Self { label: Label::Last, header: true }
+        Self { label: Label::Last, header: true, shape: None }
     }
 }
 
@@ -88,7 +92,11 @@ pub fn read_csv<T: Real>(path: impl AsRef<Path>, options: &CsvOptions) -> Result
         return Err(DataError::Empty { path: owned(path) });
     }
     let features = inputs.len() / targets.len();
-    Ok(Dataset::new(features, 1, inputs, targets)?.with_source(path, "line", lines))
+    let dataset = Dataset::new(features, 1, inputs, targets)?.with_source(path, "line", lines);
+    match &options.shape {
+        Some(shape) => dataset.with_shape(shape),
+        None => Ok(dataset),
+    }
 }
 
 fn resolve_label(path: &Path, label: &Label, names: &[String], columns: usize) -> Result<usize, DataError> {

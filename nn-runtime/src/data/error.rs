@@ -135,8 +135,10 @@ pub enum DataError {
         found: usize,
     },
     /// A sample shape that does not hold the samples' features.
-    #[error("a sample shape of {shape:?} holds {} values, but samples have {features} features", shape.iter().product::<usize>())]
+    #[error("{origin}: a sample shape of {shape:?} holds {} values, but samples have {features} features", shape.iter().product::<usize>())]
     ShapeSize {
+        /// Where the data came from.
+        origin: String,
         /// The shape given.
         shape: Vec<usize>,
         /// Features per sample.

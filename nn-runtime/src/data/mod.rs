@@ -100,7 +100,11 @@ impl<T, I> Dataset<T, I> {
     /// [`DataError::ShapeSize`] when the shape does not hold exactly the sample's features.
     pub fn with_shape(mut self, shape: &[usize]) -> Result<Self, DataError> {
         if shape.iter().try_fold(1_usize, |total, &size| total.checked_mul(size)) != Some(self.features) {
-            return Err(DataError::ShapeSize { shape: shape.to_vec(), features: self.features });
+            return Err(DataError::ShapeSize {
+                origin: self.describe(),
+                shape: shape.to_vec(),
+                features: self.features,
+            });
         }
         self.shape = Some(shape.to_vec());
         Ok(self)
