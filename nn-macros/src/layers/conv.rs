@@ -155,21 +155,57 @@ fn resolve(
     let (kernel, stride, dilation, output_padding, groups, bias) =
         (kernel?, stride?, dilation?, output_padding?, groups?, bias?);
     let padding = padding(errors, options, &kernel, &dilation, &stride, transposed)?;
+    let per_axis = PerAxis { kernel, stride, dilation, output_padding, padding };
+    let output = output_sizes(errors, (&kind, kernel_value), options, &input, &per_axis, transposed)?;
+    let plane =
+        |values: &[usize], fill: usize| if axes == 1 { [fill, values[0]] } else { [values[0], values[1]] };
+    let sizes = Sizes {
+        channels,
+        filters,
+        groups,
+        input: plane(&input, 1),
+        output: plane(&output, 1),
+        kernel: plane(&per_axis.kernel, 1),
+        stride: plane(&per_axis.stride, 1),
+        padding: plane(&per_axis.padding.before, 0),
+        dilation: plane(&per_axis.dilation, 1),
+    };
+    let total =
+        spatial::product(&[filters, output.iter().product(), channels, sizes.kernel[0], sizes.kernel[1]]);
+    if total.is_none_or(|total| total > 1 << 34) {
+        errors.at_span(kernel_value.span(), "this layer is too large to fit in memory");
+        return None;
+    }
+    Some((sizes, bias))
+}
+
+/// The sizes given per spatial axis.
+struct PerAxis {
+    kernel: Vec<usize>,
+    stride: Vec<usize>,
+    dilation: Vec<usize>,
+    output_padding: Vec<usize>,
+    padding: Padding,
+}
+
+/// The output's size on every axis; `None` after reporting the axis where the window does
+/// not fit (on the kernel) or the padding leaves nothing (on the padding).
+fn output_sizes(
+    errors: &mut crate::errors::Errors,
+    (kind, kernel_value): (&str, &Value),
+    options: &Options<'_>,
+    input: &[usize],
+    sizes: &PerAxis,
+    transposed: bool,
+) -> Option<Vec<usize>> {
     let mut output = Vec::new();
-    for axis in 0..axes {
+    for (axis, &size) in input.iter().enumerate() {
+        let window = (sizes.kernel[axis], sizes.dilation[axis], sizes.stride[axis]);
         let size = if transposed {
-            transposed_size(
-                errors,
-                options,
-                input[axis],
-                &padding,
-                (kernel[axis], dilation[axis], stride[axis]),
-                output_padding[axis],
-                axis,
-            )?
+            transposed_size(errors, options, size, &sizes.padding, window, sizes.output_padding[axis], axis)?
         } else {
-            let window = (kernel[axis], dilation[axis], stride[axis]);
-            match spatial::slide(spatial::axis_names(axes)[axis], input[axis], padding.total[axis], window) {
+            let name = spatial::axis_names(input.len())[axis];
+            match spatial::slide(name, size, sizes.padding.total[axis], window) {
                 Ok(size) => size,
                 Err(reason) => {
                     errors.at_span(kernel_value.span(), format!("`{kind}`: {reason}"));
@@ -179,26 +215,7 @@ fn resolve(
         };
         output.push(size);
     }
-    let plane =
-        |values: &[usize], fill: usize| if axes == 1 { [fill, values[0]] } else { [values[0], values[1]] };
-    let sizes = Sizes {
-        channels,
-        filters,
-        groups,
-        input: plane(&input, 1),
-        output: plane(&output, 1),
-        kernel: plane(&kernel, 1),
-        stride: plane(&stride, 1),
-        padding: plane(&padding.before, 0),
-        dilation: plane(&dilation, 1),
-    };
-    let total =
-        spatial::product(&[filters, output.iter().product(), channels, sizes.kernel[0], sizes.kernel[1]]);
-    if total.is_none_or(|total| total > 1 << 34) {
-        errors.at_span(kernel_value.span(), "this layer is too large to fit in memory");
-        return None;
-    }
-    Some((sizes, bias))
+    Some(output)
 }
 
 /// `groups = G`: must divide both channel counts.
