@@ -59,15 +59,7 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
     let Some(arguments) = spatial::parse(entry, context) else {
         return Outcome::Failed { output: None };
     };
-    if let Some((name, _)) = &arguments.activation {
-        let message = format!("`{kind}` takes no activation; put `{name}` before it as its own layer");
-        context.errors().at(name, message);
-        return Outcome::Failed { output: None };
-    }
-    if let Some(outputs) = &arguments.outputs {
-        context
-            .errors()
-            .at(outputs, format!("`{kind}` keeps the channels; write `{kind}(2)` for a 2-wide window"));
+    if !no_extras(context, &kind, &arguments) {
         return Outcome::Failed { output: None };
     }
     let Some(source) = context.source(entry) else {
@@ -76,27 +68,11 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
     let Some((channels, input)) = spatial::planes(context, entry, &source, axes) else {
         return Outcome::Failed { output: None };
     };
-    let Some(options) =
-        Options::check(context.errors(), &kind, &arguments.options, &["kernel", "stride", "padding"])
-    else {
+    let accepted = &["kernel", "stride", "padding"];
+    let Some(options) = Options::check(context.errors(), &kind, &arguments.options, accepted) else {
         return Outcome::Failed { output: None };
     };
-    let kernel_value = match (&arguments.lead, options.get("kernel")) {
-        (Some(lead), None) => lead,
-        (None, Some((_, value))) => value,
-        (Some(lead), Some(_)) => {
-            context
-                .errors()
-                .at_span(lead.span(), "the kernel is given twice: as the first argument and as `kernel`");
-            return Outcome::Failed { output: None };
-        }
-        (None, None) => {
-            let message = format!("`{kind}` needs its window size: `{kind}(2)`");
-            context.errors().at_span(spatial::arguments_span(entry), message);
-            return Outcome::Failed { output: None };
-        }
-    };
-    let Some(pool) = window(context, &kind, (kernel_value, &options), (channels, input)) else {
+    let Some(kernel_value) = kernel_argument(context, entry, &arguments, &options) else {
         return Outcome::Failed { output: None };
     };
     let written: Vec<String> = arguments
@@ -105,14 +81,61 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
         .map(Value::text)
         .chain(arguments.options.iter().map(|(key, value)| format!("{key} = {}", value.text())))
         .collect();
-    let layer = Pool { reduce, written, ..pool };
-    Outcome::Layer(Built { layer: Box::new(layer), inputs: vec![source.value], span: entry.kind.span() })
+    let described = (kind.clone(), reduce, written);
+    match window(context, described, (kernel_value, &options), (channels, input)) {
+        Some(pool) => Outcome::Layer(Built {
+            layer: Box::new(pool),
+            inputs: vec![source.value],
+            span: entry.kind.span(),
+        }),
+        None => Outcome::Failed { output: None },
+    }
+}
+
+/// Reports an activation or an `-> OUT` given to a pooling layer; whether there was none.
+fn no_extras(context: &mut Context, kind: &str, arguments: &spatial::Arguments) -> bool {
+    if let Some((name, _)) = &arguments.activation {
+        let message = format!("`{kind}` takes no activation; put `{name}` before it as its own layer");
+        context.errors().at(name, message);
+        return false;
+    }
+    if let Some(outputs) = &arguments.outputs {
+        let message = format!("`{kind}` keeps the channels; write `{kind}(2)` for a 2-wide window");
+        context.errors().at(outputs, message);
+        return false;
+    }
+    true
+}
+
+/// The window size, as the first argument or `kernel = K` (not both); `None` after
+/// reporting.
+fn kernel_argument<'a>(
+    context: &mut Context,
+    entry: &Entry,
+    arguments: &'a spatial::Arguments,
+    options: &Options<'a>,
+) -> Option<&'a Value> {
+    let kind = &entry.kind;
+    match (&arguments.lead, options.get("kernel")) {
+        (Some(lead), None) => Some(lead),
+        (None, Some((_, value))) => Some(value),
+        (Some(lead), Some(_)) => {
+            let message = "the kernel is given twice: as the first argument and as `kernel`";
+            context.errors().at_span(lead.span(), message);
+            None
+        }
+        (None, None) => {
+            let message = format!("`{kind}` needs its window size: `{kind}(2)`");
+            context.errors().at_span(spatial::arguments_span(entry), message);
+            None
+        }
+    }
 }
 
 /// Resolves the window's sizes and slides it over the input; `None` after reporting.
 fn window(
     context: &mut Context,
-    kind: &str,
+    (kind, reduce, written): (String, Reduce, Vec<String>),
     (kernel_value, options): (&Value, &Options<'_>),
     (channels, input): (usize, Vec<usize>),
 ) -> Option<Pool> {
@@ -150,8 +173,8 @@ fn window(
     let plane =
         |values: &[usize], fill: usize| if axes == 1 { [fill, values[0]] } else { [values[0], values[1]] };
     Some(Pool {
-        kind: kind.to_owned(),
-        reduce: Reduce::Max,
+        kind,
+        reduce,
         channels,
         axes,
         input: plane(&input, 1),
@@ -159,7 +182,7 @@ fn window(
         kernel: plane(&kernel, 1),
         stride: plane(&stride, 1),
         padding: plane(&padding, 0),
-        written: Vec::new(),
+        written,
     })
 }
 
