@@ -646,7 +646,7 @@ fn sum<T: Real>(values: &[T]) -> T {
         }
         lanes
     });
-    rest.iter().fold(lanes.iter().fold(T::zero(), |total, &lane| total + lane), |total, &value| total + value)
+    rest.iter().fold(gemm::sum_lanes(lanes), |total, &value| total + value)
 }
 
 /// The output columns `j` whose input column `j·s + q·d − pad` lies in `0..width`.
