@@ -262,19 +262,30 @@ impl Parse for Arguments {
                 arguments.options.push((name, value));
                 continue;
             }
-            let numbers = parse_optional_numbers(content)?;
-            if let Some((previous, _)) = &arguments.activation {
-                let mut error = syn::Error::new(
-                    name.span(),
-                    format!("a layer takes one activation, and `{previous}` is already given"),
-                );
-                error.combine(syn::Error::new(previous.span(), "first activation given here"));
-                return Err(error);
-            }
-            arguments.activation = Some((name, numbers));
+            parse_activation(content, name, &mut arguments.activation)?;
         }
         Ok(arguments)
     }
+}
+
+/// After an activation's name, its optional numbers (`leaky_relu(0.2)`) into `slot`; an
+/// error on both names when `slot` already holds one: a layer takes one activation.
+pub fn parse_activation(
+    content: ParseStream,
+    name: Ident,
+    slot: &mut Option<(Ident, Vec<Number>)>,
+) -> syn::Result<()> {
+    let numbers = parse_optional_numbers(content)?;
+    if let Some((previous, _)) = slot {
+        let mut error = syn::Error::new(
+            name.span(),
+            format!("a layer takes one activation, and `{previous}` is already given"),
+        );
+        error.combine(syn::Error::new(previous.span(), "first activation given here"));
+        return Err(error);
+    }
+    *slot = Some((name, numbers));
+    Ok(())
 }
 
 /// `(number, …)` if present: the arguments of `leaky_relu(0.2)` or `constant(0.1)`.

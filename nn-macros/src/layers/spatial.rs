@@ -11,7 +11,7 @@ use syn::{Ident, LitInt, Token, parenthesized};
 
 use crate::check::{Context, Source};
 use crate::errors::Errors;
-use crate::parse::{Entry, Number, parse_optional_numbers};
+use crate::parse::{Entry, Number, parse_activation};
 use crate::suggest;
 
 /// One value as written: `3`, `(3, 5)`, or a word (`same`, `false`).
@@ -99,16 +99,7 @@ impl Parse for Arguments {
                 content.parse::<Token![=]>()?;
                 arguments.options.push((name, content.parse()?));
             } else {
-                let numbers = parse_optional_numbers(content)?;
-                if let Some((previous, _)) = &arguments.activation {
-                    let mut error = syn::Error::new(
-                        name.span(),
-                        format!("a layer takes one activation, and `{previous}` is already given"),
-                    );
-                    error.combine(syn::Error::new(previous.span(), "first activation given here"));
-                    return Err(error);
-                }
-                arguments.activation = Some((name, numbers));
+                parse_activation(content, name, &mut arguments.activation)?;
             }
             if !content.is_empty() {
                 content.parse::<Token![,]>()?;
