@@ -1,0 +1,3 @@
+nn::network! { struct Net { input(1, 8, 8), conv2d(1 -> 2, kernel = 3, relu, tanh) } }
+
+fn main() {}
