@@ -169,7 +169,7 @@ pub mod __private {
         gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,
         zeroed_parameters,
     };
-    pub use nn_runtime::init::{Init, fill_normal, seeded_rng};
+    pub use nn_runtime::init::{Init, fill_normal, fill_uniform, seeded_rng};
     pub use nn_runtime::isa::{Pass, run_best, run_direct};
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
     pub use nn_runtime::layer::*;

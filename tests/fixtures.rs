@@ -1,4 +1,4 @@
-//! The PyTorch fixtures `01`–`07`, `09`–`15` and `20` (float64 references): every layer's forward values, the
+//! The PyTorch fixtures `01`–`07`, `09`–`18` and `20` (float64 references): every layer's forward values, the
 //! loss, every gradient, and every optimizer step with its state, in f64 to 1e-9 relative
 //! (the fixtures' own hint: `|got − exp| ≤ 1e-12 + 1e-9·|exp|`) and in f32 within the
 //! fixtures' float32 hint. Each test prints its worst relative error.
@@ -77,6 +77,31 @@ nn::network! {
     struct Net12 { input(5), a: dense(3, relu), b: dense(4, tanh) <- input, cat: concat(a, b), out: dense(3) }
 }
 
+nn::network! {
+    /// `16_rnn`: a tanh RNN read at its last step.
+    struct Net16 { input(5, 3), rnn: rnn(3 -> 4), last: last_step, out: dense(3) }
+}
+nn::network! {
+    /// `16_rnn_relu`: the same with relu.
+    struct Net16Relu { input(5, 3), rnn: rnn(3 -> 4, relu), last: last_step, out: dense(3) }
+}
+nn::network! {
+    /// `17_gru`: a GRU's whole sequence through a per-step dense layer.
+    struct Net17 { input(4, 3), gru: gru(3 -> 4), out: dense(2) }
+}
+nn::network! {
+    /// `17_gru_last`: a GRU read at its last step.
+    struct Net17Last { input(4, 3), gru: gru(3 -> 4), last: last_step, out: dense(3) }
+}
+nn::network! {
+    /// `18_lstm`: PyTorch's two-layer LSTM as two consecutive layers.
+    struct Net18 { input(4, 3), lstm_l0: lstm(3 -> 4), lstm: lstm(4), last: last_step, out: dense(3) }
+}
+nn::network! {
+    /// `18_lstm_bidirectional`: both directions, averaged over the steps.
+    struct Net18Bidirectional { input(4, 3), lstm: lstm(3 -> 4, bidirectional), pool: mean_over_steps, out: dense(2) }
+}
+
 /// Compares and remembers the worst relative error.
 struct Checker {
     tolerance: Tolerance,
@@ -123,6 +148,9 @@ where
             check.close(workspace.pre_activation(&name), &flatten(z), &format!("layer {name} z"));
         }
         check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {name} a"));
+        if let Some(per_layer) = record.get("per_layer") {
+            recurrent_records(&mut check, &workspace, layers, per_layer);
+        }
         for (key, kept) in
             [("x_hat", "normalised"), ("batch_mean", "mean"), ("mean", "mean"), ("argmax", "argmax")]
         {
@@ -191,6 +219,54 @@ where
     check.worst
 }
 
+/// A recurrent layer's `per_layer` records — each (layer, direction)'s pre-activations,
+/// gates, cell states and hidden states `[N][T][·]` — against what it kept. PyTorch's layer
+/// `k` of a stacked module is nn's `{name}_l{k}`, its top layer `{name}`.
+fn recurrent_records<T: Real, W: LayerRecords<T>>(
+    check: &mut Checker,
+    workspace: &W,
+    layers: &Value,
+    per_layer: &Value,
+) {
+    let node = &layers.as_array().unwrap().iter().find(|l| l.get("hidden_size").is_some()).unwrap();
+    let (name, hidden) = (node["name"].as_str().unwrap(), node["hidden_size"].as_u64().unwrap() as usize);
+    let top = node["num_layers"].as_u64().unwrap() - 1;
+    let directions = if node["bidirectional"].as_bool().unwrap() { 2 } else { 1 };
+    for entry in per_layer.as_array().unwrap() {
+        let k = entry["layer"].as_u64().unwrap();
+        let layer = if k == top { name.to_owned() } else { format!("{name}_l{k}") };
+        let (reverse, suffix) = if entry["direction"] == "reverse" { (1, "_reverse") } else { (0, "") };
+        let what = |key: &str| format!("layer {layer} {} {key}", entry["direction"]);
+        let gates = ["r", "z", "n"].iter().chain(&["i", "f", "g", "o", "c"]);
+        let kept_width = if entry.get("r").is_some() { 3 } else { 5 };
+        for (index, key) in gates.filter(|key| entry.get(**key).is_some()).enumerate() {
+            let kept = workspace.scratch(&layer, &format!("kept{suffix}"));
+            check.close(
+                &block(kept, kept_width * hidden, index * hidden, hidden),
+                &flatten(&entry[*key]),
+                &what(key),
+            );
+        }
+        for (key, kept) in [("pre", "pre"), ("gi", "pre"), ("gates_pre", "pre"), ("gh", "gh")] {
+            if let Some(values) = entry.get(key) {
+                check.close(
+                    workspace.scratch(&layer, &format!("{kept}{suffix}")),
+                    &flatten(values),
+                    &what(key),
+                );
+            }
+        }
+        let sequence = workspace.activation(&layer);
+        let h = block(sequence, directions * hidden, reverse * hidden, hidden);
+        check.close(&h, &flatten(&entry["h"]), &what("h"));
+    }
+}
+
+/// Columns `start .. start + len` of every row of `width` values.
+fn block<T: Real>(values: &[T], width: usize, start: usize, len: usize) -> Vec<T> {
+    values.chunks_exact(width).flat_map(|row| row[start..start + len].to_vec()).collect()
+}
+
 /// A PARAMS-shaped list of state (`null` for layers without any) as one flat buffer in nn's
 /// layout: each layer's running mean, running variance and batch count.
 fn flatten_buffers(layers: &Value) -> Vec<f64> {
@@ -243,6 +319,12 @@ layer_records!(
     Net13Workspace,
     Net14Workspace,
     Net15Workspace,
+    Net16Workspace,
+    Net16ReluWorkspace,
+    Net17Workspace,
+    Net17LastWorkspace,
+    Net18Workspace,
+    Net18BidirectionalWorkspace,
     Net20Workspace
 );
 
@@ -272,6 +354,7 @@ fn adam_config(file: &str) -> AdamConfig {
 fn all_fixtures<T: Real + FromFixture>() -> Vec<(&'static str, f64)> {
     let mut files = chain_fixtures::<T>();
     files.extend(stateful_and_graph_fixtures::<T>());
+    files.extend(recurrent_fixtures::<T>());
     files
 }
 
@@ -433,6 +516,60 @@ fn stateful_and_graph_fixtures<T: Real + FromFixture>() -> Vec<(&'static str, f6
         ),
     ];
     files.into()
+}
+
+/// `16`–`18`: recurrent layers.
+fn recurrent_fixtures<T: Real + FromFixture>() -> Vec<(&'static str, f64)> {
+    let adam = |o: &Adam<T>| {
+        vec![("exp_avg", o.first_moment().to_vec()), ("exp_avg_sq", o.second_moment().to_vec())]
+    };
+    let none = |_: &Sgd<T>| Vec::new();
+    vec![
+        (
+            "16_rnn.json",
+            run::<T, Net16<T>, _, _>("16_rnn.json", SoftmaxCrossEntropy, sgd("16_rnn.json"), none),
+        ),
+        (
+            "16_rnn_relu.json",
+            run::<T, Net16Relu<T>, _, _>(
+                "16_rnn_relu.json",
+                SoftmaxCrossEntropy,
+                sgd("16_rnn_relu.json"),
+                none,
+            ),
+        ),
+        (
+            "17_gru.json",
+            run::<T, Net17<T>, _, _>(
+                "17_gru.json",
+                MeanSquaredError,
+                Adam::new(adam_config("17_gru.json")),
+                adam,
+            ),
+        ),
+        (
+            "17_gru_last.json",
+            run::<T, Net17Last<T>, _, _>(
+                "17_gru_last.json",
+                SoftmaxCrossEntropy,
+                Adam::new(adam_config("17_gru_last.json")),
+                adam,
+            ),
+        ),
+        (
+            "18_lstm.json",
+            run::<T, Net18<T>, _, _>("18_lstm.json", SoftmaxCrossEntropy, sgd("18_lstm.json"), none),
+        ),
+        (
+            "18_lstm_bidirectional.json",
+            run::<T, Net18Bidirectional<T>, _, _>(
+                "18_lstm_bidirectional.json",
+                MeanSquaredError,
+                sgd("18_lstm_bidirectional.json"),
+                none,
+            ),
+        ),
+    ]
 }
 
 #[test]

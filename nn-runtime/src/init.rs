@@ -61,7 +61,9 @@ impl Init {
     }
 }
 
-fn fill_uniform<T: Real, R: Rng + ?Sized>(values: &mut [T], bound: f64, rng: &mut R) {
+/// Fills `values` with draws from `U(−bound, bound)` (a recurrent layer's default is
+/// `bound = 1/√H`, as PyTorch's `nn.RNN`, `nn.GRU` and `nn.LSTM`).
+pub fn fill_uniform<T: Real, R: Rng + ?Sized>(values: &mut [T], bound: f64, rng: &mut R) {
     for v in values {
         *v = T::from_float(rng.random_range(-bound..bound));
     }

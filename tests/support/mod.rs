@@ -82,6 +82,32 @@ pub fn flatten(value: &Value) -> Vec<f64> {
     }
 }
 
+/// Every parameter name the fixtures use, in nn's buffer order within a layer: a dense or
+/// normalisation layer's, then a recurrent layer's by layer and direction (PyTorch's
+/// `state_dict` order), then attention's.
+const PARAMETER_KEYS: &[&str] = &[
+    "weight",
+    "bias",
+    "gamma",
+    "beta",
+    "weight_ih_l0",
+    "weight_hh_l0",
+    "bias_ih_l0",
+    "bias_hh_l0",
+    "weight_ih_l0_reverse",
+    "weight_hh_l0_reverse",
+    "bias_ih_l0_reverse",
+    "bias_hh_l0_reverse",
+    "weight_ih_l1",
+    "weight_hh_l1",
+    "bias_ih_l1",
+    "bias_hh_l1",
+    "in_proj_weight",
+    "in_proj_bias",
+    "out_proj.weight",
+    "out_proj.bias",
+];
+
 /// A PARAMS-shaped list (one `{weight, bias}` object per layer) as one flat buffer in nn's
 /// layout: each layer's weight `[out][in]` row-major, then its bias.
 pub fn flatten_parameters(layers: &Value) -> Vec<f64> {
@@ -90,7 +116,7 @@ pub fn flatten_parameters(layers: &Value) -> Vec<f64> {
         if layer.is_null() {
             continue;
         }
-        for key in ["weight", "bias", "gamma", "beta"] {
+        for key in PARAMETER_KEYS {
             if let Some(values) = layer.get(key) {
                 flat.extend(flatten(values));
             }

@@ -29,8 +29,10 @@ mod flatten;
 mod input;
 mod layer_norm;
 mod pool;
+mod recurrent;
 mod residual;
 mod spatial;
+mod steps;
 mod upsample;
 
 /// A kind of layer the declaration language knows.
@@ -56,8 +58,10 @@ pub const KINDS: &[Kind] = &[
     concat::KIND,     // concat(a, b)
     conv::KIND,       // conv2d(1 -> 6, kernel = 5, relu), conv1d, conv_transpose2d, …
     pool::KIND,       // max_pool2d(2), avg_pool1d(3, stride = 2), global_avg_pool
+    recurrent::KIND,  // gru(1 -> 8), lstm(16, last), rnn(4, relu, bidirectional)
     upsample::KIND,   // upsample(2)
     flatten::KIND,    // flatten
+    steps::KIND,      // last_step, mean_over_steps
     activation::KIND, // relu, leaky_relu(0.2), …
 ];
 

@@ -102,6 +102,32 @@ pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>
     SVector::from(output)
 }
 
+/// `a = σ(W·x_t + b)` for every step of one sequence `[T, IN]` (`SIN = T·IN`, `SOUT =
+/// T·OUT`), on the stack: a dense layer after a recurrent one.
+#[inline]
+#[must_use]
+pub fn forward_steps<
+    T: Real,
+    A: Activation<T>,
+    const IN: usize,
+    const OUT: usize,
+    const SIN: usize,
+    const SOUT: usize,
+>(
+    activation: &A,
+    weight: &[T],
+    bias: &[T],
+    input: &SVector<T, SIN>,
+) -> SVector<T, SOUT> {
+    let mut output = SVector::<T, SOUT>::zeros();
+    let steps = input.as_slice().chunks_exact(IN).zip(output.as_mut_slice().chunks_exact_mut(OUT));
+    for (x, out) in steps {
+        let x = SVector::<T, IN>::from_column_slice(x);
+        out.copy_from_slice(forward_one::<T, A, IN, OUT>(activation, weight, bias, &x).as_slice());
+    }
+    output
+}
+
 /// `z = W·x + b` for a batch: `input` is `IN × batch`, `output` is `OUT × batch`.
 #[inline]
 pub fn affine<T: Real, const IN: usize, const OUT: usize>(

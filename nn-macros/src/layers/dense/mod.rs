@@ -1,7 +1,9 @@
 //! `dense(IN -> OUT, activation, init = …, norm = spectral)`: `a = σ(W·x + b)`, PyTorch's
 //! `nn.Linear` followed by an activation. `IN` may be left out (`dense(OUT)`) and is then
 //! the size of the value it reads; when written it is checked against it. Parameters:
-//! `weight` `[OUT, IN]` and `bias` `[OUT]`.
+//! `weight` `[OUT, IN]` and `bias` `[OUT]`. On a sequence `[T, IN]` it acts on every step
+//! with the same weights, `[T, OUT]`, as PyTorch's `Linear` on `[N, T, IN]`: a batch of `N`
+//! sequences is a batch of `N·T` steps to the kernels.
 //!
 //! `norm = spectral` (or `spectral(n)`, `n` power iterations per training step) wraps the
 //! layer in PyTorch's `torch.nn.utils.spectral_norm`: the layer uses `W / σ(W)`; the trained
@@ -53,6 +55,8 @@ struct Dense {
     init: Init,
     /// Spectral normalisation's power iterations per training step, if normalised.
     spectral: Option<usize>,
+    /// The steps of the sequence it reads, or `None` on a vector.
+    steps: Option<usize>,
 }
 
 fn build(entry: &Entry, context: &mut Context) -> Outcome {
@@ -142,7 +146,12 @@ fn parse(content: ParseStream) -> syn::Result<Arguments> {
 /// Resolves the sizes, the activation and the options; `None` after reporting a mistake.
 fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<(Dense, usize)> {
     let outputs = context.size(&arguments.outputs, "a dense layer");
-    let (inputs, value) = match (&arguments.inputs, context.incoming(entry)) {
+    let incoming = context.incoming(entry);
+    let steps = match &incoming {
+        Incoming::Known(source) => features(&source.shape).and_then(|(_, steps)| steps),
+        _ => None,
+    };
+    let (inputs, value) = match (&arguments.inputs, incoming) {
         (Some(literal), Incoming::Unknown) => {
             let declared = context.size(literal, "a dense layer's input");
             (declared, declared.map(|size| context.declare_input(Shape::vector(size), true).value))
@@ -151,9 +160,9 @@ fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<
             let declared = context.size(literal, "a dense layer's input");
             match (declared, incoming, outputs) {
                 (Some(declared), Incoming::Known(source), Some(outputs))
-                    if source.shape != Shape::vector(declared) =>
+                    if features(&source.shape).is_none_or(|(features, _)| features != declared) =>
                 {
-                    let size = source.shape.len();
+                    let size = features(&source.shape).map_or(source.shape.len(), |(features, _)| features);
                     let message = format!(
                         "this layer takes {declared} inputs, but {}; write `dense({size} -> {outputs})` or leave the input size out: `dense({outputs})`",
                         source.produces()
@@ -165,17 +174,17 @@ fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<
                 _ => (declared, None),
             }
         }
-        (None, Incoming::Known(source)) => vector(&source.shape).map_or_else(
+        (None, Incoming::Known(source)) => features(&source.shape).map_or_else(
             || {
                 let message = format!(
-                    "a dense layer reads a vector, but {}; put `flatten` before it to read all {} values",
+                    "a dense layer reads a vector or a sequence's steps, but {}; put `flatten` before it to read all {} values",
                     source.produces(),
                     source.shape.len()
                 );
                 context.errors().at(&entry.kind, message);
                 (None, None)
             },
-            |size| (Some(size), Some(source.value)),
+            |(size, _)| (Some(size), Some(source.value)),
         ),
         (None, Incoming::Poisoned) => (None, None),
         (None, Incoming::Unknown) => {
@@ -209,14 +218,22 @@ fn check(entry: &Entry, arguments: &Arguments, context: &mut Context) -> Option<
         written_activation: arguments.activation.is_some(),
         init: init?,
         spectral: spectral?,
+        steps,
     };
+    if dense.steps.is_some() && dense.spectral.is_some() {
+        let message = "`norm = spectral` normalises a dense layer on vectors; this one reads a sequence: put `flatten` or `last_step` before it";
+        context.errors().at(&entry.kind, message);
+        return None;
+    }
     Some((dense, value?))
 }
 
-/// The size of a vector shape.
-fn vector(shape: &Shape) -> Option<usize> {
+/// The features a dense layer reads from a shape, and the steps when it is a sequence:
+/// `[F]` or `[T, F]`.
+fn features(shape: &Shape) -> Option<(usize, Option<usize>)> {
     match shape.0.as_slice() {
-        [size] => Some(*size),
+        [size] => Some((*size, None)),
+        [steps, size] => Some((*size, Some(*steps))),
         _ => None,
     }
 }
@@ -294,6 +311,26 @@ impl Dense {
     fn sizes(&self) -> (Literal, Literal) {
         (literal(self.inputs), literal(self.outputs))
     }
+
+    /// One sample of a sequence, on the stack: every step through the same weights.
+    fn steps_forward_one(&self, site: &Site, steps: usize) -> TokenStream {
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (size_in, size_out) = (literal(steps * self.inputs), literal(steps * self.outputs));
+        let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
+        let sizes = quote!(<T, _, #inputs, #outputs, #size_in, #size_out>);
+        let value = if self.activation.kind.is_elementwise() {
+            let activation = activation::value(self.activation);
+            quote!(#private::dense::forward_steps::#sizes(&#activation, #w, #b, #x))
+        } else {
+            quote! {{
+                let mut __z = #private::dense::forward_steps::#sizes(&#private::activation::Identity, #w, #b, #x);
+                #private::activation::softmax::forward_in_place(__z.as_mut_slice(), #outputs);
+                __z
+            }}
+        };
+        quote_spanned!(site.span=> #value)
+    }
 }
 
 impl Layer for Dense {
@@ -309,7 +346,10 @@ impl Layer for Dense {
     }
 
     fn output(&self) -> Shape {
-        Shape::vector(self.outputs)
+        match self.steps {
+            Some(steps) => Shape(vec![steps, self.outputs]),
+            None => Shape::vector(self.outputs),
+        }
     }
 
     fn parameters(&self) -> Vec<Tensor> {
@@ -344,7 +384,7 @@ impl Layer for Dense {
     fn scratch(&self) -> Vec<Scratch> {
         let mut scratch = Vec::new();
         if self.keeps_pre_activation() {
-            scratch.push(Scratch::per_sample("z", self.outputs));
+            scratch.push(Scratch::per_sample("z", self.outputs * self.steps.unwrap_or(1)));
         }
         if self.spectral.is_some() {
             scratch.push(Scratch::fixed("sigma", 1));
@@ -418,6 +458,9 @@ impl Layer for Dense {
     fn forward_one(&self, site: &Site) -> TokenStream {
         if self.spectral.is_some() {
             return self.spectral_forward_one(site);
+        }
+        if let Some(steps) = self.steps {
+            return self.steps_forward_one(site, steps);
         }
         let private = private();
         let (inputs, outputs) = self.sizes();
