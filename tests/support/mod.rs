@@ -108,6 +108,16 @@ const PARAMETER_KEYS: &[&str] = &[
     "out_proj.bias",
 ];
 
+/// Where tensor `param` starts within a layer's flat parameters (nn's buffer order).
+pub fn parameter_offset(layer: &Value, param: &str) -> usize {
+    PARAMETER_KEYS
+        .iter()
+        .take_while(|key| **key != param)
+        .filter_map(|key| layer.get(*key))
+        .map(|values| flatten(values).len())
+        .sum()
+}
+
 /// A PARAMS-shaped list (one `{weight, bias}` object per layer) as one flat buffer in nn's
 /// layout: each layer's weight `[out][in]` row-major, then its bias.
 pub fn flatten_parameters(layers: &Value) -> Vec<f64> {

@@ -158,7 +158,7 @@ fn split_tensors(network: &Network, node: usize, buffer: &TokenStream, prefix: &
         return TokenStream::new();
     }
     let private = private();
-    let names = tensors.iter().map(|t| format_ident!("{}{}", prefix, t.name));
+    let names = tensors.iter().map(|t| crate::layers::tensor_ident(prefix, t.name));
     let lengths: Vec<usize> = tensors.iter().map(|t| t.shape.iter().product()).collect();
     let start = n.offsets[0];
     let end = start + lengths.iter().sum::<usize>();

@@ -19,6 +19,7 @@ use crate::suggest;
 pub mod activation;
 mod add;
 mod arguments;
+mod attention;
 mod batch_norm;
 mod concat;
 mod conv;
@@ -59,6 +60,7 @@ pub const KINDS: &[Kind] = &[
     conv::KIND,       // conv2d(1 -> 6, kernel = 5, relu), conv1d, conv_transpose2d, …
     pool::KIND,       // max_pool2d(2), avg_pool1d(3, stride = 2), global_avg_pool
     recurrent::KIND,  // gru(1 -> 8), lstm(16, last), rnn(4, relu, bidirectional)
+    attention::KIND,  // self_attention(heads = 4, causal)
     upsample::KIND,   // upsample(2)
     flatten::KIND,    // flatten
     steps::KIND,      // last_step, mean_over_steps
@@ -307,7 +309,7 @@ impl Site {
             return TokenStream::new();
         };
         let (start, end) = (literal(first.start), literal(last.end));
-        let names = self.buffers.iter().map(|(name, _)| format_ident!("__state_{}", name));
+        let names = self.buffers.iter().map(|(name, _)| tensor_ident("__state_", name));
         let lengths = self.buffers.iter().map(|(_, range)| literal(range.len()));
         quote! {
             let [#(#names),*] = ::nn::__private::split_tensors(&mut #buffer[#start..#end], [#(#lengths),*]);
@@ -317,19 +319,19 @@ impl Site {
     /// After [`Site::split_buffers`]: a state tensor as `&mut [T]`.
     pub fn state(&self, name: &str) -> Ident {
         debug_assert!(self.buffers.iter().any(|(n, _)| *n == name), "no state `{name}`");
-        format_ident!("__state_{}", name)
+        tensor_ident("__state_", name)
     }
 
     /// In backward: the `&mut [T]` gradient of a parameter tensor.
     pub fn gradient(&self, name: &str) -> Ident {
         debug_assert!(self.parameters.iter().any(|(n, _)| *n == name), "no tensor `{name}`");
-        format_ident!("__grad_{}", name)
+        tensor_ident("__grad_", name)
     }
 
     /// In initialise: the `&mut [T]` values of a parameter tensor.
     pub fn tensor(&self, name: &str) -> Ident {
         debug_assert!(self.parameters.iter().any(|(n, _)| *n == name), "no tensor `{name}`");
-        format_ident!("__{}", name)
+        tensor_ident("__", name)
     }
 
     /// `Some(&mut __workspace.field)` or `None`: where input `index`'s gradient goes.
@@ -386,6 +388,12 @@ pub fn numeric_options(
         }
     }
     valid.then_some(values)
+}
+
+/// The local binding of a tensor in generated code: `prefix` and its name, a `.` (as in
+/// PyTorch's `out_proj.weight`) written `_`.
+pub fn tensor_ident(prefix: &str, name: &str) -> Ident {
+    format_ident!("{prefix}{}", name.replace('.', "_"))
 }
 
 /// A named tensor's start and end, as literals.

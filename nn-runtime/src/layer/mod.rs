@@ -5,6 +5,7 @@
 //! loops, large ones go to a real GEMM. Batches are column-major, one sample per column.
 
 pub mod add;
+pub mod attention;
 pub mod batch_norm;
 pub mod concat;
 pub mod conv;
