@@ -147,7 +147,8 @@ fn heads(
     };
     let heads = context.size(written, "self_attention's heads")?;
     if heads == 0 || !embed.is_multiple_of(heads) {
-        let divisors: Vec<String> = (1..=embed).filter(|h| embed.is_multiple_of(*h)).map(|h| h.to_string()).collect();
+        let divisors: Vec<String> =
+            (1..=embed).filter(|h| embed.is_multiple_of(*h)).map(|h| h.to_string()).collect();
         let message = format!(
             "{heads} heads cannot split {embed} features evenly; the heads must divide {embed}: {}",
             divisors.join(", ")

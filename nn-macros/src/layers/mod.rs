@@ -30,6 +30,7 @@ mod flatten;
 mod input;
 mod layer_norm;
 mod pool;
+mod position;
 mod recurrent;
 mod residual;
 mod spatial;
@@ -61,6 +62,7 @@ pub const KINDS: &[Kind] = &[
     pool::KIND,       // max_pool2d(2), avg_pool1d(3, stride = 2), global_avg_pool
     recurrent::KIND,  // gru(1 -> 8), lstm(16, last), rnn(4, relu, bidirectional)
     attention::KIND,  // self_attention(heads = 4, causal)
+    position::KIND,   // positional(32), sinusoidal
     upsample::KIND,   // upsample(2)
     flatten::KIND,    // flatten
     steps::KIND,      // last_step, mean_over_steps

@@ -15,6 +15,7 @@ pub mod embedding;
 pub mod flatten;
 pub mod layer_norm;
 pub mod pool;
+pub mod position;
 pub mod recurrent;
 pub mod spectral_norm;
 pub mod steps;
