@@ -24,7 +24,7 @@ struct Position {
 fn build(entry: &Entry, context: &mut Context) -> Outcome {
     let failed = Outcome::Failed { output: None };
     let learned = entry.kind == "positional";
-    let written = match (learned, entry.parse_arguments(|content| content.parse::<LitInt>())) {
+    let written = match (learned, entry.parse_arguments(<LitInt as syn::parse::Parse>::parse)) {
         (_, None) => None,
         (true, Some(Ok(steps))) => Some(steps),
         (true, Some(Err(error))) => {
@@ -34,7 +34,7 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
             return failed;
         }
         (false, Some(_)) => {
-            let span = entry.arguments.as_ref().map_or_else(|| entry.kind.span(), |a| a.span());
+            let span = entry.arguments.as_ref().map_or_else(|| entry.kind.span(), proc_macro2::Group::span);
             context.errors().at_span(
                 span,
                 "`sinusoidal` takes no arguments: its table follows from the sequence's shape",
