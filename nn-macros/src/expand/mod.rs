@@ -16,6 +16,7 @@ use crate::layers::Site;
 use crate::model::Network;
 
 mod inference;
+mod stream;
 mod training;
 mod workspace;
 
@@ -35,11 +36,13 @@ pub fn expand(network: &Network) -> TokenStream {
     let workspace = workspace::workspace(network);
     let inherent = inference::inherent_impl(network);
     let trait_impl = training::network_impl(network);
+    let stream = stream::stream(network);
     quote! {
         #network_struct
         #workspace
         #inherent
         #trait_impl
+        #stream
     }
 }
 

@@ -114,7 +114,12 @@ impl Layer for ActivationLayer {
     }
 
     fn forward_one(&self, site: &Site) -> TokenStream {
-        one(self.activation, &site.inputs[0])
+        self.one(&site.inputs[0])
+    }
+
+    /// One step of a sequence: the same on the step's values.
+    fn stream(&self, site: &Site) -> Option<TokenStream> {
+        Some(self.one(&site.inputs[0]))
     }
 
     fn infer(&self, site: &Site) -> TokenStream {
@@ -141,9 +146,24 @@ impl Layer for ActivationLayer {
 }
 
 impl ActivationLayer {
-    /// Values softmax normalises over: the whole sample.
+    /// Values softmax normalises over: the last axis (each step of a sequence, a whole
+    /// vector), as `softmax(x, dim=-1)`.
     fn width(&self) -> Literal {
-        literal(self.shape.len())
+        literal(self.shape.0.last().copied().unwrap_or(1))
+    }
+
+    /// The activation on one stack value: elementwise, or softmax over each group of
+    /// [`ActivationLayer::width`] values.
+    fn one(&self, x: &TokenStream) -> TokenStream {
+        if self.activation.kind.is_elementwise() || self.shape.0.len() == 1 {
+            return one(self.activation, x);
+        }
+        let (private, width) = (private(), self.width());
+        quote! {{
+            let mut __a = *(#x);
+            #private::activation::softmax::forward_in_place(__a.as_mut_slice(), #width);
+            __a
+        }}
     }
 }
 

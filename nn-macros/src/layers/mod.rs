@@ -232,6 +232,21 @@ pub trait Layer {
     /// which are `&SVector` references (`&[u32; L]` for ids).
     fn forward_one(&self, site: &Site) -> TokenStream;
 
+    /// Streaming: the values of state the layer carries from one step of a sequence to the
+    /// next (a recurrent layer's `h`, and an LSTM's `c`).
+    fn stream_state(&self) -> usize {
+        0
+    }
+
+    /// Streaming: one step of a sequence through the layer, as [`Layer::forward_one`] on
+    /// one step's values (the last axis of each value), with the layer's state bound as
+    /// `__state: &mut [T]`. `None` (the default) when the layer needs the whole sequence
+    /// (attention, a reverse direction, a mean over steps): the network then has no
+    /// streaming API.
+    fn stream(&self, _site: &Site) -> Option<TokenStream> {
+        None
+    }
+
     /// Batched inference into the output buffer.
     fn infer(&self, site: &Site) -> TokenStream;
 

@@ -221,6 +221,11 @@ fn sequence(context: &mut Context, entry: &Entry, source: &crate::check::Source)
 }
 
 impl Recurrent {
+    /// Values of streaming state: `h`, and the LSTM's `c`.
+    fn state(&self) -> usize {
+        if self.cell == Cell::Lstm { 2 * self.hidden } else { self.hidden }
+    }
+
     fn directions(&self) -> usize {
         if self.bidirectional { 2 } else { 1 }
     }
@@ -371,7 +376,7 @@ impl Layer for Recurrent {
         let (inputs, hidden) = (literal(self.inputs), literal(self.hidden));
         let gates = literal(self.cell.gates() * self.hidden);
         let kept = literal(self.cell.kept() * self.hidden);
-        let state = literal((self.cell.kept() + 1) * self.hidden);
+        let state = literal(self.state());
         let size_in = literal(self.steps * self.inputs);
         let size_out = literal(self.output().len());
         let (cell, shape, last) = (self.cell.value(), self.shape(), self.last);
@@ -382,6 +387,27 @@ impl Layer for Recurrent {
                 #cell, (#shape, #last), &[#(#weights),*], #x,
             )
         }
+    }
+
+    fn stream_state(&self) -> usize {
+        self.state()
+    }
+
+    /// One step from the state `h` (and `c`); a reverse direction needs the whole sequence.
+    /// A `last` layer streams its running state.
+    fn stream(&self, site: &Site) -> Option<TokenStream> {
+        if self.bidirectional {
+            return None;
+        }
+        let private = private();
+        let (inputs, hidden) = (literal(self.inputs), literal(self.hidden));
+        let (gates, kept) =
+            (literal(self.cell.gates() * self.hidden), literal(self.cell.kept() * self.hidden));
+        let (cell, x) = (self.cell.value(), &site.inputs[0]);
+        let weights = Self::weights(site, self.names()[0]);
+        Some(quote! {
+            #private::recurrent::step::<T, _, #inputs, #hidden, #gates, #kept>(#cell, #weights, __state, #x)
+        })
     }
 
     fn infer(&self, site: &Site) -> TokenStream {

@@ -59,6 +59,13 @@ impl Layer for Reduce {
         quote!(#function::<T, #features, #size>(#x))
     }
 
+    /// One step of a sequence: the last step passes through (its value is the running
+    /// output); a mean needs the whole sequence.
+    fn stream(&self, site: &Site) -> Option<TokenStream> {
+        let x = &site.inputs[0];
+        self.last.then(|| quote!(*(#x)))
+    }
+
     fn infer(&self, site: &Site) -> TokenStream {
         self.forward_train(site)
     }

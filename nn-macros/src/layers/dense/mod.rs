@@ -312,6 +312,25 @@ impl Dense {
         (literal(self.inputs), literal(self.outputs))
     }
 
+    /// One vector of `IN` values on the stack.
+    fn vector_forward_one(&self, site: &Site) -> TokenStream {
+        if self.spectral.is_some() {
+            return self.spectral_forward_one(site);
+        }
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
+        let value = if self.activation.kind.is_elementwise() {
+            let activation = activation::value(self.activation);
+            quote!(#private::dense::forward_one::<T, _, #inputs, #outputs>(&#activation, #w, #b, #x))
+        } else {
+            let identity = quote!(#private::activation::Identity);
+            let z = quote!(&#private::dense::forward_one::<T, _, #inputs, #outputs>(&#identity, #w, #b, #x));
+            activation::one(self.activation, &z)
+        };
+        quote_spanned!(site.span=> #value)
+    }
+
     /// One sample of a sequence, on the stack: every step through the same weights.
     fn steps_forward_one(&self, site: &Site, steps: usize) -> TokenStream {
         let private = private();
@@ -456,24 +475,15 @@ impl Layer for Dense {
     }
 
     fn forward_one(&self, site: &Site) -> TokenStream {
-        if self.spectral.is_some() {
-            return self.spectral_forward_one(site);
+        match self.steps {
+            Some(steps) => self.steps_forward_one(site, steps),
+            None => self.vector_forward_one(site),
         }
-        if let Some(steps) = self.steps {
-            return self.steps_forward_one(site, steps);
-        }
-        let private = private();
-        let (inputs, outputs) = self.sizes();
-        let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
-        let value = if self.activation.kind.is_elementwise() {
-            let activation = activation::value(self.activation);
-            quote!(#private::dense::forward_one::<T, _, #inputs, #outputs>(&#activation, #w, #b, #x))
-        } else {
-            let identity = quote!(#private::activation::Identity);
-            let z = quote!(&#private::dense::forward_one::<T, _, #inputs, #outputs>(&#identity, #w, #b, #x));
-            activation::one(self.activation, &z)
-        };
-        quote_spanned!(site.span=> #value)
+    }
+
+    /// One step of a sequence: the layer on the step's `IN` values.
+    fn stream(&self, site: &Site) -> Option<TokenStream> {
+        Some(self.vector_forward_one(site))
     }
 
     fn infer(&self, site: &Site) -> TokenStream {

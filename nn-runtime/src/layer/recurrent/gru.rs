@@ -25,6 +25,7 @@ fn sigmoid<T: Real>(z: T) -> T {
 impl<T: Real> Cell<T> for Gru {
     const GATES: usize = 3;
     const SEPARATE_HIDDEN: bool = true;
+    const MEMORY: bool = false;
     const KEPT: usize = 3;
 
     #[inline]

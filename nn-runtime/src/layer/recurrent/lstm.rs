@@ -24,6 +24,7 @@ fn sigmoid<T: Real>(z: T) -> T {
 impl<T: Real> Cell<T> for Lstm {
     const GATES: usize = 4;
     const SEPARATE_HIDDEN: bool = false;
+    const MEMORY: bool = true;
     const KEPT: usize = 5;
 
     #[inline]
@@ -34,7 +35,7 @@ impl<T: Real> Cell<T> for Lstm {
             let f = sigmoid(pre[units + j]);
             let g = pre[2 * units + j].tanh();
             let o = sigmoid(pre[3 * units + j]);
-            let before = previous.map_or_else(T::zero, |(_, kept)| kept[4 * units + j]);
+            let before = previous.map_or_else(T::zero, |(_, c)| c[j]);
             let c = f * before + i * g;
             kept[j] = i;
             kept[units + j] = f;
@@ -59,7 +60,7 @@ impl<T: Real> Cell<T> for Lstm {
         for j in 0..units {
             let (i, f, g, o, c) =
                 (kept[j], kept[units + j], kept[2 * units + j], kept[3 * units + j], kept[4 * units + j]);
-            let before = previous.map_or_else(T::zero, |(_, kept)| kept[4 * units + j]);
+            let before = previous.map_or_else(T::zero, |(_, c)| c[j]);
             let tanh_c = c.tanh();
             let d_cell = dc[j] + dh[j] * o * (one - tanh_c * tanh_c);
             dpre[j] = d_cell * g * i * (one - i);

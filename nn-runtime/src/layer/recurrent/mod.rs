@@ -95,12 +95,16 @@ pub trait Cell<T: Real>: Copy {
     const SEPARATE_HIDDEN: bool;
     /// Values kept per step and unit besides `h`: the GRU's r, z, n; the LSTM's i, f, g, o, c.
     const KEPT: usize;
+    /// Whether the cell carries a memory `c` beside `h` (the LSTM): the last block of its
+    /// kept values, and part of its streaming state.
+    const MEMORY: bool;
 
     /// One step: `pre` (`G·H`, with `gh` added unless separate), `gh`, the previous step's
-    /// `h` and kept values (`None` at the first step: a zero state) → `kept`, `h`.
+    /// `h` and memory `c` (empty without one; `None` at the first step: a zero state) →
+    /// `kept`, `h`.
     fn forward(self, pre: &[T], gh: &[T], previous: Option<(&[T], &[T])>, kept: &mut [T], h: &mut [T]);
 
-    /// One step back: `dh` holds `∂L/∂h_t` and leaves holding the part of `∂L/∂h_{t−1}` that
+    /// One step back (`previous` as in [`Cell::forward`]): `dh` holds `∂L/∂h_t` and leaves holding the part of `∂L/∂h_{t−1}` that
     /// does not go through `W_hh`; `dc` (LSTM) the same for the cell. Writes `∂L/∂gi` into
     /// `dpre` and, when separate, `∂L/∂gh` into `dgh`.
     fn backward(
@@ -111,6 +115,12 @@ pub trait Cell<T: Real>: Copy {
         kept: &[T],
         deltas: (&mut [T], &mut [T]),
     );
+}
+
+/// The memory `c` among a step's kept values (empty for a cell without one).
+#[inline]
+fn memory<T: Real, C: Cell<T>>(kept: &[T], hidden: usize) -> &[T] {
+    if C::MEMORY { &kept[(C::KEPT - 1) * hidden..][..hidden] } else { &[] }
 }
 
 /// One direction's parameters, in PyTorch's layout.
@@ -221,7 +231,7 @@ pub fn forward<T: Real, C: Cell<T>>(
                     let back = n * steps + p;
                     let (h_prev, h) = read_write(sequence, back * width + offset, h_at, hidden);
                     let (kept_prev, kept_now) = read_write(tape_kept, back * kept, row * kept, kept);
-                    cell.forward(pre, gh, Some((h_prev, kept_prev)), kept_now, h);
+                    cell.forward(pre, gh, Some((h_prev, memory::<T, C>(kept_prev, hidden))), kept_now, h);
                 }
             }
         }
@@ -385,7 +395,10 @@ fn backward_step<T: Real, C: Cell<T>>(
     let dgh = if C::SEPARATE_HIDDEN { &mut dgh[row * gates..][..gates] } else { &mut [][..] };
     let before = previous.map(|p| {
         let back = n * steps + p;
-        (&sequence[back * width + offset..][..hidden], &tape.kept[back * kept..][..kept])
+        (
+            &sequence[back * width + offset..][..hidden],
+            memory::<T, C>(&tape.kept[back * kept..][..kept], hidden),
+        )
     });
     cell.backward(
         carried,
@@ -424,8 +437,8 @@ fn hidden_weight_gradient<T: Real>(
 }
 
 /// One step of one sample with every size a constant, the streaming path: `state` holds
-/// `h` (`H` values) then the cell's kept values (`KEPT·H`); it is updated in place and the
-/// new `h` returned. `GH` is `G·H`, `K` is `KEPT·H`.
+/// `h` (`H` values) and, for a cell with a memory, `c`; it is updated in place and the new
+/// `h` returned. `GH` is `G·H`, `K` is `KEPT·H`.
 #[inline]
 #[must_use]
 pub fn step<T: Real, C: Cell<T>, const F: usize, const H: usize, const GH: usize, const K: usize>(
@@ -434,7 +447,7 @@ pub fn step<T: Real, C: Cell<T>, const F: usize, const H: usize, const GH: usize
     state: &mut [T],
     x: &SVector<T, F>,
 ) -> SVector<T, H> {
-    let (h_prev, kept_prev) = state.split_at_mut(H);
+    let (h_prev, c_prev) = state.split_at_mut(H);
     let mut pre = dense::forward_one::<T, _, F, GH>(&Identity, weights.input, weights.input_bias, x);
     let h_state = SVector::<T, H>::from_column_slice(h_prev);
     let gh = dense::forward_one::<T, _, H, GH>(&Identity, weights.hidden, weights.hidden_bias, &h_state);
@@ -444,15 +457,15 @@ pub fn step<T: Real, C: Cell<T>, const F: usize, const H: usize, const GH: usize
     let gh = if C::SEPARATE_HIDDEN { gh.as_slice() } else { &[][..] };
     let mut kept = [T::zero(); K];
     let mut h = SVector::<T, H>::zeros();
-    cell.forward(pre.as_slice(), gh, Some((&*h_prev, &*kept_prev)), &mut kept, h.as_mut_slice());
+    cell.forward(pre.as_slice(), gh, Some((&*h_prev, &*c_prev)), &mut kept, h.as_mut_slice());
     h_prev.copy_from_slice(h.as_slice());
-    kept_prev.copy_from_slice(&kept);
+    c_prev.copy_from_slice(memory::<T, C>(&kept, H));
     h
 }
 
 /// The whole-sequence forward of one sample, every size a constant: each direction runs
-/// [`step`] from a zero state, so it is the streaming path. `S = H + K` is the state's
-/// size; `IN = T·F`, `OUT` is `T·D·H`, or `D·H` when `last`.
+/// [`step`] from a zero state, so it is the streaming path. `S` is the state's size, `H`
+/// or `2H` with a memory; `IN = T·F`, `OUT` is `T·D·H`, or `D·H` when `last`.
 #[inline]
 #[must_use]
 pub fn forward_one<

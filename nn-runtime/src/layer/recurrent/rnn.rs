@@ -17,6 +17,7 @@ pub struct Rnn<A>(pub A);
 impl<T: Real, A: Activation<T> + Copy> Cell<T> for Rnn<A> {
     const GATES: usize = 1;
     const SEPARATE_HIDDEN: bool = false;
+    const MEMORY: bool = false;
     const KEPT: usize = 0;
 
     #[inline]
