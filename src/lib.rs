@@ -138,7 +138,7 @@ pub mod prelude {
     pub use nn_runtime::init::Init;
     pub use nn_runtime::loss::{
         BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
-        QuadraticCost, SoftmaxCrossEntropy,
+        PerStep, QuadraticCost, SoftmaxCrossEntropy,
     };
     pub use nn_runtime::optim::{
         Adam, AdamConfig, AdamW, Optimizer, RmsProp, RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig,

@@ -1,13 +1,15 @@
 //! Sequences end to end: streaming one step at a time agrees with the whole-sequence forward
 //! for every recurrent layer, batched inference agrees with both, and a PyTorch `nn.GRU` +
 //! `nn.Linear` state dict loads by name and reproduces PyTorch's outputs, whole and
-//! streamed.
+//! streamed; a per-step loss trains a sequence-to-sequence network.
 
 #![allow(clippy::float_cmp)] // streaming and the one-sample forward run the same code: equality is the claim
 
 mod support;
 
-use nn::{Network, SVector};
+use nn::loss::{LossError, PerStep};
+use nn::prelude::*;
+use nn::{Dataset, Network, SVector, Trainer};
 use rand::Rng;
 use support::{Fixture, flatten};
 
@@ -140,4 +142,55 @@ fn a_pytorch_gru_state_dict_reproduces_pytorchs_outputs_whole_and_streamed() {
         println!("gru_signal {name}: worst absolute error {worst:e} (tolerance {tolerance:e})");
         assert!(worst <= tolerance, "{name}: {worst:e}");
     }
+}
+
+nn::network! {
+    /// A sequence-to-sequence classifier: a class per step.
+    struct Echo { input(8, 3), gru(3 -> 16), dense(3) }
+}
+
+/// Sequences of one-hot classes; each step's target is the class one step earlier (0 at
+/// the first step), which the network can only give by remembering.
+fn echo_data(sequences: usize, seed: u64) -> Dataset<f64> {
+    let mut rng = nn::init::seeded_rng(seed);
+    let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+    for _ in 0..sequences {
+        let classes: Vec<usize> = (0..8).map(|_| rng.random_range(0..3)).collect();
+        for (t, &class) in classes.iter().enumerate() {
+            inputs.extend((0..3).map(|c| if c == class { 1.0 } else { 0.0 }));
+            targets.push(if t == 0 { 0.0 } else { classes[t - 1] as f64 });
+        }
+    }
+    Dataset::new(8 * 3, 8, inputs, targets).unwrap().with_shape(&[8, 3]).unwrap()
+}
+
+#[test]
+fn a_per_step_loss_trains_sequence_to_sequence_and_counts_steps() {
+    let loss = PerStep::new(SoftmaxCrossEntropy, 8);
+    // One softmax per step, a class per step: PyTorch's loss on [N·T, C].
+    let logits = random(2 * 8 * 3, 9);
+    let targets: Vec<f64> = (0..16).map(|i| f64::from(i % 3)).collect();
+    let expected: f64 = logits
+        .chunks(3)
+        .zip(&targets)
+        .map(|(z, &t)| z.iter().map(|v| v.exp()).sum::<f64>().ln() - z[t as usize])
+        .sum::<f64>()
+        / 16.0;
+    assert!((loss.value(&logits, &targets, 24).unwrap() - expected).abs() < 1e-14);
+    // A bad class names the sequence and the step.
+    let mut bad = targets.clone();
+    bad[8 + 5] = 7.0;
+    match loss.value(&logits, &bad, 24).unwrap_err() {
+        LossError::Step { sample, step, .. } => assert_eq!((sample, step), (1, 5)),
+        other => panic!("{other}"),
+    }
+
+    let (train, test) = (echo_data(400, 1), echo_data(100, 2));
+    let optimizer = Adam::new(AdamConfig { learning_rate: 0.01, ..AdamConfig::default() });
+    let mut trainer = Trainer::new(Echo::<f64>::seeded(1), loss, optimizer);
+    let config = FitConfig { epochs: 15, batch_size: 20, shuffle: true, early_stopping: None };
+    trainer.fit(&train, &config).unwrap();
+    let accuracy = trainer.evaluate(&test).unwrap().accuracy.unwrap();
+    println!("echo: per-step test accuracy {accuracy}");
+    assert!(accuracy > 0.97, "per-step accuracy {accuracy}");
 }

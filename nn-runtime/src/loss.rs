@@ -92,6 +92,17 @@ pub enum LossError {
         /// The offending target.
         value: f64,
     },
+    /// A target of one step of a sequence (a [`PerStep`] loss) that is not valid for the
+    /// loss: `reason` is the step's own error, which counts the batch's steps as samples.
+    #[error("sample {sample}, step {step}: {reason}")]
+    Step {
+        /// Index of the sequence in the batch.
+        sample: usize,
+        /// Index of the step in the sequence.
+        step: usize,
+        /// The error for that step, as the wrapped loss reports it.
+        reason: Box<LossError>,
+    },
 }
 
 fn check_shape<T>(
@@ -444,4 +455,72 @@ pub fn argmax<T: Real>(values: &[T]) -> usize {
         }
     }
     best
+}
+
+/// A loss applied at every step of a sequence output `[T, C]` and averaged over the batch's
+/// `N·T` steps: PyTorch's loss on the output reshaped to `[N·T, C]` (and class targets to
+/// `[N·T]`). With a mean loss over every value (`MeanSquaredError`) this is the loss on the
+/// whole output; with `SoftmaxCrossEntropy` it is one softmax per step, a class index per
+/// step in the target, and the accuracy counts steps.
+///
+/// # Example
+///
+/// ```
+/// use nn_runtime::loss::{Loss, PerStep, SoftmaxCrossEntropy};
+/// // One sequence of 2 steps of 2 logits; classes 0 then 1.
+/// let loss = PerStep::new(SoftmaxCrossEntropy, 2);
+/// let value: f64 = loss.value(&[0.0, 0.0, 0.0, 0.0], &[0.0, 1.0], 4).unwrap();
+/// assert!((value - 2.0_f64.ln()).abs() < 1e-15);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PerStep<L> {
+    loss: L,
+    steps: usize,
+}
+
+impl<L> PerStep<L> {
+    /// `loss` at every one of `steps` steps.
+    ///
+    /// # Panics
+    ///
+    /// When `steps` is 0.
+    #[must_use]
+    pub fn new(loss: L, steps: usize) -> Self {
+        assert!(steps > 0, "a sequence has at least one step");
+        Self { loss, steps }
+    }
+
+    /// One step's outputs from a sample's.
+    fn per_step(&self, outputs: usize) -> usize {
+        outputs / self.steps
+    }
+
+    /// A step's target error, naming the sequence and the step.
+    fn locate(&self, error: LossError) -> LossError {
+        let row = match error {
+            LossError::ClassIndex { sample, .. } | LossError::Probability { sample, .. } => sample,
+            other => return other,
+        };
+        LossError::Step { sample: row / self.steps, step: row % self.steps, reason: Box::new(error) }
+    }
+}
+
+impl<T: Real, L: Loss<T>> Loss<T> for PerStep<L> {
+    fn target_width(&self, outputs: usize) -> usize {
+        self.steps * self.loss.target_width(self.per_step(outputs))
+    }
+
+    fn correct(&self, prediction: &[T], target: &[T], outputs: usize) -> Option<(usize, usize)> {
+        self.loss.correct(prediction, target, self.per_step(outputs))
+    }
+
+    fn compute(
+        &self,
+        prediction: &[T],
+        target: &[T],
+        gradient: Option<&mut [T]>,
+        outputs: usize,
+    ) -> Result<T, LossError> {
+        self.loss.compute(prediction, target, gradient, self.per_step(outputs)).map_err(|e| self.locate(e))
+    }
 }
