@@ -1,6 +1,7 @@
-//! `input(N)`, `input(C, L)`, `input(C, H, W)`: declares the shape of the network's input —
-//! a vector, a 1-D signal of `C` channels, or an image of `C` channels, in PyTorch's `[C, L]`
-//! and `[C, H, W]` order; only as the first entry. Not a layer.
+//! `input(N)`, `input(T, F)`, `input(C, H, W)`: declares the shape of the network's input —
+//! a vector; a sequence of `T` steps of `F` features (PyTorch's `batch_first` `[T, F]`), or
+//! equally a 1-D signal of `C` channels `[C, L]`, as the layers after it read it; or an
+//! image of `C` channels `[C, H, W]`. Only as the first entry. Not a layer.
 
 use syn::punctuated::Punctuated;
 use syn::{LitInt, Token};
@@ -13,7 +14,7 @@ use crate::parse::Entry;
 pub const KIND: Kind = Kind { names: || vec!["input"], build, block: false };
 
 /// What an input size list must look like, for the errors.
-const FORMS: &str = "`input(4)`, `input(C, L)` for a signal or `input(C, H, W)` for an image";
+const FORMS: &str = "`input(4)`, `input(T, F)` for a sequence (or `input(C, L)` for a signal) or `input(C, H, W)` for an image";
 
 fn build(entry: &Entry, context: &mut Context) -> Outcome {
     let parsed = entry.parse_arguments(|content| {
@@ -38,7 +39,7 @@ fn build(entry: &Entry, context: &mut Context) -> Outcome {
         }
     };
     if sizes.len() > 3 {
-        let message = format!("an input has at most three sizes, channels, height and width: {FORMS}");
+        let message = format!("an input has at most three sizes: {FORMS}");
         context.errors().at(&sizes[3], message);
         context.poison();
         return Outcome::Declaration;

@@ -174,12 +174,18 @@ fn words(context: &mut Context, kind: &str, words: &[Ident]) -> Option<(Cell, bo
     let mut seen: Vec<String> = Vec::new();
     for word in words {
         let text = word.to_string();
-        if seen.contains(&text)
-            || (matches!(text.as_str(), "tanh" | "relu") && seen.iter().any(|w| w == "tanh" || w == "relu"))
-        {
-            context
-                .errors()
-                .at(word, format!("`{text}`: this layer's nonlinearity or option is already given"));
+        let nonlinearity = |w: &String| w == "tanh" || w == "relu";
+        let repeated = if seen.contains(&text) {
+            Some(format!("`{text}` is given twice"))
+        } else if nonlinearity(&text) {
+            seen.iter()
+                .find(|w| nonlinearity(w))
+                .map(|first| format!("an `rnn` takes one nonlinearity, and `{first}` is already given"))
+        } else {
+            None
+        };
+        if let Some(message) = repeated {
+            context.errors().at(word, message);
             valid = false;
             continue;
         }

@@ -1,0 +1,4 @@
+// Attention reads a sequence [T, E].
+nn::network! { struct Net { input(6), self_attention(heads = 2) } }
+
+fn main() {}
