@@ -40,6 +40,7 @@ pub mod progress;
 mod real;
 pub mod schedule;
 pub mod train;
+pub mod vectorised;
 
 pub use data::Dataset;
 pub use network::{Network, ParameterSpec, Workspace};

@@ -30,6 +30,24 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
     /// buffer instead.)
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
 
+    /// `e^self` in a form loops vectorise: for `f32` a branch-free polynomial within 2 ulp
+    /// ([`crate::vectorised`]), for `f64` the platform's `exp` (correctly rounded, as the f64
+    /// references need).
+    #[must_use]
+    fn exp_vectorised(self) -> Self;
+
+    /// `tanh(self)`, vectorisable as [`Real::exp_vectorised`].
+    #[must_use]
+    fn tanh_vectorised(self) -> Self;
+
+    /// The logistic function `1 / (1 + e^(−self))`, vectorisable as [`Real::exp_vectorised`];
+    /// exactly 0 and 1 far out.
+    #[inline(always)]
+    #[must_use]
+    fn sigmoid(self) -> Self {
+        Self::one() / (Self::one() + (-self).exp_vectorised())
+    }
+
     /// `self·a + b` with one rounding (a fused multiply-add). Inlined into the GEMM kernels,
     /// where it compiles to one FMA instruction on targets that have one.
     #[must_use]
@@ -38,7 +56,13 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
 
 /// `Real` for a primitive float type; only the conversions to and from `f64` differ.
 macro_rules! impl_real {
-    ($float:ty, from_f64: |$value:ident| $from:expr, to_f64: |$this:ident| $to:expr) => {
+    (
+        $float:ty,
+        from_f64: |$value:ident| $from:expr,
+        to_f64: |$this:ident| $to:expr,
+        exp: $exp:path,
+        tanh: $tanh:path $(,)?
+    ) => {
         impl Real for $float {
             fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
                 thread_local! {
@@ -66,6 +90,16 @@ macro_rules! impl_real {
             }
 
             #[inline(always)]
+            fn exp_vectorised(self) -> Self {
+                $exp(self)
+            }
+
+            #[inline(always)]
+            fn tanh_vectorised(self) -> Self {
+                $tanh(self)
+            }
+
+            #[inline(always)]
             fn fused_multiply_add(self, a: Self, b: Self) -> Self {
                 <$float>::mul_add(self, a, b)
             }
@@ -84,5 +118,11 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, from_f64: |value| value as f32, to_f64: |this| f64::from(this));
-impl_real!(f64, from_f64: |value| value, to_f64: |this| this);
+impl_real!(
+    f32,
+    from_f64: |value| value as f32,
+    to_f64: |this| f64::from(this),
+    exp: crate::vectorised::exp,
+    tanh: crate::vectorised::tanh,
+);
+impl_real!(f64, from_f64: |value| value, to_f64: |this| this, exp: f64::exp, tanh: f64::tanh);

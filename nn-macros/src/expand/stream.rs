@@ -1,7 +1,8 @@
 //! The streaming API of a network over sequences whose every layer can run one step at a
 //! time (recurrent layers in one direction, dense and activation layers, `last_step`):
 //! `struct {Net}State<T>` holding each recurrent layer's state, and `Net::step`, one step of
-//! one sample with every size a constant — no allocation and no branch on the architecture.
+//! one sample with every size a constant — no allocation and no branch on the architecture,
+//! compiled for the widest vector instructions the CPU has (`nn::isa::run_best`).
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -77,6 +78,25 @@ pub(super) fn stream(network: &Network) -> TokenStream {
             #[doc = #step_doc]
             #[must_use]
             pub fn step(&self, state: &mut #state_ident<T>, input: &#private::SVector<T, #inputs>) -> #private::SVector<T, #outputs> {
+                struct __Step<'a, T> {
+                    network: &'a #ident<T>,
+                    state: &'a mut #state_ident<T>,
+                    input: &'a #private::SVector<T, #inputs>,
+                }
+                impl<T: #private::Real> #private::Pass for __Step<'_, T> {
+                    type Output = #private::SVector<T, #outputs>;
+                    #[inline(always)]
+                    #[allow(clippy::inline_always)]
+                    fn run(self) -> Self::Output {
+                        self.network.step_body(self.state, self.input)
+                    }
+                }
+                #private::run_best(__Step { network: self, state, input })
+            }
+
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn step_body(&self, state: &mut #state_ident<T>, input: &#private::SVector<T, #inputs>) -> #private::SVector<T, #outputs> {
                 #statements
             }
         }

@@ -35,8 +35,9 @@ impl<T: Real> Activation<T> for Identity {
 
 /// The logistic function `σ(z) = 1 / (1 + e^(−z))`, `σ'(z) = σ(z)(1 − σ(z))`.
 ///
-/// Branch-free (so it vectorises) and still exact at the extremes: for `z → −∞`, `e^(−z)`
-/// overflows to `+∞` and `1/(1 + ∞) = 0`; for `z → +∞` it is `1/(1 + 0) = 1`.
+/// Branch-free (so it vectorises: [`Real::sigmoid`], a polynomial `exp` in `f32`) and still
+/// exact at the extremes: for `z → −∞`, `e^(−z)` overflows to `+∞` and `1/(1 + ∞) = 0`; for
+/// `z → +∞` it is `1/(1 + 0) = 1`.
 ///
 /// # Example
 ///
@@ -52,7 +53,7 @@ pub struct Sigmoid;
 impl<T: Real> Activation<T> for Sigmoid {
     #[inline(always)]
     fn f(&self, z: T) -> T {
-        T::one() / (T::one() + (-z).exp())
+        z.sigmoid()
     }
 
     #[inline(always)]
@@ -61,14 +62,14 @@ impl<T: Real> Activation<T> for Sigmoid {
     }
 }
 
-/// `σ(z) = tanh(z)`, `σ'(z) = 1 − tanh²(z)`.
+/// `σ(z) = tanh(z)`, `σ'(z) = 1 − tanh²(z)`; vectorisable ([`Real::tanh_vectorised`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Tanh;
 
 impl<T: Real> Activation<T> for Tanh {
     #[inline(always)]
     fn f(&self, z: T) -> T {
-        z.tanh()
+        z.tanh_vectorised()
     }
 
     #[inline(always)]

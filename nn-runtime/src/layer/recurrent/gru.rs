@@ -17,26 +17,21 @@ use crate::Real;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Gru;
 
-#[inline(always)]
-fn sigmoid<T: Real>(z: T) -> T {
-    T::one() / (T::one() + (-z).exp())
-}
-
 impl<T: Real> Cell<T> for Gru {
     const GATES: usize = 3;
     const SEPARATE_HIDDEN: bool = true;
     const MEMORY: bool = false;
     const KEPT: usize = 3;
 
-    #[inline]
+    #[inline(always)]
     fn forward(self, gi: &[T], gh: &[T], previous: Option<(&[T], &[T])>, kept: &mut [T], h: &mut [T]) {
         let units = h.len();
         let (r, rest) = kept.split_at_mut(units);
         let (z, n) = rest.split_at_mut(units);
         for j in 0..units {
-            r[j] = sigmoid(gi[j] + gh[j]);
-            z[j] = sigmoid(gi[units + j] + gh[units + j]);
-            n[j] = (gi[2 * units + j] + r[j] * gh[2 * units + j]).tanh();
+            r[j] = (gi[j] + gh[j]).sigmoid();
+            z[j] = (gi[units + j] + gh[units + j]).sigmoid();
+            n[j] = (gi[2 * units + j] + r[j] * gh[2 * units + j]).tanh_vectorised();
             let before = previous.map_or_else(T::zero, |(h, _)| h[j]);
             h[j] = (T::one() - z[j]) * n[j] + z[j] * before;
         }

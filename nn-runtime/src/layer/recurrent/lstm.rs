@@ -16,25 +16,20 @@ use crate::Real;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Lstm;
 
-#[inline(always)]
-fn sigmoid<T: Real>(z: T) -> T {
-    T::one() / (T::one() + (-z).exp())
-}
-
 impl<T: Real> Cell<T> for Lstm {
     const GATES: usize = 4;
     const SEPARATE_HIDDEN: bool = false;
     const MEMORY: bool = true;
     const KEPT: usize = 5;
 
-    #[inline]
+    #[inline(always)]
     fn forward(self, pre: &[T], _gh: &[T], previous: Option<(&[T], &[T])>, kept: &mut [T], h: &mut [T]) {
         let units = h.len();
         for j in 0..units {
-            let i = sigmoid(pre[j]);
-            let f = sigmoid(pre[units + j]);
-            let g = pre[2 * units + j].tanh();
-            let o = sigmoid(pre[3 * units + j]);
+            let i = pre[j].sigmoid();
+            let f = pre[units + j].sigmoid();
+            let g = pre[2 * units + j].tanh_vectorised();
+            let o = pre[3 * units + j].sigmoid();
             let before = previous.map_or_else(T::zero, |(_, c)| c[j]);
             let c = f * before + i * g;
             kept[j] = i;
@@ -42,7 +37,7 @@ impl<T: Real> Cell<T> for Lstm {
             kept[2 * units + j] = g;
             kept[3 * units + j] = o;
             kept[4 * units + j] = c;
-            h[j] = o * c.tanh();
+            h[j] = o * c.tanh_vectorised();
         }
     }
 
@@ -61,7 +56,7 @@ impl<T: Real> Cell<T> for Lstm {
             let (i, f, g, o, c) =
                 (kept[j], kept[units + j], kept[2 * units + j], kept[3 * units + j], kept[4 * units + j]);
             let before = previous.map_or_else(T::zero, |(_, c)| c[j]);
-            let tanh_c = c.tanh();
+            let tanh_c = c.tanh_vectorised();
             let d_cell = dc[j] + dh[j] * o * (one - tanh_c * tanh_c);
             dpre[j] = d_cell * g * i * (one - i);
             dpre[units + j] = d_cell * before * f * (one - f);

@@ -439,7 +439,7 @@ fn hidden_weight_gradient<T: Real>(
 /// One step of one sample with every size a constant, the streaming path: `state` holds
 /// `h` (`H` values) and, for a cell with a memory, `c`; it is updated in place and the new
 /// `h` returned. `GH` is `G·H`, `K` is `KEPT·H`.
-#[inline]
+#[inline(always)]
 #[must_use]
 pub fn step<T: Real, C: Cell<T>, const F: usize, const H: usize, const GH: usize, const K: usize>(
     cell: C,

@@ -20,7 +20,7 @@ impl<T: Real, A: Activation<T> + Copy> Cell<T> for Rnn<A> {
     const MEMORY: bool = false;
     const KEPT: usize = 0;
 
-    #[inline]
+    #[inline(always)]
     fn forward(self, pre: &[T], _gh: &[T], _previous: Option<(&[T], &[T])>, _kept: &mut [T], h: &mut [T]) {
         for (h, &z) in h.iter_mut().zip(pre) {
             *h = self.0.f(z);

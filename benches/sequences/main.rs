@@ -1,0 +1,111 @@
+//! Sequence networks, nn against hand-written nalgebra versions (`baseline.rs`) from the
+//! same parameters, in the same run; each pair is checked to compute the same outputs
+//! before timing.
+//!
+//! - `stream`: one step of one sample, f32, inputs of width 1 as in RTNeural-compare: a GRU
+//!   or LSTM of 8 or 64 units followed by a dense `H → 1` (`Net::step` against a
+//!   fixed-size nalgebra cell).
+//!
+//! `cargo bench --bench sequences` ends with a table of nanoseconds per step and ratios
+//! (baseline time over nn's: > 1 means nn is faster), beside RTNeural's figures from the
+//! issue (measured elsewhere; see BENCHMARKS.md for this machine's).
+
+// Criterion's `|b| b.iter(|| …)` closures read best as one expression each.
+#![allow(clippy::semicolon_if_nothing_returned)]
+
+mod baseline;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion};
+use nn::prelude::*;
+use rand::Rng;
+
+nn::network! { struct Gru8 { input(1, 1), gru(1 -> 8), dense(1) } }
+nn::network! { struct Gru64 { input(1, 1), gru(1 -> 64), dense(1) } }
+nn::network! { struct Lstm8 { input(1, 1), lstm(1 -> 8), dense(1) } }
+nn::network! { struct Lstm64 { input(1, 1), lstm(1 -> 64), dense(1) } }
+
+/// A signal of `len` values in [−1, 1).
+fn signal(len: usize) -> Vec<f32> {
+    let mut rng = nn::init::seeded_rng(2);
+    (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Steps per timed iteration: the state carries on, as in a real-time stream.
+const STREAM: usize = 256;
+
+macro_rules! stream {
+    ($c:expr, $name:literal, $net:ident, $state:ident, $baseline:ty) => {{
+        let net = $net::<f32>::seeded(1);
+        let mut reference = <$baseline>::new(net.parameters());
+        let input = signal(STREAM);
+        let mut state = $state::new();
+        for (t, &x) in input.iter().enumerate() {
+            let (ours, theirs) = (net.step(&mut state, &SVector::from([x]))[0], reference.step(x));
+            assert!(
+                (ours - theirs).abs() <= 1e-5 * theirs.abs().max(1.0),
+                "{} step {t}: {ours} vs {theirs}",
+                $name
+            );
+        }
+        let mut group = $c.benchmark_group("stream");
+        group
+            .sample_size(30)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(2));
+        group.bench_function(BenchmarkId::new($name, "nn"), |b| {
+            b.iter(|| {
+                let mut last = 0.0;
+                for &x in &input {
+                    last = net.step(&mut state, &SVector::from([black_box(x)]))[0];
+                }
+                last
+            })
+        });
+        group.bench_function(BenchmarkId::new($name, "baseline"), |b| {
+            b.iter(|| {
+                let mut last = 0.0;
+                for &x in &input {
+                    last = reference.step(black_box(x));
+                }
+                last
+            })
+        });
+        group.finish();
+    }};
+}
+
+/// Criterion's median for one benchmark, in nanoseconds.
+fn median(group: &str, function: &str, parameter: &str) -> Option<f64> {
+    let root = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), Into::into);
+    let path = root.join("criterion").join(group).join(function).join(parameter).join("new/estimates.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+fn report() {
+    println!(
+        "\n{:<10} {:>10} {:>14} {:>8} {:>22}",
+        "stream", "nn ns", "baseline ns", "ratio", "RTNeural best (issue)"
+    );
+    for (name, rtneural) in [("gru-8", 62.9), ("gru-64", 607.0), ("lstm-8", 65.3), ("lstm-64", 856.0)] {
+        let per_step = |who: &str| median("stream", name, who).map(|ns| ns / STREAM as f64);
+        if let (Some(ours), Some(theirs)) = (per_step("nn"), per_step("baseline")) {
+            println!("{name:<10} {ours:>10.1} {theirs:>14.1} {:>7.2}× {rtneural:>22.1}", theirs / ours);
+        }
+    }
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    stream!(criterion, "gru-8", Gru8, Gru8State, baseline::GruStream<8, 24>);
+    stream!(criterion, "gru-64", Gru64, Gru64State, baseline::GruStream<64, 192>);
+    stream!(criterion, "lstm-8", Lstm8, Lstm8State, baseline::LstmStream<8, 32>);
+    stream!(criterion, "lstm-64", Lstm64, Lstm64State, baseline::LstmStream<64, 256>);
+    criterion.final_summary();
+    report();
+}
