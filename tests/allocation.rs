@@ -278,3 +278,55 @@ fn convolution_steps_do_not_allocate() {
     run::<f32>();
     run::<f64>();
 }
+
+nn::network! {
+    /// Every sequence layer: a bidirectional GRU, an LSTM, attention and both encodings.
+    struct Sequences {
+        input(6, 4),
+        positional,
+        sinusoidal,
+        gru(4 -> 8, bidirectional),
+        residual { layer_norm, self_attention(heads = 4, causal) },
+        lstm(16 -> 5),
+        rnn(6, last),
+        dense(3),
+    }
+}
+nn::network! { struct Streamed { input(6, 1), gru(1 -> 16), lstm(8), rnn(4, relu), dense(1) } }
+
+#[test]
+fn sequence_steps_and_streaming_do_not_allocate() {
+    fn run<T: nn::Real>() {
+        let (large, large_targets) = data::<T>(24, 3, 32);
+        let (small, small_targets) = data::<T>(24, 3, 3);
+        let optimizer = Sgd::with_learning_rate(0.01);
+        let mut trainer = Trainer::new(Sequences::<T>::seeded(3), MeanSquaredError, optimizer);
+        trainer.step(&large, &large_targets).unwrap();
+        trainer.step(&small, &small_targets).unwrap();
+        let count = allocations_during(|| {
+            for _ in 0..5 {
+                trainer.step(&large, &large_targets).unwrap();
+                trainer.step(&small, &small_targets).unwrap();
+            }
+        });
+        assert_eq!(count, 0, "allocations in 10 warm sequence training steps");
+        let x = nn::SVector::<T, 24>::from_column_slice(&large[..24]);
+        let _ = trainer.network().forward(&x);
+        let count = allocations_during(|| {
+            let _ = trainer.network().forward(&x);
+        });
+        assert_eq!(count, 0, "allocations in a warm one-sample forward");
+
+        let net = Streamed::<T>::seeded(4);
+        let mut state = StreamedState::new();
+        let count = allocations_during(|| {
+            for t in 0..1000 {
+                let _ = net.step(&mut state, &nn::SVector::from([T::from_float(f64::from(t % 7) / 7.0)]));
+            }
+            state.reset();
+        });
+        assert_eq!(count, 0, "allocations in 1000 streamed steps");
+    }
+    run::<f32>();
+    run::<f64>();
+}

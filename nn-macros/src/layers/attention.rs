@@ -228,8 +228,10 @@ impl Layer for SelfAttention {
     fn forward_one(&self, site: &Site) -> TokenStream {
         let private = private();
         let size = literal(self.steps * self.embed);
+        let (qkv, attention) =
+            (literal(3 * self.steps * self.embed), literal(self.heads * self.steps * self.steps));
         let (shape, weights, x) = (self.shape(), Self::weights(site), &site.inputs[0]);
-        quote!(#private::attention::forward_one::<T, #size>(#shape, #weights, #x))
+        quote!(#private::attention::forward_one::<T, #size, #qkv, #attention>(#shape, #weights, #x))
     }
 
     fn infer(&self, site: &Site) -> TokenStream {

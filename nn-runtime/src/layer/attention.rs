@@ -43,12 +43,6 @@ impl Attention {
     const fn head(self) -> usize {
         self.embed / self.heads
     }
-
-    /// Values kept per sample: `(qkv, weights, context)`.
-    #[must_use]
-    pub const fn kept(self) -> (usize, usize, usize) {
-        (3 * self.steps * self.embed, self.heads * self.steps * self.steps, self.steps * self.embed)
-    }
 }
 
 /// The parameters, in PyTorch's layout.
@@ -254,22 +248,18 @@ fn head_backward<T: Real>(
     );
 }
 
-/// One sample on the stack (`S = T·E`); the kept values live in a reused thread-local
-/// buffer, so a warm call allocates nothing.
+/// One sample on the stack (`S = T·E`), its kept values too (`Q = 3·T·E`, `W = h·T·T`): no
+/// allocation, and no thread-local buffer, which the products' own may need.
 #[inline]
 #[must_use]
-pub fn forward_one<T: Real, const S: usize>(
+pub fn forward_one<T: Real, const S: usize, const Q: usize, const W: usize>(
     shape: Attention,
     weights: Weights<'_, T>,
     x: &SVector<T, S>,
 ) -> SVector<T, S> {
-    let (qkv, attention, context) = shape.kept();
+    let (mut qkv, mut attention, mut context) = ([T::zero(); Q], [T::zero(); W], [T::zero(); S]);
     let mut output = SVector::<T, S>::zeros();
-    T::with_scratch(qkv + attention + context, |scratch| {
-        let (qkv, rest) = scratch.split_at_mut(qkv);
-        let (weights_kept, context) = rest.split_at_mut(attention);
-        let kept = Kept { qkv, weights: weights_kept, context };
-        forward(shape, weights, x.as_slice(), kept, output.as_mut_slice());
-    });
+    let kept = Kept { qkv: &mut qkv[..], weights: &mut attention[..], context: &mut context[..] };
+    forward(shape, weights, x.as_slice(), kept, output.as_mut_slice());
     output
 }
