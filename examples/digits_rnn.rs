@@ -99,7 +99,9 @@ fn run<N: Network<f32, Input = f32> + Clone>(
     let output_directory = root.join("target/digits_rnn");
     std::fs::create_dir_all(&output_directory)?;
     let curves = output_directory.join(format!("training_{}.png", cell.to_lowercase()));
-    let title = format!("digits: {cell} of 64 units over 8 rows, Adam, cosine schedule (validation = the test split)");
+    let title = format!(
+        "digits: {cell} of 64 units over 8 rows, Adam, cosine schedule (validation = the test split)"
+    );
     plot_history(&history, &title, &curves)?;
     println!("training curves: {}", curves.display());
 
