@@ -6,6 +6,10 @@
 //!   or LSTM of 8 or 64 units followed by a dense `H → 1` (`Net::step` against a
 //!   fixed-size nalgebra cell).
 //!
+//! - `train`: one SGD step of backpropagation through time on 32 sequences of 64 steps of
+//!   16 features, a GRU or LSTM of 64 units and a dense read-out at every step, mean squared
+//!   error over every step (the hand-written version: time-major nalgebra GEMMs).
+//!
 //! `cargo bench --bench sequences` ends with a table of nanoseconds per step and ratios
 //! (baseline time over nn's: > 1 means nn is faster), beside RTNeural's figures from the
 //! issue (measured elsewhere; see BENCHMARKS.md for this machine's).
@@ -27,6 +31,13 @@ nn::network! { struct Gru8 { input(1, 1), gru(1 -> 8), dense(1) } }
 nn::network! { struct Gru64 { input(1, 1), gru(1 -> 64), dense(1) } }
 nn::network! { struct Lstm8 { input(1, 1), lstm(1 -> 8), dense(1) } }
 nn::network! { struct Lstm64 { input(1, 1), lstm(1 -> 64), dense(1) } }
+nn::network! { struct GruTrain { input(64, 16), gru(16 -> 64), dense(1) } }
+nn::network! { struct LstmTrain { input(64, 16), lstm(16 -> 64), dense(1) } }
+
+/// Sequence training: batch 32 of 64 steps of 16 features, 64 hidden units, a target per step.
+const BATCH: usize = 32;
+const STEPS: usize = 64;
+const LEARNING_RATE: f32 = 0.01;
 
 /// A signal of `len` values in [−1, 1).
 fn signal(len: usize) -> Vec<f32> {
@@ -78,6 +89,29 @@ macro_rules! stream {
     }};
 }
 
+/// One SGD step on a batch of 32 sequences, nn against the hand-written BPTT.
+fn train<N: Network<f32, Input = f32> + Clone>(c: &mut Criterion, name: &str, cell: baseline::Cell) {
+    let net = N::initialise(&mut nn::init::seeded_rng(1));
+    let inputs = signal(BATCH * N::INPUTS);
+    let targets = signal(BATCH * STEPS).iter().map(|t| t * 0.5).collect::<Vec<_>>();
+    let mut reference = baseline::Sequence::new(cell, 16, 64, net.parameters());
+    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(f64::from(LEARNING_RATE)));
+    for step in 0..3 {
+        let ours = trainer.step(&inputs, &targets).unwrap();
+        let theirs = reference.step(&inputs, &targets, STEPS, LEARNING_RATE);
+        assert!((ours - theirs).abs() <= 1e-4 * theirs.abs(), "{name} step {step}: loss {ours} vs {theirs}");
+    }
+    let mut group = c.benchmark_group("train");
+    group.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    group.bench_function(BenchmarkId::new(name, "nn"), |b| {
+        b.iter(|| trainer.step(black_box(&inputs), &targets))
+    });
+    group.bench_function(BenchmarkId::new(name, "baseline"), |b| {
+        b.iter(|| reference.step(black_box(&inputs), &targets, STEPS, LEARNING_RATE))
+    });
+    group.finish();
+}
+
 /// Criterion's median for one benchmark, in nanoseconds.
 fn median(group: &str, function: &str, parameter: &str) -> Option<f64> {
     let root = std::env::var_os("CARGO_TARGET_DIR")
@@ -88,6 +122,13 @@ fn median(group: &str, function: &str, parameter: &str) -> Option<f64> {
 }
 
 fn report() {
+    println!("\n{:<10} {:>12} {:>14} {:>8}", "train", "nn batch/s", "baseline/s", "ratio");
+    for name in ["gru", "lstm"] {
+        let rate = |who: &str| median("train", name, who).map(|ns| 1e9 / ns);
+        if let (Some(ours), Some(theirs)) = (rate("nn"), rate("baseline")) {
+            println!("{name:<10} {ours:>12.1} {theirs:>14.1} {:>7.2}×", ours / theirs);
+        }
+    }
     println!(
         "\n{:<10} {:>10} {:>14} {:>8} {:>22}",
         "stream", "nn ns", "baseline ns", "ratio", "RTNeural best (issue)"
@@ -106,6 +147,8 @@ fn main() {
     stream!(criterion, "gru-64", Gru64, Gru64State, baseline::GruStream<64, 192>);
     stream!(criterion, "lstm-8", Lstm8, Lstm8State, baseline::LstmStream<8, 32>);
     stream!(criterion, "lstm-64", Lstm64, Lstm64State, baseline::LstmStream<64, 256>);
+    train::<GruTrain<f32>>(&mut criterion, "gru", baseline::Cell::Gru);
+    train::<LstmTrain<f32>>(&mut criterion, "lstm", baseline::Cell::Lstm);
     criterion.final_summary();
     report();
 }

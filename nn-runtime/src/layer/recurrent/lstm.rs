@@ -9,7 +9,7 @@
 //! ∂pre = [∂i ⊙ i(1 − i), ∂f ⊙ f(1 − f), ∂g ⊙ (1 − g²), ∂o ⊙ o(1 − o)]
 //! ```
 
-use super::Cell;
+use super::{Cell, blocks, blocks_mut};
 use crate::Real;
 
 /// The LSTM cell. It keeps `i, f, g, o` and the cell state `c` per step.
@@ -24,24 +24,16 @@ impl<T: Real> Cell<T> for Lstm {
 
     #[inline(always)]
     fn forward(self, pre: &[T], _gh: &[T], previous: Option<(&[T], &[T])>, kept: &mut [T], h: &mut [T]) {
-        let units = h.len();
-        for j in 0..units {
-            let i = pre[j].sigmoid();
-            let f = pre[units + j].sigmoid();
-            let g = pre[2 * units + j].tanh_vectorised();
-            let o = pre[3 * units + j].sigmoid();
-            let before = previous.map_or_else(T::zero, |(_, c)| c[j]);
-            let c = f * before + i * g;
-            kept[j] = i;
-            kept[units + j] = f;
-            kept[2 * units + j] = g;
-            kept[3 * units + j] = o;
-            kept[4 * units + j] = c;
-            h[j] = o * c.tanh_vectorised();
+        match previous {
+            Some((_, c)) => {
+                let c = &c[..h.len()];
+                step(pre, |j| c[j], kept, h);
+            }
+            None => step(pre, |_| T::zero(), kept, h),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn backward(
         self,
         (dh, dc): (&mut [T], &mut [T]),
@@ -50,20 +42,52 @@ impl<T: Real> Cell<T> for Lstm {
         kept: &[T],
         (dpre, _dgh): (&mut [T], &mut [T]),
     ) {
-        let units = dh.len();
-        let one = T::one();
-        for j in 0..units {
-            let (i, f, g, o, c) =
-                (kept[j], kept[units + j], kept[2 * units + j], kept[3 * units + j], kept[4 * units + j]);
-            let before = previous.map_or_else(T::zero, |(_, c)| c[j]);
-            let tanh_c = c.tanh_vectorised();
-            let d_cell = dc[j] + dh[j] * o * (one - tanh_c * tanh_c);
-            dpre[j] = d_cell * g * i * (one - i);
-            dpre[units + j] = d_cell * before * f * (one - f);
-            dpre[2 * units + j] = d_cell * i * (one - g * g);
-            dpre[3 * units + j] = dh[j] * tanh_c * o * (one - o);
-            dc[j] = d_cell * f;
-            dh[j] = T::zero();
+        match previous {
+            Some((_, c)) => {
+                let c = &c[..dh.len()];
+                step_back((dh, dc), |j| c[j], kept, dpre);
+            }
+            None => step_back((dh, dc), |_| T::zero(), kept, dpre),
         }
+    }
+}
+
+/// The forward equations, `before(j)` the previous cell state.
+#[inline(always)]
+fn step<T: Real>(pre: &[T], before: impl Fn(usize) -> T, kept: &mut [T], h: &mut [T]) {
+    let units = h.len();
+    let [pre_i, pre_f, pre_g, pre_o] = blocks::<_, 4>(pre, units);
+    let [i, f, g, o, c] = blocks_mut::<_, 5>(kept, units);
+    for j in 0..units {
+        i[j] = pre_i[j].sigmoid();
+        f[j] = pre_f[j].sigmoid();
+        g[j] = pre_g[j].tanh_vectorised();
+        o[j] = pre_o[j].sigmoid();
+        c[j] = f[j] * before(j) + i[j] * g[j];
+        h[j] = o[j] * c[j].tanh_vectorised();
+    }
+}
+
+/// The backward equations, `before(j)` the previous cell state.
+#[inline(always)]
+fn step_back<T: Real>(
+    (dh, dc): (&mut [T], &mut [T]),
+    before: impl Fn(usize) -> T,
+    kept: &[T],
+    dpre: &mut [T],
+) {
+    let (units, one) = (dh.len(), T::one());
+    let [i, f, g, o, c] = blocks::<_, 5>(kept, units);
+    let [d_i, d_f, d_g, d_o] = blocks_mut::<_, 4>(dpre, units);
+    let dc = &mut dc[..units];
+    for j in 0..units {
+        let tanh_c = c[j].tanh_vectorised();
+        let d_cell = dc[j] + dh[j] * o[j] * (one - tanh_c * tanh_c);
+        d_i[j] = d_cell * g[j] * i[j] * (one - i[j]);
+        d_f[j] = d_cell * before(j) * f[j] * (one - f[j]);
+        d_g[j] = d_cell * i[j] * (one - g[j] * g[j]);
+        d_o[j] = dh[j] * tanh_c * o[j] * (one - o[j]);
+        dc[j] = d_cell * f[j];
+        dh[j] = T::zero();
     }
 }

@@ -34,6 +34,7 @@ use nalgebra::SVector;
 use crate::Real;
 use crate::activation::Identity;
 use crate::gemm::{self, Strided};
+use crate::isa::{Pass, run_best};
 use crate::layer::dense;
 
 /// The sizes of a recurrent layer, as the generated code writes them.
@@ -104,6 +105,13 @@ pub trait Cell<T: Real>: Copy {
     /// `kept`, `h`.
     fn forward(self, pre: &[T], gh: &[T], previous: Option<(&[T], &[T])>, kept: &mut [T], h: &mut [T]);
 
+    /// [`Cell::forward`] from a previous state `(h, c)` (`c` empty without a memory) in
+    /// `before`, for the streaming step, where every size is a constant.
+    #[inline(always)]
+    fn stream(self, pre: &[T], gh: &[T], before: (&[T], &[T]), kept: &mut [T], h: &mut [T]) {
+        self.forward(pre, gh, Some(before), kept, h);
+    }
+
     /// One step back (`previous` as in [`Cell::forward`]): `dh` holds `∂L/∂h_t` and leaves holding the part of `∂L/∂h_{t−1}` that
     /// does not go through `W_hh`; `dc` (LSTM) the same for the cell. Writes `∂L/∂gi` into
     /// `dpre` and, when separate, `∂L/∂gh` into `dgh`.
@@ -115,6 +123,21 @@ pub trait Cell<T: Real>: Copy {
         kept: &[T],
         deltas: (&mut [T], &mut [T]),
     );
+}
+
+/// The first `K` blocks of `units` values of a step's row (its gate blocks), each of exact
+/// length, so the cells' loops over them need no bounds checks and vectorise.
+#[inline(always)]
+fn blocks<T, const K: usize>(values: &[T], units: usize) -> [&[T]; K] {
+    let mut chunks = values[..K * units].chunks_exact(units);
+    core::array::from_fn(|_| chunks.next().unwrap_or_default())
+}
+
+/// [`blocks`], mutably.
+#[inline(always)]
+fn blocks_mut<T, const K: usize>(values: &mut [T], units: usize) -> [&mut [T]; K] {
+    let mut chunks = values[..K * units].chunks_exact_mut(units);
+    core::array::from_fn(|_| chunks.next().unwrap_or_default())
 }
 
 /// The memory `c` among a step's kept values (empty for a cell without one).
@@ -195,6 +218,31 @@ fn read_write<T>(buffer: &mut [T], read: usize, write: usize, len: usize) -> (&[
 /// and its tape.
 #[inline]
 pub fn forward<T: Real, C: Cell<T>>(
+    cell: C,
+    shape: Sequence,
+    direction: Direction,
+    weights: Weights<'_, T>,
+    x: &[T],
+    sequence: &mut [T],
+    tape: Tape<&mut [T]>,
+) {
+    /// The arguments, run as a [`Pass`] so that the whole body inlines into the code
+    /// [`run_best`] compiles for AVX2 (a closure would stay a baseline function).
+    struct Forward<'a, T, C>(C, Sequence, Direction, Weights<'a, T>, &'a [T], &'a mut [T], Tape<&'a mut [T]>);
+    impl<T: Real, C: Cell<T>> Pass for Forward<'_, T, C> {
+        type Output = ();
+        #[inline(always)]
+        fn run(self) {
+            let Self(cell, shape, direction, weights, x, sequence, tape) = self;
+            forward_direction(cell, shape, direction, weights, x, sequence, tape);
+        }
+    }
+    run_best(Forward(cell, shape, direction, weights, x, sequence, tape));
+}
+
+/// [`forward`], inlined into the code compiled for the CPU's vector instructions.
+#[inline(always)]
+fn forward_direction<T: Real, C: Cell<T>>(
     cell: C,
     shape: Sequence,
     direction: Direction,
@@ -296,6 +344,53 @@ pub fn backward<T: Real, C: Cell<T>>(
     gradients: Gradients<'_, T>,
     input_gradient: Option<(&mut [T], bool)>,
 ) {
+    /// As in [`forward`].
+    struct Backward<'a, 't, T, C>(
+        C,
+        (Sequence, Direction),
+        Weights<'a, T>,
+        (&'a [T], &'a [T]),
+        &'a Tape<&'t [T]>,
+        Upstream<'a, T>,
+        Work<'a, T>,
+        Gradients<'a, T>,
+        Option<(&'a mut [T], bool)>,
+    );
+    impl<T: Real, C: Cell<T>> Pass for Backward<'_, '_, T, C> {
+        type Output = ();
+        #[inline(always)]
+        fn run(self) {
+            let Self(cell, at, weights, values, tape, upstream, work, gradients, input_gradient) = self;
+            backward_direction(cell, at, weights, values, tape, upstream, work, gradients, input_gradient);
+        }
+    }
+    run_best(Backward(
+        cell,
+        (shape, direction),
+        weights,
+        (x, sequence),
+        tape,
+        upstream,
+        work,
+        gradients,
+        input_gradient,
+    ));
+}
+
+/// [`backward`], inlined into the code compiled for the CPU's vector instructions.
+#[allow(clippy::too_many_arguments)] // as `backward`
+#[inline(always)]
+fn backward_direction<T: Real, C: Cell<T>>(
+    cell: C,
+    (shape, direction): (Sequence, Direction),
+    weights: Weights<'_, T>,
+    (x, sequence): (&[T], &[T]),
+    tape: &Tape<&[T]>,
+    upstream: Upstream<'_, T>,
+    work: Work<'_, T>,
+    gradients: Gradients<'_, T>,
+    input_gradient: Option<(&mut [T], bool)>,
+) {
     let Sequence { steps, inputs, hidden, .. } = shape;
     let gates = C::GATES * hidden;
     let batch = x.len() / (steps * inputs);
@@ -360,7 +455,7 @@ pub fn backward<T: Real, C: Cell<T>>(
 
 /// Adds `∂L/∂h` from the layers above to `dh`: sample `n`, position `at`, the direction's
 /// step `step` (a `last` layer's gradient reaches only the final step).
-#[inline]
+#[inline(always)]
 fn receive<T: Real>(
     dh: &mut [T],
     upstream: Upstream<'_, T>,
@@ -379,7 +474,7 @@ fn receive<T: Real>(
 }
 
 /// The cell's backward for sample `n` at position `at`.
-#[inline]
+#[inline(always)]
 fn backward_step<T: Real, C: Cell<T>>(
     cell: C,
     (shape, direction): (Sequence, Direction),
@@ -457,7 +552,7 @@ pub fn step<T: Real, C: Cell<T>, const F: usize, const H: usize, const GH: usize
     let gh = if C::SEPARATE_HIDDEN { gh.as_slice() } else { &[][..] };
     let mut kept = [T::zero(); K];
     let mut h = SVector::<T, H>::zeros();
-    cell.forward(pre.as_slice(), gh, Some((&*h_prev, &*c_prev)), &mut kept, h.as_mut_slice());
+    cell.stream(pre.as_slice(), gh, (&*h_prev, &*c_prev), &mut kept, h.as_mut_slice());
     h_prev.copy_from_slice(h.as_slice());
     c_prev.copy_from_slice(memory::<T, C>(&kept, H));
     h

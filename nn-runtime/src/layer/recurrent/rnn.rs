@@ -27,7 +27,7 @@ impl<T: Real, A: Activation<T> + Copy> Cell<T> for Rnn<A> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn backward(
         self,
         (dh, _dc): (&mut [T], &mut [T]),
