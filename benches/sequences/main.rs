@@ -10,6 +10,10 @@
 //!   16 features, a GRU or LSTM of 64 units and a dense read-out at every step, mean squared
 //!   error over every step (the hand-written version: time-major nalgebra GEMMs).
 //!
+//! - `encoder`: a 2-layer pre-norm transformer encoder (T = 32, E = 64, 4 heads, relu
+//!   feed-forward of 256, mean over the steps, 10 classes): an SGD step on 32 sequences and
+//!   inference on 64 (the hand-written version: `transformer.rs`).
+//!
 //! `cargo bench --bench sequences` ends with a table of nanoseconds per step and ratios
 //! (baseline time over nn's: > 1 means nn is faster), beside RTNeural's figures from the
 //! issue (measured elsewhere; see BENCHMARKS.md for this machine's).
@@ -18,6 +22,7 @@
 #![allow(clippy::semicolon_if_nothing_returned)]
 
 mod baseline;
+mod transformer;
 
 use std::hint::black_box;
 use std::path::Path;
@@ -33,6 +38,21 @@ nn::network! { struct Lstm8 { input(1, 1), lstm(1 -> 8), dense(1) } }
 nn::network! { struct Lstm64 { input(1, 1), lstm(1 -> 64), dense(1) } }
 nn::network! { struct GruTrain { input(64, 16), gru(16 -> 64), dense(1) } }
 nn::network! { struct LstmTrain { input(64, 16), lstm(16 -> 64), dense(1) } }
+
+nn::network! {
+    /// A 2-layer pre-norm transformer encoder (T = 32, E = 64, 4 heads, a relu feed-forward
+    /// layer of 256) and a classifier on the mean over the steps.
+    struct Encoder {
+        input(32, 64),
+        residual { layer_norm, self_attention(heads = 4) },
+        residual { layer_norm, dense(256, relu), dense(64) },
+        residual { layer_norm, self_attention(heads = 4) },
+        residual { layer_norm, dense(256, relu), dense(64) },
+        layer_norm,
+        mean_over_steps,
+        dense(10),
+    }
+}
 
 /// Sequence training: batch 32 of 64 steps of 16 features, 64 hidden units, a target per step.
 const BATCH: usize = 32;
@@ -112,6 +132,47 @@ fn train<N: Network<f32, Input = f32> + Clone>(c: &mut Criterion, name: &str, ce
     group.finish();
 }
 
+/// The transformer encoder: an SGD step on 32 sequences and inference on 64.
+fn encoder(c: &mut Criterion) {
+    let net = Encoder::<f32>::seeded(1);
+    let inputs = signal(64 * Encoder::<f32>::INPUTS);
+    let mut rng = nn::init::seeded_rng(3);
+    let classes: Vec<usize> = (0..64).map(|_| rng.random_range(0..10)).collect();
+    let targets: Vec<f32> = classes.iter().map(|&c| c as f32).collect();
+    let mut reference = transformer::Transformer::new(net.parameters(), (32, 64, 256, 10, 2));
+    let mut workspace = Encoder::<f32>::workspace();
+    let ours = net.infer(&inputs, &mut workspace).unwrap().to_vec();
+    let theirs = reference.infer(&inputs);
+    for (n, (a, b)) in ours.chunks(10).zip(theirs.row_iter()).enumerate() {
+        for (x, y) in a.iter().zip(b.iter()) {
+            assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "encoder logits, sample {n}: {x} vs {y}");
+        }
+    }
+    let train = &inputs[..32 * Encoder::<f32>::INPUTS];
+    let mut trainer =
+        Trainer::new(net.clone(), SoftmaxCrossEntropy, Sgd::with_learning_rate(f64::from(LEARNING_RATE)));
+    for step in 0..2 {
+        let ours = trainer.step(train, &targets[..32]).unwrap();
+        let theirs = reference.step(train, &classes[..32], LEARNING_RATE);
+        assert!((ours - theirs).abs() <= 1e-4 * theirs.abs(), "encoder step {step}: loss {ours} vs {theirs}");
+    }
+    let mut group = c.benchmark_group("encoder");
+    group.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    group.bench_function(BenchmarkId::new("train", "nn"), |b| {
+        b.iter(|| trainer.step(black_box(train), &targets[..32]))
+    });
+    group.bench_function(BenchmarkId::new("train", "baseline"), |b| {
+        b.iter(|| reference.step(black_box(train), &classes[..32], LEARNING_RATE))
+    });
+    group.bench_function(BenchmarkId::new("inference", "nn"), |b| {
+        b.iter(|| net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]))
+    });
+    group.bench_function(BenchmarkId::new("inference", "baseline"), |b| {
+        b.iter(|| reference.infer(black_box(&inputs))[0])
+    });
+    group.finish();
+}
+
 /// Criterion's median for one benchmark, in nanoseconds.
 fn median(group: &str, function: &str, parameter: &str) -> Option<f64> {
     let root = std::env::var_os("CARGO_TARGET_DIR")
@@ -122,6 +183,13 @@ fn median(group: &str, function: &str, parameter: &str) -> Option<f64> {
 }
 
 fn report() {
+    println!("\n{:<18} {:>14} {:>14} {:>8}", "encoder", "nn samples/s", "baseline/s", "ratio");
+    for (name, samples) in [("train", 32.0), ("inference", 64.0)] {
+        let rate = |who: &str| median("encoder", name, who).map(|ns| samples * 1e9 / ns);
+        if let (Some(ours), Some(theirs)) = (rate("nn"), rate("baseline")) {
+            println!("{name:<18} {ours:>14.0} {theirs:>14.0} {:>7.2}×", ours / theirs);
+        }
+    }
     println!("\n{:<10} {:>12} {:>14} {:>8}", "train", "nn batch/s", "baseline/s", "ratio");
     for name in ["gru", "lstm"] {
         let rate = |who: &str| median("train", name, who).map(|ns| 1e9 / ns);
@@ -149,6 +217,7 @@ fn main() {
     stream!(criterion, "lstm-64", Lstm64, Lstm64State, baseline::LstmStream<64, 256>);
     train::<GruTrain<f32>>(&mut criterion, "gru", baseline::Cell::Gru);
     train::<LstmTrain<f32>>(&mut criterion, "lstm", baseline::Cell::Lstm);
+    encoder(&mut criterion);
     criterion.final_summary();
     report();
 }
