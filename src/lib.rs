@@ -43,10 +43,14 @@
 //! | `conv_transpose2d(…, output_padding = 1)`, `conv_transpose1d(…)` | transposed convolution ("deconvolution") |
 //! | `max_pool2d(2)`, `avg_pool2d(3, stride = 2)`, `max_pool1d`, `avg_pool1d`, `global_avg_pool` | pooling |
 //! | `upsample(2)` | nearest-neighbour upsampling |
+//! | `rnn(F -> H, tanh)`, `gru(F -> H)`, `lstm(F -> H)` | PyTorch's recurrent layers on a sequence `[T, F]`, the whole sequence or (`last`) the final state; `bidirectional`; PyTorch's parameter names and gate order |
+//! | `self_attention(heads = 4, causal)` | PyTorch's `MultiheadAttention` on `[T, E]`, optionally causal |
+//! | `positional`, `sinusoidal` | learned or fixed position encodings |
+//! | `last_step`, `mean_over_steps` | a sequence to one vector |
 //! | `flatten` | a sequence or image as one vector |
 //! | `residual { layer, … }` | `x + f(x)`; the block must keep `x`'s shape |
 //! | `add(a, b, …)`, `concat(a, b, …)` | merge named layers' outputs: sum (one shape), or join along the features |
-//! | `input(N)`, `input(C, L)`, `input(C, H, W)` | first only: declares the input's shape (vector, signal or image), so the first layer may omit its input size |
+//! | `input(N)`, `input(T, F)`, `input(C, H, W)` | first only: declares the input's shape (vector, sequence or signal, image), so the first layer may omit its input size |
 //!
 //! A network is a directed graph; a value read by several layers gets the sum of their
 //! gradients:
@@ -93,6 +97,24 @@
 //! use nn::Network;
 //! assert_eq!(LeNet::<f32>::INPUT_SHAPE, &[1, 28, 28]);
 //! assert_eq!(LeNet::<f32>::PARAMETERS, 44_426);
+//! ```
+//!
+//! A network over sequences whose layers can run one step at a time (recurrent layers in
+//! one direction, dense and activation layers) also streams, one step per call with no
+//! allocation, and agrees with the whole-sequence forward:
+//!
+//! ```
+//! nn::network! { pub struct Filter { input(4, 1), gru(1 -> 8), dense(1) } }
+//!
+//! let net = Filter::<f64>::seeded(0);
+//! let signal = [0.1, 0.4, -0.2, 0.3];
+//! let whole = net.forward(&nn::SVector::from(signal)); // [T, 1]: every step's output
+//! let mut state = FilterState::new();
+//! for (t, &x) in signal.iter().enumerate() {
+//!     let y = net.step(&mut state, &nn::SVector::from([x]));
+//!     assert_eq!(y[0].to_bits(), whole[t].to_bits());
+//! }
+//! state.reset(); // a new stream
 //! ```
 //!
 //! Unnamed layers are named by their index, as in a PyTorch `nn.Sequential`: parameters are

@@ -68,6 +68,26 @@ nn::network! {
     pub struct Signal { input(1, 16), conv1d(4, kernel = 3, dilation = 2), max_pool1d(2), conv_transpose1d(2, kernel = 2), avg_pool1d(3), flatten }
 }
 
+nn::network! {
+    /// Every sequence layer, and a streaming API.
+    pub struct Recurrent { input(6, 3), gru(8), lstm(4, bidirectional), rnn(5, relu), dense(2, softmax) }
+}
+
+nn::network! {
+    /// Streams without any recurrent layer: an empty state.
+    pub struct Stateless { input(4, 2), dense(3, tanh), last_step }
+}
+
+nn::network! {
+    /// Attention and position encodings.
+    pub struct Attending { input(4, 6), positional, sinusoidal, residual { layer_norm, self_attention(heads = 2, causal) }, mean_over_steps }
+}
+
+nn::network! {
+    /// A stream of one recurrent layer of each kind.
+    pub struct Streaming { input(5, 1), gru(4), lstm(3), rnn(2, last), dense(1) }
+}
+
 const _: () = assert!(Multiversioned::<f32>::PARAMETERS >= 256, "large enough to be multiversioned");
 
 #[test]
@@ -85,6 +105,16 @@ fn linted_networks_work() {
     assert!(y.iter().all(|v| v.is_finite()));
     let y = Signal::<f64>::seeded(0).forward(&nn::SVector::<f64, 16>::repeat(0.5));
     assert!(y.iter().all(|v| v.is_finite()));
+    let y = Recurrent::<f64>::seeded(0).forward(&nn::SVector::<f64, 18>::repeat(0.5));
+    assert!(y.iter().all(|v| v.is_finite()));
+    let y = Attending::<f32>::seeded(0).forward(&nn::SVector::<f32, 24>::repeat(0.5));
+    assert!(y.iter().all(|v| v.is_finite()));
+    let mut state = StreamingState::new();
+    let y = Streaming::<f32>::seeded(0).step(&mut state, &nn::SVector::from([0.5]));
+    assert!(y[0].is_finite());
+    let mut empty = StatelessState::new();
+    let y = Stateless::<f32>::seeded(0).step(&mut empty, &nn::SVector::from([0.5, 0.5]));
+    assert!(y.iter().all(|v| v.is_finite()) && empty.values().is_empty());
     let mut none = NoParameters::<f64>::seeded(0);
     let y = none.forward(&nn::SVector::<f64, 3>::new(-1.0, 0.0, 2.0));
     assert_eq!(y, nn::SVector::<f64, 3>::new(0.0, 0.0, 2.0));
