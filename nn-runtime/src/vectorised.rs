@@ -19,7 +19,8 @@ const EXP_MIN: f32 = -87.336_55;
 pub fn exp(x: f32) -> f32 {
     const SHIFTER: f32 = 12_582_912.0; // 1.5·2²³: adding it rounds to an integer
     let clamped = x.clamp(EXP_MIN, EXP_MAX);
-    let n = (clamped * core::f32::consts::LOG2_E + SHIFTER) - SHIFTER;
+    let shifted = clamped * core::f32::consts::LOG2_E + SHIFTER;
+    let n = shifted - SHIFTER;
     let r = clamped - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let p = 1.987_569_2e-4_f32;
     let p = p * r + 1.398_199_9e-3;
@@ -28,7 +29,9 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5e-1;
     let y = p * (r * r) + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // The integer n sits in the low mantissa bits of `shifted`: no float-to-int conversion.
+    let exponent = shifted.to_bits().wrapping_sub(SHIFTER.to_bits()).wrapping_add(127);
+    let scale = f32::from_bits(exponent << 23);
     let value = y * scale;
     if x > EXP_MAX {
         f32::INFINITY

@@ -78,7 +78,7 @@ fn rows<T, const IN: usize, const OUT: usize>(weight: &[T]) -> &[[T; IN]] {
 /// One dot product per output over the rows of `W`, written as a plain loop into an array:
 /// LLVM vectorises each dot product (building the vector with `SVector::from_fn` instead
 /// runs 2.4 times slower).
-#[inline]
+#[inline(always)]
 #[must_use]
 pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     activation: &A,
