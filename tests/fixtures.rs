@@ -220,8 +220,8 @@ where
             check.close(workspace.pre_activation(&name), &flatten(z), &format!("layer {name} z"));
         }
         check.close(workspace.activation(&name), &flatten(&record["a"]), &format!("layer {name} a"));
-        if let Some(per_layer) = record.get("per_layer") {
-            recurrent_records(&mut check, &workspace, layers, per_layer);
+        if record.get("per_layer").is_some() {
+            recurrent_records(&mut check, &workspace, layers, record);
         }
         if record.get("attn_weights").is_some() {
             attention_records(&mut check, &workspace, &name, record);
@@ -298,15 +298,16 @@ where
     check.worst
 }
 
-/// A recurrent layer's `per_layer` records — each (layer, direction)'s pre-activations,
-/// gates, cell states and hidden states `[N][T][·]` — against what it kept. PyTorch's layer
+/// A recurrent layer's records — each (layer, direction)'s pre-activations, gates, cell
+/// states and hidden states `[N][T][·]`, and the final `h_n`, `c_n` — against what it kept. PyTorch's layer
 /// `k` of a stacked module is nn's `{name}_l{k}`, its top layer `{name}`.
 fn recurrent_records<T: Real, W: LayerRecords<T>>(
     check: &mut Checker,
     workspace: &W,
     layers: &Value,
-    per_layer: &Value,
+    record: &Value,
 ) {
+    let per_layer = &record["per_layer"];
     let node = &layers.as_array().unwrap().iter().find(|l| l.get("hidden_size").is_some()).unwrap();
     let (name, hidden) = (node["name"].as_str().unwrap(), node["hidden_size"].as_u64().unwrap() as usize);
     let top = node["num_layers"].as_u64().unwrap() - 1;
@@ -338,11 +339,25 @@ fn recurrent_records<T: Real, W: LayerRecords<T>>(
         let sequence = workspace.activation(&layer);
         let h = block(sequence, directions * hidden, reverse * hidden, hidden);
         check.close(&h, &flatten(&entry["h"]), &what("h"));
+        // h_n and c_n: each (layer, direction)'s state after reading the whole sequence, at
+        // position T − 1 forward and 0 in reverse, in PyTorch's order.
+        let steps = entry["h"][0].as_array().unwrap().len();
+        let last = if reverse == 1 { 0 } else { steps - 1 };
+        let index = k as usize * directions + reverse;
+        let final_h: Vec<T> = h.chunks(hidden).skip(last).step_by(steps).flatten().copied().collect();
+        check.close(&final_h, &flatten(&record["h_n"][index]), &what("h_n"));
+        if let Some(c_n) = record.get("c_n") {
+            let c =
+                block(workspace.scratch(&layer, &format!("kept{suffix}")), 5 * hidden, 4 * hidden, hidden);
+            let final_c: Vec<T> = c.chunks(hidden).skip(last).step_by(steps).flatten().copied().collect();
+            check.close(&final_c, &flatten(&c_n[index]), &what("c_n"));
+        }
     }
 }
 
-/// A self-attention layer's records: the projections `q`, `k`, `v`, the weights per head and
-/// averaged over the heads, and the heads' concatenated output.
+/// A self-attention layer's records: the projections `q`, `k`, `v`, the scores before the
+/// mask, the weights per head and averaged over the heads, and the heads' concatenated
+/// output.
 fn attention_records<T: Real, W: LayerRecords<T>>(
     check: &mut Checker,
     workspace: &W,
