@@ -295,15 +295,14 @@ impl Recurrent {
     }
 }
 
-/// A static name for a scratch buffer of a direction.
-fn scratch_name(name: &str, suffix: &str) -> &'static str {
-    match (name, suffix) {
-        ("pre", "") => "pre",
-        ("pre", _) => "pre_reverse",
-        ("gh", "") => "gh",
-        ("gh", _) => "gh_reverse",
-        ("kept", "") => "kept",
-        _ => "kept_reverse",
+/// A direction's tape buffer: `pre`, `gh` or `kept`, with `_reverse` in the reverse direction.
+fn scratch_name(name: &'static str, suffix: &str) -> &'static str {
+    match (name, suffix.is_empty()) {
+        (_, true) => name,
+        ("pre", false) => "pre_reverse",
+        ("gh", false) => "gh_reverse",
+        ("kept", false) => "kept_reverse",
+        (other, false) => unreachable!("no tape buffer `{other}`"),
     }
 }
 
