@@ -195,6 +195,6 @@ pub mod __private {
     pub use nn_runtime::isa::{Pass, run_best, run_direct};
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
     pub use nn_runtime::layer::*;
-    pub use nn_runtime::network::{BatchError, BatchShapeError, ParameterCountError, batch_size};
+    pub use nn_runtime::network::{BatchError, BatchShapeError, ParameterCountError, Revision, batch_size};
     pub use nn_runtime::{Network, ParameterSpec, Real, Workspace};
 }

@@ -194,3 +194,32 @@ fn a_per_step_loss_trains_sequence_to_sequence_and_counts_steps() {
     println!("echo: per-step test accuracy {accuracy}");
     assert!(accuracy > 0.97, "per-step accuracy {accuracy}");
 }
+
+#[test]
+fn a_state_follows_the_parameters_it_streams_with() {
+    let input = random(7 * 3, 11);
+    let mut net = GruStream::<f64>::seeded(3);
+    let mut state = GruStreamState::new();
+    let _ = net.step(&mut state, &SVector::from_column_slice(&input[..3]));
+    // New weights (as an optimizer step writes them), then a fresh stream on the same state.
+    for value in net.parameters_mut() {
+        *value *= 0.5;
+    }
+    state.reset();
+    let mut streamed = Vec::new();
+    for t in 0..7 {
+        streamed.extend_from_slice(
+            net.step(&mut state, &SVector::from_column_slice(&input[t * 3..t * 3 + 3])).as_slice(),
+        );
+    }
+    assert_eq!(
+        streamed,
+        net.forward(&SVector::from_column_slice(&input)).as_slice(),
+        "the state rebuilt its weights"
+    );
+    // Another network's weights in the same state: rebuilt again.
+    let other = GruStream::<f64>::seeded(9);
+    state.reset();
+    let first = other.step(&mut state, &SVector::from_column_slice(&input[..3]));
+    assert_eq!(first.as_slice(), &other.forward(&SVector::from_column_slice(&input)).as_slice()[..2]);
+}

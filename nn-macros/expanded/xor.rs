@@ -9,6 +9,7 @@
 pub struct Xor<T = f32> {
     parameters: ::nn::__private::Box<[T; 13]>,
     buffers: ::nn::__private::Box<[T; 0]>,
+    revision: ::nn::__private::Revision,
 }
 ///The reusable buffers of a training step of [`Xor`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing.
 #[derive(Clone, Debug)]
@@ -443,6 +444,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
     ///The parameters of layer `hidden`, `dense(2 -> 3, sigmoid)`: weight `[3, 2]` (named `hidden.weight`), bias `[3]` (`hidden.bias`).
     #[must_use]
     pub fn hidden_mut(&mut self) -> ::nn::__private::dense::ParametersMut<'_, T, 2, 3> {
+        self.revision.bump();
         let (__weight, __bias) = self.parameters[0..9].split_at_mut(6);
         ::nn::__private::dense::ParametersMut::new(__weight, __bias)
     }
@@ -457,6 +459,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
     ///The parameters of layer `out`, `dense(3 -> 1, relu)`: weight `[1, 3]` (named `out.weight`), bias `[1]` (`out.bias`).
     #[must_use]
     pub fn out_mut(&mut self) -> ::nn::__private::dense::ParametersMut<'_, T, 3, 1> {
+        self.revision.bump();
         let (__weight, __bias) = self.parameters[9..13].split_at_mut(3);
         ::nn::__private::dense::ParametersMut::new(__weight, __bias)
     }
@@ -519,6 +522,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
         Self {
             parameters: __parameters,
             buffers: __buffers,
+            revision: ::nn::__private::Revision::new(),
         }
     }
     fn from_parameters(
@@ -527,6 +531,7 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
         ::core::result::Result::Ok(Self {
             parameters: ::nn::__private::parameters_from_vec(parameters)?,
             buffers: ::nn::__private::initial_buffers::<T, 0>(&[]),
+            revision: ::nn::__private::Revision::new(),
         })
     }
     fn from_state(
@@ -536,12 +541,14 @@ impl<T: ::nn::__private::Real> ::nn::__private::Network<T> for Xor<T> {
         ::core::result::Result::Ok(Self {
             parameters: ::nn::__private::parameters_from_vec(parameters)?,
             buffers: ::nn::__private::state_from_vec(buffers, "buffer values")?,
+            revision: ::nn::__private::Revision::new(),
         })
     }
     fn parameters(&self) -> &[T] {
         &self.parameters[..]
     }
     fn parameters_mut(&mut self) -> &mut [T] {
+        self.revision.bump();
         &mut self.parameters[..]
     }
     fn buffers(&self) -> &[T] {

@@ -282,3 +282,47 @@ pub trait Network<T: Real>: Sized {
         Some(spec.slice_mut(self.parameters_mut()))
     }
 }
+
+/// Which values a network's parameters hold: a number drawn afresh from a process-wide
+/// counter whenever they may change (every `&mut` access), so that a copy derived from them
+/// in another layout — a streaming state's transposed recurrent weights — knows when to be
+/// rebuilt. A clone keeps its revision (same values); two networks never share one after
+/// either changes. It takes no part in equality: two networks are equal when their values
+/// are.
+#[derive(Clone, Debug)]
+pub struct Revision(u64);
+
+/// The next revision; 0 is never drawn, so it can mean "derived from nothing yet".
+static NEXT_REVISION: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+impl Revision {
+    /// A revision no network has had.
+    #[must_use]
+    pub fn new() -> Self {
+        Self(NEXT_REVISION.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Marks the parameters as (possibly) changed.
+    pub fn bump(&mut self) {
+        *self = Self::new();
+    }
+
+    /// The revision's number, never 0.
+    #[must_use]
+    pub fn get(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for Revision {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for Revision {
+    /// Always: a revision is bookkeeping, not a value of the network.
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}

@@ -192,6 +192,7 @@ fn network_struct(network: &Network) -> TokenStream {
         #vis struct #ident<T = f32> {
             parameters: #private::Box<[T; #parameters]>,
             buffers: #private::Box<[T; #buffers]>,
+            revision: #private::Revision,
         }
     }
 }

@@ -30,12 +30,13 @@ pub(super) fn stream(network: &Network) -> TokenStream {
     let Some((statements, state)) = steps(network) else {
         return TokenStream::new();
     };
+    let (prepare, derived) = prepare(network);
     let private = private();
     let (vis, ident, state_ident) = (&network.vis, &network.ident, state_ident(network));
     let (inputs, outputs) = (literal(step_size(network, 0)), literal(step_size(network, network.output())));
-    let size = literal(state);
+    let (size, derived_size) = (literal(state), literal(derived));
     let state_doc = format!(
-        "The state of [`{ident}::step`] between steps of a sequence: each recurrent layer's hidden state (and an LSTM's cell), {state} values, zero at the start."
+        "The state of [`{ident}::step`] between steps of a sequence: each recurrent layer's hidden state (and an LSTM's cell), {state} values, zero at the start; and the recurrent weights transposed for the step's products ({derived} values), rebuilt when the network's parameters change."
     );
     let step_doc = format!(
         "One step of a sequence, streamed: reads {} values, updates `state` and returns this step's {} outputs — the whole-sequence forward one step at a time, with no allocation.",
@@ -47,11 +48,14 @@ pub(super) fn stream(network: &Network) -> TokenStream {
         #[derive(Clone, Debug, PartialEq)]
         #vis struct #state_ident<T = f32> {
             values: [T; #size],
+            derived: [T; #derived_size],
+            /// The network revision `derived` was built from (0: none yet).
+            revision: u64,
         }
 
         impl<T: #private::Real> ::core::default::Default for #state_ident<T> {
             fn default() -> Self {
-                Self { values: [T::zero(); #size] }
+                Self { values: [T::zero(); #size], derived: [T::zero(); #derived_size], revision: 0 }
             }
         }
 
@@ -97,6 +101,10 @@ pub(super) fn stream(network: &Network) -> TokenStream {
             #[inline(always)]
             #[allow(clippy::inline_always)]
             fn step_body(&self, state: &mut #state_ident<T>, input: &#private::SVector<T, #inputs>) -> #private::SVector<T, #outputs> {
+                if state.revision != self.revision.get() {
+                    #prepare
+                    state.revision = self.revision.get();
+                }
                 #statements
             }
         }
@@ -110,7 +118,7 @@ fn steps(network: &Network) -> Option<(TokenStream, usize)> {
     // Each value's stack vector: `None` for the input, then each layer's step.
     let mut values: Vec<Option<Ident>> = vec![None];
     let reference = |value: &Option<Ident>| value.as_ref().map_or_else(|| quote!(input), |x| quote!(&#x));
-    let mut state = 0;
+    let (mut state, mut derived) = (0, 0);
     for (index, node) in network.nodes.iter().enumerate() {
         if node.layer.identity_in_inference() {
             // Dropout passes each step through; a flatten would merge the steps.
@@ -127,11 +135,17 @@ fn steps(network: &Network) -> Option<(TokenStream, usize)> {
             quote!(let __state = &mut state.values[#start..#end];)
         });
         state += node.layer.stream_state();
+        let bind_derived = (node.layer.stream_weights() > 0).then(|| {
+            let (start, end) = (literal(derived), literal(derived + node.layer.stream_weights()));
+            quote!(let __derived = &state.derived[#start..#end];)
+        });
+        derived += node.layer.stream_weights();
         let next = format_ident!("__x{}", index);
         let size = literal(step_size(network, index + 1));
         statements.push(quote_spanned! {node.span=>
             let #next: #private::SVector<T, #size> = {
                 #bind_state
+                #bind_derived
                 #step
             };
         });
@@ -144,4 +158,24 @@ fn steps(network: &Network) -> Option<(TokenStream, usize)> {
     // A network without recurrent layers streams with an empty state.
     let unused = (state == 0).then(|| quote!(let _ = state;));
     Some((quote!(#unused #(#statements)* #result), state))
+}
+
+/// The statements that rebuild every layer's derived weights in the state, and their size.
+fn prepare(network: &Network) -> (TokenStream, usize) {
+    let mut statements = Vec::new();
+    let mut derived = 0;
+    for (index, node) in network.nodes.iter().enumerate() {
+        let size = node.layer.stream_weights();
+        if size == 0 {
+            continue;
+        }
+        let (start, end) = (literal(derived), literal(derived + size));
+        let prepare = node.layer.stream_prepare(&site(network, index, Vec::new()));
+        statements.push(quote! {{
+            let __derived = &mut state.derived[#start..#end];
+            #prepare
+        }});
+        derived += size;
+    }
+    (quote!(#(#statements)*), derived)
 }

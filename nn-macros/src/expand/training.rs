@@ -120,6 +120,7 @@ fn state_methods(network: &Network) -> TokenStream {
                 ::core::result::Result::Ok(Self {
                     parameters: #private::parameters_from_vec(parameters)?,
                     buffers: #initial_buffers,
+                    revision: #private::Revision::new(),
                 })
             }
 
@@ -130,6 +131,7 @@ fn state_methods(network: &Network) -> TokenStream {
                 ::core::result::Result::Ok(Self {
                     parameters: #private::parameters_from_vec(parameters)?,
                     buffers: #private::state_from_vec(buffers, "buffer values")?,
+                    revision: #private::Revision::new(),
                 })
             }
 
@@ -138,6 +140,7 @@ fn state_methods(network: &Network) -> TokenStream {
             }
 
             fn parameters_mut(&mut self) -> &mut [T] {
+                self.revision.bump();
                 &mut self.parameters[..]
             }
 
@@ -235,7 +238,7 @@ fn initialise_body(network: &Network) -> TokenStream {
         #parameters_binding = #private::zeroed_parameters::<T, #parameters>();
         #state_binding = #buffers;
         #(#fills)*
-        Self { parameters: __parameters, buffers: __buffers }
+        Self { parameters: __parameters, buffers: __buffers, revision: #private::Revision::new() }
     }
 }
 

@@ -238,9 +238,20 @@ pub trait Layer {
         0
     }
 
+    /// Streaming: values of its parameters the layer keeps in the state in another layout
+    /// (a recurrent layer's transposed `W_hh`), rebuilt whenever the parameters change.
+    fn stream_weights(&self) -> usize {
+        0
+    }
+
+    /// Streaming: writes [`Layer::stream_weights`] into `__derived: &mut [T]`.
+    fn stream_prepare(&self, _site: &Site) -> TokenStream {
+        TokenStream::new()
+    }
+
     /// Streaming: one step of a sequence through the layer, as [`Layer::forward_one`] on
     /// one step's values (the last axis of each value), with the layer's state bound as
-    /// `__state: &mut [T]`. `None` (the default) when the layer needs the whole sequence
+    /// `__state: &mut [T]` and its derived weights as `__derived: &[T]`. `None` (the default) when the layer needs the whole sequence
     /// (attention, a reverse direction, a mean over steps): the network then has no
     /// streaming API.
     fn stream(&self, _site: &Site) -> Option<TokenStream> {

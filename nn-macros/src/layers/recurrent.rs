@@ -398,6 +398,17 @@ impl Layer for Recurrent {
         self.state()
     }
 
+    /// `W_hh` transposed, for the streaming product.
+    fn stream_weights(&self) -> usize {
+        if self.bidirectional { 0 } else { self.cell.gates() * self.hidden * self.hidden }
+    }
+
+    fn stream_prepare(&self, site: &Site) -> TokenStream {
+        let (private, hidden) = (private(), literal(self.hidden));
+        let weight = site.parameter(self.names()[0][1]);
+        quote!(#private::recurrent::transpose_hidden(#weight, #hidden, __derived);)
+    }
+
     /// One step from the state `h` (and `c`); a reverse direction needs the whole sequence.
     /// A `last` layer streams its running state.
     fn stream(&self, site: &Site) -> Option<TokenStream> {
@@ -411,7 +422,7 @@ impl Layer for Recurrent {
         let (cell, x) = (self.cell.value(), &site.inputs[0]);
         let weights = Self::weights(site, self.names()[0]);
         Some(quote! {
-            #private::recurrent::step::<T, _, #inputs, #hidden, #gates, #kept>(#cell, #weights, __state, #x)
+            #private::recurrent::step::<T, _, #inputs, #hidden, #gates, #kept>(#cell, #weights, __derived, __state, #x)
         })
     }
 

@@ -444,6 +444,7 @@ impl Layer for Dense {
             #[doc = #doc]
             #[must_use]
             pub fn #name_mut(&mut self) -> #private::dense::ParametersMut<'_, T, #inputs, #outputs> {
+                self.revision.bump();
                 let (__weight, __bias) = self.parameters[#weight..#end].split_at_mut(#split);
                 #private::dense::ParametersMut::new(__weight, __bias)
             }

@@ -531,25 +531,73 @@ fn hidden_weight_gradient<T: Real>(
     }
 }
 
+/// `W_hh` `[G·H, H]` (row-major, PyTorch's) written column by column into `transposed`
+/// (`[H][G·H]`): the layout [`step`]'s recurrent product reads, `H` full-width
+/// multiply-adds of a column instead of `G·H` dot products that each end in a horizontal
+/// sum.
+#[inline]
+pub fn transpose_hidden<T: Real>(hidden: &[T], units: usize, transposed: &mut [T]) {
+    let rows = hidden.len() / units;
+    for (o, row) in hidden.chunks_exact(units).enumerate() {
+        for (i, &w) in row.iter().enumerate() {
+            transposed[i * rows + o] = w;
+        }
+    }
+}
+
+/// `b + W_hh·h` from the transposed weight: each output's sum in the order `i = 0 … H−1`,
+/// whatever the vector width, so every caller gets the same bits. The outputs go in blocks
+/// of [`BLOCK`], whose sums stay in registers across the `H` columns.
+#[inline(always)]
+fn hidden_projection<T: Real, const H: usize, const GH: usize>(
+    transposed: &[T],
+    bias: &[T],
+    h: &[T],
+) -> [T; GH] {
+    let (transposed, h) = (&transposed[..H * GH], &h[..H]);
+    let mut sums = [T::zero(); GH];
+    sums.copy_from_slice(&bias[..GH]);
+    for (start, block) in sums.chunks_mut(BLOCK).enumerate().map(|(b, block)| (b * BLOCK, block)) {
+        let mut acc = [T::zero(); BLOCK];
+        let width = block.len();
+        acc[..width].copy_from_slice(block);
+        for (i, &x) in h.iter().enumerate() {
+            let column = &transposed[i * GH + start..][..width];
+            for (sum, &w) in acc[..width].iter_mut().zip(column) {
+                *sum += w * x;
+            }
+        }
+        block.copy_from_slice(&acc[..width]);
+    }
+    sums
+}
+
+/// Outputs per block of [`hidden_projection`]: 64 `f32` are four AVX-512 or eight AVX2
+/// registers.
+const BLOCK: usize = 64;
+
 /// One step of one sample with every size a constant, the streaming path: `state` holds
 /// `h` (`H` values) and, for a cell with a memory, `c`; it is updated in place and the new
-/// `h` returned. `GH` is `G·H`, `K` is `KEPT·H`.
+/// `h` returned. `transposed` is `W_hh` as [`transpose_hidden`] writes it. `GH` is `G·H`,
+/// `K` is `KEPT·H`.
 #[inline(always)]
 #[must_use]
 pub fn step<T: Real, C: Cell<T>, const F: usize, const H: usize, const GH: usize, const K: usize>(
     cell: C,
     weights: Weights<'_, T>,
+    transposed: &[T],
     state: &mut [T],
     x: &SVector<T, F>,
 ) -> SVector<T, H> {
     let (h_prev, c_prev) = state.split_at_mut(H);
     let mut pre = dense::forward_one::<T, _, F, GH>(&Identity, weights.input, weights.input_bias, x);
-    let h_state = SVector::<T, H>::from_column_slice(h_prev);
-    let gh = dense::forward_one::<T, _, H, GH>(&Identity, weights.hidden, weights.hidden_bias, &h_state);
+    let gh = hidden_projection::<T, H, GH>(transposed, weights.hidden_bias, h_prev);
     if !C::SEPARATE_HIDDEN {
-        pre += gh;
+        for (p, &g) in pre.iter_mut().zip(&gh) {
+            *p += g;
+        }
     }
-    let gh = if C::SEPARATE_HIDDEN { gh.as_slice() } else { &[][..] };
+    let gh = if C::SEPARATE_HIDDEN { &gh[..] } else { &[][..] };
     let mut kept = [T::zero(); K];
     let mut h = SVector::<T, H>::zeros();
     cell.stream(pre.as_slice(), gh, (&*h_prev, &*c_prev), &mut kept, h.as_mut_slice());
@@ -559,7 +607,8 @@ pub fn step<T: Real, C: Cell<T>, const F: usize, const H: usize, const GH: usize
 }
 
 /// The whole-sequence forward of one sample, every size a constant: each direction runs
-/// [`step`] from a zero state, so it is the streaming path. `S` is the state's size, `H`
+/// [`step`] from a zero state, so it is the streaming path, bit for bit (its transposed
+/// `W_hh` in a reused thread-local buffer: a warm call allocates nothing). `S` is the state's size, `H`
 /// or `2H` with a memory; `IN = T·F`, `OUT` is `T·D·H`, or `D·H` when `last`.
 #[inline]
 #[must_use]
@@ -584,14 +633,17 @@ pub fn forward_one<
     for (weights, direction) in weights.iter().zip([Direction::Forward, Direction::Reverse]) {
         let offset = direction.offset(H);
         let mut state = [T::zero(); S];
-        for s in 0..steps {
-            let at = direction.position(s, steps);
-            let x_t = SVector::<T, F>::from_column_slice(&x.as_slice()[at * F..][..F]);
-            let h = step::<T, C, F, H, GH, K>(cell, *weights, &mut state, &x_t);
-            if !last {
-                output.as_mut_slice()[at * width + offset..][..H].copy_from_slice(h.as_slice());
+        T::with_scratch(GH * H, |transposed| {
+            transpose_hidden(weights.hidden, H, transposed);
+            for s in 0..steps {
+                let at = direction.position(s, steps);
+                let x_t = SVector::<T, F>::from_column_slice(&x.as_slice()[at * F..][..F]);
+                let h = step::<T, C, F, H, GH, K>(cell, *weights, transposed, &mut state, &x_t);
+                if !last {
+                    output.as_mut_slice()[at * width + offset..][..H].copy_from_slice(h.as_slice());
+                }
             }
-        }
+        });
         if last {
             output.as_mut_slice()[offset..offset + H].copy_from_slice(&state[..H]);
         }
