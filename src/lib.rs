@@ -192,7 +192,7 @@ pub mod __private {
         zeroed_parameters,
     };
     pub use nn_runtime::init::{Init, fill_normal, fill_uniform, seeded_rng};
-    pub use nn_runtime::isa::{Pass, run_best, run_direct};
+    pub use nn_runtime::isa::{Pass, run_best, run_direct, run_widest};
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
     pub use nn_runtime::layer::*;
     pub use nn_runtime::network::{BatchError, BatchShapeError, ParameterCountError, Revision, batch_size};

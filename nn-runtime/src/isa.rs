@@ -29,6 +29,24 @@ pub fn run_best<P: Pass>(pass: P) -> P::Output {
     pass.run()
 }
 
+/// Runs `pass` compiled for AVX-512 when the CPU has it, else as [`run_best`]: for the
+/// streaming step, whose few hundred values fill whole 512-bit registers.
+#[inline]
+pub fn run_widest<P: Pass>(pass: P) -> P::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (detected above), the only
+            // requirement.
+            return unsafe { x86::run_avx512(pass) };
+        }
+    }
+    run_best(pass)
+}
+
 /// Runs `pass` as compiled for the baseline target, with no feature check: for networks so
 /// small that the check would cost more than wider vectors save.
 #[inline(always)]
@@ -57,6 +75,11 @@ mod x86 {
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn run_avx2<P: Pass>(pass: P) -> P::Output {
+        pass.run()
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn run_avx512<P: Pass>(pass: P) -> P::Output {
         pass.run()
     }
 }

@@ -95,7 +95,7 @@ pub(super) fn stream(network: &Network) -> TokenStream {
                         self.network.step_body(self.state, self.input)
                     }
                 }
-                #private::run_best(__Step { network: self, state, input })
+                #private::run_widest(__Step { network: self, state, input })
             }
 
             #[inline(always)]
