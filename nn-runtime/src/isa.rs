@@ -56,6 +56,9 @@ pub fn run_direct<P: Pass>(pass: P) -> P::Output {
 
 /// Runs `work` as [`run_best`] runs a pass: for a runtime kernel whose loops (around the
 /// GEMM, which chooses its own instructions) should vectorise for AVX2 whoever calls it.
+/// Mark the closure `#[inline(always)]`: a closure is its own function, compiled for the
+/// baseline target unless it is inlined into the AVX2 one (measured on a GRU's training
+/// pass: its gate loops stayed scalar SSE, 146 against 219 batches per second).
 #[inline(always)]
 pub(crate) fn vectorised<R>(work: impl FnOnce() -> R) -> R {
     struct Work<F>(F);

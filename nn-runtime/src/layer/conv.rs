@@ -222,12 +222,15 @@ pub fn forward<T: Real>(
     output: &mut [T],
     scratch: &mut [T],
 ) {
-    vectorised(|| {
-        correlate_all(geometry, weight, input, output, scratch);
-        if let Some(bias) = bias {
-            add_bias(bias, output, geometry.positions());
-        }
-    });
+    vectorised(
+        #[inline(always)]
+        || {
+            correlate_all(geometry, weight, input, output, scratch);
+            if let Some(bias) = bias {
+                add_bias(bias, output, geometry.positions());
+            }
+        },
+    );
 }
 
 /// Backward over a batch given `δ = ∂L/∂z`: writes `∂L/∂W`, `∂L/∂b` (overwriting) and, when
@@ -242,15 +245,18 @@ pub fn backward<T: Real>(
     grad_input: Option<&mut [T]>,
     scratch: &mut [T],
 ) {
-    vectorised(|| {
-        if let Some(grad_bias) = grad_bias {
-            bias_gradient(delta, grad_bias, geometry.filters, geometry.positions());
-        }
-        weight_gradient_all(geometry, input, delta, grad_weight, scratch);
-        if let Some(grad_input) = grad_input {
-            correlate_transposed_all(geometry, weight, delta, grad_input, scratch);
-        }
-    });
+    vectorised(
+        #[inline(always)]
+        || {
+            if let Some(grad_bias) = grad_bias {
+                bias_gradient(delta, grad_bias, geometry.filters, geometry.positions());
+            }
+            weight_gradient_all(geometry, input, delta, grad_weight, scratch);
+            if let Some(grad_input) = grad_input {
+                correlate_transposed_all(geometry, weight, delta, grad_input, scratch);
+            }
+        },
+    );
 }
 
 /// A transposed convolution's forward over a batch: `output = fold(Wᵀ·input) + b`, `b` per
@@ -263,12 +269,15 @@ pub fn transposed_forward<T: Real>(
     output: &mut [T],
     scratch: &mut [T],
 ) {
-    vectorised(|| {
-        correlate_transposed_all(geometry, weight, input, output, scratch);
-        if let Some(bias) = bias {
-            add_bias(bias, output, geometry.input[0] * geometry.input[1]);
-        }
-    });
+    vectorised(
+        #[inline(always)]
+        || {
+            correlate_transposed_all(geometry, weight, input, output, scratch);
+            if let Some(bias) = bias {
+                add_bias(bias, output, geometry.input[0] * geometry.input[1]);
+            }
+        },
+    );
 }
 
 /// A transposed convolution's backward over a batch given `δ = ∂L/∂z`: `∂L/∂W = Σ_n x ·
@@ -283,15 +292,18 @@ pub fn transposed_backward<T: Real>(
     grad_input: Option<&mut [T]>,
     scratch: &mut [T],
 ) {
-    vectorised(|| {
-        if let Some(grad_bias) = grad_bias {
-            bias_gradient(delta, grad_bias, geometry.channels, geometry.input[0] * geometry.input[1]);
-        }
-        weight_gradient_all(geometry, delta, input, grad_weight, scratch);
-        if let Some(grad_input) = grad_input {
-            correlate_all(geometry, weight, delta, grad_input, scratch);
-        }
-    });
+    vectorised(
+        #[inline(always)]
+        || {
+            if let Some(grad_bias) = grad_bias {
+                bias_gradient(delta, grad_bias, geometry.channels, geometry.input[0] * geometry.input[1]);
+            }
+            weight_gradient_all(geometry, delta, input, grad_weight, scratch);
+            if let Some(grad_input) = grad_input {
+                correlate_all(geometry, weight, delta, grad_input, scratch);
+            }
+        },
+    );
 }
 
 /// `y = W ⋆ x` (no bias) for every sample: `xs` `[N][C][H][W]`, `ys` `[N][O][H′][W′]`.

@@ -93,7 +93,10 @@ pub fn max_forward<T: Real, const KH: usize, const KW: usize, const SH: usize, c
     input: &[T],
     output: &mut [T],
 ) {
-    vectorised(|| max_pool::<T, KH, KW, SH, SW>(window, input, output, None));
+    vectorised(
+        #[inline(always)]
+        || max_pool::<T, KH, KW, SH, SW>(window, input, output, None),
+    );
 }
 
 /// Max pooling over a batch for training: also records each window's argmax, its index in
@@ -105,7 +108,10 @@ pub fn max_forward_train<T: Real, const KH: usize, const KW: usize, const SH: us
     output: &mut [T],
     argmax: &mut [T],
 ) {
-    vectorised(|| max_pool::<T, KH, KW, SH, SW>(window, input, output, Some(argmax)));
+    vectorised(
+        #[inline(always)]
+        || max_pool::<T, KH, KW, SH, SW>(window, input, output, Some(argmax)),
+    );
 }
 
 /// The widest output row the row-by-row max pooling keeps on the stack.
@@ -181,18 +187,21 @@ fn max_by_argmax<T: Real>(window: &Window, input: &[T], output: &mut [T], mut ar
 /// the training pass recorded it.
 #[inline]
 pub fn max_backward<T: Real>(window: &Window, argmax: &[T], delta: &[T], grad_input: &mut [T]) {
-    vectorised(|| {
-        let positions = window.positions();
-        let planes = grad_input.chunks_exact_mut(window.plane());
-        for ((gx, d), indices) in
-            planes.zip(delta.chunks_exact(positions)).zip(argmax.chunks_exact(positions))
-        {
-            gx.fill(T::zero());
-            for (&d, &index) in d.iter().zip(indices) {
-                gx[index.to_f64() as usize] += d;
+    vectorised(
+        #[inline(always)]
+        || {
+            let positions = window.positions();
+            let planes = grad_input.chunks_exact_mut(window.plane());
+            for ((gx, d), indices) in
+                planes.zip(delta.chunks_exact(positions)).zip(argmax.chunks_exact(positions))
+            {
+                gx.fill(T::zero());
+                for (&d, &index) in d.iter().zip(indices) {
+                    gx[index.to_f64() as usize] += d;
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// Average pooling over a batch.

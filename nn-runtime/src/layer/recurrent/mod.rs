@@ -34,7 +34,7 @@ use nalgebra::SVector;
 use crate::Real;
 use crate::activation::Identity;
 use crate::gemm::{self, Strided};
-use crate::isa::{Pass, run_best};
+use crate::isa::vectorised;
 use crate::layer::dense;
 
 /// The sizes of a recurrent layer, as the generated code writes them.
@@ -226,18 +226,10 @@ pub fn forward<T: Real, C: Cell<T>>(
     sequence: &mut [T],
     tape: Tape<&mut [T]>,
 ) {
-    /// The arguments, run as a [`Pass`] so that the whole body inlines into the code
-    /// [`run_best`] compiles for AVX2 (a closure would stay a baseline function).
-    struct Forward<'a, T, C>(C, Sequence, Direction, Weights<'a, T>, &'a [T], &'a mut [T], Tape<&'a mut [T]>);
-    impl<T: Real, C: Cell<T>> Pass for Forward<'_, T, C> {
-        type Output = ();
+    vectorised(
         #[inline(always)]
-        fn run(self) {
-            let Self(cell, shape, direction, weights, x, sequence, tape) = self;
-            forward_direction(cell, shape, direction, weights, x, sequence, tape);
-        }
-    }
-    run_best(Forward(cell, shape, direction, weights, x, sequence, tape));
+        || forward_direction(cell, shape, direction, weights, x, sequence, tape),
+    );
 }
 
 /// [`forward`], inlined into the code compiled for the CPU's vector instructions.
@@ -344,37 +336,22 @@ pub fn backward<T: Real, C: Cell<T>>(
     gradients: Gradients<'_, T>,
     input_gradient: Option<(&mut [T], bool)>,
 ) {
-    /// As in [`forward`].
-    struct Backward<'a, 't, T, C>(
-        C,
-        (Sequence, Direction),
-        Weights<'a, T>,
-        (&'a [T], &'a [T]),
-        &'a Tape<&'t [T]>,
-        Upstream<'a, T>,
-        Work<'a, T>,
-        Gradients<'a, T>,
-        Option<(&'a mut [T], bool)>,
-    );
-    impl<T: Real, C: Cell<T>> Pass for Backward<'_, '_, T, C> {
-        type Output = ();
+    vectorised(
         #[inline(always)]
-        fn run(self) {
-            let Self(cell, at, weights, values, tape, upstream, work, gradients, input_gradient) = self;
-            backward_direction(cell, at, weights, values, tape, upstream, work, gradients, input_gradient);
-        }
-    }
-    run_best(Backward(
-        cell,
-        (shape, direction),
-        weights,
-        (x, sequence),
-        tape,
-        upstream,
-        work,
-        gradients,
-        input_gradient,
-    ));
+        || {
+            backward_direction(
+                cell,
+                (shape, direction),
+                weights,
+                (x, sequence),
+                tape,
+                upstream,
+                work,
+                gradients,
+                input_gradient,
+            )
+        },
+    );
 }
 
 /// [`backward`], inlined into the code compiled for the CPU's vector instructions.
