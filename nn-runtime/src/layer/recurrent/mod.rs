@@ -349,7 +349,7 @@ pub fn backward<T: Real, C: Cell<T>>(
                 work,
                 gradients,
                 input_gradient,
-            )
+            );
         },
     );
 }
