@@ -187,8 +187,9 @@ pub mod __private {
     pub use rand::Rng;
 
     pub use nn_runtime::activation::{self, Activation};
+    pub use nn_runtime::bake::{Stored, Tensor, decode_f32, decode_f64};
     pub use nn_runtime::buffer::{
-        gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,
+        boxed_copy, gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,
         zeroed_parameters,
     };
     pub use nn_runtime::init::{Init, fill_normal, fill_uniform, seeded_rng};

@@ -7,7 +7,8 @@
 fn ui() {
     let cases = trybuild::TestCases::new();
     cases.pass("tests/ui/pass/*.rs");
-    for topic in ["shapes", "names", "values", "syntax", "graphs", "ids", "convolution", "sequences"] {
+    for topic in ["shapes", "names", "values", "syntax", "graphs", "ids", "convolution", "sequences", "bake"]
+    {
         cases.compile_fail(format!("tests/ui/{topic}/*.rs"));
     }
 }

@@ -11,6 +11,135 @@ pub struct Xor<T = f32> {
     buffers: ::nn::__private::Box<[T; 0]>,
     revision: ::nn::__private::Revision,
 }
+///[`Xor`] over borrowed weights: a parameter array and a state array laid out as its buffers. One-sample inference with no heap — weights in `static` data (a baked network), in flash or in a memory map. `Copy`: pass it by value.
+#[derive(Clone, Copy, Debug)]
+pub struct XorView<'a, T = f32> {
+    parameters: &'a [T; 13],
+    buffers: &'a [T; 0],
+    /// Which weights these are, for a streaming state's derived copies.
+    revision: u64,
+}
+impl<'a, T: ::nn::__private::Real> XorView<'a, T> {
+    /// The network over these parameters and state (running statistics), laid out as
+    /// [`Network::parameter_specs`](#private::Network::parameter_specs) and
+    /// [`Network::buffer_specs`](#private::Network::buffer_specs) say.
+    #[must_use]
+    pub fn new(parameters: &'a [T; 13], buffers: &'a [T; 0]) -> Self {
+        Self {
+            parameters,
+            buffers,
+            revision: ::nn::__private::Revision::new().get(),
+        }
+    }
+    /// The parameters.
+    #[must_use]
+    pub const fn parameters(&self) -> &'a [T; 13] {
+        self.parameters
+    }
+    /// The state (running statistics).
+    #[must_use]
+    pub const fn buffers(&self) -> &'a [T; 0] {
+        self.buffers
+    }
+    ///Inference on one sample, on the stack (dropout off, running statistics).
+    #[must_use]
+    pub fn forward(
+        &self,
+        input: &::nn::__private::SVector<T, 2>,
+    ) -> ::nn::__private::SVector<T, 1> {
+        struct __Forward<'a, 'v, T> {
+            network: &'a XorView<'v, T>,
+            input: &'a ::nn::__private::SVector<T, 2>,
+        }
+        impl<T: ::nn::__private::Real> ::nn::__private::Pass for __Forward<'_, '_, T> {
+            type Output = ::nn::__private::SVector<T, 1>;
+            #[inline(always)]
+            #[allow(clippy::inline_always)]
+            fn run(self) -> Self::Output {
+                self.network.forward_body(self.input)
+            }
+        }
+        ::nn::__private::run_direct(__Forward { network: self, input })
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn forward_body(
+        &self,
+        input: &::nn::__private::SVector<T, 2>,
+    ) -> ::nn::__private::SVector<T, 1> {
+        let __x0: ::nn::__private::SVector<T, 3> = ::nn::__private::dense::forward_one::<
+            T,
+            _,
+            2,
+            3,
+        >(
+            &::nn::__private::activation::Sigmoid,
+            &self.parameters[0..6],
+            &self.parameters[6..9],
+            input,
+        );
+        let __x2: ::nn::__private::SVector<T, 1> = ::nn::__private::dense::forward_one::<
+            T,
+            _,
+            3,
+            1,
+        >(
+            &::nn::__private::activation::Relu,
+            &self.parameters[9..12],
+            &self.parameters[12..13],
+            &__x0,
+        );
+        __x2
+    }
+    /// Inference on one sample given as a slice.
+    ///
+    /// # Errors
+    ///
+    /// When the slice does not hold exactly `INPUTS` values, or (for ids) an id is
+    /// outside an embedding's vocabulary.
+    pub fn forward_slice(
+        &self,
+        input: &[T],
+    ) -> ::core::result::Result<
+        ::nn::__private::SVector<T, 1>,
+        ::nn::__private::BatchError,
+    > {
+        if input.len() != 2 {
+            return ::core::result::Result::Err(::nn::__private::BatchError::SampleLength {
+                expected: 2,
+                found: input.len(),
+            });
+        }
+        ::core::result::Result::Ok(
+            self.forward(&::nn::__private::SVector::<T, 2>::from_column_slice(input)),
+        )
+    }
+    /// Inference on one sample held in any nalgebra column vector: an `SVector`, a
+    /// `DVector`, or a view such as a matrix's column.
+    ///
+    /// # Errors
+    ///
+    /// When the vector does not have exactly `INPUTS` values.
+    pub fn forward_vector<R: ::nn::__private::Dim, S: ::nn::__private::RawStorage<T, R>>(
+        &self,
+        input: &::nn::__private::Matrix<T, R, ::nn::__private::U1, S>,
+    ) -> ::core::result::Result<
+        ::nn::__private::SVector<T, 1>,
+        ::nn::__private::BatchError,
+    > {
+        if input.len() != 2 {
+            return ::core::result::Result::Err(::nn::__private::BatchError::SampleLength {
+                expected: 2,
+                found: input.len(),
+            });
+        }
+        let __sample = ::nn::__private::SVector::<
+            T,
+            2,
+        >::from_iterator(input.iter().copied());
+        ::core::result::Result::Ok(self.forward(&__sample))
+    }
+}
 ///The reusable buffers of a training step of [`Xor`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing.
 #[derive(Clone, Debug)]
 pub struct XorWorkspace<T> {
@@ -120,6 +249,30 @@ impl<T: ::nn::__private::Real> Xor<T> {
     pub const OUTPUTS: usize = 1;
     /// Values in the parameter buffer.
     pub const PARAMETERS: usize = 13;
+    /// Floating-point operations of one sample's `forward`: 2 per multiply-add of every
+    /// product (dense, convolution, recurrent and attention), as PyTorch's
+    /// `FlopCounterMode` counts; elementwise work is not counted.
+    pub const FLOPS: usize = 18;
+    /// Floating-point operations of one sample's training step, forward and backward,
+    /// counted as [`FLOPS`](Self::FLOPS) (the optimizer's update is not counted).
+    pub const TRAINING_FLOPS: usize = 42;
+    /// Bytes of the parameters: what a baked network keeps in read-only data, with
+    /// [`BUFFER_BYTES`](Self::BUFFER_BYTES).
+    pub const PARAMETER_BYTES: usize = Self::PARAMETERS * ::core::mem::size_of::<T>();
+    /// Bytes of the state (running statistics).
+    pub const BUFFER_BYTES: usize = 0 * ::core::mem::size_of::<T>();
+    /// Bytes of the values one-sample `forward` holds on the stack: every layer's output
+    /// vector (dropout keeps none).
+    pub const FORWARD_BYTES: usize = 4 * ::core::mem::size_of::<T>();
+    /// An owned copy of a view's weights (a baked network's, to train on).
+    #[must_use]
+    pub fn from_view(view: XorView<'_, T>) -> Self {
+        Self {
+            parameters: ::nn::__private::boxed_copy(view.parameters),
+            buffers: ::nn::__private::boxed_copy(view.buffers),
+            revision: ::nn::__private::Revision::new(),
+        }
+    }
     /// A network initialised as declared, from a ChaCha8 RNG seeded with `seed`:
     /// the same seed gives the same parameters on every machine.
     #[must_use]
@@ -133,55 +286,52 @@ impl<T: ::nn::__private::Real> Xor<T> {
     pub fn workspace() -> XorWorkspace<T> {
         XorWorkspace::default()
     }
+    /// The network as a [`#view`]: its weights borrowed, for one-sample inference.
+    #[must_use]
+    pub fn view(&self) -> XorView<'_, T> {
+        XorView {
+            parameters: &self.parameters,
+            buffers: &self.buffers,
+            revision: self.revision.get(),
+        }
+    }
     ///Inference on one sample, on the stack (dropout off, running statistics).
     #[must_use]
     pub fn forward(
         &self,
         input: &::nn::__private::SVector<T, 2>,
     ) -> ::nn::__private::SVector<T, 1> {
-        struct __Forward<'a, T> {
-            network: &'a Xor<T>,
-            input: &'a ::nn::__private::SVector<T, 2>,
-        }
-        impl<T: ::nn::__private::Real> ::nn::__private::Pass for __Forward<'_, T> {
-            type Output = ::nn::__private::SVector<T, 1>;
-            #[inline(always)]
-            #[allow(clippy::inline_always)]
-            fn run(self) -> Self::Output {
-                self.network.forward_body(self.input)
-            }
-        }
-        ::nn::__private::run_direct(__Forward { network: self, input })
+        self.view().forward(input)
     }
-    #[inline(always)]
-    #[allow(clippy::inline_always)]
-    fn forward_body(
+    /// Inference on one sample given as a slice.
+    ///
+    /// # Errors
+    ///
+    /// When the slice does not hold exactly `INPUTS` values, or (for ids) an id is
+    /// outside an embedding's vocabulary.
+    pub fn forward_slice(
         &self,
-        input: &::nn::__private::SVector<T, 2>,
-    ) -> ::nn::__private::SVector<T, 1> {
-        let __x0: ::nn::__private::SVector<T, 3> = ::nn::__private::dense::forward_one::<
-            T,
-            _,
-            2,
-            3,
-        >(
-            &::nn::__private::activation::Sigmoid,
-            &self.parameters[0..6],
-            &self.parameters[6..9],
-            input,
-        );
-        let __x2: ::nn::__private::SVector<T, 1> = ::nn::__private::dense::forward_one::<
-            T,
-            _,
-            3,
-            1,
-        >(
-            &::nn::__private::activation::Relu,
-            &self.parameters[9..12],
-            &self.parameters[12..13],
-            &__x0,
-        );
-        __x2
+        input: &[T],
+    ) -> ::core::result::Result<
+        ::nn::__private::SVector<T, 1>,
+        ::nn::__private::BatchError,
+    > {
+        self.view().forward_slice(input)
+    }
+    /// Inference on one sample held in any nalgebra column vector (see the view's
+    /// [`forward_vector`](#view::forward_vector)).
+    ///
+    /// # Errors
+    ///
+    /// When the vector does not have exactly `INPUTS` values.
+    pub fn forward_vector<R: ::nn::__private::Dim, S: ::nn::__private::RawStorage<T, R>>(
+        &self,
+        input: &::nn::__private::Matrix<T, R, ::nn::__private::U1, S>,
+    ) -> ::core::result::Result<
+        ::nn::__private::SVector<T, 1>,
+        ::nn::__private::BatchError,
+    > {
+        self.view().forward_vector(input)
     }
     /// Batched inference on a column-major slice of exactly `batch` samples.
     fn infer_batch<'w>(
@@ -384,54 +534,6 @@ impl<T: ::nn::__private::Real> Xor<T> {
             ::nn::__private::Const::<1>,
             ::nn::__private::Dyn(__batch),
         )
-    }
-    /// Inference on one sample given as a slice.
-    ///
-    /// # Errors
-    ///
-    /// When the slice does not hold exactly `INPUTS` values, or (for ids) an id is
-    /// outside an embedding's vocabulary.
-    pub fn forward_slice(
-        &self,
-        input: &[T],
-    ) -> ::core::result::Result<
-        ::nn::__private::SVector<T, 1>,
-        ::nn::__private::BatchError,
-    > {
-        if input.len() != 2 {
-            return ::core::result::Result::Err(::nn::__private::BatchError::SampleLength {
-                expected: 2,
-                found: input.len(),
-            });
-        }
-        ::core::result::Result::Ok(
-            self.forward(&::nn::__private::SVector::<T, 2>::from_column_slice(input)),
-        )
-    }
-    /// Inference on one sample held in any nalgebra column vector: an `SVector`, a
-    /// `DVector`, or a view such as a matrix's column.
-    ///
-    /// # Errors
-    ///
-    /// When the vector does not have exactly `INPUTS` values.
-    pub fn forward_vector<R: ::nn::__private::Dim, S: ::nn::__private::RawStorage<T, R>>(
-        &self,
-        input: &::nn::__private::Matrix<T, R, ::nn::__private::U1, S>,
-    ) -> ::core::result::Result<
-        ::nn::__private::SVector<T, 1>,
-        ::nn::__private::BatchError,
-    > {
-        if input.len() != 2 {
-            return ::core::result::Result::Err(::nn::__private::BatchError::SampleLength {
-                expected: 2,
-                found: input.len(),
-            });
-        }
-        let __sample = ::nn::__private::SVector::<
-            T,
-            2,
-        >::from_iterator(input.iter().copied());
-        ::core::result::Result::Ok(self.forward(&__sample))
     }
     ///The parameters of layer `hidden`, `dense(2 -> 3, sigmoid)`: weight `[3, 2]` (named `hidden.weight`), bias `[3]` (`hidden.bias`).
     #[must_use]

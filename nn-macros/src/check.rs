@@ -165,7 +165,11 @@ pub fn check(declaration: &Declaration) -> Result<Network, syn::Error> {
         };
         context.errors.at_span(declaration.brace_span, message);
     }
-    context.finish(declaration)
+    let mut network = context.finish(declaration)?;
+    if let Some(path) = &declaration.weights {
+        network.weights = Some(crate::bake::read(path, &network)?);
+    }
+    Ok(network)
 }
 
 fn collect_names(entries: &[syn::Result<Entry>], names: &mut Vec<String>) {
@@ -391,6 +395,7 @@ impl Context {
             nodes: model_nodes,
             parameters: offset,
             buffers: buffer_offset,
+            weights: None,
         })
     }
 }

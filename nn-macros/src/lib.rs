@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bake;
 mod catalog;
 mod check;
 mod errors;

@@ -19,6 +19,8 @@ pub struct Network {
     pub parameters: usize,
     /// Values in the flat buffer of state (running statistics).
     pub buffers: usize,
+    /// The weights file to bake in, checked against the network.
+    pub weights: Option<crate::bake::Weights>,
 }
 
 /// The shape of one sample of a value, row-major: `[F]`, `[T, F]` or `[C, H, W]`.

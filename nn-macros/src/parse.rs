@@ -17,7 +17,10 @@ use syn::{Attribute, Ident, LitInt, Token, Visibility, braced, parenthesized};
 
 /// A whole `network!` invocation.
 pub struct Declaration {
+    /// The struct's attributes, without `#[weights]`.
     pub attrs: Vec<Attribute>,
+    /// `#[weights = "model.safetensors"]`: the file to bake in.
+    pub weights: Option<syn::LitStr>,
     pub vis: Visibility,
     pub ident: Ident,
     /// The `{ … }` around the layers, for errors about the list as a whole.
@@ -76,7 +79,8 @@ impl Parse for Number {
 
 impl Parse for Declaration {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let weights = crate::bake::take_attribute(&mut attrs)?;
         let vis: Visibility = input.parse()?;
         input.parse::<Token![struct]>()?;
         let ident: Ident = input.parse()?;
@@ -91,7 +95,7 @@ impl Parse for Declaration {
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the network's `{ … }`"));
         }
-        Ok(Self { attrs, vis, ident, brace_span: brace.span.join(), entries: parse_entries(body) })
+        Ok(Self { attrs, weights, vis, ident, brace_span: brace.span.join(), entries: parse_entries(body) })
     }
 }
 

@@ -13,6 +13,7 @@
 //! - [`train`]: the generic [`Trainer`];
 //! - [`data`]: datasets from CSV and IDX files, splits and scaling;
 //! - [`io`]: saving and loading parameters as safetensors;
+//! - [`bake`]: the same files decoded at compile time, for baked networks;
 //! - [`metrics`]: the confusion matrix;
 //! - `progress` (feature `progress`): a Keras-style progress display;
 //! - `plot` (feature `plot`): training curves as a PNG.
@@ -21,6 +22,7 @@
 //! `[out, in]`, row-major, as in PyTorch.
 
 pub mod activation;
+pub mod bake;
 pub mod buffer;
 pub mod clip;
 pub mod data;

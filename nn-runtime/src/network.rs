@@ -296,6 +296,10 @@ pub struct Revision(u64);
 static NEXT_REVISION: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 impl Revision {
+    /// The revision of every baked network's weights, which never change; the counter
+    /// never reaches it.
+    pub const BAKED: u64 = u64::MAX;
+
     /// A revision no network has had.
     #[must_use]
     pub fn new() -> Self {

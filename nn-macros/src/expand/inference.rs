@@ -34,9 +34,9 @@ fn passes(network: &Network) -> TokenStream {
     } else {
         quote!(&'w [T])
     };
-    let forward_methods = forward_methods(network);
+    let owned_forward = owned_forward(network);
     quote! {
-            #forward_methods
+            #owned_forward
 
             /// Batched inference on a column-major slice of exactly `batch` samples.
             fn infer_batch<'w>(
@@ -93,27 +93,71 @@ fn passes(network: &Network) -> TokenStream {
     }
 }
 
-/// `forward` (one sample on the stack, through `nn::isa`) and its body.
+/// The view type's name: `{Net}View`.
+pub(super) fn view_ident(network: &Network) -> Ident {
+    format_ident!("{}View", network.ident)
+}
+
+/// `struct {Net}View<'a, T>`: the network over borrowed weights, with the one-sample
+/// inference methods (and `step`, see `stream`). It allocates nothing and needs no `std`, so
+/// it is what a baked network (weights in `static` data) and a `no_std` program run; the
+/// owned network's `forward` is its view's.
+pub(super) fn view(network: &Network) -> TokenStream {
+    let private = private();
+    let (vis, ident, view) = (&network.vis, &network.ident, view_ident(network));
+    let (parameters, buffers) = (literal(network.parameters), literal(network.buffers));
+    let forward_methods = forward_methods(network);
+    let conveniences = forward_conveniences(network);
+    let doc = format!(
+        "[`{ident}`] over borrowed weights: a parameter array and a state array laid out as its buffers. One-sample inference with no heap — weights in `static` data (a baked network), in flash or in a memory map. `Copy`: pass it by value."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug)]
+        #vis struct #view<'a, T = f32> {
+            parameters: &'a [T; #parameters],
+            buffers: &'a [T; #buffers],
+            /// Which weights these are, for a streaming state's derived copies.
+            revision: u64,
+        }
+
+        impl<'a, T: #private::Real> #view<'a, T> {
+            /// The network over these parameters and state (running statistics), laid out as
+            /// [`Network::parameter_specs`](#private::Network::parameter_specs) and
+            /// [`Network::buffer_specs`](#private::Network::buffer_specs) say.
+            #[must_use]
+            pub fn new(parameters: &'a [T; #parameters], buffers: &'a [T; #buffers]) -> Self {
+                Self { parameters, buffers, revision: #private::Revision::new().get() }
+            }
+
+            /// The parameters.
+            #[must_use]
+            pub const fn parameters(&self) -> &'a [T; #parameters] {
+                self.parameters
+            }
+
+            /// The state (running statistics).
+            #[must_use]
+            pub const fn buffers(&self) -> &'a [T; #buffers] {
+                self.buffers
+            }
+
+            #forward_methods
+
+            #conveniences
+        }
+    }
+}
+
+/// `forward` (one sample on the stack, through `nn::isa`) and its body, for the view.
 fn forward_methods(network: &Network) -> TokenStream {
     let private = private();
-    let ident = &network.ident;
-    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
+    let view = view_ident(network);
     let runner =
         if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
     let forward_one = forward_one(network);
-    let (sample, forward_output, forward_doc) = if network.takes_ids() {
-        (
-            quote!([u32; #inputs]),
-            quote!(::core::result::Result<#private::SVector<T, #outputs>, #private::BatchError>),
-            "Inference on one sample of ids, on the stack (dropout off, running statistics).\n\n# Errors\n\nWhen an id is outside an embedding's vocabulary.",
-        )
-    } else {
-        (
-            quote!(#private::SVector<T, #inputs>),
-            quote!(#private::SVector<T, #outputs>),
-            "Inference on one sample, on the stack (dropout off, running statistics).",
-        )
-    };
+    let (sample, forward_output) = forward_signature(network);
+    let forward_doc = forward_doc(network);
     quote! {
             #[doc = #forward_doc]
             #[must_use]
@@ -121,11 +165,11 @@ fn forward_methods(network: &Network) -> TokenStream {
                 &self,
                 input: &#sample,
             ) -> #forward_output {
-                struct __Forward<'a, T> {
-                    network: &'a #ident<T>,
+                struct __Forward<'a, 'v, T> {
+                    network: &'a #view<'v, T>,
                     input: &'a #sample,
                 }
-                impl<T: #private::Real> #private::Pass for __Forward<'_, T> {
+                impl<T: #private::Real> #private::Pass for __Forward<'_, '_, T> {
                     type Output = #forward_output;
                     #[inline(always)]
                     #[allow(clippy::inline_always)]
@@ -147,18 +191,93 @@ fn forward_methods(network: &Network) -> TokenStream {
     }
 }
 
+/// One sample's type and `forward`'s result: fallible for ids.
+fn forward_signature(network: &Network) -> (TokenStream, TokenStream) {
+    let private = private();
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
+    if network.takes_ids() {
+        (
+            quote!([u32; #inputs]),
+            quote!(::core::result::Result<#private::SVector<T, #outputs>, #private::BatchError>),
+        )
+    } else {
+        (quote!(#private::SVector<T, #inputs>), quote!(#private::SVector<T, #outputs>))
+    }
+}
+
+fn forward_doc(network: &Network) -> &'static str {
+    if network.takes_ids() {
+        "Inference on one sample of ids, on the stack (dropout off, running statistics).\n\n# Errors\n\nWhen an id is outside an embedding's vocabulary."
+    } else {
+        "Inference on one sample, on the stack (dropout off, running statistics)."
+    }
+}
+
+/// The owned network's `view` and its one-sample methods, which are its view's.
+fn owned_forward(network: &Network) -> TokenStream {
+    let private = private();
+    let view = view_ident(network);
+    let (sample, forward_output) = forward_signature(network);
+    let forward_doc = forward_doc(network);
+    let outputs = literal(network.outputs());
+    let input_type = input_type(network);
+    let result = quote!(::core::result::Result<#private::SVector<T, #outputs>, #private::BatchError>);
+    let vector = (!network.takes_ids()).then(|| {
+        quote! {
+            /// Inference on one sample held in any nalgebra column vector (see the view's
+            /// [`forward_vector`](#view::forward_vector)).
+            ///
+            /// # Errors
+            ///
+            /// When the vector does not have exactly `INPUTS` values.
+            pub fn forward_vector<R: #private::Dim, S: #private::RawStorage<T, R>>(
+                &self,
+                input: &#private::Matrix<T, R, #private::U1, S>,
+            ) -> #result {
+                self.view().forward_vector(input)
+            }
+        }
+    });
+    quote! {
+        /// The network as a [`#view`]: its weights borrowed, for one-sample inference.
+        #[must_use]
+        pub fn view(&self) -> #view<'_, T> {
+            #view { parameters: &self.parameters, buffers: &self.buffers, revision: self.revision.get() }
+        }
+
+        #[doc = #forward_doc]
+        #[must_use]
+        pub fn forward(&self, input: &#sample) -> #forward_output {
+            self.view().forward(input)
+        }
+
+        /// Inference on one sample given as a slice.
+        ///
+        /// # Errors
+        ///
+        /// When the slice does not hold exactly `INPUTS` values, or (for ids) an id is
+        /// outside an embedding's vocabulary.
+        pub fn forward_slice(&self, input: &[#input_type]) -> #result {
+            self.view().forward_slice(input)
+        }
+
+        #vector
+    }
+}
+
 pub(super) fn inherent_impl(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
     let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
     let parameters = literal(network.parameters);
     let workspace = workspace_ident(network);
+    let view = view_ident(network);
+    let facts = facts(network);
     let passes = passes(network);
     let accessors = (0..network.nodes.len())
         .map(|node| network.nodes[node].layer.accessors(&site(network, node, Vec::new())));
     let forward_batch = forward_batch(network);
     let forward_batch_with = forward_batch_with(network);
-    let conveniences = forward_conveniences(network);
     quote! {
         impl<T: #private::Real> #ident<T> {
             /// Values per input sample.
@@ -167,6 +286,18 @@ pub(super) fn inherent_impl(network: &Network) -> TokenStream {
             pub const OUTPUTS: usize = #outputs;
             /// Values in the parameter buffer.
             pub const PARAMETERS: usize = #parameters;
+
+            #facts
+
+            /// An owned copy of a view's weights (a baked network's, to train on).
+            #[must_use]
+            pub fn from_view(view: #view<'_, T>) -> Self {
+                Self {
+                    parameters: #private::boxed_copy(view.parameters),
+                    buffers: #private::boxed_copy(view.buffers),
+                    revision: #private::Revision::new(),
+                }
+            }
 
             /// A network initialised as declared, from a ChaCha8 RNG seeded with `seed`:
             /// the same seed gives the same parameters on every machine.
@@ -187,10 +318,45 @@ pub(super) fn inherent_impl(network: &Network) -> TokenStream {
 
             #forward_batch_with
 
-            #conveniences
-
             #(#accessors)*
         }
+    }
+}
+
+/// The network's costs as constants, for compile-time budgets:
+/// `const _: () = assert!(Net::<f32>::PARAMETER_BYTES <= 64 * 1024);`.
+fn facts(network: &Network) -> TokenStream {
+    let flops: usize = network.nodes.iter().map(|node| node.layer.flops()).fold(0, usize::saturating_add);
+    let backward: usize = network
+        .nodes
+        .iter()
+        .map(|node| {
+            let input_gradient = node.inputs.iter().any(|&value| network.values[value].requires_gradient);
+            node.layer.backward_flops(input_gradient)
+        })
+        .fold(0, usize::saturating_add);
+    let training = literal(flops.saturating_add(backward));
+    let held: usize = (0..network.nodes.len())
+        .filter(|&node| !network.nodes[node].layer.identity_in_inference())
+        .map(|node| network.values[node + 1].shape.len())
+        .fold(0, usize::saturating_add);
+    let (flops, held, buffers) = (literal(flops), literal(held), literal(network.buffers));
+    quote! {
+        /// Floating-point operations of one sample's `forward`: 2 per multiply-add of every
+        /// product (dense, convolution, recurrent and attention), as PyTorch's
+        /// `FlopCounterMode` counts; elementwise work is not counted.
+        pub const FLOPS: usize = #flops;
+        /// Floating-point operations of one sample's training step, forward and backward,
+        /// counted as [`FLOPS`](Self::FLOPS) (the optimizer's update is not counted).
+        pub const TRAINING_FLOPS: usize = #training;
+        /// Bytes of the parameters: what a baked network keeps in read-only data, with
+        /// [`BUFFER_BYTES`](Self::BUFFER_BYTES).
+        pub const PARAMETER_BYTES: usize = Self::PARAMETERS * ::core::mem::size_of::<T>();
+        /// Bytes of the state (running statistics).
+        pub const BUFFER_BYTES: usize = #buffers * ::core::mem::size_of::<T>();
+        /// Bytes of the values one-sample `forward` holds on the stack: every layer's output
+        /// vector (dropout keeps none).
+        pub const FORWARD_BYTES: usize = #held * ::core::mem::size_of::<T>();
     }
 }
 

@@ -15,6 +15,7 @@ use syn::Ident;
 use crate::layers::Site;
 use crate::model::Network;
 
+mod bake;
 mod inference;
 mod stream;
 mod training;
@@ -34,15 +35,19 @@ fn private() -> TokenStream {
 pub fn expand(network: &Network) -> TokenStream {
     let network_struct = network_struct(network);
     let workspace = workspace::workspace(network);
+    let view = inference::view(network);
     let inherent = inference::inherent_impl(network);
     let trait_impl = training::network_impl(network);
     let stream = stream::stream(network);
+    let bake = bake::bake(network);
     quote! {
         #network_struct
+        #view
         #workspace
         #inherent
         #trait_impl
         #stream
+        #bake
     }
 }
 

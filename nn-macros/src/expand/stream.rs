@@ -33,6 +33,7 @@ pub(super) fn stream(network: &Network) -> TokenStream {
     let (prepare, derived) = prepare(network);
     let private = private();
     let (vis, ident, state_ident) = (&network.vis, &network.ident, state_ident(network));
+    let view = super::inference::view_ident(network);
     let (inputs, outputs) = (literal(step_size(network, 0)), literal(step_size(network, network.output())));
     let (size, derived_size) = (literal(state), literal(derived));
     let state_doc = format!(
@@ -82,12 +83,20 @@ pub(super) fn stream(network: &Network) -> TokenStream {
             #[doc = #step_doc]
             #[must_use]
             pub fn step(&self, state: &mut #state_ident<T>, input: &#private::SVector<T, #inputs>) -> #private::SVector<T, #outputs> {
-                struct __Step<'a, T> {
-                    network: &'a #ident<T>,
+                self.view().step(state, input)
+            }
+        }
+
+        impl<T: #private::Real> #view<'_, T> {
+            #[doc = #step_doc]
+            #[must_use]
+            pub fn step(&self, state: &mut #state_ident<T>, input: &#private::SVector<T, #inputs>) -> #private::SVector<T, #outputs> {
+                struct __Step<'a, 'v, T> {
+                    network: &'a #view<'v, T>,
                     state: &'a mut #state_ident<T>,
                     input: &'a #private::SVector<T, #inputs>,
                 }
-                impl<T: #private::Real> #private::Pass for __Step<'_, T> {
+                impl<T: #private::Real> #private::Pass for __Step<'_, '_, T> {
                     type Output = #private::SVector<T, #outputs>;
                     #[inline(always)]
                     #[allow(clippy::inline_always)]
@@ -101,9 +110,9 @@ pub(super) fn stream(network: &Network) -> TokenStream {
             #[inline(always)]
             #[allow(clippy::inline_always)]
             fn step_body(&self, state: &mut #state_ident<T>, input: &#private::SVector<T, #inputs>) -> #private::SVector<T, #outputs> {
-                if state.revision != self.revision.get() {
+                if state.revision != self.revision {
                     #prepare
-                    state.revision = self.revision.get();
+                    state.revision = self.revision;
                 }
                 #statements
             }

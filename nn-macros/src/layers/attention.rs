@@ -178,7 +178,33 @@ impl SelfAttention {
     }
 }
 
+impl SelfAttention {
+    /// Multiply-adds of one sample: the projections (`3·T·E²` in, `T·E²` out) and the
+    /// products between steps (`T²·E` for the scores, as many for the context).
+    fn products(&self) -> (usize, usize, usize) {
+        let (t, e) = (self.steps, self.embed);
+        let square = t.saturating_mul(e).saturating_mul(e);
+        (square.saturating_mul(3), square, t.saturating_mul(t).saturating_mul(e).saturating_mul(2))
+    }
+}
+
 impl Layer for SelfAttention {
+    /// `2·(4·T·E² + 2·T²·E)`: masked scores are computed all the same.
+    fn flops(&self) -> usize {
+        let (projection, out, between) = self.products();
+        2usize.saturating_mul(projection.saturating_add(out).saturating_add(between))
+    }
+
+    /// The products between steps twice (both operands need gradients), the output
+    /// projection twice, the input projection once more for the input's gradient when it
+    /// needs one.
+    fn backward_flops(&self, input_gradient: bool) -> usize {
+        let (projection, out, between) = self.products();
+        let twice = out.saturating_add(between).saturating_mul(2);
+        2usize
+            .saturating_mul(projection.saturating_mul(1 + usize::from(input_gradient)).saturating_add(twice))
+    }
+
     fn describe(&self) -> String {
         let causal = if self.causal { ", causal" } else { "" };
         format!("self_attention({}, heads = {}{causal})", self.embed, self.heads)

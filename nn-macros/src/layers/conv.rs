@@ -374,6 +374,19 @@ impl Conv {
 }
 
 impl Layer for Conv {
+    /// `2·(C_in/groups)·k` per output value, over every output position; a transposed one
+    /// `2·(C_out/groups)·k` per input value, over every input position.
+    fn flops(&self) -> usize {
+        let s = self.sizes;
+        let kernel = s.kernel[0].saturating_mul(s.kernel[1]);
+        let (positions, per_position) = if self.transposed {
+            (s.input[0] * s.input[1] * s.channels, s.filters / s.groups)
+        } else {
+            (s.output[0] * s.output[1] * s.filters, s.channels / s.groups)
+        };
+        2usize.saturating_mul(positions).saturating_mul(per_position).saturating_mul(kernel)
+    }
+
     fn describe(&self) -> String {
         let s = self.sizes;
         let (inputs, outputs) = (s.channels, s.filters);

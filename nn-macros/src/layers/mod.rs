@@ -183,6 +183,21 @@ pub trait Layer {
         Vec::new()
     }
 
+    /// Floating-point operations of one sample's forward pass: 2 per multiply-add of its
+    /// products (dense, convolution, recurrent and attention products), as PyTorch's
+    /// `FlopCounterMode` counts them; elementwise work (activations, biases, normalisation)
+    /// is not counted.
+    fn flops(&self) -> usize {
+        0
+    }
+
+    /// Floating-point operations of one sample's backward pass, counted as
+    /// [`Layer::flops`]: every product once more for its weights' gradient, and once more
+    /// for its input's when `input_gradient` (the first layer's input needs none).
+    fn backward_flops(&self, input_gradient: bool) -> usize {
+        self.flops().saturating_mul(1 + usize::from(input_gradient))
+    }
+
     /// The fewest samples a training batch may have (2 for a layer that normalises over
     /// the batch); the training pass checks it before any layer runs.
     fn minimum_training_batch(&self) -> usize {

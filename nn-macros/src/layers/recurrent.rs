@@ -306,7 +306,31 @@ fn scratch_name(name: &'static str, suffix: &str) -> &'static str {
     }
 }
 
+impl Recurrent {
+    /// Multiply-adds per direction: the input projection (`T·F·G·H`) and the hidden one
+    /// (`T·H·G·H`).
+    fn products(&self) -> (usize, usize) {
+        let gated = self.cell.gates().saturating_mul(self.hidden).saturating_mul(self.steps);
+        (gated.saturating_mul(self.inputs), gated.saturating_mul(self.hidden))
+    }
+}
+
 impl Layer for Recurrent {
+    /// `2·T·G·H·(F + H)` per direction.
+    fn flops(&self) -> usize {
+        let (input, hidden) = self.products();
+        2usize.saturating_mul(self.directions()).saturating_mul(input.saturating_add(hidden))
+    }
+
+    /// The hidden products twice (weights, and the state through time); the input
+    /// projection once more for the input's gradient when it needs one.
+    fn backward_flops(&self, input_gradient: bool) -> usize {
+        let (input, hidden) = self.products();
+        let per_direction =
+            input.saturating_mul(1 + usize::from(input_gradient)).saturating_add(hidden.saturating_mul(2));
+        2usize.saturating_mul(self.directions()).saturating_mul(per_direction)
+    }
+
     fn describe(&self) -> String {
         let mut parts = vec![format!("{} -> {}", self.inputs, self.hidden)];
         if let Cell::Rnn { tanh: false } = self.cell {

@@ -475,6 +475,14 @@ impl Layer for Dense {
         }
     }
 
+    /// `2·in·out` per step.
+    fn flops(&self) -> usize {
+        2usize
+            .saturating_mul(self.inputs)
+            .saturating_mul(self.outputs)
+            .saturating_mul(self.steps.unwrap_or(1))
+    }
+
     fn forward_one(&self, site: &Site) -> TokenStream {
         match self.steps {
             Some(steps) => self.steps_forward_one(site, steps),
