@@ -141,18 +141,63 @@
 //! ## What is generated
 //!
 //! For `struct Xor`: `Xor<T = f32>` holding one heap buffer of parameters and one of state
-//! (running statistics); `XorWorkspace<T>`,
-//! the reusable buffers of a training step; consts `INPUTS`, `OUTPUTS`, `PARAMETERS`;
-//! `seeded`, `forward` (one sample, `SVector` in and out), `forward_batch` (one sample per
-//! column); one accessor per dense layer; and an implementation of [`Network`], which the
-//! generic [`Trainer`] runs on.
+//! (running statistics); `XorView<'a, T>`, the network over borrowed weights; `XorWorkspace<T>`,
+//! the reusable buffers of a training step; consts `INPUTS`, `OUTPUTS`, `PARAMETERS` and the
+//! costs below; `seeded`, `forward` (one sample, `SVector` in and out), `forward_batch` (one
+//! sample per column); one accessor per dense layer; and an implementation of `Network`,
+//! which the generic `Trainer` runs on.
+//!
+//! ## Costs as constants
+//!
+//! Every network states what one sample costs: `FLOPS` and `TRAINING_FLOPS` (2 per
+//! multiply-add of its products), `PARAMETER_BYTES`, `BUFFER_BYTES` and `FORWARD_BYTES` (the
+//! layer outputs one-sample `forward` holds on its stack). They are constants, so a budget is
+//! a compile-time check:
+//!
+//! ```
+//! nn::network! { pub struct Keyword { dense(40 -> 64, relu), dense(64, relu), dense(12) } }
+//!
+//! // This crate does not build if the network outgrows 64 KiB of flash or 100 kFLOP.
+//! const _: () = assert!(Keyword::<f32>::PARAMETER_BYTES <= 64 * 1024);
+//! const _: () = assert!(Keyword::<f32>::FLOPS <= 100_000);
+//! ```
+//!
+//! ## Baked weights and `no_std`
+//!
+//! `#[weights = "model.safetensors"]` on a declaration reads that file when the crate
+//! compiles (the path is relative to the crate's `Cargo.toml`; changing the file rebuilds
+//! the crate), checks every tensor's name, shape and dtype against the layers, and bakes the
+//! values into `static` arrays: `Net::BAKED` is a `NetView<'static, _>` that runs `forward`
+//! (and `step`, for a streaming network) with no heap, no file system and no initialisation.
+//! It computes in the file's float type; `Net::from_view(Net::BAKED)` gives an owned copy to
+//! train on.
+//!
+//! ```ignore
+//! nn::network! {
+//!     #[weights = "models/digits.safetensors"]
+//!     pub struct Digits { dense(64 -> 32, relu), dense(10) }
+//! }
+//!
+//! let class = Digits::BAKED.forward(&pixels).imax();
+//! ```
+//!
+//! Without the default feature `std`, nn is `#![no_std]` and needs no allocator: a network
+//! then holds its buffers inline rather than on the heap, and offers its view, one-sample
+//! `forward`, `step`, the cost constants and `BAKED` — everything but training, batches and
+//! files. Convolutions and self-attention need `std` (their one-sample forward runs the
+//! batched kernels, which keep scratch buffers); a declaration using them says so.
+
+#![cfg_attr(not(feature = "std"), no_std)]
 
 pub use nn_macros::network;
 pub use nn_runtime::*;
 
-pub use nalgebra::{Const, DMatrix, Dyn, OMatrix, SMatrix, SVector};
+#[cfg(feature = "std")]
+pub use nalgebra::DMatrix;
+pub use nalgebra::{Const, Dyn, OMatrix, SMatrix, SVector};
 
 /// Everything a typical program needs: `use nn::prelude::*;`.
+#[cfg(feature = "std")]
 pub mod prelude {
     pub use nn_macros::network;
     pub use nn_runtime::activation::Activation;
@@ -179,23 +224,91 @@ pub mod prelude {
 /// What the generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use std::boxed::Box;
+    #[cfg(feature = "std")]
     pub use std::vec::Vec;
 
     pub use nalgebra::storage::RawStorage;
-    pub use nalgebra::{Const, Dim, Dyn, Matrix, MatrixView, OMatrix, SVector, U1};
+    pub use nalgebra::{Const, Dim, Dyn, Matrix, MatrixView, OMatrix, SVector, U1, zero};
+    #[cfg(feature = "std")]
     pub use rand::Rng;
 
+    pub use crate::{__requires_std as requires_std, __scratch as scratch, __std_only as std_only};
     pub use nn_runtime::activation::{self, Activation};
     pub use nn_runtime::bake::{Stored, Tensor, decode_f32, decode_f64};
+    #[cfg(feature = "std")]
     pub use nn_runtime::buffer::{
-        boxed_copy, gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,
+        gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,
         zeroed_parameters,
     };
+    #[cfg(feature = "std")]
     pub use nn_runtime::init::{Init, fill_normal, fill_uniform, seeded_rng};
     pub use nn_runtime::isa::{Pass, run_best, run_direct, run_widest};
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
     pub use nn_runtime::layer::*;
-    pub use nn_runtime::network::{BatchError, BatchShapeError, ParameterCountError, Revision, batch_size};
-    pub use nn_runtime::{Network, ParameterSpec, Real, Workspace};
+    pub use nn_runtime::network::{
+        BatchError, BatchShapeError, ParameterCountError, Revision, Storage, batch_size, stored_copy,
+    };
+    #[cfg(feature = "std")]
+    pub use nn_runtime::{Network, Workspace};
+    pub use nn_runtime::{ParameterSpec, Real};
+}
+
+/// The generated items that need `std` (training, batches, files): kept with it, dropped
+/// without.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __std_only {
+    ($($items:tt)*) => { $($items)* };
+}
+
+/// The generated items that need `std`: dropped in a `no_std` build.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __std_only {
+    ($($items:tt)*) => {};
+}
+
+/// A layer kind whose one-sample forward needs `std`: nothing with it.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __requires_std {
+    ($kind:literal) => {};
+}
+
+/// A layer kind whose one-sample forward needs `std`: a compile error naming it without.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __requires_std {
+    ($kind:literal) => {
+        ::core::compile_error!(::core::concat!(
+            "`", $kind, "` needs nn's `std` feature: its one-sample forward runs the batched kernels, which keep scratch buffers; enable `std` or leave the layer out of a `no_std` network"
+        ));
+    };
+}
+
+/// Runs `$body` with `$name` bound to `$len` scratch values of `$t`: a reused thread-local
+/// buffer with `std` (a warm call allocates nothing), a stack array without.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scratch {
+    ($t:ty, $len:literal, |$name:ident| $body:expr) => {
+        <$t as $crate::__private::Real>::with_scratch($len, |$name| $body)
+    };
+}
+
+/// Runs `$body` with `$name` bound to `$len` scratch values of `$t`, on the stack.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scratch {
+    ($t:ty, $len:literal, |$name:ident| $body:expr) => {{
+        let mut __buffer = [$crate::__private::zero::<$t>(); $len];
+        let $name: &mut [$t] = &mut __buffer;
+        $body
+    }};
 }

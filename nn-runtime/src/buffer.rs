@@ -13,14 +13,6 @@ pub fn zeroed_parameters<T: Real, const N: usize>() -> Box<[T; N]> {
     }
 }
 
-/// A heap copy of a buffer (a view's weights, for an owned network).
-#[must_use]
-pub fn boxed_copy<T: Real, const N: usize>(values: &[T; N]) -> Box<[T; N]> {
-    let mut buffer = zeroed_parameters::<T, N>();
-    buffer.copy_from_slice(values);
-    buffer
-}
-
 /// A parameter buffer from a vector of exactly `N` values.
 ///
 /// # Errors

@@ -5,6 +5,9 @@
 //! [`Pass`] whose `run` is `#[inline(always)]`; [`run_best`] calls it inside a function
 //! compiled for AVX2 and FMA when the CPU has them, so the pass's kernels are inlined and
 //! vectorised for it. The generated code itself contains no `unsafe`.
+//!
+//! Without `std` there is no run-time detection: a pass runs as compiled, for the target's
+//! own features (`-C target-cpu` or `-C target-feature` choose them, as embedded builds do).
 
 /// A pass of a network, run once.
 pub trait Pass {
@@ -19,7 +22,7 @@ pub trait Pass {
 /// Runs `pass` compiled for AVX2 and FMA when the CPU has them, else for the baseline.
 #[inline]
 pub fn run_best<P: Pass>(pass: P) -> P::Output {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
@@ -33,7 +36,7 @@ pub fn run_best<P: Pass>(pass: P) -> P::Output {
 /// streaming step, whose few hundred values fill whole 512-bit registers.
 #[inline]
 pub fn run_widest<P: Pass>(pass: P) -> P::Output {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx2")
@@ -72,7 +75,7 @@ pub(crate) fn vectorised<R>(work: impl FnOnce() -> R) -> R {
     run_best(Work(work))
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod x86 {
     use super::Pass;
 

@@ -18,35 +18,56 @@
 //! - `progress` (feature `progress`): a Keras-style progress display;
 //! - `plot` (feature `plot`): training curves as a PNG.
 //!
+//! Without the default feature `std`, the crate is `#![no_std]` and uses no allocator:
+//! what remains is one-sample inference — [`activation`], [`bake`], [`isa`], the layers'
+//! one-sample kernels in [`layer`], [`network`]'s errors and [`vectorised`] — which a baked
+//! network's `forward` and `step` run on.
+//!
 //! Conventions: batches are column-major (one sample per column); a dense weight is
 //! `[out, in]`, row-major, as in PyTorch.
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
 pub mod activation;
 pub mod bake;
+#[cfg(feature = "std")]
 pub mod buffer;
+#[cfg(feature = "std")]
 pub mod clip;
+#[cfg(feature = "std")]
 pub mod data;
 pub mod gemm;
+#[cfg(feature = "std")]
 pub mod init;
+#[cfg(feature = "std")]
 pub mod io;
 pub mod isa;
 pub mod layer;
+#[cfg(feature = "std")]
 pub mod loss;
+#[cfg(feature = "std")]
 pub mod metrics;
 pub mod network;
+#[cfg(feature = "std")]
 pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;
 #[cfg(feature = "progress")]
 pub mod progress;
-mod real;
+pub(crate) mod real;
+#[cfg(feature = "std")]
 pub mod schedule;
+#[cfg(feature = "std")]
 pub mod train;
 pub mod vectorised;
 
+#[cfg(feature = "std")]
 pub use data::Dataset;
-pub use network::{Network, ParameterSpec, Workspace};
+pub use network::ParameterSpec;
+#[cfg(feature = "std")]
+pub use network::{Network, Workspace};
 pub use real::Real;
+#[cfg(feature = "std")]
 pub use train::{
     Callback, Control, EarlyStopping, EpochRecord, Evaluation, FitConfig, History, Monitor, Targets,
     TrainError, Trainer,

@@ -2,8 +2,6 @@
 //! [`Trainer`](crate::train::Trainer), optimizers, losses, I/O) works on any of them and is
 //! monomorphised for each.
 
-use rand::Rng;
-
 use crate::Real;
 
 /// One named tensor inside a network's flat parameter buffer or its flat buffer of
@@ -133,153 +131,193 @@ pub fn batch_size(len: usize, width: usize) -> Result<usize, BatchShapeError> {
     if len.is_multiple_of(width) { Ok(len / width) } else { Err(BatchShapeError { len, width }) }
 }
 
-/// The reusable buffers of a training step: every layer's output, what its backward pass
-/// needs, and the gradient flowing back through it.
-///
-/// Buffers grow to the largest batch seen and are then reused: once warm, a training step
-/// allocates nothing.
-pub trait Workspace<T: Real>: Default {
-    /// Samples in the current batch.
-    fn batch(&self) -> usize;
+#[cfg(feature = "std")]
+pub use with_std::{Network, Workspace};
 
-    /// The network's output for the current batch, `OUTPUTS × batch`, column-major.
-    fn output(&self) -> &[T];
+/// How a network holds its parameter and state buffers: on the heap with `std` (a large
+/// network does not fit on a stack), inline without (no allocator; a `no_std` program keeps
+/// a small network in a `static` or on its stack, or borrows baked weights through a view).
+#[cfg(feature = "std")]
+pub type Storage<T, const N: usize> = std::boxed::Box<[T; N]>;
 
-    /// The output and the buffer the loss writes `∂L/∂output` into, before
-    /// [`Network::backward`].
-    fn output_and_gradient(&mut self) -> (&[T], &mut [T]);
+/// How a network holds its parameter and state buffers (see the `std` variant).
+#[cfg(not(feature = "std"))]
+pub type Storage<T, const N: usize> = [T; N];
+
+/// A buffer holding a copy of `values`.
+#[must_use]
+pub fn stored_copy<T: Real, const N: usize>(values: &[T; N]) -> Storage<T, N> {
+    #[cfg(feature = "std")]
+    {
+        let mut buffer: std::boxed::Box<[T; N]> = match std::vec![T::zero(); N].into_boxed_slice().try_into()
+        {
+            Ok(buffer) => buffer,
+            Err(_) => unreachable!("a vector of N values converts to [T; N]"),
+        };
+        buffer.copy_from_slice(values);
+        buffer
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        *values
+    }
 }
 
-/// A network declared with `network!`.
-///
-/// Batches are column-major slices: `batch` samples of `INPUTS` values are `INPUTS·batch`
-/// values, sample `n` at `n·INPUTS .. (n + 1)·INPUTS`.
-pub trait Network<T: Real>: Sized {
-    /// Values per input sample.
-    const INPUTS: usize;
-    /// Values per output sample.
-    const OUTPUTS: usize;
-    /// The shape of one input sample, row-major: `[F]` features, or `[L]` ids.
-    const INPUT_SHAPE: &'static [usize];
-    /// The shape of one output sample, row-major: `[F]`, or `[L, D]` for a sequence.
-    const OUTPUT_SHAPE: &'static [usize];
-    /// Values in the parameter buffer.
-    const PARAMETERS: usize;
-    /// Values in the buffer of non-trained state: running statistics, counters.
-    const BUFFERS: usize;
+#[cfg(feature = "std")]
+mod with_std {
+    use rand::Rng;
 
-    /// What one input value is: `T` (features), or `u32` (ids, for a network that begins
-    /// with an embedding).
-    type Input: Element;
+    use super::{BatchError, Element, ParameterCountError, ParameterSpec};
+    use crate::Real;
 
-    /// The buffers of a training step.
-    type Workspace: Workspace<T>;
-
-    /// Every parameter tensor, in buffer order.
-    fn parameter_specs() -> &'static [ParameterSpec];
-
-    /// Every state tensor (running statistics), in buffer order.
-    fn buffer_specs() -> &'static [ParameterSpec];
-
-    /// A network whose layers are initialised as declared, drawing from `rng`.
-    fn initialise<R: Rng + ?Sized>(rng: &mut R) -> Self;
-
-    /// A network with the given parameter buffer and its state at its initial values
-    /// (running means 0, running variances 1).
+    /// The reusable buffers of a training step: every layer's output, what its backward pass
+    /// needs, and the gradient flowing back through it.
     ///
-    /// # Errors
-    ///
-    /// When the buffer's length is not [`Network::PARAMETERS`].
-    fn from_parameters(parameters: Vec<T>) -> Result<Self, ParameterCountError>;
+    /// Buffers grow to the largest batch seen and are then reused: once warm, a training step
+    /// allocates nothing.
+    pub trait Workspace<T: Real>: Default {
+        /// Samples in the current batch.
+        fn batch(&self) -> usize;
 
-    /// A network with the given parameters and state.
-    ///
-    /// # Errors
-    ///
-    /// When a length is not [`Network::PARAMETERS`] or [`Network::BUFFERS`].
-    fn from_state(parameters: Vec<T>, buffers: Vec<T>) -> Result<Self, ParameterCountError>;
+        /// The network's output for the current batch, `OUTPUTS × batch`, column-major.
+        fn output(&self) -> &[T];
 
-    /// The flat buffer of non-trained state, laid out as [`Network::buffer_specs`] says.
-    fn buffers(&self) -> &[T];
-
-    /// The flat buffer of non-trained state, mutably.
-    fn buffers_mut(&mut self) -> &mut [T];
-
-    /// The flat parameter buffer.
-    fn parameters(&self) -> &[T];
-
-    /// The flat parameter buffer, mutably.
-    fn parameters_mut(&mut self) -> &mut [T];
-
-    /// Inference on a batch (dropout off, running statistics), returning the output inside
-    /// the workspace.
-    ///
-    /// # Errors
-    ///
-    /// When `inputs` is not a whole number of samples, or holds an id outside an
-    /// embedding's vocabulary.
-    fn infer<'w>(
-        &self,
-        inputs: &[Self::Input],
-        workspace: &'w mut Self::Workspace,
-    ) -> Result<&'w [T], BatchError>;
-
-    /// Training forward on a batch (dropout on, masks drawn from `rng`, normalisation over
-    /// the batch), recording what [`Network::backward`] needs and updating the running
-    /// statistics. Inference ([`Network::infer`], `forward`, `forward_batch`) takes `&self`
-    /// and never sees batch statistics.
-    ///
-    /// # Errors
-    ///
-    /// When `inputs` is not a whole number of samples, a layer that normalises over the
-    /// batch gets too few samples, or an id is outside an embedding's vocabulary; the
-    /// network is then unchanged.
-    fn forward_train<R: Rng + ?Sized>(
-        &mut self,
-        inputs: &[Self::Input],
-        workspace: &mut Self::Workspace,
-        rng: &mut R,
-    ) -> Result<(), BatchError>;
-
-    /// Backpropagates the output gradient the loss wrote into the workspace (see
-    /// [`Workspace::output_and_gradient`]), writing `∂L/∂p` for every parameter into
-    /// `gradients` (same layout as the parameters; overwritten, not accumulated).
-    fn backward(&self, workspace: &mut Self::Workspace, gradients: &mut [T]);
-
-    /// Saves the parameters as safetensors, atomically (see [`crate::io`]).
-    ///
-    /// # Errors
-    ///
-    /// When the file cannot be written; an existing file is then left as it was.
-    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), crate::io::IoError> {
-        crate::io::save(self, path)
+        /// The output and the buffer the loss writes `∂L/∂output` into, before
+        /// [`Network::backward`].
+        fn output_and_gradient(&mut self) -> (&[T], &mut [T]);
     }
 
-    /// Loads a network saved with [`Network::save`] or by PyTorch (see [`crate::io`]).
+    /// A network declared with `network!`.
     ///
-    /// # Errors
-    ///
-    /// When the file cannot be read, or its tensors are not exactly this network's.
-    fn load(path: impl AsRef<std::path::Path>) -> Result<Self, crate::io::IoError> {
-        crate::io::load(path)
-    }
+    /// Batches are column-major slices: `batch` samples of `INPUTS` values are `INPUTS·batch`
+    /// values, sample `n` at `n·INPUTS .. (n + 1)·INPUTS`.
+    pub trait Network<T: Real>: Sized {
+        /// Values per input sample.
+        const INPUTS: usize;
+        /// Values per output sample.
+        const OUTPUTS: usize;
+        /// The shape of one input sample, row-major: `[F]` features, or `[L]` ids.
+        const INPUT_SHAPE: &'static [usize];
+        /// The shape of one output sample, row-major: `[F]`, or `[L, D]` for a sequence.
+        const OUTPUT_SHAPE: &'static [usize];
+        /// Values in the parameter buffer.
+        const PARAMETERS: usize;
+        /// Values in the buffer of non-trained state: running statistics, counters.
+        const BUFFERS: usize;
 
-    /// A parameter tensor by its PyTorch-style name (`hidden.weight`).
-    fn parameter(&self, name: &str) -> Option<&[T]> {
-        let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;
-        Some(spec.slice(self.parameters()))
-    }
+        /// What one input value is: `T` (features), or `u32` (ids, for a network that begins
+        /// with an embedding).
+        type Input: Element;
 
-    /// A state tensor (`1.running_mean`) by its PyTorch-style name.
-    fn buffer(&self, name: &str) -> Option<&[T]> {
-        let spec = Self::buffer_specs().iter().find(|s| s.name == name)?;
-        Some(spec.slice(self.buffers()))
-    }
+        /// The buffers of a training step.
+        type Workspace: Workspace<T>;
 
-    /// A parameter tensor by name, mutably.
-    fn parameter_mut(&mut self, name: &str) -> Option<&mut [T]> {
-        let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;
-        Some(spec.slice_mut(self.parameters_mut()))
+        /// Every parameter tensor, in buffer order.
+        fn parameter_specs() -> &'static [ParameterSpec];
+
+        /// Every state tensor (running statistics), in buffer order.
+        fn buffer_specs() -> &'static [ParameterSpec];
+
+        /// A network whose layers are initialised as declared, drawing from `rng`.
+        fn initialise<R: Rng + ?Sized>(rng: &mut R) -> Self;
+
+        /// A network with the given parameter buffer and its state at its initial values
+        /// (running means 0, running variances 1).
+        ///
+        /// # Errors
+        ///
+        /// When the buffer's length is not [`Network::PARAMETERS`].
+        fn from_parameters(parameters: Vec<T>) -> Result<Self, ParameterCountError>;
+
+        /// A network with the given parameters and state.
+        ///
+        /// # Errors
+        ///
+        /// When a length is not [`Network::PARAMETERS`] or [`Network::BUFFERS`].
+        fn from_state(parameters: Vec<T>, buffers: Vec<T>) -> Result<Self, ParameterCountError>;
+
+        /// The flat buffer of non-trained state, laid out as [`Network::buffer_specs`] says.
+        fn buffers(&self) -> &[T];
+
+        /// The flat buffer of non-trained state, mutably.
+        fn buffers_mut(&mut self) -> &mut [T];
+
+        /// The flat parameter buffer.
+        fn parameters(&self) -> &[T];
+
+        /// The flat parameter buffer, mutably.
+        fn parameters_mut(&mut self) -> &mut [T];
+
+        /// Inference on a batch (dropout off, running statistics), returning the output inside
+        /// the workspace.
+        ///
+        /// # Errors
+        ///
+        /// When `inputs` is not a whole number of samples, or holds an id outside an
+        /// embedding's vocabulary.
+        fn infer<'w>(
+            &self,
+            inputs: &[Self::Input],
+            workspace: &'w mut Self::Workspace,
+        ) -> Result<&'w [T], BatchError>;
+
+        /// Training forward on a batch (dropout on, masks drawn from `rng`, normalisation over
+        /// the batch), recording what [`Network::backward`] needs and updating the running
+        /// statistics. Inference ([`Network::infer`], `forward`, `forward_batch`) takes `&self`
+        /// and never sees batch statistics.
+        ///
+        /// # Errors
+        ///
+        /// When `inputs` is not a whole number of samples, a layer that normalises over the
+        /// batch gets too few samples, or an id is outside an embedding's vocabulary; the
+        /// network is then unchanged.
+        fn forward_train<R: Rng + ?Sized>(
+            &mut self,
+            inputs: &[Self::Input],
+            workspace: &mut Self::Workspace,
+            rng: &mut R,
+        ) -> Result<(), BatchError>;
+
+        /// Backpropagates the output gradient the loss wrote into the workspace (see
+        /// [`Workspace::output_and_gradient`]), writing `∂L/∂p` for every parameter into
+        /// `gradients` (same layout as the parameters; overwritten, not accumulated).
+        fn backward(&self, workspace: &mut Self::Workspace, gradients: &mut [T]);
+
+        /// Saves the parameters as safetensors, atomically (see [`crate::io`]).
+        ///
+        /// # Errors
+        ///
+        /// When the file cannot be written; an existing file is then left as it was.
+        fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), crate::io::IoError> {
+            crate::io::save(self, path)
+        }
+
+        /// Loads a network saved with [`Network::save`] or by PyTorch (see [`crate::io`]).
+        ///
+        /// # Errors
+        ///
+        /// When the file cannot be read, or its tensors are not exactly this network's.
+        fn load(path: impl AsRef<std::path::Path>) -> Result<Self, crate::io::IoError> {
+            crate::io::load(path)
+        }
+
+        /// A parameter tensor by its PyTorch-style name (`hidden.weight`).
+        fn parameter(&self, name: &str) -> Option<&[T]> {
+            let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;
+            Some(spec.slice(self.parameters()))
+        }
+
+        /// A state tensor (`1.running_mean`) by its PyTorch-style name.
+        fn buffer(&self, name: &str) -> Option<&[T]> {
+            let spec = Self::buffer_specs().iter().find(|s| s.name == name)?;
+            Some(spec.slice(self.buffers()))
+        }
+
+        /// A parameter tensor by name, mutably.
+        fn parameter_mut(&mut self, name: &str) -> Option<&mut [T]> {
+            let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;
+            Some(spec.slice_mut(self.parameters_mut()))
+        }
     }
 }
 
@@ -293,7 +331,13 @@ pub trait Network<T: Real>: Sized {
 pub struct Revision(u64);
 
 /// The next revision; 0 is never drawn, so it can mean "derived from nothing yet".
+#[cfg(target_has_atomic = "64")]
 static NEXT_REVISION: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+/// The next revision, on a target without 64-bit atomics (a Cortex-M): a counter of the
+/// pointer's width, which would take 2³² parameter changes to come round.
+#[cfg(not(target_has_atomic = "64"))]
+static NEXT_REVISION: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(1);
 
 impl Revision {
     /// The revision of every baked network's weights, which never change; the counter
@@ -303,7 +347,8 @@ impl Revision {
     /// A revision no network has had.
     #[must_use]
     pub fn new() -> Self {
-        Self(NEXT_REVISION.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
+        #[allow(clippy::useless_conversion, reason = "a usize counter without 64-bit atomics")]
+        Self(u64::try_from(NEXT_REVISION.fetch_add(1, core::sync::atomic::Ordering::Relaxed)).unwrap_or(1))
     }
 
     /// Marks the parameters as (possibly) changed.

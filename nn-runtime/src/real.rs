@@ -1,5 +1,6 @@
 //! The scalar types a network computes in: `f32` and `f64`.
 
+#[cfg(feature = "std")]
 use core::cell::RefCell;
 use core::fmt::{Debug, Display};
 
@@ -28,6 +29,7 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
     /// Runs `f` on a thread-local scratch buffer of `len` values, grown on first use and
     /// then reused, so a warm training step allocates nothing. (A nested call gets a fresh
     /// buffer instead.)
+    #[cfg(feature = "std")]
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
 
     /// `e^self` in a form loops vectorise: for `f32` a branch-free polynomial within 2 ulp
@@ -61,9 +63,11 @@ macro_rules! impl_real {
         from_f64: |$value:ident| $from:expr,
         to_f64: |$this:ident| $to:expr,
         exp: $exp:path,
-        tanh: $tanh:path $(,)?
+        tanh: $tanh:path,
+        fma: $fma:path $(,)?
     ) => {
         impl Real for $float {
+            #[cfg(feature = "std")]
             fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
                 thread_local! {
                     static SCRATCH: RefCell<Vec<$float>> = const { RefCell::new(Vec::new()) };
@@ -101,7 +105,7 @@ macro_rules! impl_real {
 
             #[inline(always)]
             fn fused_multiply_add(self, a: Self, b: Self) -> Self {
-                <$float>::mul_add(self, a, b)
+                $fma(self, a, b)
             }
 
             #[inline]
@@ -124,5 +128,60 @@ impl_real!(
     to_f64: |this| f64::from(this),
     exp: crate::vectorised::exp,
     tanh: crate::vectorised::tanh,
+    fma: math::fma_f32,
 );
-impl_real!(f64, from_f64: |value| value, to_f64: |this| this, exp: f64::exp, tanh: f64::tanh);
+impl_real!(
+    f64,
+    from_f64: |value| value,
+    to_f64: |this| this,
+    exp: math::exp,
+    tanh: math::tanh,
+    fma: math::fma_f64,
+);
+
+/// The platform's functions with `std`, libm's without (a `no_std` build has no others).
+pub(crate) mod math {
+    #[cfg(feature = "std")]
+    pub use std_math::*;
+
+    #[cfg(not(feature = "std"))]
+    pub use libm::{cos, exp, fma as fma_f64, fmaf as fma_f32, pow, sin, tanh};
+
+    #[cfg(feature = "std")]
+    mod std_math {
+        #[inline(always)]
+        pub fn exp(x: f64) -> f64 {
+            x.exp()
+        }
+
+        #[inline(always)]
+        pub fn tanh(x: f64) -> f64 {
+            x.tanh()
+        }
+
+        #[inline(always)]
+        pub fn pow(x: f64, y: f64) -> f64 {
+            x.powf(y)
+        }
+
+        #[inline(always)]
+        pub fn sin(x: f64) -> f64 {
+            x.sin()
+        }
+
+        #[inline(always)]
+        pub fn cos(x: f64) -> f64 {
+            x.cos()
+        }
+
+        #[inline(always)]
+        pub fn fma_f32(x: f32, a: f32, b: f32) -> f32 {
+            x.mul_add(a, b)
+        }
+
+        #[inline(always)]
+        pub fn fma_f64(x: f64, a: f64, b: f64) -> f64 {
+            x.mul_add(a, b)
+        }
+    }
+}

@@ -34,10 +34,7 @@ fn passes(network: &Network) -> TokenStream {
     } else {
         quote!(&'w [T])
     };
-    let owned_forward = owned_forward(network);
     quote! {
-            #owned_forward
-
             /// Batched inference on a column-major slice of exactly `batch` samples.
             fn infer_batch<'w>(
                 &self,
@@ -265,19 +262,16 @@ fn owned_forward(network: &Network) -> TokenStream {
     }
 }
 
-pub(super) fn inherent_impl(network: &Network) -> TokenStream {
+/// The inherent methods that need no `std`: sizes and costs, the view, one-sample
+/// inference, and a copy of a view.
+pub(super) fn core_impl(network: &Network) -> TokenStream {
     let private = private();
     let ident = &network.ident;
     let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
     let parameters = literal(network.parameters);
-    let workspace = workspace_ident(network);
     let view = view_ident(network);
     let facts = facts(network);
-    let passes = passes(network);
-    let accessors = (0..network.nodes.len())
-        .map(|node| network.nodes[node].layer.accessors(&site(network, node, Vec::new())));
-    let forward_batch = forward_batch(network);
-    let forward_batch_with = forward_batch_with(network);
+    let owned_forward = owned_forward(network);
     quote! {
         impl<T: #private::Real> #ident<T> {
             /// Values per input sample.
@@ -293,12 +287,30 @@ pub(super) fn inherent_impl(network: &Network) -> TokenStream {
             #[must_use]
             pub fn from_view(view: #view<'_, T>) -> Self {
                 Self {
-                    parameters: #private::boxed_copy(view.parameters),
-                    buffers: #private::boxed_copy(view.buffers),
+                    parameters: #private::stored_copy(view.parameters),
+                    buffers: #private::stored_copy(view.buffers),
                     revision: #private::Revision::new(),
                 }
             }
 
+            #owned_forward
+        }
+    }
+}
+
+/// The inherent methods that need `std`: seeded construction, batches, the training passes
+/// and the layer accessors.
+pub(super) fn std_impl(network: &Network) -> TokenStream {
+    let private = private();
+    let ident = &network.ident;
+    let workspace = workspace_ident(network);
+    let passes = passes(network);
+    let accessors = (0..network.nodes.len())
+        .map(|node| network.nodes[node].layer.accessors(&site(network, node, Vec::new())));
+    let forward_batch = forward_batch(network);
+    let forward_batch_with = forward_batch_with(network);
+    quote! {
+        impl<T: #private::Real> #ident<T> {
             /// A network initialised as declared, from a ChaCha8 RNG seeded with `seed`:
             /// the same seed gives the same parameters on every machine.
             #[must_use]

@@ -36,18 +36,23 @@ pub fn expand(network: &Network) -> TokenStream {
     let network_struct = network_struct(network);
     let workspace = workspace::workspace(network);
     let view = inference::view(network);
-    let inherent = inference::inherent_impl(network);
+    let core_impl = inference::core_impl(network);
+    let std_impl = inference::std_impl(network);
     let trait_impl = training::network_impl(network);
     let stream = stream::stream(network);
     let bake = bake::bake(network);
+    let private = private();
     quote! {
         #network_struct
         #view
-        #workspace
-        #inherent
-        #trait_impl
+        #core_impl
         #stream
         #bake
+        #private::std_only! {
+            #workspace
+            #std_impl
+            #trait_impl
+        }
     }
 }
 
@@ -195,8 +200,8 @@ fn network_struct(network: &Network) -> TokenStream {
         #[doc = #shape]
         #[derive(Clone, Debug, PartialEq)]
         #vis struct #ident<T = f32> {
-            parameters: #private::Box<[T; #parameters]>,
-            buffers: #private::Box<[T; #buffers]>,
+            parameters: #private::Storage<T, #parameters>,
+            buffers: #private::Storage<T, #buffers>,
             revision: #private::Revision,
         }
     }

@@ -257,7 +257,10 @@ impl Layer for SelfAttention {
         let (qkv, attention) =
             (literal(3 * self.steps * self.embed), literal(self.heads * self.steps * self.steps));
         let (shape, weights, x) = (self.shape(), Self::weights(site), &site.inputs[0]);
-        quote!(#private::attention::forward_one::<T, #size, #qkv, #attention>(#shape, #weights, #x))
+        quote! {{
+            #private::requires_std!("self_attention");
+            #private::attention::forward_one::<T, #size, #qkv, #attention>(#shape, #weights, #x)
+        }}
     }
 
     fn infer(&self, site: &Site) -> TokenStream {

@@ -451,7 +451,9 @@ impl Layer for Conv {
             (self.geometry(), self.parameters_expression(site), self.forward_function());
         let (size, columns, x) =
             (literal(self.activation.width), self.scratch_len(&quote!(1)), &site.inputs[0]);
+        let kind = &self.kind;
         self.activation.one(quote! {{
+            #private::requires_std!(#kind);
             let mut __z = #private::SVector::<T, #size>::zeros();
             <T as #private::Real>::with_scratch(#columns, |__columns| {
                 #private::conv::#function(&#geometry, #parameters, #x.as_slice(), __z.as_mut_slice(), __columns);

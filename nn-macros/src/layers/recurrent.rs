@@ -411,10 +411,13 @@ impl Layer for Recurrent {
         let (cell, shape, last) = (self.cell.value(), self.shape(), self.last);
         let weights = self.names().into_iter().map(|names| Self::weights(site, names));
         let x = &site.inputs[0];
+        let transposed = literal(self.cell.gates() * self.hidden * self.hidden);
         quote! {
-            #private::recurrent::forward_one::<T, _, #inputs, #hidden, #gates, #kept, #state, #size_in, #size_out>(
-                #cell, (#shape, #last), &[#(#weights),*], #x,
-            )
+            #private::scratch!(T, #transposed, |__transposed| {
+                #private::recurrent::forward_one::<T, _, #inputs, #hidden, #gates, #kept, #state, #size_in, #size_out>(
+                    #cell, (#shape, #last), &[#(#weights),*], #x, __transposed,
+                )
+            })
         }
     }
 

@@ -170,7 +170,7 @@ impl<T: Real> Activation<T> for Gelu {
     fn df(&self, z: T, _a: T) -> T {
         let x = z.to_f64();
         let cdf = 0.5 * (1.0 + libm::erf(x * core::f64::consts::FRAC_1_SQRT_2));
-        let pdf = (-0.5 * x * x).exp() / (2.0 * core::f64::consts::PI).sqrt();
+        let pdf = libm::exp(-0.5 * x * x) / libm::sqrt(2.0 * core::f64::consts::PI);
         T::from_float(cdf + x * pdf)
     }
 }

@@ -21,7 +21,36 @@ use crate::Real;
 
 mod packed;
 
-pub use packed::{Strided, product};
+pub use packed::Strided;
+#[cfg(feature = "std")]
+pub use packed::product;
+
+/// Whether the CPU has AVX2 and FMA: detected at run time with `std`; without it, whether
+/// the target was compiled with them.
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    #[cfg(feature = "std")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(all(target_feature = "avx2", target_feature = "fma"))
+    }
+}
+
+/// Whether the CPU has AVX-512F, as [`has_avx2_fma`].
+#[inline]
+pub(crate) fn has_avx512() -> bool {
+    #[cfg(feature = "std")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(target_feature = "avx512f")
+    }
+}
 
 /// Batch rows (`m`) from which a product with a depth-contiguous `B` (a forward pass,
 /// `z[n][o] = Σ_i x[n][i]·W[o][i]`) runs packed when it has at least [`WIDE_OUTPUT`]
@@ -62,6 +91,7 @@ pub const PACKED_MULTIPLY_ADDS: usize = 1 << 20;
 /// # Panics
 ///
 /// When a buffer is too short for its shape (an internal invariant of the layer kernels).
+#[cfg(feature = "std")]
 #[inline]
 pub fn multiply<T: Real>(
     c: &mut [T],
@@ -172,10 +202,17 @@ fn split_rows<T: Send>(
     let (top, bottom) = c.split_at_mut(half * ldc);
     let middle = rows.start + half;
     let (left, right) = (parts / 2, parts - parts / 2);
+    #[cfg(feature = "std")]
     rayon::join(
         || split_rows(top, ldc, rows.start..middle, left.max(1), align, work),
         || split_rows(bottom, ldc, middle..rows.end, right.max(1), align, work),
     );
+    // Without `std` there is one thread.
+    #[cfg(not(feature = "std"))]
+    {
+        split_rows(top, ldc, rows.start..middle, left.max(1), align, work);
+        split_rows(bottom, ldc, middle..rows.end, right.max(1), align, work);
+    }
 }
 
 /// Rows of `A` per register tile of [`dot_rows`].
@@ -261,11 +298,11 @@ fn dot_rows_one_thread<T: Real, R: RowStarts>(
     }
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if has_avx512() {
             // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
             return unsafe { x86::dot_rows_avx512(c, ldc, a, lda, b, ldb, (m, n, k), batch, accumulate) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
             return unsafe { x86::dot_rows_avx2(c, ldc, a, lda, b, ldb, (m, n, k), batch, accumulate) };
         }
@@ -285,11 +322,11 @@ pub fn matvec<T: Real>(weight: &[T], x: &[T], bias: &[T], y: &mut [T]) {
     assert!(weight.len() >= y.len() * k && bias.len() >= y.len());
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if has_avx512() {
             // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
             return unsafe { x86::matvec_avx512(weight, x, bias, y) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
             return unsafe { x86::matvec_avx2(weight, x, bias, y) };
         }
@@ -425,11 +462,11 @@ fn outer_one_thread<T: Real, R: RowStarts>(
     }
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if has_avx512() {
             // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
             return unsafe { x86::outer_avx512(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
             return unsafe { x86::outer_avx2(c, ldc, a, (a_row, a_depth), q, ldq, (m, n, k), accumulate) };
         }

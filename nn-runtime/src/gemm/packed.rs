@@ -18,7 +18,13 @@
 //! 0.3 in the same run: 207 against 191 GFLOP/s on a 256×512×784 forward pass, 217 against
 //! 222 on a 512×784×64 weight gradient, 208 against 161 on a 64×512×512 input gradient.
 
-use super::{multiply_add, split_rows};
+// Without `std`, only `Strided` and `rank_one` (which `outer` shares) are used: the packed
+// product needs its scratch buffers.
+#![cfg_attr(not(feature = "std"), allow(dead_code))]
+
+use super::multiply_add;
+#[cfg(feature = "std")]
+use super::split_rows;
 use crate::Real;
 
 /// A matrix read through strides: element `(r, t)` at `data[r·row + t·col]`.
@@ -79,6 +85,7 @@ const PARALLEL_THRESHOLD: usize = 1 << 21;
 /// # Panics
 ///
 /// When a buffer is too short for its shape (an internal invariant of the layer kernels).
+#[cfg(feature = "std")]
 #[inline]
 pub fn product<T: Real>(
     c: &mut [T],
@@ -113,6 +120,7 @@ pub fn product<T: Real>(
     one_thread(c, ldc, a, b, (m, n, k), accumulate);
 }
 
+#[cfg(feature = "std")]
 fn one_thread<T: Real>(
     c: &mut [T],
     ldc: usize,
@@ -125,11 +133,11 @@ fn one_thread<T: Real>(
     T::with_scratch(scratch_len(shape), |scratch| {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if super::has_avx512() {
                 // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
                 return unsafe { x86::product_avx512(job, scratch) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            if super::has_avx2_fma() {
                 // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
                 return unsafe { x86::product_avx2(job, scratch) };
             }
@@ -477,14 +485,14 @@ mod tests {
         ];
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            if crate::gemm::has_avx2_fma() {
                 kernels.push(("avx2", |job| {
                     let mut scratch = vec![T::zero(); scratch_len(job.shape)];
                     // SAFETY: the CPU supports AVX2 and FMA (detected above).
                     unsafe { x86::product_avx2(job, &mut scratch) }
                 }));
             }
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if crate::gemm::has_avx512() {
                 kernels.push(("avx512", |job| {
                     let mut scratch = vec![T::zero(); scratch_len(job.shape)];
                     // SAFETY: the CPU supports AVX-512F (detected above).

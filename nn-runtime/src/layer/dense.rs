@@ -16,8 +16,12 @@
 use nalgebra::{Const, MatrixView, MatrixViewMut, SVector, SVectorView, SVectorViewMut};
 
 use crate::Real;
-use crate::activation::{self, Activation};
-use crate::gemm::{self, Strided};
+#[cfg(feature = "std")]
+use crate::activation;
+use crate::activation::Activation;
+use crate::gemm;
+#[cfg(feature = "std")]
+use crate::gemm::Strided;
 
 /// Multiply-adds per batch above which a layer goes to the GEMM rather than the inlined
 /// loops. Below it, packing costs more than it saves.
@@ -129,6 +133,7 @@ pub fn forward_steps<
 }
 
 /// `z = W·x + b` for a batch: `input` is `IN × batch`, `output` is `OUT × batch`.
+#[cfg(feature = "std")]
 #[inline]
 pub fn affine<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],
@@ -161,6 +166,7 @@ pub fn affine<T: Real, const IN: usize, const OUT: usize>(
 /// through a small layer applies `σ` in the dot products' loop; larger batches apply it in
 /// one pass over the whole output, which vectorises across samples (measured faster on
 /// W1 at 256 samples).
+#[cfg(feature = "std")]
 #[inline]
 pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     activation: &A,
@@ -185,6 +191,7 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 
 /// Training forward for a batch: keeps `z = W·input + b` for the backward pass and writes
 /// `a = σ(z)`. Small layers do both in one loop per sample, with `OUT` known.
+#[cfg(feature = "std")]
 #[inline]
 pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     activation: &A,
@@ -214,6 +221,7 @@ pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usiz
 /// On entry `delta` holds `∂L/∂a` (`OUT × batch`); on exit it holds `δ = ∂L/∂z`. Writes
 /// `∂L/∂W` and `∂L/∂b` (overwriting) and, when asked, `∂L/∂x`. Small layers do it all in one
 /// pass per sample, with the sizes known.
+#[cfg(feature = "std")]
 #[inline]
 pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     activation: &A,
@@ -261,6 +269,7 @@ pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 }
 
 /// Backward pass of `z = W·x + b` given `δ = ∂L/∂z`.
+#[cfg(feature = "std")]
 #[inline]
 pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],

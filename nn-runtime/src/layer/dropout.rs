@@ -6,11 +6,13 @@
 //! backward:  ∂L/∂x = ∂L/∂a ⊙ m
 //! ```
 
+#[cfg(feature = "std")]
 use rand::Rng;
 
 use crate::Real;
 
 /// Draws a fresh mask and applies it: `output = input ⊙ mask`.
+#[cfg(feature = "std")]
 #[inline]
 pub fn forward_train<T: Real, R: Rng + ?Sized>(
     probability: f64,

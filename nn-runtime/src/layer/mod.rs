@@ -5,9 +5,11 @@
 //! loops, large ones go to a real GEMM. Batches are column-major, one sample per column.
 
 pub mod add;
+#[cfg(feature = "std")]
 pub mod attention;
 pub mod batch_norm;
 pub mod concat;
+#[cfg(feature = "std")]
 pub mod conv;
 pub mod dense;
 pub mod dropout;
@@ -22,6 +24,7 @@ pub mod steps;
 pub mod upsample;
 
 use crate::Real;
+#[cfg(feature = "std")]
 use crate::gemm::{self, Strided};
 
 /// `total += part`: where a value feeds several layers, the gradients they send back are
@@ -36,6 +39,7 @@ pub fn accumulate<T: Real>(total: &mut [T], part: &[T]) {
 /// `out[r] = W·rows[r] + b` for `count` rows of `inputs` values into rows of `outputs`: a
 /// linear map of every step of a batch of sequences at once (`W` row-major `[outputs,
 /// inputs]`, PyTorch's layout).
+#[cfg(feature = "std")]
 pub(crate) fn project<T: Real>(
     out: &mut [T],
     rows: &[T],
@@ -52,6 +56,7 @@ pub(crate) fn project<T: Real>(
 }
 
 /// `sums[j] = Σ_r rows[r][j]` over rows of `sums.len()` values: a bias gradient.
+#[cfg(feature = "std")]
 pub(crate) fn column_sums<T: Real>(sums: &mut [T], rows: &[T]) {
     sums.fill(T::zero());
     for row in rows.chunks_exact(sums.len()) {

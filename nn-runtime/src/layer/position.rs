@@ -11,6 +11,7 @@
 use nalgebra::SVector;
 
 use crate::Real;
+use crate::real::math;
 
 /// `a[n] = x[n] + table` for every sample of a batch (`table` is one sample's `[T, E]`).
 #[inline]
@@ -46,8 +47,8 @@ pub fn sinusoids<T: Real>(table: &mut [T], embed: usize) {
     for (t, row) in table.chunks_exact_mut(embed).enumerate() {
         for (index, value) in row.iter_mut().enumerate() {
             let pair = (index / 2 * 2) as f64;
-            let angle = t as f64 * 10000_f64.powf(-pair / embed as f64);
-            *value = T::from_float(if index % 2 == 0 { angle.sin() } else { angle.cos() });
+            let angle = t as f64 * math::pow(10000.0, -pair / embed as f64);
+            *value = T::from_float(if index % 2 == 0 { math::sin(angle) } else { math::cos(angle) });
         }
     }
 }

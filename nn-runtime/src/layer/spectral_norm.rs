@@ -68,6 +68,7 @@ pub fn sigma<T: Real, const IN: usize, const OUT: usize>(weight: &[T], u: &[T], 
 }
 
 /// `z = (W x) / σ + b` for a batch; `z` is `OUT × batch`.
+#[cfg(feature = "std")]
 #[inline]
 pub fn affine<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],
@@ -102,6 +103,7 @@ pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>
 
 /// Backward from `δ = ∂L/∂z` (in `delta`, scaled in place): writes `∂L/∂W` (for the
 /// stored `W`, through `σ`), `∂L/∂b` and, when asked, `∂L/∂x`.
+#[cfg(feature = "std")]
 #[inline]
 pub fn backward<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],
@@ -132,6 +134,7 @@ pub fn backward<T: Real, const IN: usize, const OUT: usize>(
 
 /// The starting vectors, as PyTorch draws them: `u = normalise(N(0, 1)^OUT)`, then
 /// `v = normalise(N(0, 1)^IN)`.
+#[cfg(feature = "std")]
 pub fn initialise<T: Real, R: rand::Rng + ?Sized>(u: &mut [T], v: &mut [T], rng: &mut R) {
     for vector in [u, v] {
         crate::init::fill_normal(vector, 1.0, rng);

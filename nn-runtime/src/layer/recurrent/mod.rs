@@ -33,7 +33,9 @@ use nalgebra::SVector;
 
 use crate::Real;
 use crate::activation::Identity;
+#[cfg(feature = "std")]
 use crate::gemm::{self, Strided};
+#[cfg(feature = "std")]
 use crate::isa::vectorised;
 use crate::layer::dense;
 
@@ -204,6 +206,7 @@ pub struct Work<'a, T> {
 }
 
 /// A read-only slice at `read` and a mutable one at `write` of one buffer (disjoint).
+#[cfg(feature = "std")]
 fn read_write<T>(buffer: &mut [T], read: usize, write: usize, len: usize) -> (&[T], &mut [T]) {
     if read < write {
         let (low, high) = buffer.split_at_mut(write);
@@ -216,6 +219,7 @@ fn read_write<T>(buffer: &mut [T], read: usize, write: usize, len: usize) -> (&[
 
 /// The training forward of one direction: writes its half of `sequence` (`[N][T][D·H]`)
 /// and its tape.
+#[cfg(feature = "std")]
 #[inline]
 pub fn forward<T: Real, C: Cell<T>>(
     cell: C,
@@ -233,6 +237,7 @@ pub fn forward<T: Real, C: Cell<T>>(
 }
 
 /// [`forward`], inlined into the code compiled for the CPU's vector instructions.
+#[cfg(feature = "std")]
 #[inline(always)]
 fn forward_direction<T: Real, C: Cell<T>>(
     cell: C,
@@ -280,6 +285,7 @@ fn forward_direction<T: Real, C: Cell<T>>(
 
 /// `gh = W_hh·h_prev + b_hh` for every sample at position `at`, into `target`'s rows
 /// (added to them unless the cell keeps `gh` apart); `b_hh` alone at the first step.
+#[cfg(feature = "std")]
 fn recurrent_projection<T: Real, C: Cell<T>>(
     target: &mut [T],
     sequence: &[T],
@@ -323,6 +329,7 @@ pub fn last<T: Real>(shape: Sequence, sequence: &[T], output: &mut [T]) {
 
 /// The backward pass of one direction: overwrites its parameter gradients and writes
 /// `∂L/∂x` (added to what is there when `accumulate`, the second direction).
+#[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)] // one direction's parameters, values, tape and gradients
 #[inline]
 pub fn backward<T: Real, C: Cell<T>>(
@@ -355,6 +362,7 @@ pub fn backward<T: Real, C: Cell<T>>(
 }
 
 /// [`backward`], inlined into the code compiled for the CPU's vector instructions.
+#[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)] // as `backward`
 #[inline(always)]
 fn backward_direction<T: Real, C: Cell<T>>(
@@ -433,6 +441,7 @@ fn backward_direction<T: Real, C: Cell<T>>(
 /// Adds `∂L/∂h` from the layers above to `dh`: sample `n`, position `at`, the direction's
 /// step `step` (a `last` layer's gradient reaches only the final step).
 #[inline(always)]
+#[cfg(feature = "std")]
 fn receive<T: Real>(
     dh: &mut [T],
     upstream: Upstream<'_, T>,
@@ -452,6 +461,7 @@ fn receive<T: Real>(
 
 /// The cell's backward for sample `n` at position `at`.
 #[inline(always)]
+#[cfg(feature = "std")]
 fn backward_step<T: Real, C: Cell<T>>(
     cell: C,
     (shape, direction): (Sequence, Direction),
@@ -482,6 +492,7 @@ fn backward_step<T: Real, C: Cell<T>>(
 }
 
 /// `∂L/∂W_hh = Σ_n Σ_t ∂L/∂gh_t · h_{t−1}ᵀ` over the steps that have a previous state.
+#[cfg(feature = "std")]
 fn hidden_weight_gradient<T: Real>(
     gradient: &mut [T],
     (shape, direction): (Sequence, Direction),
@@ -584,9 +595,10 @@ pub fn step<T: Real, C: Cell<T>, const F: usize, const H: usize, const GH: usize
 }
 
 /// The whole-sequence forward of one sample, every size a constant: each direction runs
-/// [`step`] from a zero state, so it is the streaming path, bit for bit (its transposed
-/// `W_hh` in a reused thread-local buffer: a warm call allocates nothing). `S` is the state's size, `H`
-/// or `2H` with a memory; `IN = T·F`, `OUT` is `T·D·H`, or `D·H` when `last`.
+/// [`step`] from a zero state, so it is the streaming path, bit for bit, with its `W_hh`
+/// transposed into `transposed` (`G·H·H` values: the generated code passes a reused
+/// thread-local buffer with `std`, a stack array without). `S` is the state's size, `H` or
+/// `2H` with a memory; `IN = T·F`, `OUT` is `T·D·H`, or `D·H` when `last`.
 #[inline]
 #[must_use]
 pub fn forward_one<
@@ -604,23 +616,22 @@ pub fn forward_one<
     (shape, last): (Sequence, bool),
     weights: &[Weights<'_, T>],
     x: &SVector<T, IN>,
+    transposed: &mut [T],
 ) -> SVector<T, OUT> {
     let (steps, width) = (shape.steps, shape.width());
     let mut output = SVector::<T, OUT>::zeros();
     for (weights, direction) in weights.iter().zip([Direction::Forward, Direction::Reverse]) {
         let offset = direction.offset(H);
         let mut state = [T::zero(); S];
-        T::with_scratch(GH * H, |transposed| {
-            transpose_hidden(weights.hidden, H, transposed);
-            for s in 0..steps {
-                let at = direction.position(s, steps);
-                let x_t = SVector::<T, F>::from_column_slice(&x.as_slice()[at * F..][..F]);
-                let h = step::<T, C, F, H, GH, K>(cell, *weights, transposed, &mut state, &x_t);
-                if !last {
-                    output.as_mut_slice()[at * width + offset..][..H].copy_from_slice(h.as_slice());
-                }
+        transpose_hidden(weights.hidden, H, transposed);
+        for s in 0..steps {
+            let at = direction.position(s, steps);
+            let x_t = SVector::<T, F>::from_column_slice(&x.as_slice()[at * F..][..F]);
+            let h = step::<T, C, F, H, GH, K>(cell, *weights, transposed, &mut state, &x_t);
+            if !last {
+                output.as_mut_slice()[at * width + offset..][..H].copy_from_slice(h.as_slice());
             }
-        });
+        }
         if last {
             output.as_mut_slice()[offset..offset + H].copy_from_slice(&state[..H]);
         }
