@@ -6,8 +6,9 @@
 //! The example checks what it claims:
 //! - a counting allocator sees **zero** allocations across all the baked forward passes;
 //! - every output equals, bit for bit, the same file loaded at run time with `nn::io`;
-//! - the accuracy is the trainer's;
-//! and prints the costs a firmware budget would check, the size of this binary and of the
+//! - the accuracy is the trainer's.
+//!
+//! It prints the costs a firmware budget would check, the size of this binary and of the
 //! baked weights.
 //!
 //! Run with `cargo run --release --example embedded`.
@@ -84,7 +85,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let loaded: DigitsSmall = nn::io::load(root.join("models/digits_small.safetensors"))?;
     let identical = samples.iter().zip(&baked).all(|(x, output)| loaded.forward(x) == *output);
     let correct = baked.iter().zip(&labels).filter(|(output, label)| output.imax() == **label).count();
-    let binary = std::env::current_exe().and_then(std::fs::metadata).map(|m| m.len()).unwrap_or(0);
+    let binary = std::env::current_exe().and_then(std::fs::metadata).map_or(0, |m| m.len());
 
     println!("baked from models/digits_small.safetensors: {} parameters", DigitsSmall::<f32>::PARAMETERS);
     println!(
