@@ -234,7 +234,7 @@ pub mod __private {
 
     pub use crate::{__requires_std as requires_std, __scratch as scratch, __std_only as std_only};
     pub use nn_runtime::activation::{self, Activation};
-    pub use nn_runtime::bake::{Stored, Tensor, decode_f32, decode_f64};
+    pub use nn_runtime::bake::{Stored, Tensor, convert_f32, convert_f64, place_f32, place_f64};
     #[cfg(feature = "std")]
     pub use nn_runtime::buffer::{
         gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,

@@ -46,6 +46,21 @@ fn a_saved_network_loads_back_identically_in_f32_and_f64() {
 }
 
 #[test]
+fn the_same_network_saves_as_the_same_bytes() {
+    // A committed model (`models/digits_small.safetensors`) must not change when it is
+    // regenerated: nothing in the file may depend on a hash map's order.
+    let net = Mlp::<f32>::seeded(4);
+    let saves: Vec<Vec<u8>> = (0..8)
+        .map(|n| {
+            let path = scratch(&format!("reproducible-{n}.safetensors"));
+            net.save(&path).unwrap();
+            std::fs::read(&path).unwrap()
+        })
+        .collect();
+    assert!(saves.iter().all(|bytes| *bytes == saves[0]));
+}
+
+#[test]
 fn saving_leaves_no_temporary_file_and_replaces_the_old_one() {
     let path = scratch("replace.safetensors");
     Mlp::<f32>::seeded(1).save(&path).unwrap();

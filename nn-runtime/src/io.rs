@@ -114,8 +114,9 @@ pub fn save<T: Real, N: Network<T>>(network: &N, path: impl AsRef<Path>) -> Resu
         Ok((name.as_str(), view))
     });
     let views = views.collect::<Result<Vec<_>, IoError>>()?;
-    let metadata =
-        HashMap::from([("format".to_owned(), "pt".to_owned()), ("producer".to_owned(), "nn".to_owned())]);
+    // One entry: safetensors writes the metadata in a hash map's order, so with two the
+    // same network could be saved as different bytes; one keeps saves reproducible.
+    let metadata = HashMap::from([("format".to_owned(), "pt".to_owned())]);
     let file = safetensors::serialize(views, Some(metadata)).map_err(|e| format_error(path, &e))?;
     write_atomically(path, &file)
 }

@@ -50,6 +50,19 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
         Self::one() / (Self::one() + (-self).exp_vectorised())
     }
 
+    /// `C (+)= A·B`: [`crate::gemm::multiply`] for this type, compiled once in nn-runtime
+    /// rather than in every crate that declares a network.
+    #[cfg(feature = "std")]
+    #[doc(hidden)]
+    fn multiply(
+        c: &mut [Self],
+        ldc: usize,
+        a: crate::gemm::Strided<'_, Self>,
+        b: crate::gemm::Strided<'_, Self>,
+        shape: (usize, usize, usize),
+        accumulate: bool,
+    );
+
     /// `self·a + b` with one rounding (a fused multiply-add). Inlined into the GEMM kernels,
     /// where it compiles to one FMA instruction on targets that have one.
     #[must_use]
@@ -81,6 +94,18 @@ macro_rules! impl_real {
                     }
                     Err(_) => f(&mut vec![0.0; len]),
                 })
+            }
+
+            #[cfg(feature = "std")]
+            fn multiply(
+                c: &mut [Self],
+                ldc: usize,
+                a: crate::gemm::Strided<'_, Self>,
+                b: crate::gemm::Strided<'_, Self>,
+                shape: (usize, usize, usize),
+                accumulate: bool,
+            ) {
+                crate::gemm::multiply_compiled(c, ldc, a, b, shape, accumulate);
             }
 
             #[inline(always)]

@@ -98,6 +98,21 @@ pub fn multiply<T: Real>(
     ldc: usize,
     a: Strided<'_, T>,
     b: Strided<'_, T>,
+    shape: (usize, usize, usize),
+    accumulate: bool,
+) {
+    T::multiply(c, ldc, a, b, shape, accumulate);
+}
+
+/// [`multiply`]'s body, instantiated for `f32` and `f64` in this crate only (by
+/// `Real::multiply`), so a crate declaring networks does not compile the kernels again
+/// (measured: a release crate training W4 rebuilt in 0.70 s rather than 2.88 s).
+#[cfg(feature = "std")]
+pub(crate) fn multiply_compiled<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
     (m, n, k): (usize, usize, usize),
     accumulate: bool,
 ) {
