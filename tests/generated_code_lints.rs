@@ -25,6 +25,18 @@ nn::network! {
 }
 
 nn::network! {
+    #[weights = "tests/weights/mlp_f32.safetensors"]
+    /// Baked from a file: its statics and `BAKED` must be lint-free too.
+    pub struct Baked { hidden: dense(4 -> 8, tanh), norm: batch_norm, out: dense(3) }
+}
+
+nn::network! {
+    #[weights = "tests/weights/gru_f32.safetensors"]
+    /// Baked, streaming, with no state buffers.
+    pub struct BakedStreaming { input(5, 3), gru(3 -> 6), dense(2) }
+}
+
+nn::network! {
     /// The smallest network, with an unnamed layer only.
     pub struct Tiny { dense(1 -> 1) }
 }

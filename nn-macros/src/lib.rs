@@ -3,12 +3,12 @@
 //!
 //! The pipeline is three stages, each its own module:
 //!
-//! 1. [`parse`]: tokens → a syntax tree that keeps the user's tokens (for error spans);
-//! 2. [`check`]: syntax tree → a typed, shape-resolved [`model`] of the network, or every
+//! 1. `parse`: tokens → a syntax tree that keeps the user's tokens (for error spans);
+//! 2. `check`: syntax tree → a typed, shape-resolved `model` of the network, or every
 //!    mistake in the declaration at once;
-//! 3. [`expand`]: model → Rust code.
+//! 3. `expand`: model → Rust code.
 //!
-//! On any mistake the macro emits the errors plus a [`fallback`] stub of the struct, so one
+//! On any mistake the macro emits the errors plus a `fallback` stub of the struct, so one
 //! mistake yields its own error and not a cascade of "cannot find type".
 
 #![forbid(unsafe_code)]

@@ -70,7 +70,7 @@ pub struct Gradients<'a, T> {
     pub output_bias: &'a mut [T],
 }
 
-/// What the forward pass keeps for the backward pass, per sample as [`Attention::kept`]:
+/// What the forward pass keeps for the backward pass, per sample:
 /// written by [`forward`] (`S = &mut [T]`), read by [`backward`] (`S = &[T]`).
 pub struct Kept<S> {
     /// `[q k v]` `[N][T][3E]`.
