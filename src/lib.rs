@@ -150,9 +150,10 @@
 //! ## Costs as constants
 //!
 //! Every network states what one sample costs: `FLOPS` and `TRAINING_FLOPS` (2 per
-//! multiply-add of its products), `PARAMETER_BYTES`, `BUFFER_BYTES` and `FORWARD_BYTES` (the
-//! layer outputs one-sample `forward` holds on its stack). They are constants, so a budget is
-//! a compile-time check:
+//! multiply-add of its products), `PARAMETER_BYTES`, `BUFFER_BYTES`, `FORWARD_BYTES` (the
+//! layer outputs one-sample `forward` holds on its stack) and `SCRATCH_BYTES` (the scratch it
+//! borrows, on the stack without `std`). They are constants, so a budget is a compile-time
+//! check:
 //!
 //! ```
 //! nn::network! { pub struct Keyword { dense(40 -> 64, relu), dense(64, relu), dense(12) } }

@@ -330,3 +330,27 @@ fn sequence_steps_and_streaming_do_not_allocate() {
     run::<f32>();
     run::<f64>();
 }
+
+nn::network! {
+    #[weights = "tests/weights/gru_f32.safetensors"]
+    /// A baked streaming GRU: its weights are static data.
+    struct BakedGru { input(5, 3), gru(3 -> 6), dense(2) }
+}
+
+#[test]
+fn a_baked_network_streams_without_allocating_from_the_first_step() {
+    let (sequence, step) =
+        (SVector::<f32, 15>::from_fn(|i, _| i as f32 / 15.0), SVector::<f32, 3>::repeat(0.5));
+    let mut state = BakedGruState::new();
+    // Streaming from cold: a baked network and its state have nothing to grow.
+    let streaming = allocations_during(|| {
+        let _ = BakedGru::BAKED.step(&mut state, &step);
+    });
+    assert_eq!(streaming, 0);
+    // The whole-sequence forward borrows the thread's scratch (with `std`), grown once.
+    let _ = BakedGru::BAKED.forward(&sequence);
+    let warm = allocations_during(|| {
+        let _ = BakedGru::BAKED.forward(&sequence);
+    });
+    assert_eq!(warm, 0);
+}

@@ -80,6 +80,10 @@ fn recurrent_layers_count_both_projections_per_step_and_direction() {
     // The GRU reads the input (no gradient): its hidden products twice, its input ones once.
     let backward = 2 * (2 * (gru_input + 2 * gru_hidden) + 2 * lstm_input + 2 * lstm_hidden + 2 * dense);
     assert_eq!(Recurrent::<f32>::TRAINING_FLOPS, forward + backward);
+    // Each recurrent layer's `W_hh` transposed for the one-sample forward (both GRU
+    // directions share one), and no scratch for a dense network.
+    assert_eq!(Recurrent::<f32>::SCRATCH_BYTES, 4 * (gru_gates * 6 * 6 + lstm_gates * 4 * 4));
+    assert_eq!(W4::<f32>::SCRATCH_BYTES, 0);
 }
 
 #[test]

@@ -162,6 +162,11 @@ impl<T: ::nn::__private::Real> Xor<T> {
     /// Bytes of the values one-sample `forward` holds on the stack: every layer's output
     /// vector (dropout keeps none).
     pub const FORWARD_BYTES: usize = 4 * ::core::mem::size_of::<T>();
+    /// Bytes of scratch one-sample `forward` borrows: each recurrent layer's `W_hh`,
+    /// transposed. A reused thread-local buffer with `std`; on the stack without, so
+    /// that `FORWARD_BYTES + SCRATCH_BYTES` bounds the values a `no_std` `forward` keeps
+    /// on its stack.
+    pub const SCRATCH_BYTES: usize = 0 * ::core::mem::size_of::<T>();
     /// An owned copy of a view's weights (a baked network's, to train on).
     #[must_use]
     pub fn from_view(view: XorView<'_, T>) -> Self {

@@ -334,10 +334,33 @@ pub struct Revision(u64);
 #[cfg(target_has_atomic = "64")]
 static NEXT_REVISION: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
-/// The next revision, on a target without 64-bit atomics (a Cortex-M): a counter of the
-/// pointer's width, which would take 2³² parameter changes to come round.
+/// The next revision, on a target without 64-bit atomics (a Cortex-M, a 32-bit RISC-V): a
+/// counter of the pointer's width, which would take 2³² parameter changes to come round.
 #[cfg(not(target_has_atomic = "64"))]
 static NEXT_REVISION: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(1);
+
+/// Draws the next revision.
+#[cfg(target_has_atomic = "64")]
+fn next_revision() -> u64 {
+    NEXT_REVISION.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Draws the next revision.
+#[cfg(all(not(target_has_atomic = "64"), target_has_atomic = "ptr"))]
+fn next_revision() -> u64 {
+    NEXT_REVISION.fetch_add(1, core::sync::atomic::Ordering::Relaxed) as u64
+}
+
+/// Draws the next revision on a target with no atomic read-modify-write (a Cortex-M0, an
+/// RV32IMC): a load and a store, so two revisions drawn at once, by the main loop and an
+/// interrupt handler, could coincide (a streaming state would then miss one rebuild).
+#[cfg(not(target_has_atomic = "ptr"))]
+fn next_revision() -> u64 {
+    use core::sync::atomic::Ordering;
+    let revision = NEXT_REVISION.load(Ordering::Relaxed);
+    NEXT_REVISION.store(revision.wrapping_add(1).max(1), Ordering::Relaxed);
+    revision as u64
+}
 
 impl Revision {
     /// The revision of every baked network's weights, which never change; the counter
@@ -347,8 +370,7 @@ impl Revision {
     /// A revision no network has had.
     #[must_use]
     pub fn new() -> Self {
-        #[allow(clippy::useless_conversion, reason = "a usize counter without 64-bit atomics")]
-        Self(u64::try_from(NEXT_REVISION.fetch_add(1, core::sync::atomic::Ordering::Relaxed)).unwrap_or(1))
+        Self(next_revision())
     }
 
     /// Marks the parameters as (possibly) changed.

@@ -352,7 +352,10 @@ fn facts(network: &Network) -> TokenStream {
         .filter(|&node| !network.nodes[node].layer.identity_in_inference())
         .map(|node| network.values[node + 1].shape.len())
         .fold(0, usize::saturating_add);
-    let (flops, held, buffers) = (literal(flops), literal(held), literal(network.buffers));
+    let scratch: usize =
+        network.nodes.iter().map(|node| node.layer.forward_scratch()).fold(0, usize::saturating_add);
+    let (flops, held, buffers, scratch) =
+        (literal(flops), literal(held), literal(network.buffers), literal(scratch));
     quote! {
         /// Floating-point operations of one sample's `forward`: 2 per multiply-add of every
         /// product (dense, convolution, recurrent and attention), as PyTorch's
@@ -369,6 +372,11 @@ fn facts(network: &Network) -> TokenStream {
         /// Bytes of the values one-sample `forward` holds on the stack: every layer's output
         /// vector (dropout keeps none).
         pub const FORWARD_BYTES: usize = #held * ::core::mem::size_of::<T>();
+        /// Bytes of scratch one-sample `forward` borrows: each recurrent layer's `W_hh`,
+        /// transposed. A reused thread-local buffer with `std`; on the stack without, so
+        /// that `FORWARD_BYTES + SCRATCH_BYTES` bounds the values a `no_std` `forward` keeps
+        /// on its stack.
+        pub const SCRATCH_BYTES: usize = #scratch * ::core::mem::size_of::<T>();
     }
 }
 

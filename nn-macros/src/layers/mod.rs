@@ -198,6 +198,12 @@ pub trait Layer {
         self.flops().saturating_mul(1 + usize::from(input_gradient))
     }
 
+    /// Values of scratch its one-sample forward borrows through `nn::__private::scratch!`: a
+    /// thread-local buffer with `std`, a stack array without.
+    fn forward_scratch(&self) -> usize {
+        0
+    }
+
     /// The fewest samples a training batch may have (2 for a layer that normalises over
     /// the batch); the training pass checks it before any layer runs.
     fn minimum_training_batch(&self) -> usize {

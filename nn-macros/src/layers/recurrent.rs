@@ -411,7 +411,7 @@ impl Layer for Recurrent {
         let (cell, shape, last) = (self.cell.value(), self.shape(), self.last);
         let weights = self.names().into_iter().map(|names| Self::weights(site, names));
         let x = &site.inputs[0];
-        let transposed = literal(self.cell.gates() * self.hidden * self.hidden);
+        let transposed = literal(self.forward_scratch());
         quote! {
             #private::scratch!(T, #transposed, |__transposed| {
                 #private::recurrent::forward_one::<T, _, #inputs, #hidden, #gates, #kept, #state, #size_in, #size_out>(
@@ -419,6 +419,11 @@ impl Layer for Recurrent {
                 )
             })
         }
+    }
+
+    /// `W_hh` transposed, `G·H·H`, shared by both directions.
+    fn forward_scratch(&self) -> usize {
+        self.cell.gates() * self.hidden * self.hidden
     }
 
     fn stream_state(&self) -> usize {

@@ -27,6 +27,7 @@ pub use packed::product;
 
 /// Whether the CPU has AVX2 and FMA: detected at run time with `std`; without it, whether
 /// the target was compiled with them.
+#[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn has_avx2_fma() -> bool {
     #[cfg(feature = "std")]
@@ -40,6 +41,7 @@ pub(crate) fn has_avx2_fma() -> bool {
 }
 
 /// Whether the CPU has AVX-512F, as [`has_avx2_fma`].
+#[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn has_avx512() -> bool {
     #[cfg(feature = "std")]
