@@ -21,8 +21,8 @@ pub struct XorView<'a, T = f32> {
 }
 impl<'a, T: ::nn::__private::Real> XorView<'a, T> {
     /// The network over these parameters and state (running statistics), laid out as
-    /// [`Network::parameter_specs`](#private::Network::parameter_specs) and
-    /// [`Network::buffer_specs`](#private::Network::buffer_specs) say.
+    /// its `nn::Network::parameter_specs` and `buffer_specs` say (PyTorch's names,
+    /// shapes and order).
     #[must_use]
     pub fn new(parameters: &'a [T; 13], buffers: &'a [T; 0]) -> Self {
         Self {

@@ -120,8 +120,8 @@ pub(super) fn view(network: &Network) -> TokenStream {
 
         impl<'a, T: #private::Real> #view<'a, T> {
             /// The network over these parameters and state (running statistics), laid out as
-            /// [`Network::parameter_specs`](#private::Network::parameter_specs) and
-            /// [`Network::buffer_specs`](#private::Network::buffer_specs) say.
+            /// its `nn::Network::parameter_specs` and `buffer_specs` say (PyTorch's names,
+            /// shapes and order).
             #[must_use]
             pub fn new(parameters: &'a [T; #parameters], buffers: &'a [T; #buffers]) -> Self {
                 Self { parameters, buffers, revision: #private::Revision::new().get() }
