@@ -75,7 +75,7 @@ pub enum LossError {
         target_len: usize,
     },
     /// A class-index target that is not a whole number from 0 to `classes − 1`.
-    #[error("sample {sample}: target {value} is not a class index (a whole number from 0 to {})", classes - 1)]
+    #[error("sample {sample}: target {value} is not a class index (a whole number from 0 to {})", classes.saturating_sub(1))]
     ClassIndex {
         /// Index of the sample in the batch.
         sample: usize,
@@ -103,6 +103,9 @@ pub enum LossError {
         /// The error for that step, as the wrapped loss reports it.
         reason: Box<LossError>,
     },
+    /// A prediction of no values per sample, on which no loss is defined.
+    #[error("the prediction has 0 values per sample: a loss needs a network with at least one output")]
+    NoOutputs,
 }
 
 fn check_shape<T>(
@@ -111,7 +114,10 @@ fn check_shape<T>(
     outputs: usize,
     target_width: usize,
 ) -> Result<usize, LossError> {
-    let batch = prediction.len() / outputs.max(1);
+    if outputs == 0 {
+        return Err(LossError::NoOutputs);
+    }
+    let batch = prediction.len() / outputs;
     if target.len() == batch * target_width {
         Ok(batch)
     } else {
@@ -253,6 +259,9 @@ impl<T: Real> Loss<T> for SoftmaxCrossEntropy {
 
     /// A sample is correct when its largest logit is its class.
     fn correct(&self, prediction: &[T], target: &[T], outputs: usize) -> Option<(usize, usize)> {
+        if outputs == 0 {
+            return None;
+        }
         let samples = prediction.chunks_exact(outputs).zip(target);
         // Targets are validated class indices, so comparing as integers is exact.
         let correct = samples.filter(|&(logits, &t)| Some(argmax(logits)) == class_of(t)).count();
@@ -472,7 +481,8 @@ pub fn argmax<T: Real>(values: &[T]) -> usize {
 /// let value: f64 = loss.value(&[0.0, 0.0, 0.0, 0.0], &[0.0, 1.0], 4).unwrap();
 /// assert!((value - 2.0_f64.ln()).abs() < 1e-15);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+// No `Default`: a sequence of 0 steps is not one.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PerStep<L> {
     loss: L,
     steps: usize,

@@ -27,6 +27,9 @@ impl ConfusionMatrix {
     #[must_use]
     pub fn from_outputs<T: Real>(outputs: &[T], targets: &[T], classes: usize) -> Self {
         let mut counts = vec![0; classes * classes];
+        if classes == 0 {
+            return Self { classes, counts };
+        }
         for (output, target) in outputs.chunks_exact(classes).zip(targets) {
             let actual = target.to_f64();
             if actual >= 0.0 && (actual as usize) < classes {
@@ -37,9 +40,19 @@ impl ConfusionMatrix {
     }
 
     /// Samples of class `actual` predicted as `predicted`.
+    ///
+    /// # Panics
+    ///
+    /// When either is not a class (`classes` or more).
     #[must_use]
     pub fn count(&self, actual: usize, predicted: usize) -> usize {
-        self.counts[actual * self.classes + predicted]
+        let classes = self.classes;
+        assert!(
+            actual < classes && predicted < classes,
+            "class {actual} predicted as {predicted}: a confusion matrix of {classes} classes has classes 0 to {}",
+            classes.saturating_sub(1)
+        );
+        self.counts[actual * classes + predicted]
     }
 
     /// The fraction on the diagonal.

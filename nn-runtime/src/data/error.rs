@@ -112,6 +112,15 @@ pub enum DataError {
         /// Bytes in the (decompressed) file.
         found: usize,
     },
+    /// An IDX header whose sizes multiply past what memory can address: a corrupt or
+    /// hostile file. Nothing was allocated for it.
+    #[error("{}: the header's sizes {sizes:?} multiply to more bytes than memory can address", path.display())]
+    IdxTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The sizes the header gives.
+        sizes: Vec<usize>,
+    },
     /// Image and label files of different lengths.
     #[error("{} holds {images} images, but {} holds {labels} labels", images_path.display(), labels_path.display())]
     IdxCount {

@@ -72,7 +72,11 @@ fn header(
     }
     let sizes: Vec<usize> =
         (0..dimensions).filter_map(|d| u32_at(bytes, 4 + 4 * d)).map(|s| s as usize).collect();
-    let expected = header_len + sizes.iter().product::<usize>();
+    // A lying header can multiply past `usize`: checked, never trusted for an allocation.
+    let body = sizes.iter().try_fold(1_usize, |product, &size| product.checked_mul(size));
+    let Some(expected) = body.and_then(|body| body.checked_add(header_len)) else {
+        return Err(DataError::IdxTooLarge { path: owned(path), sizes });
+    };
     if bytes.len() < expected {
         return Err(DataError::IdxTruncated { path: owned(path), expected, found: bytes.len() });
     }

@@ -139,7 +139,10 @@ impl<T, I> Dataset<T, I> {
     #[must_use]
     pub fn location(&self, n: usize) -> String {
         match &self.source {
-            Some(source) => format!("{}, {} {}", source.path.display(), source.unit, source.locations[n]),
+            Some(source) => match source.locations.get(n) {
+                Some(location) => format!("{}, {} {location}", source.path.display(), source.unit),
+                None => format!("{}, sample {n}", source.path.display()),
+            },
             None => format!("sample {n}"),
         }
     }

@@ -53,6 +53,10 @@ impl<T: Real> Moments<T> {
         if self.first.len() != parameters.len() {
             self.prepare(parameters.len(), config.amsgrad);
         }
+        // AMSGrad switched on after `prepare`: its maximum starts from zero now.
+        if config.amsgrad && self.second_max.len() != parameters.len() {
+            self.second_max = vec![T::zero(); parameters.len()];
+        }
         self.steps += 1;
         let (beta1, beta2) = config.betas;
         let step_size = T::from_float(config.learning_rate / (1.0 - beta1.powi(self.steps)));

@@ -70,6 +70,13 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
         if self.square_average.len() != parameters.len() {
             self.prepare(parameters.len());
         }
+        // Centring or momentum switched on after `prepare`: their buffers start from zero now.
+        if self.config.centered && self.gradient_average.len() != parameters.len() {
+            self.gradient_average = vec![T::zero(); parameters.len()];
+        }
+        if self.config.momentum > 0.0 && self.momentum_buffer.len() != parameters.len() {
+            self.momentum_buffer = vec![T::zero(); parameters.len()];
+        }
         let RmsPropConfig { learning_rate, alpha, epsilon, weight_decay, momentum, centered } = self.config;
         let (lr, alpha_t, keep, eps) = (
             T::from_float(learning_rate),

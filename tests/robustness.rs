@@ -1,0 +1,155 @@
+//! Anything a user can call, write or load: a typed error or a documented, checked
+//! precondition, never a panic deep inside a kernel. Each test here failed (panicked) before
+//! the fix it guards.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::path::PathBuf;
+
+use nn::data::DataError;
+use nn::loss::LossError;
+use nn::metrics::ConfusionMatrix;
+use nn::prelude::*;
+
+/// Counts the bytes this thread asks the allocator for, so a test can bound what reading a
+/// hostile file costs.
+struct CountingAllocator;
+
+thread_local! {
+    static BYTES: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: defers to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        BYTES.with(|bytes| bytes.set(bytes.get() + layout.size()));
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        BYTES.with(|bytes| bytes.set(bytes.get() + new_size));
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+fn bytes_allocated_during<R>(work: impl FnOnce() -> R) -> (R, usize) {
+    let before = BYTES.with(Cell::get);
+    let result = work();
+    (result, BYTES.with(Cell::get) - before)
+}
+
+/// A file of these bytes, in a directory of this test binary's own.
+fn file(name: &str, bytes: &[u8]) -> PathBuf {
+    let directory = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("nn-robustness-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_loss_on_a_prediction_of_no_outputs_is_a_typed_error() {
+    let loss = SoftmaxCrossEntropy;
+    assert_eq!(Loss::<f64>::value(&loss, &[], &[0.0], 0), Err(LossError::NoOutputs));
+    assert_eq!(Loss::<f64>::correct(&loss, &[], &[0.0], 0), None);
+    assert_eq!(Loss::<f64>::value(&MeanSquaredError, &[], &[], 0), Err(LossError::NoOutputs));
+    let message = LossError::NoOutputs.to_string();
+    assert!(message.contains("at least one output"), "{message}");
+}
+
+#[test]
+fn a_class_index_error_of_no_classes_still_formats() {
+    let error = LossError::ClassIndex { sample: 3, value: 1.0, classes: 0 };
+    assert!(error.to_string().starts_with("sample 3: target 1 is not a class index"));
+}
+
+#[test]
+fn a_confusion_matrix_of_no_classes_is_empty_and_a_bad_query_names_the_classes() {
+    let empty = ConfusionMatrix::from_outputs(&[0.5_f32], &[0.0], 0);
+    assert!(format!("{empty}").lines().count() <= 2);
+    let matrix = ConfusionMatrix::from_outputs(&[0.1_f32, 0.9], &[1.0], 2);
+    assert_eq!(matrix.count(1, 1), 1);
+    let panic = std::panic::catch_unwind(|| matrix.count(2, 0)).unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("class 2 predicted as 0") && message.contains("2 classes"), "{message}");
+}
+
+#[test]
+fn switching_amsgrad_on_after_prepare_steps_instead_of_panicking() {
+    let mut adam = Adam::<f64>::new(AdamConfig::default());
+    let mut parameters = vec![0.5, -0.5, 1.0];
+    Optimizer::prepare(&mut adam, 3);
+    adam.step(&mut parameters, &[0.1, 0.2, 0.3]);
+    adam.config.amsgrad = true;
+    adam.step(&mut parameters, &[0.1, 0.2, 0.3]);
+    assert!(parameters.iter().all(|p| p.is_finite()));
+}
+
+#[test]
+fn switching_centring_and_momentum_on_after_prepare_steps_instead_of_panicking() {
+    let mut rmsprop = RmsProp::<f64>::new(RmsPropConfig::default());
+    let mut parameters = vec![0.5, -0.5];
+    Optimizer::prepare(&mut rmsprop, 2);
+    rmsprop.config.centered = true;
+    rmsprop.config.momentum = 0.9;
+    rmsprop.step(&mut parameters, &[0.1, 0.2]);
+    assert!(parameters.iter().all(|p| p.is_finite()));
+}
+
+#[test]
+fn a_location_past_the_recorded_ones_names_the_file_and_sample() {
+    let data = Dataset::new(1, 1, vec![0.0_f32, 1.0], vec![0.0, 1.0]).unwrap().with_source(
+        std::path::Path::new("rows.csv"),
+        "line",
+        vec![2],
+    );
+    assert_eq!(data.location(0), "rows.csv, line 2");
+    assert_eq!(data.location(1), "rows.csv, sample 1");
+}
+
+/// An IDX image header: magic, count, rows, columns.
+fn idx_images(count: u32, rows: u32, columns: u32, pixels: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for value in [0x0803, count, rows, columns] {
+        bytes.extend_from_slice(&value.to_be_bytes());
+    }
+    bytes.extend_from_slice(pixels);
+    bytes
+}
+
+#[test]
+fn an_idx_header_whose_sizes_overflow_is_a_typed_error_that_allocates_nothing_for_them() {
+    let path = file("overflow-idx", &idx_images(u32::MAX, u32::MAX, u32::MAX, &[1, 2, 3]));
+    let (result, bytes) = bytes_allocated_during(|| nn::data::idx::read_images(&path));
+    match result {
+        Err(DataError::IdxTooLarge { sizes, .. }) => assert_eq!(sizes, vec![u32::MAX as usize; 3]),
+        other => panic!("expected IdxTooLarge, got {other:?}"),
+    }
+    // The file (19 bytes), its path and the error: nothing sized by the header.
+    assert!(bytes < 4096, "{bytes} bytes allocated");
+}
+
+#[test]
+fn an_idx_header_that_promises_gigabytes_is_a_truncation_error_within_the_files_size() {
+    let path = file("lying-idx", &idx_images(1_000_000, 1000, 1000, &[7; 64]));
+    let (result, bytes) = bytes_allocated_during(|| nn::data::idx::read_images(&path));
+    match result {
+        Err(error @ DataError::IdxTruncated { .. }) => {
+            let message = error.to_string();
+            assert!(message.contains("lying-idx") && message.contains("1000000000016"), "{message}");
+        }
+        other => panic!("expected IdxTruncated, got {other:?}"),
+    }
+    assert!(bytes < 4096, "{bytes} bytes allocated for an 80-byte file");
+}
