@@ -292,3 +292,88 @@ fn missing_extra_misshapen_and_mistyped_state_tensors_are_errors_naming_them() {
     assert!(matches!(&error, IoError::Dtype { tensor, .. } if tensor == "1.running_mean"), "{error}");
     assert!(error.to_string().contains("`1.running_mean` is I32"), "{error}");
 }
+
+/// A file that takes `capacity` bytes, then fails as a full disk does.
+struct FullDisk {
+    file: std::fs::File,
+    capacity: usize,
+}
+
+impl std::io::Write for FullDisk {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.capacity == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"));
+        }
+        let written = self.file.write(&bytes[..bytes.len().min(self.capacity)])?;
+        self.capacity -= written;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Files in `path`'s directory besides `path` itself (temporary files left behind).
+fn leftovers(path: &std::path::Path) -> Vec<String> {
+    let directory = path.parent().unwrap();
+    let names = std::fs::read_dir(directory).unwrap().map(|entry| entry.unwrap().file_name());
+    let own = path.file_name().unwrap().to_string_lossy().into_owned();
+    names.map(|name| name.to_string_lossy().into_owned()).filter(|name| *name != own).collect()
+}
+
+#[test]
+fn a_save_that_fails_midway_leaves_the_previous_checkpoint_intact_and_loadable() {
+    let path = scratch("checkpoint.safetensors");
+    let (old, new) = (Mlp::<f32>::seeded(1), Mlp::<f32>::seeded(2));
+    old.save(&path).unwrap();
+    let new_bytes = {
+        let elsewhere = scratch("newer.safetensors");
+        new.save(&elsewhere).unwrap();
+        std::fs::read(&elsewhere).unwrap()
+    };
+    let full_disk = |capacity: usize| {
+        nn::io::write_atomically_via(
+            &path,
+            &new_bytes,
+            |temporary| std::fs::File::create(temporary).map(|file| FullDisk { file, capacity }),
+            |disk| disk.file.sync_all(),
+        )
+    };
+    let crash_before_rename = || {
+        nn::io::write_atomically_via(
+            &path,
+            &new_bytes,
+            |temporary| std::fs::File::create(temporary),
+            |_| Err(std::io::Error::other("power lost before the rename")),
+        )
+    };
+    let failures = [0, 1, 100, new_bytes.len() / 2, new_bytes.len() - 1].map(full_disk);
+    for failure in failures.into_iter().chain([crash_before_rename()]) {
+        let error = failure.expect_err("the save fails");
+        assert!(
+            matches!(error, IoError::Write { .. }) && error.to_string().contains("checkpoint.safetensors"),
+            "{error}"
+        );
+        assert_eq!(Mlp::<f32>::load(&path).unwrap(), old, "the previous checkpoint is intact");
+        assert!(leftovers(&path).is_empty(), "left behind: {:?}", leftovers(&path));
+    }
+    // A process that died between write and rename leaves its temporary file: the checkpoint
+    // still loads, and the next save goes through.
+    std::fs::write(path.with_file_name(".checkpoint.safetensors.4242.tmp"), &new_bytes[..10]).unwrap();
+    assert_eq!(Mlp::<f32>::load(&path).unwrap(), old);
+    new.save(&path).unwrap();
+    assert_eq!(Mlp::<f32>::load(&path).unwrap(), new);
+}
+
+#[test]
+fn a_save_into_a_directory_that_cannot_hold_it_is_an_error_naming_the_file() {
+    // Its "directory" is a file: creation fails whoever runs the test (root ignores a
+    // read-only mode, so permissions cannot show it here).
+    let blocker = scratch("not-a-directory");
+    std::fs::write(&blocker, b"a file").unwrap();
+    let path = blocker.join("model.safetensors");
+    let error = Mlp::<f32>::seeded(1).save(&path).expect_err("cannot be written");
+    assert!(matches!(error, IoError::Write { .. }), "{error}");
+    assert!(error.to_string().contains("not-a-directory/model.safetensors"), "{error}");
+}

@@ -241,12 +241,28 @@ fn format_error(path: &Path, error: &safetensors::SafeTensorError) -> IoError {
 ///
 /// When any of the steps fails; the temporary file is removed and `path` is untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    write_atomically_via(path, bytes, |temporary| std::fs::File::create(temporary), |file| file.sync_all())
+}
+
+/// [`write_atomically`] with the temporary file opened by `open` and made durable by
+/// `finish`, so that a test can make a save fail at any byte (a full disk) or after the write
+/// (a crash before the rename) and see that nothing already saved is lost.
+///
+/// # Errors
+///
+/// As [`write_atomically`].
+pub fn write_atomically_via<W: Write>(
+    path: &Path,
+    bytes: &[u8],
+    open: impl FnOnce(&Path) -> std::io::Result<W>,
+    finish: impl FnOnce(W) -> std::io::Result<()>,
+) -> Result<(), IoError> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temporary = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
+        let mut file = open(&temporary)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        finish(file)?;
         std::fs::rename(&temporary, path)
     };
     write().map_err(|source| {
