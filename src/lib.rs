@@ -189,6 +189,7 @@
 //! batched kernels, which keep scratch buffers); a declaration using them says so.
 
 #![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
 
 pub use nn_macros::network;
 pub use nn_runtime::*;

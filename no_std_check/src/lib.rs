@@ -7,6 +7,7 @@
 //! Cortex-M4F, whose target has no `std` at all.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 use nn::SVector;
 
