@@ -137,6 +137,182 @@ mod tests {
         }
     }
 
+    /// Valid declarations that together use every layer kind and most options; the
+    /// mutation test below breaks them token by token.
+    const VALID: &[&str] = &[
+        "pub struct Xor { hidden: dense(2 -> 3, sigmoid), dropout(0.5), out: dense(3 -> 1, relu) }",
+        "struct Mlp { input(8), dense(16, leaky_relu(0.2), init = he_uniform), batch_norm, tanh, layer_norm(16, gelu), dense(4), softmax }",
+        "struct Spectral { dense(4 -> 4, relu, norm = spectral(2)), dense(2, init = constant(0.1)) }",
+        "struct Graph { input(8), a: dense(8, relu), b: dense(8, tanh) <- input, sum: add(a, b), residual { layer_norm, dense(8, relu) }, both: concat(sum, a), dense(3) }",
+        "struct Words { input(6), embedding(100 -> 8), positional, self_attention(heads = 2, causal), mean_over_steps, dense(2) }",
+        "struct Cnn { input(1, 8, 8), conv2d(4, kernel = 3, padding = same, relu), max_pool2d(2), conv2d(4 -> 8, kernel = (3, 1), stride = 1, groups = 4), global_avg_pool, dense(10) }",
+        "struct Decoder { input(4, 4, 4), conv_transpose2d(4 -> 2, kernel = 2, stride = 2, output_padding = 0), upsample(2), avg_pool2d(2, stride = 2, padding = 0), flatten, dense(3) }",
+        "struct Signal { input(2, 16), conv1d(4, kernel = 3, dilation = 2, bias = false), max_pool1d(2), avg_pool1d(2), conv_transpose1d(2, kernel = 2), flatten, dense(1) }",
+        "struct Sequence { input(5, 3), gru(3 -> 6, bidirectional), lstm(4, last), dense(2) }",
+        "struct Stream { input(7, 2), rnn(2 -> 4, relu), sinusoidal, last_step, dense(1, sigmoid) }",
+        "struct Encoder { input(4, 8), residual { layer_norm, self_attention(8, heads = 4) }, residual { layer_norm, dense(16, gelu), dense(8) }, mean_over_steps, dense(2) }",
+    ];
+
+    /// What a token may be replaced by: sizes that are huge, zero, negative or fractional,
+    /// kinds and words from elsewhere, and names the generated code uses itself.
+    const REPLACEMENTS: &[&str] = &[
+        "0",
+        "1",
+        "-1",
+        "2.5",
+        "1e400",
+        "18446744073709551616",
+        "4294967296",
+        "340282366920938463463374607431768211455",
+        "0.0",
+        "-0.5",
+        "dense",
+        "input",
+        "conv2d",
+        "gru",
+        "residual",
+        "relu",
+        "heads",
+        "kernel",
+        "causal",
+        "last",
+        "self",
+        "Self",
+        "T",
+        "__x0",
+        "__workspace",
+        "__rng",
+        "__state",
+        "__derived",
+        "input",
+        "parameters",
+        "Xor",
+        "XorView",
+        "XorWorkspace",
+        "Xor",
+        "layer0",
+        "_",
+        "->",
+        "<-",
+        ",",
+        ":",
+        "=",
+        "#",
+        "::",
+        "'a",
+        "\"text\"",
+    ];
+
+    /// A declaration as its tokens, with every group opened and closed as tokens of its own.
+    fn flatten(stream: proc_macro2::TokenStream, into: &mut Vec<String>) {
+        for tree in stream {
+            match tree {
+                proc_macro2::TokenTree::Group(group) => {
+                    let (open, close) = match group.delimiter() {
+                        proc_macro2::Delimiter::Parenthesis => ("(", ")"),
+                        proc_macro2::Delimiter::Brace => ("{", "}"),
+                        proc_macro2::Delimiter::Bracket => ("[", "]"),
+                        proc_macro2::Delimiter::None => ("", ""),
+                    };
+                    into.push(open.to_owned());
+                    flatten(group.stream(), into);
+                    into.push(close.to_owned());
+                }
+                other => into.push(other.to_string()),
+            }
+        }
+    }
+
+    /// One edit of a token list. Delimiters are only ever swapped for delimiters of their
+    /// kind's partner list, so most mutants still lex.
+    #[derive(Clone, Debug)]
+    enum Mutation {
+        Drop(usize),
+        Duplicate(usize),
+        Swap(usize, usize),
+        Replace(usize, usize),
+    }
+
+    fn mutate(tokens: &mut Vec<String>, mutation: &Mutation) {
+        let len = tokens.len();
+        let delimiter = |token: &str| matches!(token, "(" | ")" | "{" | "}" | "[" | "]");
+        match *mutation {
+            Mutation::Drop(at) if !delimiter(&tokens[at % len]) => {
+                tokens.remove(at % len);
+            }
+            Mutation::Duplicate(at) if !delimiter(&tokens[at % len]) => {
+                let token = tokens[at % len].clone();
+                tokens.insert(at % len, token);
+            }
+            Mutation::Swap(a, b) if !delimiter(&tokens[a % len]) && !delimiter(&tokens[b % len]) => {
+                tokens.swap(a % len, b % len);
+            }
+            Mutation::Replace(at, with) if !delimiter(&tokens[at % len]) => {
+                tokens[at % len] = REPLACEMENTS[with % REPLACEMENTS.len()].to_owned();
+            }
+            _ => {}
+        }
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            any::<usize>().prop_map(Mutation::Drop),
+            any::<usize>().prop_map(Mutation::Duplicate),
+            (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::Swap(a, b)),
+            (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::Replace(a, b)),
+        ]
+    }
+
+    /// Cases of the mutation test: 10 000 in `cargo test`; more with
+    /// `NN_MACRO_MUTATIONS=1000000 cargo test --release -p nn-macros mutated`.
+    fn mutation_cases() -> u32 {
+        std::env::var("NN_MACRO_MUTATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000)
+    }
+
+    /// Every `compile_error!` in an expansion sits on tokens of the declaration (a span of
+    /// non-zero width), never on the macro call as a whole (the empty call-site span).
+    fn errors_are_spanned(output: &proc_macro2::TokenStream) -> bool {
+        output.clone().into_iter().all(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                ident != "compile_error" || ident.span().start() != ident.span().end()
+            }
+            proc_macro2::TokenTree::Group(group) => errors_are_spanned(&group.stream()),
+            _ => true,
+        })
+    }
+
+    #[test]
+    fn the_span_check_tells_a_call_site_error_from_a_spanned_one() {
+        let call_site = syn::Error::new(proc_macro2::Span::call_site(), "everywhere").to_compile_error();
+        assert!(!errors_are_spanned(&call_site));
+        let declaration: proc_macro2::TokenStream = "struct Xor { dense(2 -> 3, sigmod) }".parse().unwrap();
+        assert!(errors_are_spanned(&network_tokens(declaration)));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: mutation_cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Valid declarations of every layer kind, mutated: dropped, duplicated, swapped and
+        /// replaced tokens. Each is code or spanned errors, never a panic.
+        #[test]
+        fn mutated_declarations_never_panic_and_every_rejection_is_spanned(
+            which in 0..VALID.len(),
+            mutations in proptest::collection::vec(mutation(), 1..4),
+        ) {
+            let mut tokens = Vec::new();
+            flatten(VALID[which].parse().unwrap(), &mut tokens);
+            for mutation in &mutations {
+                mutate(&mut tokens, mutation);
+            }
+            let Ok(input) = tokens.join(" ").parse::<proc_macro2::TokenStream>() else {
+                return Ok(());
+            };
+            let output = network_tokens(input);
+            prop_assert!(!output.is_empty());
+            prop_assert!(errors_are_spanned(&output), "an error on the whole call: {}", tokens.join(" "));
+        }
+    }
+
     /// What `network!` writes for the README's network, pretty-printed, is committed in
     /// `nn-macros/expanded/xor.rs` for readers; this test keeps it current. After a deliberate
     /// change to the generated code, run with `UPDATE_EXPANDED=1` and review the diff.
