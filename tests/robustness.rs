@@ -153,3 +153,33 @@ fn an_idx_header_that_promises_gigabytes_is_a_truncation_error_within_the_files_
     }
     assert!(bytes < 4096, "{bytes} bytes allocated for an 80-byte file");
 }
+
+#[test]
+fn a_sample_that_is_not_there_is_a_panic_naming_it_and_a_subset_keeps_what_locations_it_has() {
+    let data = Dataset::new(1, 1, vec![0.0_f32, 1.0, 2.0], vec![0.0, 1.0, 0.0]).unwrap().with_source(
+        std::path::Path::new("rows.csv"),
+        "line",
+        vec![2, 3],
+    );
+    let panic = std::panic::catch_unwind(|| data.input(3).len()).unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("sample 3 of rows.csv: it has 3 samples"), "{message}");
+    let subset = data.subset(&[1, 2, 0]);
+    assert_eq!(subset.location(0), "rows.csv, line 3");
+    assert_eq!(subset.location(1), "rows.csv, sample 1");
+}
+
+#[test]
+fn backward_with_a_gradient_buffer_of_the_wrong_size_names_both_counts() {
+    nn::network! { struct Tiny { dense(2 -> 1) } }
+    let network = Tiny::<f32>::seeded(0);
+    let mut workspace = Tiny::<f32>::workspace();
+    let mut network = network;
+    network.forward_train(&[0.5, 0.5], &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        network.backward(&mut workspace, &mut [0.0; 2]);
+    }))
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("holds 2 values") && message.contains("3 parameters"), "{message}");
+}

@@ -281,6 +281,11 @@ mod with_std {
         /// Backpropagates the output gradient the loss wrote into the workspace (see
         /// [`Workspace::output_and_gradient`]), writing `∂L/∂p` for every parameter into
         /// `gradients` (same layout as the parameters; overwritten, not accumulated).
+        ///
+        /// # Panics
+        ///
+        /// When `gradients` does not hold exactly [`Network::PARAMETERS`] values (the message
+        /// names both counts).
         fn backward(&self, workspace: &mut Self::Workspace, gradients: &mut [T]);
 
         /// Saves the parameters as safetensors, atomically (see [`crate::io`]).

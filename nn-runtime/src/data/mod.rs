@@ -184,15 +184,36 @@ impl<T, I> Dataset<T, I> {
     }
 
     /// Sample `n`'s inputs.
+    ///
+    /// # Panics
+    ///
+    /// When there is no sample `n` (`n ≥ len()`).
     #[must_use]
     pub fn input(&self, n: usize) -> &[I] {
+        self.check_sample(n);
         &self.inputs[n * self.features..(n + 1) * self.features]
     }
 
     /// Sample `n`'s target.
+    ///
+    /// # Panics
+    ///
+    /// When there is no sample `n` (`n ≥ len()`).
     #[must_use]
     pub fn target(&self, n: usize) -> &[T] {
+        self.check_sample(n);
         &self.targets[n * self.target_width..(n + 1) * self.target_width]
+    }
+
+    /// Panics, naming the values, when there is no sample `n`.
+    fn check_sample(&self, n: usize) {
+        let len = self.len();
+        assert!(
+            n < len,
+            "sample {n} of {}: it has {len} samples, 0 to {}",
+            self.describe(),
+            len.saturating_sub(1)
+        );
     }
 }
 
@@ -256,6 +277,10 @@ impl<T: Real, I: Clone> Dataset<T, I> {
     }
 
     /// The samples at `indices`, in that order.
+    ///
+    /// # Panics
+    ///
+    /// When an index is not a sample (`≥ len()`), naming it.
     #[must_use]
     pub fn subset(&self, indices: &[usize]) -> Self {
         let mut inputs = Vec::with_capacity(indices.len() * self.features);
@@ -264,10 +289,12 @@ impl<T: Real, I: Clone> Dataset<T, I> {
             inputs.extend_from_slice(self.input(n));
             targets.extend_from_slice(self.target(n));
         }
+        // Locations that do not cover every sample (from `with_source`) are dropped: the
+        // subset's samples are then located by their number.
         let source = self.source.as_ref().map(|source| Source {
             path: Arc::clone(&source.path),
             unit: source.unit,
-            locations: indices.iter().map(|&n| source.locations[n]).collect(),
+            locations: indices.iter().map_while(|&n| source.locations.get(n).copied()).collect(),
         });
         Self {
             inputs,
