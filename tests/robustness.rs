@@ -183,3 +183,16 @@ fn backward_with_a_gradient_buffer_of_the_wrong_size_names_both_counts() {
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("holds 2 values") && message.contains("3 parameters"), "{message}");
 }
+
+#[test]
+fn errors_about_huge_shapes_and_zero_classes_still_format() {
+    let data = Dataset::new(4, 1, vec![0.0_f32; 4], vec![0.0]).unwrap();
+    let error = data.with_shape(&[usize::MAX, 2]).expect_err("no such shape holds 4 features");
+    let message = error.to_string();
+    assert!(
+        message.contains("more values than memory can address") && message.contains("4 features"),
+        "{message}"
+    );
+    let error = DataError::LabelOutOfRange { location: "rows.csv, line 3".into(), value: 1.0, classes: 0 };
+    assert!(error.to_string().starts_with("rows.csv, line 3: label 1"), "{error}");
+}

@@ -144,7 +144,10 @@ pub enum DataError {
         found: usize,
     },
     /// A sample shape that does not hold the samples' features.
-    #[error("{origin}: a sample shape of {shape:?} holds {} values, but samples have {features} features", shape.iter().product::<usize>())]
+    #[error(
+        "{origin}: a sample shape of {shape:?} holds {}, but samples have {features} features",
+        shape_values(shape)
+    )]
     ShapeSize {
         /// Where the data came from.
         origin: String,
@@ -164,7 +167,7 @@ pub enum DataError {
         found: Vec<usize>,
     },
     /// A class label the network cannot output.
-    #[error("{location}: label {value} is not one of the network's classes 0 to {}", classes - 1)]
+    #[error("{location}: label {value} is not one of the network's classes 0 to {}", classes.saturating_sub(1))]
     LabelOutOfRange {
         /// The file and line (or sample) of the label.
         location: String,
@@ -204,4 +207,13 @@ pub enum DataError {
     /// A sample has zero width.
     #[error("samples need at least one feature and one target value")]
     ZeroWidth,
+}
+
+/// How many values a shape holds, in words: a shape whose sizes multiply past `usize` (a
+/// corrupt header, a mistyped size) must not overflow while its error is shown.
+fn shape_values(shape: &[usize]) -> String {
+    match shape.iter().try_fold(1_usize, |total, &size| total.checked_mul(size)) {
+        Some(values) => format!("{values} values"),
+        None => "more values than memory can address".to_owned(),
+    }
 }
