@@ -26,9 +26,9 @@ fn shows(error: &dyn std::error::Error, parts: &[&str]) {
     }
 }
 
-#[test]
-fn every_data_error_names_the_file_and_place() {
-    let cases = [
+/// One of each data error, with what its message must name.
+fn data_errors() -> Vec<(DataError, Vec<&'static str>)> {
+    vec![
         (
             DataError::Read { path: path(), source: io_error() },
             vec!["data/rows.csv", "cannot read", "No such file"],
@@ -108,8 +108,12 @@ fn every_data_error_names_the_file_and_place() {
             vec!["10 input values", "2 samples of 4", "3 target values"],
         ),
         (DataError::ZeroWidth, vec!["at least one feature"]),
-    ];
-    for (error, parts) in &cases {
+    ]
+}
+
+#[test]
+fn every_data_error_names_the_file_and_place() {
+    for (error, parts) in &data_errors() {
         match error {
             DataError::Read { .. }
             | DataError::Csv { .. }
