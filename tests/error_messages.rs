@@ -266,7 +266,15 @@ fn every_training_error_names_the_step_or_data() {
             TrainError::Loss { step: 3, source: LossError::Probability { sample: 0, value: 2.0 } },
             vec!["step 3", "sample 0"],
         ),
-        (TrainError::Diverged { step: 40, loss: f64::NAN }, vec!["step 40", "NaN", "smaller learning rate"]),
+        (
+            TrainError::Diverged { epoch: 3, step: 40, loss: f64::NAN },
+            vec!["epoch 3, at step 40", "NaN", "smaller learning rate"],
+        ),
+        (
+            TrainError::NonFiniteGradient { epoch: 2, step: 17, tensor: "hidden.weight" },
+            vec!["epoch 2, at step 17", "`hidden.weight`", "clipping"],
+        ),
+        (TrainError::LearningRate { epoch: 5, rate: f64::INFINITY }, vec!["epoch 5", "inf", "finite"]),
         (TrainError::ZeroBatchSize, vec!["batch size", "at least 1"]),
         (TrainError::NoValidationData, vec!["validation data", "fit_with"]),
     ];
@@ -277,6 +285,8 @@ fn every_training_error_names_the_step_or_data() {
             | TrainError::Batch { .. }
             | TrainError::Loss { .. }
             | TrainError::Diverged { .. }
+            | TrainError::NonFiniteGradient { .. }
+            | TrainError::LearningRate { .. }
             | TrainError::ZeroBatchSize
             | TrainError::NoValidationData => shows(error, parts),
         }

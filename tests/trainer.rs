@@ -205,11 +205,55 @@ fn divergence_stops_with_the_step_and_keeps_the_last_finite_parameters() {
     let error = trainer
         .fit(&data, &FitConfig { epochs: 50, batch_size: 100, shuffle: false, early_stopping: None })
         .unwrap_err();
-    let TrainError::Diverged { step, loss } = error else { panic!("expected divergence, got {error}") };
+    let TrainError::Diverged { epoch, step, loss } = error else {
+        panic!("expected divergence, got {error}")
+    };
     assert!(step > 0 && !loss.is_finite(), "step {step}, loss {loss}");
     assert_eq!(trainer.steps(), step, "the failing step was not applied");
     assert!(trainer.network().parameters().iter().all(|p| p.is_finite()), "no NaN was written");
-    assert!(error.to_string().starts_with(&format!("training diverged at step {step}")));
+    // One batch per epoch: the failing step is the first of epoch `step + 1`.
+    assert_eq!(epoch as u64, step + 1);
+    assert!(error.to_string().starts_with(&format!("training diverged in epoch {epoch}, at step {step}")));
+}
+
+nn::network! { struct Chain { dense(1 -> 1), dense(1 -> 1) } }
+
+#[test]
+fn a_gradient_that_overflows_under_a_finite_loss_stops_training_naming_the_tensor() {
+    // y = w₂·w₁·x = 1e300 · 1e-310 · 1e10 = 1: the loss is 1, but ∂L/∂w₁ = 2·w₂·x = 2e310
+    // overflows.
+    let mut network = Chain::<f64>::seeded(0);
+    network.parameters_mut().copy_from_slice(&[1e-310, 0.0, 1e300, 0.0]);
+    let before = network.parameters().to_vec();
+    let mut trainer = Trainer::new(network, MeanSquaredError, Sgd::with_learning_rate(0.1));
+    let error = trainer.step(&[1e10], &[0.0]).unwrap_err();
+    let TrainError::NonFiniteGradient { epoch, step, tensor } = error else {
+        panic!("expected a non-finite gradient, got {error}")
+    };
+    assert_eq!((epoch, step, tensor), (1, 0, "0.weight"));
+    assert_eq!(trainer.network().parameters(), &before[..], "the step was not applied");
+    assert_eq!(trainer.steps(), 0);
+}
+
+/// A schedule gone wrong: the rate it gives from the second epoch is not a number.
+struct Broken;
+
+impl nn::schedule::Schedule for Broken {
+    fn learning_rate(&mut self, base: f64, epoch: usize, _metric: Option<f64>) -> f64 {
+        if epoch == 0 { base } else { f64::NAN }
+    }
+}
+
+#[test]
+fn a_schedule_that_gives_a_non_finite_rate_stops_training_naming_the_epoch() {
+    let mut trainer =
+        Trainer::new(Regressor::<f64>::seeded(1), MeanSquaredError, Sgd::with_learning_rate(0.01))
+            .with_schedule(Broken);
+    let config = FitConfig { epochs: 5, batch_size: 50, shuffle: false, early_stopping: None };
+    let error = trainer.fit(&linear_data(), &config).unwrap_err();
+    assert!(matches!(error, TrainError::LearningRate { epoch: 2, .. }), "{error}");
+    assert!(error.to_string().starts_with("epoch 2: the schedule gives a learning rate of NaN"), "{error}");
+    assert!((trainer.optimizer().learning_rate() - 0.01).abs() < 1e-18, "the rate was not applied");
 }
 
 #[test]

@@ -61,13 +61,39 @@ pub enum TrainError {
     },
     /// The loss became NaN or infinite. The parameters are those before the failing step.
     #[error(
-        "training diverged at step {step}: the loss is {loss}; the parameters are kept as they were before this step (try a smaller learning rate)"
+        "training diverged in epoch {epoch}, at step {step}: the loss is {loss}; the parameters are kept as they were before this step (try a smaller learning rate)"
     )]
     Diverged {
+        /// The epoch under way, from 1.
+        epoch: usize,
         /// Steps taken before this one.
         step: u64,
         /// The non-finite loss.
         loss: f64,
+    },
+    /// A gradient became NaN or infinite while the loss was finite (an overflow in the
+    /// backward pass). The parameters are those before the failing step.
+    #[error(
+        "training diverged in epoch {epoch}, at step {step}: the gradient of `{tensor}` is not finite; the parameters are kept as they were before this step (try a smaller learning rate, or gradient clipping)"
+    )]
+    NonFiniteGradient {
+        /// The epoch under way, from 1.
+        epoch: usize,
+        /// Steps taken before this one.
+        step: u64,
+        /// The first parameter tensor with a non-finite gradient.
+        tensor: &'static str,
+    },
+    /// A schedule gave a learning rate that is not a finite number of at least 0. Nothing
+    /// was changed.
+    #[error(
+        "epoch {epoch}: the schedule gives a learning rate of {rate}; a rate must be finite and at least 0"
+    )]
+    LearningRate {
+        /// The epoch it was for, from 1.
+        epoch: usize,
+        /// The rate.
+        rate: f64,
     },
     /// `fit` was asked for batches of zero samples.
     #[error("the batch size must be at least 1")]
@@ -75,6 +101,27 @@ pub enum TrainError {
     /// Early stopping watches validation data that was not given.
     #[error("early stopping watches the validation data: pass some to `fit_with`")]
     NoValidationData,
+}
+
+/// Whether every value is finite, in one pass that vectorises: `v·0` is 0 for a finite value
+/// and NaN for an infinite or NaN one, and NaN survives the sums.
+fn all_finite<T: Real>(values: &[T]) -> bool {
+    let (chunks, rest) = values.as_chunks::<8>();
+    let mut lanes = [T::zero(); 8];
+    for chunk in chunks {
+        for (lane, &value) in lanes.iter_mut().zip(chunk) {
+            *lane += value * T::zero();
+        }
+    }
+    lanes.iter().chain(rest).all(nalgebra::ComplexField::is_finite)
+}
+
+/// The name of the first parameter tensor whose gradient is not finite.
+fn first_non_finite<T: Real, N: Network<T>>(gradients: &[T]) -> &'static str {
+    let position = gradients.iter().position(|g| !g.is_finite()).unwrap_or(0);
+    let spec =
+        N::parameter_specs().iter().find(|spec| (spec.offset..spec.offset + spec.len()).contains(&position));
+    spec.map_or("?", |spec| spec.name)
 }
 
 /// What early stopping watches.
@@ -328,12 +375,17 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             .loss
             .evaluate(output, targets, output_gradient, N::OUTPUTS)
             .map_err(|source| TrainError::Loss { step: self.steps, source })?;
+        let (epoch, step) = (self.epochs + 1, self.steps);
         if !value.is_finite() {
-            return Err(TrainError::Diverged { step: self.steps, loss: value.to_f64() });
+            return Err(TrainError::Diverged { epoch, step, loss: value.to_f64() });
         }
         self.network.backward(&mut self.workspace, &mut self.gradients);
         if let Some(clip) = self.clip {
             clip.apply(&mut self.gradients);
+        }
+        if !all_finite(&self.gradients) {
+            let tensor = first_non_finite::<T, N>(&self.gradients);
+            return Err(TrainError::NonFiniteGradient { epoch, step, tensor });
         }
         self.optimizer.step(self.network.parameters_mut(), &self.gradients);
         self.steps += 1;
@@ -448,6 +500,9 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         let started = Instant::now();
         if let Some((schedule, base)) = &mut self.schedule {
             let rate = schedule.learning_rate(*base, self.epochs, self.last_metric);
+            if !(rate.is_finite() && rate >= 0.0) {
+                return Err(TrainError::LearningRate { epoch: self.epochs + 1, rate });
+            }
             self.optimizer.set_learning_rate(rate);
         }
         let learning_rate = self.optimizer.learning_rate();
