@@ -111,6 +111,11 @@ mod tests {
         assert!((a[5] - 0.993_262_356_842_174_5).abs() < 1e-15);
         let mut in_place = z;
         forward_in_place(&mut in_place, 3);
-        assert_eq!(in_place, a);
+        if cfg!(miri) {
+            // Miri perturbs `exp` by a few ulp on every call, so two passes agree closely.
+            assert!(in_place.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-15));
+        } else {
+            assert_eq!(in_place, a);
+        }
     }
 }
