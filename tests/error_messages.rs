@@ -275,6 +275,10 @@ fn every_training_error_names_the_step_or_data() {
             vec!["epoch 2, at step 17", "`hidden.weight`", "clipping"],
         ),
         (TrainError::LearningRate { epoch: 5, rate: f64::INFINITY }, vec!["epoch 5", "inf", "finite"]),
+        (
+            TrainError::Callback { epoch: 4, source: "checkpoints/run.safetensors: cannot write".into() },
+            vec!["epoch 4", "callback failed", "checkpoints/run.safetensors"],
+        ),
         (TrainError::ZeroBatchSize, vec!["batch size", "at least 1"]),
         (TrainError::NoValidationData, vec!["validation data", "fit_with"]),
     ];
@@ -287,6 +291,7 @@ fn every_training_error_names_the_step_or_data() {
             | TrainError::Diverged { .. }
             | TrainError::NonFiniteGradient { .. }
             | TrainError::LearningRate { .. }
+            | TrainError::Callback { .. }
             | TrainError::ZeroBatchSize
             | TrainError::NoValidationData => shows(error, parts),
         }

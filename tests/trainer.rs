@@ -122,9 +122,9 @@ fn callbacks_see_every_batch_and_can_stop() {
             assert!(loss.is_finite());
             self.batches += 1;
         }
-        fn on_epoch_end(&mut self, record: &EpochRecord) -> Control {
+        fn on_epoch_end(&mut self, record: &EpochRecord) -> nn::train::EpochOutcome {
             self.epochs = record.epoch;
-            if record.epoch == 4 { Control::Stop } else { Control::Continue }
+            Ok(if record.epoch == 4 { Control::Stop } else { Control::Continue })
         }
         fn on_train_end(&mut self, history: &History) {
             self.ended = history.stopped_early;
@@ -294,4 +294,39 @@ fn images_of_another_shape_are_refused_though_their_size_agrees() {
         error.to_string(),
         "in-memory data: a sample shape of [2, 2] holds 4 values, but samples have 6 features"
     );
+}
+
+#[test]
+fn a_callback_that_fails_stops_fit_cleanly_with_that_epochs_parameters() {
+    let config = FitConfig { epochs: 5, batch_size: 50, shuffle: false, early_stopping: None };
+    let mut ended = false;
+    let mut failing = (
+        EachEpoch(|record: &EpochRecord| -> nn::train::EpochOutcome {
+            if record.epoch == 2 {
+                Err("cannot write checkpoints/epoch-2.safetensors".into())
+            } else {
+                Ok(Control::Continue)
+            }
+        }),
+        EndWatcher(&mut ended),
+    );
+    let mut trainer =
+        Trainer::new(Regressor::<f64>::seeded(3), MeanSquaredError, Sgd::with_learning_rate(0.05));
+    let error = trainer.fit_with(&linear_data(), None, &config, &mut failing).unwrap_err();
+    assert!(matches!(error, TrainError::Callback { epoch: 2, .. }), "{error}");
+    assert!(error.to_string().contains("checkpoints/epoch-2.safetensors"), "{error}");
+    assert!(ended, "the callbacks heard that training ended");
+    // The network holds exactly the parameters of two epochs.
+    let mut two = Trainer::new(Regressor::<f64>::seeded(3), MeanSquaredError, Sgd::with_learning_rate(0.05));
+    two.fit(&linear_data(), &FitConfig { epochs: 2, ..config }).unwrap();
+    assert_eq!(trainer.network().parameters(), two.network().parameters());
+}
+
+/// Records that training ended.
+struct EndWatcher<'a>(&'a mut bool);
+
+impl Callback for EndWatcher<'_> {
+    fn on_train_end(&mut self, _history: &History) {
+        *self.0 = true;
+    }
 }

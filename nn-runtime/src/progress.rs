@@ -68,11 +68,11 @@ impl Callback for Progress {
         }
     }
 
-    fn on_epoch_end(&mut self, record: &EpochRecord) -> Control {
+    fn on_epoch_end(&mut self, record: &EpochRecord) -> crate::train::EpochOutcome {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
         println!("{}", Self::row(record));
-        Control::Continue
+        Ok(Control::Continue)
     }
 }

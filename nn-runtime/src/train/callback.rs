@@ -3,6 +3,21 @@
 
 use super::record::{EpochRecord, History};
 
+/// Why a callback could not go on: a checkpoint it could not write, a log it could not
+/// send. `fit` stops with [`TrainError::Callback`](super::TrainError::Callback).
+pub type CallbackError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What [`Callback::on_epoch_end`] returns: go on, stop, or fail.
+pub type EpochOutcome = Result<Control, CallbackError>;
+
+/// A plain [`Control`] is an outcome that cannot fail, so infallible callbacks and
+/// [`EachEpoch`] closures return it as they are.
+impl From<Control> for EpochOutcome {
+    fn from(control: Control) -> Self {
+        Ok(control)
+    }
+}
+
 /// Whether training goes on after an epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
@@ -20,12 +35,18 @@ pub trait Callback {
     /// Minibatch `batch` (from 1) ended; `loss` and `accuracy` are the epoch's running means.
     fn on_batch_end(&mut self, _batch: usize, _loss: f64, _accuracy: Option<f64>) {}
 
-    /// An epoch ended, validation included.
-    fn on_epoch_end(&mut self, _record: &EpochRecord) -> Control {
-        Control::Continue
+    /// An epoch ended, validation included: go on, stop, or fail (a checkpoint that cannot
+    /// be written), which ends `fit` with [`TrainError::Callback`](super::TrainError::Callback)
+    /// and the parameters of this epoch.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the callback could not do.
+    fn on_epoch_end(&mut self, _record: &EpochRecord) -> EpochOutcome {
+        Ok(Control::Continue)
     }
 
-    /// Training ended (normally, early, or by [`Control::Stop`]).
+    /// Training ended (normally, early, by [`Control::Stop`], or by a callback's error).
     fn on_train_end(&mut self, _history: &History) {}
 }
 
@@ -47,9 +68,9 @@ impl Callback for NoCallback {}
 /// ```
 pub struct EachEpoch<F>(pub F);
 
-impl<F: FnMut(&EpochRecord) -> Control> Callback for EachEpoch<F> {
-    fn on_epoch_end(&mut self, record: &EpochRecord) -> Control {
-        (self.0)(record)
+impl<F: FnMut(&EpochRecord) -> R, R: Into<EpochOutcome>> Callback for EachEpoch<F> {
+    fn on_epoch_end(&mut self, record: &EpochRecord) -> EpochOutcome {
+        (self.0)(record).into()
     }
 }
 
@@ -63,7 +84,7 @@ impl<C: Callback + ?Sized> Callback for &mut C {
         (**self).on_batch_end(batch, loss, accuracy);
     }
 
-    fn on_epoch_end(&mut self, record: &EpochRecord) -> Control {
+    fn on_epoch_end(&mut self, record: &EpochRecord) -> EpochOutcome {
         (**self).on_epoch_end(record)
     }
 
@@ -84,9 +105,11 @@ impl<A: Callback, B: Callback> Callback for (A, B) {
         self.1.on_batch_end(batch, loss, accuracy);
     }
 
-    fn on_epoch_end(&mut self, record: &EpochRecord) -> Control {
+    /// Both run; the first error wins.
+    fn on_epoch_end(&mut self, record: &EpochRecord) -> EpochOutcome {
         let (first, second) = (self.0.on_epoch_end(record), self.1.on_epoch_end(record));
-        if first == Control::Stop || second == Control::Stop { Control::Stop } else { Control::Continue }
+        let (first, second) = (first?, second?);
+        Ok(if first == Control::Stop || second == Control::Stop { Control::Stop } else { Control::Continue })
     }
 
     fn on_train_end(&mut self, history: &History) {

@@ -15,7 +15,7 @@ use std::time::Instant;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-pub use callback::{Callback, Control, EachEpoch, NoCallback};
+pub use callback::{Callback, CallbackError, Control, EachEpoch, EpochOutcome, NoCallback};
 pub use record::{EpochRecord, Evaluation, History};
 
 use crate::Real;
@@ -83,6 +83,15 @@ pub enum TrainError {
         step: u64,
         /// The first parameter tensor with a non-finite gradient.
         tensor: &'static str,
+    },
+    /// A callback failed at the end of an epoch (a checkpoint it could not write). Training
+    /// stopped there; the network holds that epoch's parameters.
+    #[error("epoch {epoch}: a callback failed, so training stopped with this epoch's parameters: {source}")]
+    Callback {
+        /// The epoch that had just ended, from 1.
+        epoch: usize,
+        /// What the callback could not do.
+        source: CallbackError,
     },
     /// A schedule gave a learning rate that is not a finite number of at least 0. Nothing
     /// was changed.
@@ -434,7 +443,13 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         for _ in 0..config.epochs {
             let record = self.epoch(data, validation, config, callback)?;
             history.epochs.push(record);
-            let mut control = callback.on_epoch_end(&record);
+            let mut control = match callback.on_epoch_end(&record) {
+                Ok(control) => control,
+                Err(source) => {
+                    callback.on_train_end(&history);
+                    return Err(TrainError::Callback { epoch: record.epoch, source });
+                }
+            };
             if let (Some(stopping), Some(evaluation)) = (config.early_stopping, record.validation) {
                 let score = match stopping.monitor {
                     Monitor::ValidationLoss => -evaluation.loss,
