@@ -149,11 +149,7 @@ pub type Storage<T, const N: usize> = [T; N];
 pub fn stored_copy<T: Real, const N: usize>(values: &[T; N]) -> Storage<T, N> {
     #[cfg(feature = "std")]
     {
-        let mut buffer: std::boxed::Box<[T; N]> = match std::vec![T::zero(); N].into_boxed_slice().try_into()
-        {
-            Ok(buffer) => buffer,
-            Err(_) => unreachable!("a vector of N values converts to [T; N]"),
-        };
+        let mut buffer = crate::buffer::zeroed_parameters::<T, N>();
         buffer.copy_from_slice(values);
         buffer
     }
