@@ -227,7 +227,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "std")]
-    pub use std::vec::Vec;
+    pub use std::{boxed::Box, vec::Vec};
 
     pub use nalgebra::storage::RawStorage;
     pub use nalgebra::{Const, Dim, Dyn, Matrix, MatrixView, OMatrix, SVector, U1, zero};
@@ -240,7 +240,7 @@ pub mod __private {
     #[cfg(feature = "std")]
     pub use nn_runtime::buffer::{
         gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,
-        zeroed_parameters,
+        swap_parameters, zeroed_parameters,
     };
     #[cfg(feature = "std")]
     pub use nn_runtime::init::{Init, fill_normal, fill_uniform, seeded_rng};

@@ -274,6 +274,10 @@ fn every_training_error_names_the_step_or_data() {
             TrainError::NonFiniteGradient { epoch: 2, step: 17, tensor: "hidden.weight" },
             vec!["epoch 2, at step 17", "`hidden.weight`", "clipping"],
         ),
+        (
+            TrainError::NonFiniteUpdate { epoch: 1, step: 9, tensor: "out.bias" },
+            vec!["epoch 1, at step 9", "update of `out.bias`", "smaller learning rate"],
+        ),
         (TrainError::LearningRate { epoch: 5, rate: f64::INFINITY }, vec!["epoch 5", "inf", "finite"]),
         (
             TrainError::Callback { epoch: 4, source: "checkpoints/run.safetensors: cannot write".into() },
@@ -290,6 +294,7 @@ fn every_training_error_names_the_step_or_data() {
             | TrainError::Loss { .. }
             | TrainError::Diverged { .. }
             | TrainError::NonFiniteGradient { .. }
+            | TrainError::NonFiniteUpdate { .. }
             | TrainError::LearningRate { .. }
             | TrainError::Callback { .. }
             | TrainError::ZeroBatchSize

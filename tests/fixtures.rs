@@ -769,11 +769,13 @@ impl Optimizer<f64> for ClassicMomentum {
         self.velocity = vec![0.0; parameters];
     }
 
-    fn step(&mut self, parameters: &mut [f64], gradients: &[f64]) {
-        for ((w, &g), v) in parameters.iter_mut().zip(gradients).zip(&mut self.velocity) {
+    fn step(&mut self, parameters: &[f64], gradients: &[f64], updated: &mut [f64]) -> bool {
+        let pairs = parameters.iter().zip(gradients);
+        for ((new, (&w, &g)), v) in updated.iter_mut().zip(pairs).zip(&mut self.velocity) {
             *v = self.alpha * *v - self.eta * g;
-            *w += *v;
+            *new = w + *v;
         }
+        updated.iter().all(|w| w.is_finite())
     }
 
     fn learning_rate(&self) -> f64 {
@@ -896,7 +898,9 @@ fn dropout_fixture<T: Real>() -> f64 {
         check.close(&[value], &[step["loss"].as_f64().unwrap()], &format!("step {k} loss"));
         net.backward(&mut workspace, &mut gradients);
         check.close(&gradients, &flatten_parameters(&step["grads"]), &format!("step {k} grads"));
-        optimizer.step(net.parameters_mut(), &gradients);
+        let mut updated = vec![T::zero(); gradients.len()].into_boxed_slice();
+        assert!(optimizer.step(net.parameters(), &gradients, &mut updated));
+        net.swap_parameters(&mut updated);
         check.close(net.parameters(), &flatten_parameters(&step["params"]), &format!("step {k} params"));
     }
     net.forward_train(&inputs, &mut workspace, &mut replay()).unwrap();

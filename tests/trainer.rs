@@ -235,6 +235,42 @@ fn a_gradient_that_overflows_under_a_finite_loss_stops_training_naming_the_tenso
     assert_eq!(trainer.steps(), 0);
 }
 
+/// A step of `optimizer` on a `Chain` whose loss and gradients are finite, from parameters
+/// where the update overflows: the error names the tensor and the step is not taken.
+fn an_overflowing_update_is_dropped(optimizer: impl Optimizer<f64>, expected: &str) {
+    // y = w₂·w₁·x = 1e-300 · 1e300 · 1 = 1, so the loss is 1 and ∂L/∂w₂ = 2·w₁·x = 2e300.
+    let mut network = Chain::<f64>::seeded(0);
+    network.parameters_mut().copy_from_slice(&[1e300, 0.0, 1e-300, 0.0]);
+    let before = network.parameters().to_vec();
+    let mut trainer = Trainer::new(network, MeanSquaredError, optimizer);
+    let error = trainer.step(&[1.0], &[0.0]).unwrap_err();
+    let TrainError::NonFiniteUpdate { epoch, step, tensor } = error else {
+        panic!("expected a non-finite update, got {error}")
+    };
+    assert_eq!((epoch, step, tensor), (1, 0, expected));
+    assert_eq!(trainer.network().parameters(), &before[..], "the step was not applied");
+    assert_eq!(trainer.steps(), 0);
+}
+
+#[test]
+fn an_update_that_overflows_from_finite_gradients_keeps_the_last_finite_parameters() {
+    // w₂ − 1e10 · 2e300 overflows; the other three stay finite.
+    an_overflowing_update_is_dropped(Sgd::with_learning_rate(1e10), "1.weight");
+    let momentum = SgdConfig { learning_rate: 1e10, momentum: 0.9, nesterov: true, ..SgdConfig::default() };
+    an_overflowing_update_is_dropped(Sgd::new(momentum), "1.weight");
+    // Adam moves every parameter by about η/(1 − β₁) = 1e309: all overflow, the first is named.
+    let adam = AdamConfig { learning_rate: 1e308, ..AdamConfig::default() };
+    an_overflowing_update_is_dropped(Adam::new(adam), "0.weight");
+    an_overflowing_update_is_dropped(AdamW::new(adam), "0.weight");
+    let amsgrad = AdamConfig { amsgrad: true, ..adam };
+    an_overflowing_update_is_dropped(Adam::new(amsgrad), "0.weight");
+    // Centred RMSprop: w₁'s g² underflows, so it moves by η·g/ε = 2e16 (finite); w₂'s g²
+    // overflows, and √(∞ − ∞) is NaN.
+    let rmsprop = RmsPropConfig { learning_rate: 1e308, centered: true, ..RmsPropConfig::default() };
+    an_overflowing_update_is_dropped(RmsProp::new(rmsprop), "1.weight");
+    // (Rprop cannot overflow: its steps are bounded by Δmax = 50.)
+}
+
 /// A schedule gone wrong: the rate it gives from the second epoch is not a number.
 struct Broken;
 

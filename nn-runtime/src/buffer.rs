@@ -46,6 +46,24 @@ pub fn initial_buffers<T: Real, const N: usize>(fills: &[(usize, usize, f64)]) -
     buffers
 }
 
+/// Exchanges a network's parameter buffer with `other` in O(1), without copying or
+/// allocating: how a trainer puts an optimizer's out-of-place update in place.
+///
+/// # Panics
+///
+/// When `other.len() != N`.
+pub fn swap_parameters<T, const N: usize>(own: &mut Box<[T; N]>, other: &mut Box<[T]>) {
+    let theirs: Box<[T; N]> = match core::mem::take(other).try_into() {
+        Ok(theirs) => theirs,
+        Err(buffer) => {
+            let len = buffer.len();
+            panic!("the buffer to swap in holds {len} values, but the network has {N} parameters")
+        }
+    };
+    let ours: Box<[T; N]> = core::mem::replace(own, theirs);
+    *other = ours;
+}
+
 /// Views a gradient buffer as `[T; N]`.
 ///
 /// # Panics

@@ -244,6 +244,14 @@ mod with_std {
         /// The flat parameter buffer, mutably.
         fn parameters_mut(&mut self) -> &mut [T];
 
+        /// Exchanges the parameter buffer with `other` in O(1) (no copy, no allocation): the
+        /// trainer's way to take an optimizer's out-of-place update.
+        ///
+        /// # Panics
+        ///
+        /// When `other` does not hold [`Network::PARAMETERS`] values.
+        fn swap_parameters(&mut self, other: &mut std::boxed::Box<[T]>);
+
         /// Inference on a batch (dropout off, running statistics), returning the output inside
         /// the workspace.
         ///

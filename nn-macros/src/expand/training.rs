@@ -144,6 +144,11 @@ fn state_methods(network: &Network) -> TokenStream {
                 &mut self.parameters[..]
             }
 
+            fn swap_parameters(&mut self, other: &mut #private::Box<[T]>) {
+                self.revision.bump();
+                #private::swap_parameters(&mut self.parameters, other);
+            }
+
             fn buffers(&self) -> &[T] {
                 &self.buffers[..]
             }

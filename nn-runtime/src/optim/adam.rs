@@ -42,14 +42,18 @@ impl<T: Real> Moments<T> {
         self.steps = 0;
     }
 
-    /// The Adam update with gradient `g + l2·p` (Algorithm 1 of Kingma & Ba, ε after the
-    /// bias-corrected `√v̂`, as PyTorch):
+    /// The Adam update of parameters decayed to `decay·p`, with gradient `g + l2·p`
+    /// (Algorithm 1 of Kingma & Ba, ε after the bias-corrected `√v̂`, as PyTorch):
     ///
     /// ```text
     /// m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²
     /// p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
     /// ```
-    fn update(&mut self, config: &AdamConfig, l2: f64, parameters: &mut [T], gradients: &[T]) {
+    ///
+    /// Returns whether every updated value is finite.
+    fn update(&mut self, config: &AdamConfig, decay: f64, l2: f64, step: Step<'_, T>) -> bool {
+        let Step { parameters, gradients, updated } = step;
+        super::check_lengths(parameters, gradients, updated);
         if self.first.len() != parameters.len() {
             self.prepare(parameters.len(), config.amsgrad);
         }
@@ -63,10 +67,15 @@ impl<T: Real> Moments<T> {
         let correction2 = T::from_float((1.0 - beta2.powi(self.steps)).sqrt());
         let (one_minus_beta1, beta2, one_minus_beta2) =
             (T::from_float(1.0 - beta1), T::from_float(beta2), T::from_float(1.0 - beta2));
-        let (epsilon, l2) = (T::from_float(config.epsilon), T::from_float(l2));
+        let (epsilon, l2, decay) = (T::from_float(config.epsilon), T::from_float(l2), T::from_float(decay));
         let moments = self.first.iter_mut().zip(self.second.iter_mut());
-        for (index, ((p, &g), (m, v))) in parameters.iter_mut().zip(gradients).zip(moments).enumerate() {
-            let g = g + l2 * *p;
+        let pairs = parameters.iter().zip(gradients);
+        let mut not_finite = 0;
+        for (index, ((new, (&p, &gradient)), (m, v))) in
+            updated.iter_mut().zip(pairs).zip(moments).enumerate()
+        {
+            let p = p * decay;
+            let g = gradient + l2 * p;
             *m += (g - *m) * one_minus_beta1;
             *v = beta2 * *v + one_minus_beta2 * g * g;
             let v_used = if config.amsgrad {
@@ -76,9 +85,18 @@ impl<T: Real> Moments<T> {
             } else {
                 *v
             };
-            *p -= step_size * *m / (v_used.sqrt() / correction2 + epsilon);
+            *new = p - step_size * *m / (v_used.sqrt() / correction2 + epsilon);
+            not_finite |= super::not_finite(*new);
         }
+        not_finite == 0
     }
+}
+
+/// The three buffers of one step.
+struct Step<'a, T> {
+    parameters: &'a [T],
+    gradients: &'a [T],
+    updated: &'a mut [T],
 }
 
 /// Adam, `torch.optim.Adam`: weight decay, when set, is an L2 term added to the gradient.
@@ -119,9 +137,9 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         self.moments.prepare(parameters, self.config.amsgrad);
     }
 
-    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
         let config = self.config;
-        self.moments.update(&config, config.weight_decay, parameters, gradients);
+        self.moments.update(&config, 1.0, config.weight_decay, Step { parameters, gradients, updated })
     }
 
     fn learning_rate(&self) -> f64 {
@@ -176,13 +194,10 @@ impl<T: Real> Optimizer<T> for AdamW<T> {
         self.moments.prepare(parameters, self.config.amsgrad);
     }
 
-    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
         let config = self.config;
-        let decay = T::from_float(1.0 - config.learning_rate * config.weight_decay);
-        for p in parameters.iter_mut() {
-            *p *= decay;
-        }
-        self.moments.update(&config, 0.0, parameters, gradients);
+        let decay = 1.0 - config.learning_rate * config.weight_decay;
+        self.moments.update(&config, decay, 0.0, Step { parameters, gradients, updated })
     }
 
     fn learning_rate(&self) -> f64 {

@@ -66,7 +66,8 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             if self.config.momentum > 0.0 { vec![T::zero(); parameters] } else { Vec::new() };
     }
 
-    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
+        super::check_lengths(parameters, gradients, updated);
         if self.square_average.len() != parameters.len() {
             self.prepare(parameters.len());
         }
@@ -85,8 +86,10 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             T::from_float(epsilon),
         );
         let (wd, mu) = (T::from_float(weight_decay), T::from_float(momentum));
-        for (index, (p, &g)) in parameters.iter_mut().zip(gradients).enumerate() {
-            let g = g + wd * *p;
+        let mut not_finite = 0;
+        let pairs = parameters.iter().zip(gradients);
+        for (index, (new, (&p, &gradient))) in updated.iter_mut().zip(pairs).enumerate() {
+            let g = gradient + wd * p;
             let s = &mut self.square_average[index];
             *s = alpha_t * *s + keep * g * g;
             let denominator = if centered {
@@ -99,11 +102,13 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             if momentum > 0.0 {
                 let b = &mut self.momentum_buffer[index];
                 *b = mu * *b + g / denominator;
-                *p -= lr * *b;
+                *new = p - lr * *b;
             } else {
-                *p -= lr * g / denominator;
+                *new = p - lr * g / denominator;
             }
+            not_finite |= super::not_finite(*new);
         }
+        not_finite == 0
     }
 
     fn learning_rate(&self) -> f64 {

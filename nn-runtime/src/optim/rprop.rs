@@ -60,7 +60,8 @@ impl<T: Real> Optimizer<T> for Rprop<T> {
         self.step_size = vec![T::from_float(self.config.learning_rate); parameters];
     }
 
-    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
+        super::check_lengths(parameters, gradients, updated);
         if self.step_size.len() != parameters.len() {
             self.prepare(parameters.len());
         }
@@ -68,7 +69,10 @@ impl<T: Real> Optimizer<T> for Rprop<T> {
         let (shrink, grow) = (T::from_float(shrink), T::from_float(grow));
         let (smallest, largest) = (T::from_float(smallest), T::from_float(largest));
         let state = self.previous.iter_mut().zip(self.step_size.iter_mut());
-        for ((p, &g), (previous, delta)) in parameters.iter_mut().zip(gradients).zip(state) {
+        let pairs = parameters.iter().zip(gradients);
+        let mut not_finite = 0;
+        for ((new, (&p, &gradient)), (previous, delta)) in updated.iter_mut().zip(pairs).zip(state) {
+            let g = gradient;
             let agreement = g * *previous;
             let g = if agreement > T::zero() {
                 *delta = (*delta * grow).min(largest);
@@ -79,13 +83,17 @@ impl<T: Real> Optimizer<T> for Rprop<T> {
             } else {
                 g
             };
-            if g > T::zero() {
-                *p -= *delta;
+            *new = if g > T::zero() {
+                p - *delta
             } else if g < T::zero() {
-                *p += *delta;
-            }
+                p + *delta
+            } else {
+                p
+            };
+            not_finite |= super::not_finite(gradient) | super::not_finite(*new);
             *previous = g;
         }
+        not_finite == 0
     }
 
     fn learning_rate(&self) -> f64 {

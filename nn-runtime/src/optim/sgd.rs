@@ -42,10 +42,10 @@ impl Default for SgdConfig {
 /// ```
 /// use nn_runtime::optim::{Optimizer, Sgd, SgdConfig};
 /// let mut sgd = Sgd::new(SgdConfig { learning_rate: 0.5, ..SgdConfig::default() });
-/// let mut p = [1.0_f64, 2.0];
+/// let (p, mut updated) = ([1.0_f64, 2.0], [0.0; 2]);
 /// sgd.prepare(2);
-/// sgd.step(&mut p, &[0.5, -1.0]);
-/// assert_eq!(p, [0.75, 2.5]);
+/// assert!(sgd.step(&p, &[0.5, -1.0], &mut updated));
+/// assert_eq!(updated, [0.75, 2.5]);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sgd<T> {
@@ -82,28 +82,34 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         }
     }
 
-    fn step(&mut self, parameters: &mut [T], gradients: &[T]) {
+    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
+        super::check_lengths(parameters, gradients, updated);
         let SgdConfig { learning_rate, momentum, dampening, nesterov, weight_decay } = self.config;
         let (lr, mu, wd) =
             (T::from_float(learning_rate), T::from_float(momentum), T::from_float(weight_decay));
         let keep = T::from_float(1.0 - dampening);
         self.steps += 1;
+        let mut not_finite = 0;
+        let pairs = parameters.iter().zip(gradients);
         if momentum == 0.0 {
-            for (p, &g) in parameters.iter_mut().zip(gradients) {
-                *p -= lr * (g + wd * *p);
+            for (new, (&p, &g)) in updated.iter_mut().zip(pairs) {
+                *new = p - lr * (g + wd * p);
+                not_finite |= super::not_finite(*new);
             }
-            return;
+            return not_finite == 0;
         }
         if self.momentum_buffer.len() != parameters.len() {
             self.prepare(parameters.len());
         }
         let first = self.steps == 1;
-        for ((p, &g), b) in parameters.iter_mut().zip(gradients).zip(&mut self.momentum_buffer) {
-            let g = g + wd * *p;
+        for ((new, (&p, &gradient)), b) in updated.iter_mut().zip(pairs).zip(&mut self.momentum_buffer) {
+            let g = gradient + wd * p;
             *b = if first { g } else { mu * *b + keep * g };
             let direction = if nesterov { g + mu * *b } else { *b };
-            *p -= lr * direction;
+            *new = p - lr * direction;
+            not_finite |= super::not_finite(*new);
         }
+        not_finite == 0
     }
 
     fn learning_rate(&self) -> f64 {

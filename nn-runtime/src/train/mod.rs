@@ -1,8 +1,11 @@
 //! The trainer: minibatch gradient descent on any [`Network`], monomorphised for it.
 //!
-//! One [`Trainer::step`] is `forward_train → loss → backward → clip → optimizer step`. Every
-//! buffer a step touches (the minibatch, the workspace, the gradients, the optimizer state)
-//! is owned by the trainer and reused, so once warm a step allocates nothing.
+//! One [`Trainer::step`] is `forward_train → loss → backward → clip → optimizer step`. The
+//! optimizer writes the next parameters beside the current ones and they are swapped in only
+//! when finite, so a step that diverges (a NaN or infinite loss, gradient or update) stops with
+//! an error naming it and leaves the last finite parameters. Every buffer a step touches (the
+//! minibatch, the workspace, the gradients, the next parameters, the optimizer state) is owned
+//! by the trainer and reused, so once warm a step allocates nothing.
 //! [`Trainer::fit_with`] adds epochs of shuffled minibatches, validation, early stopping,
 //! learning-rate schedules and callbacks.
 
@@ -72,7 +75,8 @@ pub enum TrainError {
         loss: f64,
     },
     /// A gradient became NaN or infinite while the loss was finite (an overflow in the
-    /// backward pass). The parameters are those before the failing step.
+    /// backward pass). The parameters are those before the failing step; the optimizer
+    /// starts afresh (its state had taken the step).
     #[error(
         "training diverged in epoch {epoch}, at step {step}: the gradient of `{tensor}` is not finite; the parameters are kept as they were before this step (try a smaller learning rate, or gradient clipping)"
     )]
@@ -82,6 +86,20 @@ pub enum TrainError {
         /// Steps taken before this one.
         step: u64,
         /// The first parameter tensor with a non-finite gradient.
+        tensor: &'static str,
+    },
+    /// An optimizer step from finite gradients would make a parameter NaN or infinite (the
+    /// update overflowed). The step was dropped: the parameters are those before it, and the
+    /// optimizer starts afresh (its state had taken the step).
+    #[error(
+        "training diverged in epoch {epoch}, at step {step}: the update of `{tensor}` is not finite; the parameters are kept as they were before this step (try a smaller learning rate)"
+    )]
+    NonFiniteUpdate {
+        /// The epoch under way, from 1.
+        epoch: usize,
+        /// Steps taken before this one.
+        step: u64,
+        /// The first parameter tensor whose update is not finite.
         tensor: &'static str,
     },
     /// A callback failed at the end of an epoch (a checkpoint it could not write). Training
@@ -112,22 +130,10 @@ pub enum TrainError {
     NoValidationData,
 }
 
-/// Whether every value is finite, in one pass that vectorises: `v·0` is 0 for a finite value
-/// and NaN for an infinite or NaN one, and NaN survives the sums.
-fn all_finite<T: Real>(values: &[T]) -> bool {
-    let (chunks, rest) = values.as_chunks::<8>();
-    let mut lanes = [T::zero(); 8];
-    for chunk in chunks {
-        for (lane, &value) in lanes.iter_mut().zip(chunk) {
-            *lane += value * T::zero();
-        }
-    }
-    lanes.iter().chain(rest).all(nalgebra::ComplexField::is_finite)
-}
-
-/// The name of the first parameter tensor whose gradient is not finite.
-fn first_non_finite<T: Real, N: Network<T>>(gradients: &[T]) -> &'static str {
-    let position = gradients.iter().position(|g| !g.is_finite()).unwrap_or(0);
+/// The name of the first parameter tensor with a value that is not finite in `values` (laid
+/// out like the parameters: gradients or an update).
+fn first_non_finite<T: Real, N: Network<T>>(values: &[T]) -> &'static str {
+    let position = values.iter().position(|g| !g.is_finite()).unwrap_or(0);
     let spec =
         N::parameter_specs().iter().find(|spec| (spec.offset..spec.offset + spec.len()).contains(&position));
     spec.map_or("?", |spec| spec.name)
@@ -245,6 +251,9 @@ pub struct Trainer<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
     workspace: N::Workspace,
     evaluation_workspace: N::Workspace,
     gradients: Vec<T>,
+    /// Where the optimizer writes the next parameters, swapped with the network's when they
+    /// are all finite.
+    updated: Box<[T]>,
     rng: ChaCha8Rng,
     batch_inputs: Vec<N::Input>,
     batch_targets: Vec<T>,
@@ -270,6 +279,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             workspace: N::Workspace::default(),
             evaluation_workspace: N::Workspace::default(),
             gradients: vec![T::zero(); N::PARAMETERS],
+            updated: vec![T::zero(); N::PARAMETERS].into_boxed_slice(),
             rng: crate::init::seeded_rng(0),
             batch_inputs: Vec::new(),
             batch_targets: Vec::new(),
@@ -350,8 +360,8 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     ///
     /// # Errors
     ///
-    /// When the batch is malformed, the loss rejects a target, or the loss is not finite;
-    /// the parameters are then left as they were.
+    /// When the batch is malformed, the loss rejects a target, or the loss, a gradient or
+    /// the update is not finite; the parameters are then left as they were.
     ///
     /// Targets are real values (`&[T]`, `&Vec<T>`, `&[T; N]`) or class indices (`&[u32]`,
     /// `&Vec<u32>`, `&[u32; N]`, e.g. `&[2, 0, 1]`), which are converted into a buffer the
@@ -392,13 +402,26 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         if let Some(clip) = self.clip {
             clip.apply(&mut self.gradients);
         }
-        if !all_finite(&self.gradients) {
-            let tensor = first_non_finite::<T, N>(&self.gradients);
-            return Err(TrainError::NonFiniteGradient { epoch, step, tensor });
+        if !self.optimizer.step(self.network.parameters(), &self.gradients, &mut self.updated) {
+            return Err(self.drop_step(epoch, step));
         }
-        self.optimizer.step(self.network.parameters_mut(), &self.gradients);
+        self.network.swap_parameters(&mut self.updated);
         self.steps += 1;
         Ok(value)
+    }
+
+    /// The error of a step whose gradients or update were not finite: the parameters stay
+    /// as they were, and the optimizer, whose state took the step, starts afresh.
+    #[cold]
+    fn drop_step(&mut self, epoch: usize, step: u64) -> TrainError {
+        self.optimizer.prepare(N::PARAMETERS);
+        if self.gradients.iter().all(nalgebra::ComplexField::is_finite) {
+            let tensor = first_non_finite::<T, N>(&self.updated);
+            TrainError::NonFiniteUpdate { epoch, step, tensor }
+        } else {
+            let tensor = first_non_finite::<T, N>(&self.gradients);
+            TrainError::NonFiniteGradient { epoch, step, tensor }
+        }
     }
 
     /// Trains for `config.epochs` passes over `data` in minibatches.
