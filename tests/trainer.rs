@@ -218,14 +218,15 @@ fn divergence_stops_with_the_step_and_keeps_the_last_finite_parameters() {
 
 nn::network! { struct Chain { dense(1 -> 1), dense(1 -> 1) } }
 
-#[test]
-fn a_gradient_that_overflows_under_a_finite_loss_stops_training_naming_the_tensor() {
+/// A step of `optimizer` on a `Chain` whose loss is finite but whose gradient overflows: the
+/// error names the tensor, the step is not taken, and a gentler step then goes through.
+fn an_overflowing_gradient_is_dropped<O: Optimizer<f64>>(optimizer: O) {
     // y = w₂·w₁·x = 1e300 · 1e-310 · 1e10 = 1: the loss is 1, but ∂L/∂w₁ = 2·w₂·x = 2e310
     // overflows.
     let mut network = Chain::<f64>::seeded(0);
     network.parameters_mut().copy_from_slice(&[1e-310, 0.0, 1e300, 0.0]);
     let before = network.parameters().to_vec();
-    let mut trainer = Trainer::new(network, MeanSquaredError, Sgd::with_learning_rate(0.1));
+    let mut trainer = Trainer::new(network, MeanSquaredError, optimizer);
     let error = trainer.step(&[1e10], &[0.0]).unwrap_err();
     let TrainError::NonFiniteGradient { epoch, step, tensor } = error else {
         panic!("expected a non-finite gradient, got {error}")
@@ -233,6 +234,23 @@ fn a_gradient_that_overflows_under_a_finite_loss_stops_training_naming_the_tenso
     assert_eq!((epoch, step, tensor), (1, 0, "0.weight"));
     assert_eq!(trainer.network().parameters(), &before[..], "the step was not applied");
     assert_eq!(trainer.steps(), 0);
+    // The optimizer started afresh, so no NaN of the dropped step lingers in its state.
+    let loss = trainer.step(&[1e-20], &[0.0]).unwrap();
+    assert!(loss.is_finite() && trainer.network().parameters().iter().all(|p| p.is_finite()));
+}
+
+#[test]
+fn a_gradient_that_overflows_under_a_finite_loss_stops_training_naming_the_tensor() {
+    an_overflowing_gradient_is_dropped(Sgd::with_learning_rate(0.1));
+    an_overflowing_gradient_is_dropped(Sgd::new(SgdConfig { momentum: 0.9, ..SgdConfig::default() }));
+    an_overflowing_gradient_is_dropped(Adam::new(AdamConfig { amsgrad: true, ..AdamConfig::default() }));
+    an_overflowing_gradient_is_dropped(AdamW::new(AdamConfig::default()));
+    an_overflowing_gradient_is_dropped(RmsProp::new(RmsPropConfig {
+        momentum: 0.5,
+        ..RmsPropConfig::default()
+    }));
+    // Rprop moves by the gradient's sign alone, so it checks the gradient itself.
+    an_overflowing_gradient_is_dropped(Rprop::new(RpropConfig::default()));
 }
 
 /// A step of `optimizer` on a `Chain` whose loss and gradients are finite, from parameters
