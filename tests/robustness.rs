@@ -161,6 +161,50 @@ fn an_idx_header_that_promises_gigabytes_is_a_truncation_error_within_the_files_
     assert!(bytes < 4096, "{bytes} bytes allocated for an 80-byte file");
 }
 
+/// A safetensors file with this header JSON and data.
+fn safetensors(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+nn::network! { struct Loaded { dense(1000 -> 1000) } }
+
+#[test]
+fn a_safetensors_header_that_lies_costs_a_small_multiple_of_the_files_size() {
+    let cases = [
+        // A header length of 2⁶⁴ − 1 bytes in a 20-byte file.
+        [u64::MAX.to_le_bytes().as_slice(), b"{}{}{}{}{}{}"].concat(),
+        // The right names, shapes and dtypes for a network of a million weights (4 MB),
+        // over 8 bytes of data.
+        safetensors(
+            r#"{"0.weight":{"dtype":"F32","shape":[1000,1000],"data_offsets":[0,4000000]},"0.bias":{"dtype":"F32","shape":[1000],"data_offsets":[4000000,4004000]}}"#,
+            &[0; 8],
+        ),
+        // Shapes whose product overflows, and offsets far past the end.
+        safetensors(
+            r#"{"0.weight":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}"#,
+            &[0; 4],
+        ),
+        safetensors(r#"{"0.weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4000000000]}}"#, &[0; 4]),
+    ];
+    for (case, bytes) in cases.iter().enumerate() {
+        let path = file(&format!("lying-{case}.safetensors"), bytes);
+        let (result, allocated) = bytes_allocated_during(|| nn::io::load::<f32, Loaded<f32>>(&path));
+        let error = result.expect_err("a lying file is an error");
+        assert!(error.to_string().contains(&path.display().to_string()), "case {case}: {error}");
+        // The file read whole, the parsed header, the path and the message: nothing sized by
+        // what the header claims.
+        let bound = 4 * bytes.len() + 8192;
+        assert!(
+            allocated <= bound,
+            "case {case}: {allocated} bytes allocated for a {}-byte file",
+            bytes.len()
+        );
+    }
+}
+
 #[test]
 fn a_sample_that_is_not_there_is_a_panic_naming_it_and_a_subset_keeps_what_locations_it_has() {
     let data = Dataset::new(1, 1, vec![0.0_f32, 1.0, 2.0], vec![0.0, 1.0, 0.0]).unwrap().with_source(
