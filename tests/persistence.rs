@@ -368,12 +368,69 @@ fn a_save_that_fails_midway_leaves_the_previous_checkpoint_intact_and_loadable()
 
 #[test]
 fn a_save_into_a_directory_that_cannot_hold_it_is_an_error_naming_the_file() {
-    // Its "directory" is a file: creation fails whoever runs the test (root ignores a
-    // read-only mode, so permissions cannot show it here).
+    // Its "directory" is a file: creation fails whoever runs the test.
     let blocker = scratch("not-a-directory");
     std::fs::write(&blocker, b"a file").unwrap();
     let path = blocker.join("model.safetensors");
     let error = Mlp::<f32>::seeded(1).save(&path).expect_err("cannot be written");
     assert!(matches!(error, IoError::Write { .. }), "{error}");
     assert!(error.to_string().contains("not-a-directory/model.safetensors"), "{error}");
+}
+
+/// Set in the child process that runs the read-only test as an unprivileged user.
+const READ_ONLY_DIRECTORY: &str = "NN_TEST_READ_ONLY_DIRECTORY";
+
+/// Saves into `directory`, which holds `checkpoint.safetensors` of `Mlp::seeded(1)` and may
+/// not be written: the save is an error naming the file, and the checkpoint is untouched.
+fn save_into_read_only(directory: &std::path::Path) {
+    let path = directory.join("checkpoint.safetensors");
+    let error = Mlp::<f32>::seeded(2).save(&path).expect_err("a read-only directory cannot be written");
+    assert!(matches!(error, IoError::Write { .. }), "{error}");
+    assert!(error.to_string().contains("checkpoint.safetensors"), "{error}");
+    assert_eq!(Mlp::<f32>::load(&path).unwrap(), Mlp::<f32>::seeded(1), "the previous checkpoint is intact");
+    assert!(leftovers(&path).is_empty(), "left behind: {:?}", leftovers(&path));
+}
+
+/// Removes a directory, read-only or not, however the test that made it ends.
+#[cfg(unix)]
+struct Removed(PathBuf);
+
+#[cfg(unix)]
+impl Drop for Removed {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_save_into_a_read_only_directory_is_an_error_that_keeps_the_previous_checkpoint() {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(directory) = std::env::var_os(READ_ONLY_DIRECTORY) {
+        return save_into_read_only(std::path::Path::new(&directory));
+    }
+    // Under the system's temporary directory, which any user can reach.
+    let directory = std::env::temp_dir().join(format!("nn-read-only-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let _removed = Removed(directory.clone());
+    Mlp::<f32>::seeded(1).save(directory.join("checkpoint.safetensors")).unwrap();
+    std::fs::set_permissions(&directory, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let probe = directory.join("probe");
+    if std::fs::write(&probe, b"").is_err() {
+        save_into_read_only(&directory);
+    } else {
+        // Root ignores a directory's mode: run this test again as user `nobody`.
+        std::fs::remove_file(&probe).unwrap();
+        let name = "a_save_into_a_read_only_directory_is_an_error_that_keeps_the_previous_checkpoint";
+        let status = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--test-threads=1"])
+            .env(READ_ONLY_DIRECTORY, &directory)
+            .status()
+            .expect("setpriv (util-linux) runs the test as an unprivileged user");
+        assert!(status.success(), "the unprivileged run failed: {status}");
+    }
 }
