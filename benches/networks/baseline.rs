@@ -85,6 +85,43 @@ impl SmallStatic {
     }
 }
 
+/// RTNeural's benchmark shape 1 → W tanh → W tanh → 1, one sample, static sizes, the
+/// platform's `tanhf` (as RTNeural's STL backend).
+pub struct TanhMlp<const W: usize> {
+    pub w1: SMatrix<f32, W, 1>,
+    pub b1: SVector<f32, W>,
+    pub w2: SMatrix<f32, W, W>,
+    pub b2: SVector<f32, W>,
+    pub w3: SMatrix<f32, 1, W>,
+    pub b3: SVector<f32, 1>,
+}
+
+impl<const W: usize> TanhMlp<W> {
+    /// From nn's flat buffer: `0.weight` [W, 1], `0.bias`, `1.weight` [W, W] row-major,
+    /// `1.bias`, `2.weight` [1, W], `2.bias`.
+    pub fn from_parameters(p: &[f32]) -> Self {
+        let (w1, rest) = p.split_at(W);
+        let (b1, rest) = rest.split_at(W);
+        let (w2, rest) = rest.split_at(W * W);
+        let (b2, rest) = rest.split_at(W);
+        let (w3, b3) = rest.split_at(W);
+        Self {
+            w1: SMatrix::from_row_slice(w1),
+            b1: SVector::from_column_slice(b1),
+            w2: SMatrix::from_row_slice(w2),
+            b2: SVector::from_column_slice(b2),
+            w3: SMatrix::from_row_slice(w3),
+            b3: SVector::from_column_slice(b3),
+        }
+    }
+
+    pub fn forward(&self, x: f32) -> f32 {
+        let a1 = (self.w1 * x + self.b1).map(f32::tanh);
+        let a2 = (self.w2 * a1 + self.b2).map(f32::tanh);
+        (self.w3 * a2 + self.b3)[0]
+    }
+}
+
 /// One dense layer and its training buffers, batch size fixed at construction.
 struct Layer {
     weight: DMatrix<f32>,

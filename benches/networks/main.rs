@@ -27,6 +27,12 @@ nn::network! { struct W3 { dense(784 -> 128, relu), dense(128 -> 10) } }
 nn::network! { struct W4 { dense(784 -> 512, relu), dense(512 -> 512, relu), dense(512 -> 10) } }
 nn::network! { struct Digits { dense(64 -> 128, relu), dropout(0.2), dense(128 -> 64, relu), dense(64 -> 10) } }
 
+nn::network! { struct Tanh4 { dense(1 -> 4, tanh), dense(4 -> 4, tanh), dense(4 -> 1) } }
+nn::network! { struct Tanh8 { dense(1 -> 8, tanh), dense(8 -> 8, tanh), dense(8 -> 1) } }
+nn::network! { struct Tanh16 { dense(1 -> 16, tanh), dense(16 -> 16, tanh), dense(16 -> 1) } }
+nn::network! { struct Tanh32 { dense(1 -> 32, tanh), dense(32 -> 32, tanh), dense(32 -> 1) } }
+nn::network! { struct Tanh64 { dense(1 -> 64, tanh), dense(64 -> 64, tanh), dense(64 -> 1) } }
+
 const LEARNING_RATE: f64 = 0.1;
 
 /// Seeded inputs in [0, 1) and class labels.
@@ -112,6 +118,44 @@ fn w1(c: &mut Criterion) {
             }
         });
     }
+    group.finish();
+}
+
+/// RTNeural's real-time shape 1 → W tanh → W tanh → 1, one sample per call: nn against the
+/// hand-written static network with the platform's `tanhf`.
+fn tanh_mlp<N: Network<f32, Input = f32> + Clone, const W: usize>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    forward: impl Fn(&N, f32) -> f32,
+) {
+    let net = N::initialise(&mut nn::init::seeded_rng(11));
+    let base = baseline::TanhMlp::<W>::from_parameters(net.parameters());
+    let inputs: Vec<f32> = (0..64).map(|i| (i as f32 / 32.0 - 1.0) * 2.0).collect();
+    for &x in &inputs {
+        assert_same(&format!("tanh {W}"), forward(&net, x), base.forward(x));
+    }
+    let mut i = 0;
+    group.bench_function(BenchmarkId::new(format!("W={W}"), "nn"), |b| {
+        b.iter(|| {
+            i = (i + 1) % inputs.len();
+            forward(&net, black_box(inputs[i]))
+        })
+    });
+    group.bench_function(BenchmarkId::new(format!("W={W}"), "nalgebra"), |b| {
+        b.iter(|| {
+            i = (i + 1) % inputs.len();
+            base.forward(black_box(inputs[i]))
+        })
+    });
+}
+
+fn rtneural(c: &mut Criterion) {
+    let mut group = configure(c, "rtneural");
+    group.throughput(Throughput::Elements(1));
+    tanh_mlp::<Tanh4<f32>, 4>(&mut group, |n, x| n.forward(&SVector::from([x]))[0]);
+    tanh_mlp::<Tanh8<f32>, 8>(&mut group, |n, x| n.forward(&SVector::from([x]))[0]);
+    tanh_mlp::<Tanh16<f32>, 16>(&mut group, |n, x| n.forward(&SVector::from([x]))[0]);
+    tanh_mlp::<Tanh32<f32>, 32>(&mut group, |n, x| n.forward(&SVector::from([x]))[0]);
+    tanh_mlp::<Tanh64<f32>, 64>(&mut group, |n, x| n.forward(&SVector::from([x]))[0]);
     group.finish();
 }
 
@@ -341,6 +385,11 @@ fn report() {
         ("W4", "inference/256", 256),
         ("W4", "train/64", 64),
         ("digits", "epoch", 1438),
+        ("rtneural", "W=4", 1),
+        ("rtneural", "W=8", 1),
+        ("rtneural", "W=16", 1),
+        ("rtneural", "W=32", 1),
+        ("rtneural", "W=64", 1),
     ];
     println!(
         "\n{:<7} {:<14} {:>12} {:>12} {:>14} {:>14} {:>7}",
@@ -416,6 +465,7 @@ fn main() {
     w2(&mut criterion);
     w3(&mut criterion);
     w4(&mut criterion);
+    rtneural(&mut criterion);
     digits(&mut criterion);
     sgemm(&mut criterion);
     criterion.final_summary();
