@@ -63,6 +63,17 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
         accumulate: bool,
     );
 
+    /// Whether [`Real::matvec`] beats a dense layer's const-sized loops from eight rows and
+    /// eight columns on (for `f32` on x86-64, whose kernel takes eight rows per pass), not
+    /// only from [`crate::layer::dense::SMALL_LAYER`] weights.
+    #[doc(hidden)]
+    const BLOCKED_MATVEC: bool;
+
+    /// `y = W·x + b` for one sample: [`crate::gemm::matvec`] for this type (`f32` has a
+    /// kernel of its own), compiled once in nn-runtime.
+    #[doc(hidden)]
+    fn matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]);
+
     /// `self·a + b` with one rounding (a fused multiply-add). Inlined into the GEMM kernels,
     /// where it compiles to one FMA instruction on targets that have one.
     #[must_use]
@@ -77,9 +88,13 @@ macro_rules! impl_real {
         to_f64: |$this:ident| $to:expr,
         exp: $exp:path,
         tanh: $tanh:path,
-        fma: $fma:path $(,)?
+        fma: $fma:path,
+        matvec: $matvec:path,
+        blocked_matvec: $blocked:expr $(,)?
     ) => {
         impl Real for $float {
+            const BLOCKED_MATVEC: bool = $blocked;
+
             #[cfg(feature = "std")]
             fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
                 thread_local! {
@@ -94,6 +109,10 @@ macro_rules! impl_real {
                     }
                     Err(_) => f(&mut vec![0.0; len]),
                 })
+            }
+
+            fn matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]) {
+                $matvec(weight, x, bias, y);
             }
 
             #[cfg(feature = "std")]
@@ -154,6 +173,8 @@ impl_real!(
     exp: crate::vectorised::exp,
     tanh: crate::vectorised::tanh,
     fma: math::fma_f32,
+    matvec: crate::gemm::matvec_f32,
+    blocked_matvec: cfg!(target_arch = "x86_64"),
 );
 impl_real!(
     f64,
@@ -162,6 +183,8 @@ impl_real!(
     exp: math::exp,
     tanh: math::tanh,
     fma: math::fma_f64,
+    matvec: crate::gemm::matvec_any,
+    blocked_matvec: false,
 );
 
 /// The platform's functions with `std`, libm's without (a `no_std` build has no others).

@@ -7,18 +7,21 @@
 //! [`Real::sigmoid`](crate::Real::sigmoid) and
 //! [`Real::tanh_vectorised`](crate::Real::tanh_vectorised); `f64` keeps the platform's.
 
-/// Above this `e^x` is `+∞`: `ln(f32::MAX)` rounded down so that `2^⌊x·log₂e⌉` stays finite.
-const EXP_MAX: f32 = 88.376_26;
-/// Below this `e^x` is 0 (it would be subnormal).
-const EXP_MIN: f32 = -87.336_55;
+/// Inputs are clamped to `[EXP_FLOOR, EXP_CEILING]`: at the ceiling `2ⁿ` is built as `+∞`
+/// (exponent bits 255), at the floor as `0` (exponent bits 0), so the ends need no branch.
+const EXP_CEILING: f32 = 88.8;
+const EXP_FLOOR: f32 = -88.0;
 
 /// `e^x`: `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, `e^r` by a degree-7 polynomial, times `2ⁿ`
-/// built in the exponent bits.
+/// built in the exponent bits. Branch-free, so a loop of it vectorises: from 88.376 it is
+/// `+∞` because `2ⁿ` is (`2¹²⁸`; `ln(f32::MAX)` is 88.72, so `+∞` comes a little early, for
+/// `e^x` above `2^127.5`), below about −87.7 it is 0 because `2ⁿ` is, and NaN stays NaN
+/// through the arithmetic.
 #[inline(always)]
 #[must_use]
 pub fn exp(x: f32) -> f32 {
     const SHIFTER: f32 = 12_582_912.0; // 1.5·2²³: adding it rounds to an integer
-    let clamped = x.clamp(EXP_MIN, EXP_MAX);
+    let clamped = x.clamp(EXP_FLOOR, EXP_CEILING);
     let shifted = clamped * core::f32::consts::LOG2_E + SHIFTER;
     let n = shifted - SHIFTER;
     let r = clamped - n * 0.693_359_4 - n * -2.121_944_4e-4;
@@ -31,17 +34,7 @@ pub fn exp(x: f32) -> f32 {
     let y = p * (r * r) + r + 1.0;
     // The integer n sits in the low mantissa bits of `shifted`: no float-to-int conversion.
     let exponent = shifted.to_bits().wrapping_sub(SHIFTER.to_bits()).wrapping_add(127);
-    let scale = f32::from_bits(exponent << 23);
-    let value = y * scale;
-    if x > EXP_MAX {
-        f32::INFINITY
-    } else if x < EXP_MIN {
-        0.0
-    } else if x.is_nan() {
-        x
-    } else {
-        value
-    }
+    y * f32::from_bits(exponent << 23)
 }
 
 /// `tanh(x)`: an odd polynomial below `|x| = 0.625`, `1 − 2/(e^{2|x|} + 1)` above, both
@@ -93,6 +86,10 @@ mod tests {
         assert_eq!(exp(0.0), 1.0);
         assert_eq!(exp(-1000.0), 0.0);
         assert_eq!(exp(1000.0), f32::INFINITY);
+        assert_eq!(exp(88.39), f32::INFINITY);
+        assert_eq!(exp(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp(-88.0), 0.0);
         assert!(exp(f32::NAN).is_nan());
     }
 

@@ -20,6 +20,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use crate::Real;
 
 mod packed;
+#[cfg(target_arch = "x86_64")]
+mod rows8;
 
 pub use packed::Strided;
 #[cfg(feature = "std")]
@@ -337,6 +339,25 @@ fn dot_rows_one_thread<T: Real, R: RowStarts>(
 pub fn matvec<T: Real>(weight: &[T], x: &[T], bias: &[T], y: &mut [T]) {
     let k = x.len();
     assert!(weight.len() >= y.len() * k && bias.len() >= y.len());
+    T::matvec(weight, x, bias, y);
+}
+
+/// [`matvec`] for `f32`: with AVX2 and FMA, eight rows per pass ([`rows8`]) once there are
+/// eight rows and eight columns; otherwise as for any type.
+pub(crate) fn matvec_f32(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if y.len() >= 8 && x.len() >= 8 && has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
+            return unsafe { rows8::matvec_avx2(weight, x, bias, y) };
+        }
+    }
+    matvec_any(weight, x, bias, y);
+}
+
+/// [`matvec`] for any type: four rows per pass, compiled for the widest instructions the CPU
+/// has.
+pub(crate) fn matvec_any<T: Real>(weight: &[T], x: &[T], bias: &[T], y: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
         if has_avx512() {

@@ -92,16 +92,18 @@ pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>
 ) -> SVector<T, OUT> {
     let x: &[T; IN] = &input.data.0[0];
     let mut output = [T::zero(); OUT];
-    if IN * OUT >= SMALL_LAYER {
+    if IN * OUT >= SMALL_LAYER || (T::BLOCKED_MATVEC && IN >= 8 && OUT >= 8) {
         gemm::matvec(&weight[..IN * OUT], x, &bias[..OUT], &mut output);
-        for value in &mut output {
-            *value = activation.f(*value);
-        }
     } else {
         let rows = rows::<T, IN, OUT>(weight);
         for ((value, row), &b) in output.iter_mut().zip(rows).zip(&bias[..OUT]) {
-            *value = activation.f(b + dot(row, x));
+            *value = b + dot(row, x);
         }
+    }
+    // Its own loop, so that a branch-free activation (tanh, sigmoid) runs across the outputs in
+    // vector lanes.
+    for value in &mut output {
+        *value = activation.f(*value);
     }
     SVector::from(output)
 }
