@@ -58,8 +58,29 @@ pub(super) fn matvec_avx2(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]
         }
     }
     for o in m / ROWS * ROWS..m {
-        y[o] = bias[o] + dot(&weight[o * k..][..k], x);
+        y[o] = bias[o] + row_dot(&weight[o * k..][..k], x);
     }
+}
+
+/// `Σ aᵢ·bᵢ` for a row past the last block: one vector of sums, so the products do not wait
+/// on one another as a plain sum's do.
+#[target_feature(enable = "avx2,fma")]
+fn row_dot(a: &[f32], b: &[f32]) -> f32 {
+    let (a_vectors, a_rest) = a.as_chunks::<ROWS>();
+    let (b_vectors, b_rest) = b.as_chunks::<ROWS>();
+    let mut acc = _mm256_setzero_ps();
+    for (a, b) in a_vectors.iter().zip(b_vectors) {
+        // SAFETY: `a` and `b` are eight readable `f32` each, the loads' width; `loadu` needs no
+        // alignment.
+        let (a, b) = unsafe { (_mm256_loadu_ps(a.as_ptr()), _mm256_loadu_ps(b.as_ptr())) };
+        acc = _mm256_fmadd_ps(a, b, acc);
+    }
+    let mut lanes = [0.0; ROWS];
+    // SAFETY: `lanes` is eight `f32`, the store's width.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc) };
+    let (low, high) = lanes.split_at(ROWS / 2);
+    let pairs: [f32; 4] = core::array::from_fn(|i| low[i] + high[i]);
+    (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]) + dot(a_rest, b_rest)
 }
 
 /// Lane `q` of the result is the sum of the lanes of `acc[q]`:
