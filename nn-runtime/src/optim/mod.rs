@@ -28,7 +28,9 @@ pub trait Optimizer<T: Real> {
 
     /// One update: writes into `updated` the parameters after a step from `parameters` along
     /// `gradients` (all three the same length and layout), advances the optimizer's state,
-    /// and returns whether every gradient and every updated value is finite.
+    /// and returns whether every gradient and every updated value is finite. `updated` holds
+    /// stale values on entry (the trainer passes the parameters of the step before): write
+    /// every one, even where a parameter does not move.
     ///
     /// The built-in optimizers check in the update's own loop. They check the updated values
     /// only, since a NaN or infinite gradient always makes its update NaN or infinite there
