@@ -51,6 +51,7 @@ pub const fn uses_gemm(inputs: usize, outputs: usize, batch: usize) -> bool {
 /// (21.4 against 10.0 µs), so that pass takes the GEMM for every batch. (The other batch
 /// loops measured as fast there as in the default build, and W1's steps slower on the
 /// GEMM.)
+#[cfg(feature = "std")]
 const GATHERS_ACROSS_OUTPUTS: bool = cfg!(target_feature = "avx512f");
 
 /// `Σᵢ aᵢ·bᵢ`, with independent accumulators so the loop vectorises.
