@@ -15,6 +15,15 @@ pub trait Activation<T: Real>: Copy {
 
     /// `σ'(z)`, given `z` and `a = σ(z)`.
     fn df(&self, z: T, a: T) -> T;
+
+    /// `σ(z)` for a value computed alone (a layer of one to three units), where waiting on
+    /// one result matters more than filling vector lanes: the platform's `expf` and `tanhf`
+    /// (table-driven) return sooner than [`Activation::f`]'s vectorisable polynomials. The
+    /// same function to within the float type's accuracy; by default `f` itself.
+    #[inline(always)]
+    fn f_alone(&self, z: T) -> T {
+        self.f(z)
+    }
 }
 
 /// `σ(z) = z`, `σ'(z) = 1`.
@@ -57,6 +66,11 @@ impl<T: Real> Activation<T> for Sigmoid {
     }
 
     #[inline(always)]
+    fn f_alone(&self, z: T) -> T {
+        T::one() / (T::one() + (-z).exp())
+    }
+
+    #[inline(always)]
     fn df(&self, _z: T, a: T) -> T {
         a * (T::one() - a)
     }
@@ -70,6 +84,11 @@ impl<T: Real> Activation<T> for Tanh {
     #[inline(always)]
     fn f(&self, z: T) -> T {
         z.tanh_vectorised()
+    }
+
+    #[inline(always)]
+    fn f_alone(&self, z: T) -> T {
+        z.tanh()
     }
 
     #[inline(always)]

@@ -110,9 +110,10 @@ pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>
         }
     }
     // Its own loop, so that a branch-free activation (tanh, sigmoid) runs across the outputs in
-    // vector lanes.
+    // vector lanes; below four outputs there are too few for lanes, and each value waits on
+    // its own: the platform's functions return sooner (W1: 24 against 18 ns).
     for value in &mut output {
-        *value = activation.f(*value);
+        *value = if OUT < 4 { activation.f_alone(*value) } else { activation.f(*value) };
     }
     SVector::from(output)
 }
@@ -218,11 +219,13 @@ pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usiz
         return;
     }
     let (rows, bias) = (rows::<T, IN, OUT>(weight), &bias[..OUT]);
+    let alone = OUT < 4 && input.len() == IN;
     let samples = input.as_chunks::<IN>().0.iter().zip(z.as_chunks_mut::<OUT>().0);
     for ((x, z), a) in samples.zip(a.as_chunks_mut::<OUT>().0) {
         for o in 0..OUT {
             z[o] = bias[o] + dot(&rows[o], x);
-            a[o] = activation.f(z[o]);
+            // One sample through a layer of few units: see `forward_one`.
+            a[o] = if alone { activation.f_alone(z[o]) } else { activation.f(z[o]) };
         }
     }
 }
