@@ -50,6 +50,15 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
         Self::one() / (Self::one() + (-self).exp_vectorised())
     }
 
+    /// `v = tanh(v)` for every value, each as [`Real::tanh_vectorised`]: for the few values of
+    /// a one-sample layer, which a loop of `tanh_vectorised` leaves to scalar code once its
+    /// sizes are known and it is unrolled (`f32` has a vector kernel for it).
+    fn tanh_in_place(values: &mut [Self]);
+
+    /// `v = 1 / (1 + e^(−v))` for every value, each as [`Real::sigmoid`], as
+    /// [`Real::tanh_in_place`].
+    fn sigmoid_in_place(values: &mut [Self]);
+
     /// `C (+)= A·B`: [`crate::gemm::multiply`] for this type, compiled once in nn-runtime
     /// rather than in every crate that declares a network.
     #[cfg(feature = "std")]
@@ -88,6 +97,8 @@ macro_rules! impl_real {
         to_f64: |$this:ident| $to:expr,
         exp: $exp:path,
         tanh: $tanh:path,
+        tanh_in_place: $tanh_in_place:path,
+        sigmoid_in_place: $sigmoid_in_place:path,
         fma: $fma:path,
         matvec: $matvec:path,
         blocked_matvec: $blocked:expr $(,)?
@@ -148,6 +159,16 @@ macro_rules! impl_real {
             }
 
             #[inline(always)]
+            fn tanh_in_place(values: &mut [Self]) {
+                $tanh_in_place(values);
+            }
+
+            #[inline(always)]
+            fn sigmoid_in_place(values: &mut [Self]) {
+                $sigmoid_in_place(values);
+            }
+
+            #[inline(always)]
             fn fused_multiply_add(self, a: Self, b: Self) -> Self {
                 $fma(self, a, b)
             }
@@ -172,6 +193,8 @@ impl_real!(
     to_f64: |this| f64::from(this),
     exp: crate::vectorised::exp,
     tanh: crate::vectorised::tanh,
+    tanh_in_place: crate::vectorised::tanh_in_place,
+    sigmoid_in_place: crate::vectorised::sigmoid_in_place,
     fma: math::fma_f32,
     matvec: crate::gemm::matvec_f32,
     blocked_matvec: cfg!(target_arch = "x86_64"),
@@ -182,10 +205,31 @@ impl_real!(
     to_f64: |this| this,
     exp: math::exp,
     tanh: math::tanh,
+    tanh_in_place: each::tanh::<f64>,
+    sigmoid_in_place: each::sigmoid::<f64>,
     fma: math::fma_f64,
     matvec: crate::gemm::matvec_any,
     blocked_matvec: false,
 );
+
+/// The in-place activations one value at a time, for a type without a vector kernel.
+mod each {
+    use super::Real;
+
+    #[inline(always)]
+    pub fn tanh<T: Real>(values: &mut [T]) {
+        for v in values {
+            *v = v.tanh_vectorised();
+        }
+    }
+
+    #[inline(always)]
+    pub fn sigmoid<T: Real>(values: &mut [T]) {
+        for v in values {
+            *v = v.sigmoid();
+        }
+    }
+}
 
 /// The platform's functions with `std`, libm's without (a `no_std` build has no others).
 pub(crate) mod math {

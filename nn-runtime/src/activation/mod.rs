@@ -24,6 +24,15 @@ pub trait Activation<T: Real>: Copy {
     fn f_alone(&self, z: T) -> T {
         self.f(z)
     }
+
+    /// `v = σ(v)` for every value of a one-sample layer, each as [`Activation::f`]; sigmoid and
+    /// tanh fill vector lanes explicitly ([`Real::tanh_in_place`]).
+    #[inline(always)]
+    fn f_in_place(&self, values: &mut [T]) {
+        for v in values {
+            *v = self.f(*v);
+        }
+    }
 }
 
 /// `σ(z) = z`, `σ'(z) = 1`.
@@ -71,6 +80,11 @@ impl<T: Real> Activation<T> for Sigmoid {
     }
 
     #[inline(always)]
+    fn f_in_place(&self, values: &mut [T]) {
+        T::sigmoid_in_place(values);
+    }
+
+    #[inline(always)]
     fn df(&self, _z: T, a: T) -> T {
         a * (T::one() - a)
     }
@@ -89,6 +103,11 @@ impl<T: Real> Activation<T> for Tanh {
     #[inline(always)]
     fn f_alone(&self, z: T) -> T {
         z.tanh()
+    }
+
+    #[inline(always)]
+    fn f_in_place(&self, values: &mut [T]) {
+        T::tanh_in_place(values);
     }
 
     #[inline(always)]

@@ -12,6 +12,17 @@
 const EXP_CEILING: f32 = 88.8;
 const EXP_FLOOR: f32 = -88.0;
 
+/// `1.5·2²³`: adding it to a float of magnitude below `2²²` rounds it to an integer.
+const SHIFTER: f32 = 12_582_912.0;
+
+#[cfg(target_arch = "x86_64")]
+mod lanes;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod sse2;
+
 /// `e^x`: `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, `e^r` by a degree-7 polynomial, times `2ⁿ`
 /// built in the exponent bits. Branch-free, so a loop of it vectorises: from 88.376 it is
 /// `+∞` because `2ⁿ` is (`2¹²⁸`; `ln(f32::MAX)` is 88.72, so `+∞` comes a little early, for
@@ -20,7 +31,6 @@ const EXP_FLOOR: f32 = -88.0;
 #[inline(always)]
 #[must_use]
 pub fn exp(x: f32) -> f32 {
-    const SHIFTER: f32 = 12_582_912.0; // 1.5·2²³: adding it rounds to an integer
     let clamped = x.clamp(EXP_FLOOR, EXP_CEILING);
     let shifted = clamped * core::f32::consts::LOG2_E + SHIFTER;
     let n = shifted - SHIFTER;
@@ -54,6 +64,54 @@ pub fn tanh(x: f32) -> f32 {
     let small = p * z * x + x;
     let large = (1.0 - 2.0 / (exp(2.0 * magnitude) + 1.0)).copysign(x);
     if magnitude < 0.625 { small } else { large }
+}
+
+/// `v = tanh(v)` for every value, bit for bit [`tanh`], whole vectors at a time: for the
+/// few values of a one-sample layer, which a loop of [`tanh`] leaves to scalar code once it
+/// is unrolled. Eight lanes with AVX2 where the CPU has it and there are eight values, then
+/// four with SSE2, then one by one. (Sixteen lanes with AVX-512 measured slower: a 1 → 16 →
+/// 16 → 1 tanh network 65 against 116 ns on this machine's Xeon.)
+#[inline(always)]
+pub fn tanh_in_place(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    let values = x86::in_place(values, avx2::tanh_in_place, sse2::tanh_in_place);
+    for v in values {
+        *v = tanh(*v);
+    }
+}
+
+/// `v = 1 / (1 + e^(−v))` for every value, bit for bit [`crate::Real::sigmoid`], as
+/// [`tanh_in_place`].
+#[inline(always)]
+pub fn sigmoid_in_place(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    let values = x86::in_place(values, avx2::sigmoid_in_place, sse2::sigmoid_in_place);
+    for v in values {
+        *v = 1.0 / (1.0 + exp(-*v));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use crate::gemm::has_avx2_fma;
+
+    /// A kernel that maps each whole vector of its width in place and returns the rest.
+    type Kernel = unsafe fn(&mut [f32]) -> &mut [f32];
+
+    /// Runs the AVX2 kernel, where the CPU has it, over the whole vectors of eight, then the
+    /// SSE2 kernel over what is left; returns the last few values, for the scalar code.
+    #[inline(always)]
+    pub(super) fn in_place(values: &mut [f32], avx2: Kernel, sse2: Kernel) -> &mut [f32] {
+        let values = if values.len() >= 8 && has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (detected above), the kernel's only
+            // requirement.
+            unsafe { avx2(values) }
+        } else {
+            values
+        };
+        // SAFETY: SSE2 is part of every `x86_64` target.
+        unsafe { sse2(values) }
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +151,39 @@ mod tests {
         assert_eq!(exp(f32::NEG_INFINITY), 0.0);
         assert_eq!(exp(-88.0), 0.0);
         assert!(exp(f32::NAN).is_nan());
+    }
+
+    /// Values where each branch of the kernels changes: zeros, both ends of `exp`'s clamp,
+    /// `tanh`'s switch at 0.625, infinities and NaN, then a sweep.
+    fn edges_and_sweep() -> Vec<f32> {
+        let edges = [0.0, -0.0, 0.625, 0.624_999_9, 44.4, 44.5, 88.8, 100.0, f32::INFINITY, f32::NAN, 1e-30];
+        let edges = edges.into_iter().flat_map(|v| [v, -v]);
+        edges.chain(sweep(-100.0, 100.0).step_by(13)).collect()
+    }
+
+    /// Every length from 0 to 40, so each kernel's whole vectors and its rest are covered.
+    fn every_length(values: &[f32], in_place: fn(&mut [f32]), scalar: fn(f32) -> f32, name: &str) {
+        for len in 0..=40 {
+            for chunk in values.chunks(len.max(1)).take(400) {
+                let chunk = &chunk[..len.min(chunk.len())];
+                let mut got = chunk.to_vec();
+                in_place(&mut got);
+                for (&x, &y) in chunk.iter().zip(&got) {
+                    let want = scalar(x);
+                    assert!(
+                        y.to_bits() == want.to_bits() || (y.is_nan() && want.is_nan()),
+                        "{name}({x}): {y} against {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn in_place_kernels_are_bit_for_bit_the_scalar_functions() {
+        let values = edges_and_sweep();
+        every_length(&values, tanh_in_place, tanh, "tanh");
+        every_length(&values, sigmoid_in_place, |x| 1.0 / (1.0 + exp(-x)), "sigmoid");
     }
 
     #[test]

@@ -1,0 +1,67 @@
+//! The lane kernels ([`super::lanes`]) on four `f32` lanes with SSE2, which every `x86_64`
+//! CPU has: no feature check, and inlined into any caller (the feature is listed only
+//! because an intrinsic's caller must list it), for one-sample layers of four to seven
+//! units and the last few values of wider ones.
+
+use core::arch::x86_64::{
+    __m128, _mm_add_epi32, _mm_add_ps, _mm_and_ps, _mm_andnot_ps, _mm_castps_si128, _mm_castsi128_ps,
+    _mm_cmplt_ps, _mm_div_ps, _mm_loadu_ps, _mm_max_ps, _mm_min_ps, _mm_mul_ps, _mm_or_ps, _mm_set1_epi32,
+    _mm_set1_ps, _mm_slli_epi32, _mm_storeu_ps, _mm_sub_epi32, _mm_sub_ps, _mm_xor_ps,
+};
+
+use super::SHIFTER;
+use super::lanes::lane_kernels;
+
+/// Lanes per vector.
+pub(super) const LANES: usize = 4;
+
+type V = __m128;
+
+use {
+    _mm_add_ps as add, _mm_and_ps as and, _mm_andnot_ps as and_not, _mm_cmplt_ps as less, _mm_div_ps as div,
+    _mm_max_ps as max, _mm_min_ps as min, _mm_mul_ps as mul, _mm_or_ps as or, _mm_set1_ps as splat,
+    _mm_sub_ps as sub, _mm_xor_ps as xor,
+};
+
+#[target_feature(enable = "sse2")]
+#[inline]
+fn select(mask: V, then: V, otherwise: V) -> V {
+    or(and(mask, then), and_not(mask, otherwise))
+}
+
+#[target_feature(enable = "sse2")]
+#[inline]
+fn scale_by_exponent(y: V, shifted: V) -> V {
+    #[allow(clippy::cast_possible_wrap)] // bit patterns, reinterpreted as the scalar code does
+    let unbiased = _mm_sub_epi32(_mm_castps_si128(shifted), _mm_set1_epi32(SHIFTER.to_bits() as i32));
+    mul(y, _mm_castsi128_ps(_mm_slli_epi32::<23>(_mm_add_epi32(unbiased, _mm_set1_epi32(127)))))
+}
+
+lane_kernels!(#[target_feature(enable = "sse2")] #[inline]);
+
+/// Applies `f` to each whole vector of four values; returns the values past the last one.
+#[target_feature(enable = "sse2")]
+#[inline]
+fn in_place(values: &mut [f32], f: impl Fn(V) -> V) -> &mut [f32] {
+    let (vectors, rest) = values.as_chunks_mut::<LANES>();
+    for vector in vectors {
+        // SAFETY: `vector` is four `f32`, the load's and the store's width; `loadu` and
+        // `storeu` need no alignment.
+        unsafe { _mm_storeu_ps(vector.as_mut_ptr(), f(_mm_loadu_ps(vector.as_ptr()))) };
+    }
+    rest
+}
+
+/// `v = tanh(v)` for each whole vector of four values; returns the rest.
+#[target_feature(enable = "sse2")]
+#[inline]
+pub(super) fn tanh_in_place(values: &mut [f32]) -> &mut [f32] {
+    in_place(values, |x| tanh(x))
+}
+
+/// `v = 1 / (1 + e^(−v))` for each whole vector of four values; returns the rest.
+#[target_feature(enable = "sse2")]
+#[inline]
+pub(super) fn sigmoid_in_place(values: &mut [f32]) -> &mut [f32] {
+    in_place(values, |x| sigmoid(x))
+}
