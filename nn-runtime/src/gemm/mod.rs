@@ -18,7 +18,9 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::Real;
+use lanes::multiply_add_lanes;
 
+mod lanes;
 mod packed;
 #[cfg(target_arch = "x86_64")]
 mod rows8;
@@ -393,12 +395,10 @@ fn matvec_body<T: Real, const FMA: bool, const L: usize>(weight: &[T], x: &[T], 
             ([T::zero(); L], [T::zero(); L], [T::zero(); L], [T::zero(); L]);
         let steps = x_chunks.iter().zip(c0).zip(c1).zip(c2).zip(c3);
         for ((((xs, w0), w1), w2), w3) in steps {
-            for l in 0..L {
-                a0[l] = multiply_add::<T, FMA>(w0[l], xs[l], a0[l]);
-                a1[l] = multiply_add::<T, FMA>(w1[l], xs[l], a1[l]);
-                a2[l] = multiply_add::<T, FMA>(w2[l], xs[l], a2[l]);
-                a3[l] = multiply_add::<T, FMA>(w3[l], xs[l], a3[l]);
-            }
+            multiply_add_lanes::<T, FMA, L>(&mut a0, w0, xs);
+            multiply_add_lanes::<T, FMA, L>(&mut a1, w1, xs);
+            multiply_add_lanes::<T, FMA, L>(&mut a2, w2, xs);
+            multiply_add_lanes::<T, FMA, L>(&mut a3, w3, xs);
         }
         let acc = [a0, a1, a2, a3];
         for (q, acc) in acc.iter().enumerate() {
@@ -689,11 +689,7 @@ fn dot_tile_once<T: Real, R: RowStarts, const FMA: bool, const L: usize>(
         let mut index = 0;
         while index < DOT_ROWS * DOT_COLS {
             let (x, y) = (xs[index / DOT_COLS], ys[index % DOT_COLS]);
-            let mut l = 0;
-            while l < L {
-                acc[index][l] = multiply_add::<T, FMA>(x[l], y[l], acc[index][l]);
-                l += 1;
-            }
+            multiply_add_lanes::<T, FMA, L>(&mut acc[index], x, y);
             index += 1;
         }
     }
@@ -770,11 +766,7 @@ fn accumulate_tile<T: Real, const FMA: bool, const L: usize>(
         let mut index = 0;
         while index < DOT_ROWS * DOT_COLS {
             let (x, y) = (xs[index / DOT_COLS], ys[index % DOT_COLS]);
-            let mut l = 0;
-            while l < L {
-                acc[index][l] = multiply_add::<T, FMA>(x[l], y[l], acc[index][l]);
-                l += 1;
-            }
+            multiply_add_lanes::<T, FMA, L>(&mut acc[index], x, y);
             index += 1;
         }
     }
@@ -802,11 +794,7 @@ fn accumulate_tile<T: Real, const FMA: bool, const L: usize>(
         let mut index = 0;
         while index < DOT_ROWS * DOT_COLS {
             let (x, y) = (&xs[index / DOT_COLS], ys[index % DOT_COLS]);
-            let mut l = 0;
-            while l < L {
-                acc[index][l] = multiply_add::<T, FMA>(x[l], y[l], acc[index][l]);
-                l += 1;
-            }
+            multiply_add_lanes::<T, FMA, L>(&mut acc[index], x, y);
             index += 1;
         }
         return;
@@ -825,9 +813,7 @@ fn dot<T: Real, const FMA: bool, const L: usize>(a: &[T], b: &[T]) -> T {
     let ((a_chunks, a_rest), (b_chunks, b_rest)) = (a.as_chunks::<L>(), b.as_chunks::<L>());
     let mut acc = [T::zero(); L];
     for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for l in 0..L {
-            acc[l] = multiply_add::<T, FMA>(x[l], y[l], acc[l]);
-        }
+        multiply_add_lanes::<T, FMA, L>(&mut acc, x, y);
     }
     let sum = sum_lanes(acc);
     a_rest.iter().zip(b_rest).fold(sum, |s, (&x, &y)| multiply_add::<T, FMA>(x, y, s))

@@ -22,7 +22,7 @@
 // product needs its scratch buffers.
 #![cfg_attr(not(feature = "std"), allow(dead_code))]
 
-use super::multiply_add;
+use super::lanes::broadcast_multiply_add_lanes;
 #[cfg(feature = "std")]
 use super::split_rows;
 use crate::Real;
@@ -412,80 +412,14 @@ pub(super) fn rank_one<T: Real, const FMA: bool, const L: usize, const MR: usize
     x: &[T; MR],
     y: &[[T; L]; NV],
 ) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    {
-        if FMA && zmm::rank_one(acc, x, y) {
-            return;
-        }
-    }
     let mut p = 0;
     while p < MR {
-        let s = x[p];
         let mut v = 0;
         while v < NV {
-            let mut l = 0;
-            while l < L {
-                acc[p][v][l] = multiply_add::<T, FMA>(s, y[v][l], acc[p][v][l]);
-                l += 1;
-            }
+            broadcast_multiply_add_lanes::<T, FMA, L>(&mut acc[p][v], x[p], &y[v]);
             v += 1;
         }
         p += 1;
-    }
-}
-
-/// [`rank_one`] in explicit 512-bit registers, for builds with AVX-512 in the target
-/// (`-C target-cpu=native` on such a CPU). There the CPU's tuning can ask LLVM for 256-bit
-/// vectors (Intel's server cores do), and the portable loops of a 16-lane tile were split
-/// into twice as many registers as the CPU has and spilled: 61 against 122 GFLOP/s on a
-/// 256×512×784 product on this machine's Xeon. Built with the feature at run time only (the
-/// default build's AVX-512 kernel), the portable loops already fill 512-bit registers.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-mod zmm {
-    use core::any::TypeId;
-    use core::arch::x86_64::{
-        _mm512_fmadd_pd, _mm512_fmadd_ps, _mm512_loadu_pd, _mm512_loadu_ps, _mm512_set1_pd, _mm512_set1_ps,
-        _mm512_storeu_pd, _mm512_storeu_ps,
-    };
-
-    use crate::Real;
-
-    /// `acc[p][v] += x[p]·y[v]` with one `vfmadd` per vector when `[T; L]` is one 512-bit
-    /// register of `f32` or `f64`; returns whether it was.
-    #[inline(always)]
-    pub(super) fn rank_one<T: Real, const L: usize, const MR: usize, const NV: usize>(
-        acc: &mut [[[T; L]; NV]; MR],
-        x: &[T; MR],
-        y: &[[T; L]; NV],
-    ) -> bool {
-        let is = |other: TypeId| TypeId::of::<T>() == other;
-        if L * size_of::<T>() != 64 || !(is(TypeId::of::<f32>()) || is(TypeId::of::<f64>())) {
-            return false;
-        }
-        let (acc, y) = (acc.as_flattened_mut().as_flattened_mut(), y.as_flattened());
-        for (p, &s) in x.iter().enumerate() {
-            for v in 0..NV {
-                let at = (p * NV + v) * L;
-                // SAFETY: `T` is `f32` or `f64` (checked above), so a `[T; L]` is 64 bytes, one
-                // register; `acc` holds `MR·NV` and `y` `NV` of them, so the loads and the store
-                // at `p·NV + v` and `v` are in bounds. AVX-512F is in the target (this module's
-                // `cfg`); `loadu`/`storeu` need no alignment.
-                unsafe {
-                    if is(TypeId::of::<f32>()) {
-                        let s = _mm512_set1_ps(s.to_f64() as f32);
-                        let a = acc.as_mut_ptr().add(at).cast::<f32>();
-                        let b = _mm512_loadu_ps(y.as_ptr().add(v * L).cast());
-                        _mm512_storeu_ps(a, _mm512_fmadd_ps(s, b, _mm512_loadu_ps(a)));
-                    } else {
-                        let s = _mm512_set1_pd(s.to_f64());
-                        let a = acc.as_mut_ptr().add(at).cast::<f64>();
-                        let b = _mm512_loadu_pd(y.as_ptr().add(v * L).cast());
-                        _mm512_storeu_pd(a, _mm512_fmadd_pd(s, b, _mm512_loadu_pd(a)));
-                    }
-                }
-            }
-        }
-        true
     }
 }
 
