@@ -20,6 +20,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use crate::Real;
 use lanes::multiply_add_lanes;
 
+#[cfg(feature = "std")]
+mod helper;
 mod lanes;
 mod packed;
 #[cfg(target_arch = "x86_64")]
@@ -185,15 +187,22 @@ impl RowStarts for &[usize] {
 /// Threads a large product is split across (1: the calling thread only).
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
-/// Multiply-adds above which a product is split across threads.
-const PARALLEL_THRESHOLD: usize = 1 << 21;
+/// Multiply-adds from which a product is split across threads: where two threads measured
+/// at least 1.5× one on this machine, products back to back (64×128×64 = 0.5M: 1.59×;
+/// 64×64×64: 1.34×; 1M: 1.42–1.51×; 2.1M and up: 1.52–1.98×). The helper thread
+/// ([`helper`]) makes small products pay: through `rayon::join`, whose worker sleeps between
+/// products, 6.4M products ran at 0.96–1.17×.
+const PARALLEL_THRESHOLD: usize = 1 << 19;
 
-/// Sets how many threads large matrix products use (default 1; at most rayon's pool size,
-/// which is the number of CPUs unless `RAYON_NUM_THREADS` says otherwise).
+/// Sets how many threads large matrix products use (default 1).
 ///
 /// Each thread computes whole rows of the result with the same code, so results are
-/// bit-identical whatever the count. Splitting uses `rayon::join`, which does not allocate,
-/// so a warm training step stays allocation-free on the calling thread.
+/// bit-identical whatever the count. Two threads split a product with one helper thread,
+/// which stays awake between products so that the second CPU is never asleep when a
+/// product starts (on a virtual machine, waking it took 100–200 µs); more go through
+/// rayon's pool (at most its size: the number of CPUs unless `RAYON_NUM_THREADS` says
+/// otherwise). Neither allocates, so a warm training step stays allocation-free on the
+/// calling thread.
 pub fn set_threads(threads: usize) {
     THREADS.store(threads.max(1), Ordering::Relaxed);
 }
@@ -205,7 +214,8 @@ pub fn threads() -> usize {
 }
 
 /// Runs `work(rows, c)` on `parts` contiguous bands of the `m` rows of `C` (each band's
-/// rows start at a multiple of `align`), in parallel with `rayon::join`.
+/// rows start at a multiple of `align`), in parallel: on the helper thread for two parts,
+/// with `rayon::join` for more.
 fn split_rows<T: Send>(
     c: &mut [T],
     ldc: usize,
@@ -224,10 +234,15 @@ fn split_rows<T: Send>(
     let middle = rows.start + half;
     let (left, right) = (parts / 2, parts - parts / 2);
     #[cfg(feature = "std")]
-    rayon::join(
-        || split_rows(top, ldc, rows.start..middle, left.max(1), align, work),
-        || split_rows(bottom, ldc, middle..rows.end, right.max(1), align, work),
-    );
+    {
+        let top = || split_rows(top, ldc, rows.start..middle, left.max(1), align, work);
+        let bottom = || split_rows(bottom, ldc, middle..rows.end, right.max(1), align, work);
+        if parts == 2 {
+            helper::join(top, bottom);
+        } else {
+            rayon::join(top, bottom);
+        }
+    }
     // Without `std` there is one thread.
     #[cfg(not(feature = "std"))]
     {
@@ -977,7 +992,7 @@ mod tests {
     #[test]
     #[allow(clippy::float_cmp)] // bit-identical is the claim
     fn two_threads_give_identical_results() {
-        let (m, n, k) = (96, 200, 160);
+        let (m, n, k) = (96, 400, 240);
         let (a, b) = (values(m * k, 1), values(n * k, 2));
         let mut results = Vec::new();
         for threads in [1, 2] {

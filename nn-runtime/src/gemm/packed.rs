@@ -24,7 +24,7 @@
 
 use super::lanes::broadcast_multiply_add_lanes;
 #[cfg(feature = "std")]
-use super::split_rows;
+use super::{PARALLEL_THRESHOLD, split_rows};
 use crate::Real;
 
 /// A matrix read through strides: element `(r, t)` at `data[r·row + t·col]`.
@@ -75,9 +75,6 @@ const ALIGN: usize = 64;
 const MAX_MR: usize = 12;
 /// The widest tile of any kernel (columns of `B` per panel).
 const MAX_NR: usize = 64;
-
-/// Multiply-adds above which a product is split across threads.
-const PARALLEL_THRESHOLD: usize = 1 << 21;
 
 /// `C[r·ldc + j] (+)= Σ_{t<k} A(r, t)·B(t, j)` for `r < m`, `j < n`; adds to `C` when
 /// `accumulate`, else overwrites it.
@@ -566,7 +563,7 @@ mod tests {
     #[test]
     #[allow(clippy::float_cmp)] // bit-identical is the claim
     fn two_threads_give_identical_results() {
-        let (m, n, k) = (100, 200, 160);
+        let (m, n, k) = (100, 400, 240);
         let (a, b) = (values::<f32>(m * k, 1), values::<f32>(n * k, 2));
         let mut results = Vec::new();
         for threads in [1, 2] {
