@@ -146,6 +146,25 @@ fn packed_gemm_steps_do_not_allocate() {
     assert_eq!(count, 0, "allocations in 20 warm training steps");
 }
 
+/// With two threads, products split onto the helper thread, and the calling thread still
+/// allocates nothing once warm. (The helper's own scratch is grown on its first product and
+/// reused, as every thread's is; this counter sees only the calling thread.)
+#[test]
+fn two_thread_steps_do_not_allocate_on_the_calling_thread() {
+    let batch = 128;
+    let (inputs, targets) = data::<f32>(256, 10, batch);
+    let mut trainer = Trainer::new(Packed::<f32>::seeded(3), MeanSquaredError, Sgd::with_learning_rate(0.01));
+    nn::gemm::set_threads(2);
+    trainer.step(&inputs, &targets).unwrap();
+    let count = allocations_during(|| {
+        for _ in 0..10 {
+            trainer.step(&inputs, &targets).unwrap();
+        }
+    });
+    nn::gemm::set_threads(1);
+    assert_eq!(count, 0, "allocations in 10 warm two-thread training steps");
+}
+
 /// Every optimizer, with clipping, once warm.
 #[test]
 fn every_optimizer_steps_without_allocating() {
