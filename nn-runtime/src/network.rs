@@ -348,8 +348,35 @@ static NEXT_REVISION: core::sync::atomic::AtomicU64 = core::sync::atomic::Atomic
 #[cfg(not(target_has_atomic = "64"))]
 static NEXT_REVISION: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(1);
 
+/// Draws the next revision, from a block of [`REVISION_BLOCK`] this thread took from the
+/// counter: one atomic add per block rather than per draw (a `lock xadd` on every training
+/// step was a tenth of W1's 70 ns step). Blocks are disjoint, so revisions stay unique.
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+fn next_revision() -> u64 {
+    use std::cell::Cell;
+    thread_local! {
+        /// The next revision of this thread's block and the block's end.
+        static BLOCK: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    BLOCK.with(|block| {
+        let (next, end) = block.get();
+        let (next, end) = if next == end {
+            let first = NEXT_REVISION.fetch_add(REVISION_BLOCK, core::sync::atomic::Ordering::Relaxed);
+            (first, first + REVISION_BLOCK)
+        } else {
+            (next, end)
+        };
+        block.set((next + 1, end));
+        next
+    })
+}
+
+/// Revisions a thread takes from the process-wide counter at a time.
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+const REVISION_BLOCK: u64 = 1 << 20;
+
 /// Draws the next revision.
-#[cfg(target_has_atomic = "64")]
+#[cfg(all(not(feature = "std"), target_has_atomic = "64"))]
 fn next_revision() -> u64 {
     NEXT_REVISION.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
 }
@@ -404,5 +431,27 @@ impl PartialEq for Revision {
     /// Always: a revision is bookkeeping, not a value of the network.
     fn eq(&self, _other: &Self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Revision;
+
+    /// Revisions drawn on several threads at once (each from its own block) are never 0 and
+    /// never repeat.
+    #[test]
+    fn revisions_are_unique_across_threads() {
+        let drawn: Vec<u64> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| (0..10_000).map(|_| Revision::new().get()).collect::<Vec<_>>()))
+                .collect();
+            threads.into_iter().flat_map(|thread| thread.join().unwrap()).collect()
+        });
+        let mut sorted = drawn.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), drawn.len(), "a revision was drawn twice");
+        assert!(sorted[0] > 0 && *sorted.last().unwrap() < Revision::BAKED);
     }
 }
