@@ -61,12 +61,24 @@ pub(crate) fn has_avx512() -> bool {
 }
 
 /// Batch rows (`m`) from which a product with a depth-contiguous `B` (a forward pass,
-/// `z[n][o] = Σ_i x[n][i]·W[o][i]`) runs packed when it has at least [`WIDE_OUTPUT`]
-/// columns; below, packing `B` costs more than it saves and [`dot_rows`], which reads it in
-/// place, is faster (measured on 784→512: 154 against 143 GFLOP/s at 64 samples, 162
-/// against 178 at 128, 136 against 207 at 256; W2's 64→32 layer at 256 samples went from
-/// 0.89 to 1.07 times the nalgebra baseline).
-pub const PACKED_BATCH: usize = 128;
+/// `z[n][o] = Σ_i x[n][i]·W[o][i]`) runs packed on one thread when it has at least
+/// [`WIDE_OUTPUT`] columns; below, packing `B` costs more than it saves and [`dot_rows`],
+/// which reads it in place, is faster. Measured on an AMD EPYC, 784→512: 154 (`dot_rows`)
+/// against 143 GFLOP/s (packed) at 64 samples, 162 against 178 at 128, 136 against 207 at
+/// 256; on an Intel Xeon, where `dot_rows` reaches less of the machine, packing from 64
+/// samples took W4's training step (64) from 2.80 to 2.40 ms, so 64 it is. Split across
+/// threads, each thread packs the whole of `B`, so with more than one thread set a product
+/// packs from twice this.
+pub const PACKED_BATCH: usize = 64;
+
+/// [`PACKED_BATCH`] for the thread count set ([`set_threads`]): doubled when a product may
+/// be split, since each thread would pack `B` again (measured on two threads at 64 samples:
+/// W3's training step 227k samples/s packed against 252k on `dot_rows`; W4's level, 32.1k
+/// against 31.6k).
+#[inline]
+fn packed_batch() -> usize {
+    if threads() > 1 { 2 * PACKED_BATCH } else { PACKED_BATCH }
+}
 
 /// Depths below which a product with a depth-contiguous `B` and at least [`WIDE_OUTPUT`]
 /// columns runs on [`outer`] with `B` copied row-major to scratch: over a short depth
@@ -125,7 +137,7 @@ pub(crate) fn multiply_compiled<T: Real>(
     accumulate: bool,
 ) {
     let shape = (m, n, k);
-    if b.row == 1 && !(m >= PACKED_BATCH && n >= WIDE_OUTPUT) {
+    if b.row == 1 && !(m >= packed_batch() && n >= WIDE_OUTPUT) {
         if k < SHORT_DEPTH && n >= WIDE_OUTPUT {
             return T::with_scratch(k * n, |row_major| {
                 for t in 0..k {
