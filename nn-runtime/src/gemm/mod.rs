@@ -75,6 +75,7 @@ pub const PACKED_BATCH: usize = 64;
 /// be split, since each thread would pack `B` again (measured on two threads at 64 samples:
 /// W3's training step 227k samples/s packed against 252k on `dot_rows`; W4's level, 32.1k
 /// against 31.6k).
+#[cfg(feature = "std")]
 #[inline]
 fn packed_batch() -> usize {
     if threads() > 1 { 2 * PACKED_BATCH } else { PACKED_BATCH }
