@@ -19,6 +19,10 @@ use crate::suggest;
 /// bytes on every target, 32-bit ones included.
 const MAX_PARAMETERS: usize = (i32::MAX as usize) / 8;
 
+/// The most values one sample of a layer's output or scratch may hold, for the same reason:
+/// a workspace buffer of that many `f64` must be addressable on a 32-bit target.
+const MAX_VALUES: usize = MAX_PARAMETERS;
+
 /// Methods every network has. A layer's accessors (`name()`, `name_mut()`) must not hide
 /// them.
 const RESERVED: &[&str] = &[
@@ -281,6 +285,7 @@ impl Context {
         self.claim(&name, &text, at, entry.name.is_none(), has_accessors);
         let description = built.layer.describe();
         let offsets = self.allocate(&built, &description);
+        self.bound_values(&built, &description);
         let buffer_offsets = built
             .layer
             .buffers()
@@ -350,6 +355,28 @@ impl Context {
             ),
         }
         offsets
+    }
+
+    /// Rejects a layer whose output or scratch for one sample would not fit in memory (sizes
+    /// each in range whose product is not: `self_attention` over 2³² steps).
+    fn bound_values(&mut self, built: &Built, description: &str) {
+        let layer = &built.layer;
+        let scratch = layer.scratch().into_iter().flat_map(|s| [(s.name, s.per_sample), (s.name, s.fixed)]);
+        let own = [("output", layer.output().len()), ("forward scratch", layer.forward_scratch())];
+        let largest = scratch.chain(own).max_by_key(|&(_, values)| values);
+        if let Some((name, values)) = largest.filter(|&(_, values)| values > MAX_VALUES) {
+            let values = if values == usize::MAX {
+                "more than memory can address".to_owned()
+            } else {
+                values.to_string()
+            };
+            self.errors.at_span(
+                built.span,
+                format!(
+                    "`{description}` needs {values} values in its `{name}` buffer, more than the {MAX_VALUES} a buffer may hold; use smaller sizes"
+                ),
+            );
+        }
     }
 
     /// The assembled model, or every mistake.

@@ -313,6 +313,37 @@ mod tests {
         }
     }
 
+    /// Sizes near the limits: each one alone, or two together, overflow products of sizes
+    /// that the parser accepts one by one.
+    const HUGE_SIZES: &[&str] = &["65536", "3037000500", "4294967296", "268435455", "9223372036854775807"];
+
+    /// Every integer of every valid declaration replaced by every huge size, and every pair
+    /// of its integers by one huge size: code or spanned errors, never an overflow panic
+    /// (this test runs with overflow checks; the mutation test found one at random).
+    #[test]
+    fn every_size_made_huge_is_code_or_a_spanned_error() {
+        for declaration in VALID {
+            let mut tokens = Vec::new();
+            flatten(declaration.parse().unwrap(), &mut tokens);
+            let integers: Vec<usize> =
+                (0..tokens.len()).filter(|&i| tokens[i].bytes().all(|b| b.is_ascii_digit())).collect();
+            let mut cases: Vec<Vec<usize>> = integers.iter().map(|&i| vec![i]).collect();
+            for (n, &a) in integers.iter().enumerate() {
+                cases.extend(integers[n + 1..].iter().map(|&b| vec![a, b]));
+            }
+            for case in &cases {
+                for huge in HUGE_SIZES {
+                    let mut mutant = tokens.clone();
+                    for &at in case {
+                        (*huge).clone_into(&mut mutant[at]);
+                    }
+                    let output = network_tokens(mutant.join(" ").parse().unwrap());
+                    assert!(errors_are_spanned(&output), "an error on the whole call: {}", mutant.join(" "));
+                }
+            }
+        }
+    }
+
     /// What `network!` writes for the README's network, pretty-printed, is committed in
     /// `nn-macros/expanded/xor.rs` for readers; this test keeps it current. After a deliberate
     /// change to the generated code, run with `UPDATE_EXPANDED=1` and review the diff.

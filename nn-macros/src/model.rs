@@ -33,9 +33,10 @@ impl Shape {
         Self(vec![size])
     }
 
-    /// Values per sample.
+    /// Values per sample; `usize::MAX` when the product overflows (the checker rejects any
+    /// value larger than memory before code is written).
     pub fn len(&self) -> usize {
-        self.0.iter().product()
+        self.0.iter().fold(1, |n, &d| n.saturating_mul(d))
     }
 }
 

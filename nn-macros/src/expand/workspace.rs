@@ -13,25 +13,24 @@ use crate::model::Network;
 
 /// Per-layer workspace buffers: `(field, its length for `batch` samples)`.
 fn workspace_fields(network: &Network) -> Vec<(Ident, TokenStream)> {
-    let length = |per_sample: usize, extra: Option<TokenStream>| {
+    let length = |per_sample: usize, fixed: usize, computed: Option<TokenStream>| {
         let per_sample = literal(per_sample);
-        match extra {
-            None => quote!(#per_sample * batch),
-            Some(extra) => quote!(#per_sample * batch + #extra),
-        }
+        let fixed = (fixed > 0).then(|| literal(fixed)).into_iter();
+        let computed = computed.into_iter();
+        quote!(#per_sample * batch #(+ #fixed)* #(+ #computed)*)
     };
     let mut fields = Vec::new();
     for (index, node) in network.nodes.iter().enumerate() {
         let value = index + 1;
         let size = network.values[value].shape.len();
-        fields.push((value_field(network, value), length(size, None)));
+        fields.push((value_field(network, value), length(size, 0, None)));
         for scratch in node.layer.scratch() {
             let field = format_ident!("{}_{}", node.ident, scratch.name);
-            fields.push((field, length(scratch.per_sample, scratch.extra)));
+            fields.push((field, length(scratch.per_sample, scratch.fixed, scratch.computed)));
         }
         if has_gradient(network, value) {
             for part in 0..=gradient_parts(network, value) {
-                fields.push((gradient_field(network, value, part), length(size, None)));
+                fields.push((gradient_field(network, value, part), length(size, 0, None)));
             }
         }
     }

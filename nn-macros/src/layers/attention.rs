@@ -216,23 +216,29 @@ impl Layer for SelfAttention {
 
     fn parameters(&self) -> Vec<Tensor> {
         let embed = self.embed;
+        // Saturating: a mutated declaration can ask for sizes whose products overflow; the
+        // size checks downstream reject them with an error on the user's tokens.
+        let three = embed.saturating_mul(3);
         vec![
-            Tensor { name: "in_proj_weight", shape: vec![3 * embed, embed] },
-            Tensor { name: "in_proj_bias", shape: vec![3 * embed] },
+            Tensor { name: "in_proj_weight", shape: vec![three, embed] },
+            Tensor { name: "in_proj_bias", shape: vec![three] },
             Tensor { name: "out_proj.weight", shape: vec![embed, embed] },
             Tensor { name: "out_proj.bias", shape: vec![embed] },
         ]
     }
 
     fn scratch(&self) -> Vec<Scratch> {
+        // Saturating, as in `parameters`.
         let (steps, embed) = (self.steps, self.embed);
+        let sequence = steps.saturating_mul(embed);
+        let squares = steps.saturating_mul(steps);
         vec![
-            Scratch::per_sample("qkv", 3 * steps * embed),
-            Scratch::per_sample("weights", self.heads * steps * steps),
-            Scratch::per_sample("context", steps * embed),
-            Scratch::per_sample("dqkv", 3 * steps * embed),
-            Scratch::per_sample("dcontext", steps * embed),
-            Scratch::fixed("dscores", steps * steps),
+            Scratch::per_sample("qkv", sequence.saturating_mul(3)),
+            Scratch::per_sample("weights", squares.saturating_mul(self.heads)),
+            Scratch::per_sample("context", sequence),
+            Scratch::per_sample("dqkv", sequence.saturating_mul(3)),
+            Scratch::per_sample("dcontext", sequence),
+            Scratch::fixed("dscores", squares),
         ]
     }
 

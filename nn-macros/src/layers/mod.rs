@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::check::Context;
@@ -114,29 +114,31 @@ pub struct Buffer {
     pub integer: bool,
 }
 
-/// A workspace buffer of a layer's own: `per_sample · batch + extra` values.
+/// A workspace buffer of a layer's own: `per_sample · batch + fixed` values, plus what
+/// `computed` gives for a convolution's column scratch.
 pub struct Scratch {
     pub name: &'static str,
     pub per_sample: usize,
-    /// The values besides `per_sample · batch`: a literal, or an expression the runtime
-    /// evaluates, which may read `batch` (a convolution's scratch, from its `Geometry`).
-    pub extra: Option<TokenStream>,
+    pub fixed: usize,
+    /// An expression the runtime evaluates, which may read `batch` (a convolution's
+    /// scratch, from its `Geometry`).
+    pub computed: Option<TokenStream>,
 }
 
 impl Scratch {
     /// `values` per sample in the batch.
     pub fn per_sample(name: &'static str, values: usize) -> Self {
-        Self { name, per_sample: values, extra: None }
+        Self { name, per_sample: values, fixed: 0, computed: None }
     }
 
     /// `values` whatever the batch.
     pub fn fixed(name: &'static str, values: usize) -> Self {
-        Self { name, per_sample: 0, extra: Some(literal(values).into_token_stream()) }
+        Self { name, per_sample: 0, fixed: values, computed: None }
     }
 
     /// As many values as the expression `values` gives for `batch` samples.
     pub fn computed(name: &'static str, values: TokenStream) -> Self {
-        Self { name, per_sample: 0, extra: Some(values) }
+        Self { name, per_sample: 0, fixed: 0, computed: Some(values) }
     }
 }
 

@@ -403,7 +403,7 @@ impl Layer for Dense {
     fn scratch(&self) -> Vec<Scratch> {
         let mut scratch = Vec::new();
         if self.keeps_pre_activation() {
-            scratch.push(Scratch::per_sample("z", self.outputs * self.steps.unwrap_or(1)));
+            scratch.push(Scratch::per_sample("z", self.outputs.saturating_mul(self.steps.unwrap_or(1))));
         }
         if self.spectral.is_some() {
             scratch.push(Scratch::fixed("sigma", 1));
