@@ -1,7 +1,8 @@
 //! The lane kernels ([`super::lanes`]) on four `f32` lanes with SSE2, which every `x86_64`
 //! CPU has: no feature check, and inlined into any caller (the feature is listed only
 //! because an intrinsic's caller must list it), for one-sample layers of four to seven
-//! units and the last few values of wider ones.
+//! units and the last few values of wider ones. [`fused`] is the same on CPUs with AVX2 and
+//! FMA: VEX-encoded, with fused multiply-adds.
 
 use core::arch::x86_64::{
     __m128, _mm_add_epi32, _mm_add_ps, _mm_and_ps, _mm_andnot_ps, _mm_castps_si128, _mm_castsi128_ps,
@@ -22,6 +23,20 @@ use {
     _mm_max_ps as max, _mm_min_ps as min, _mm_mul_ps as mul, _mm_or_ps as or, _mm_set1_ps as splat,
     _mm_sub_ps as sub, _mm_xor_ps as xor,
 };
+
+/// `a·b + c`, two roundings: SSE2 has no fused multiply-add.
+#[target_feature(enable = "sse2")]
+#[inline]
+fn mul_add(a: V, b: V, c: V) -> V {
+    add(mul(a, b), c)
+}
+
+/// `c − a·b`, two roundings.
+#[target_feature(enable = "sse2")]
+#[inline]
+fn negated_mul_add(a: V, b: V, c: V) -> V {
+    sub(c, mul(a, b))
+}
 
 #[target_feature(enable = "sse2")]
 #[inline]
@@ -64,4 +79,52 @@ pub(super) fn tanh_in_place(values: &mut [f32]) -> &mut [f32] {
 #[inline]
 pub(super) fn sigmoid_in_place(values: &mut [f32]) -> &mut [f32] {
     in_place(values, |x| sigmoid(x))
+}
+
+/// The four-lane kernels with fused multiply-adds, for CPUs with AVX2 and FMA: the same
+/// operations as the eight-lane [`super::avx2`] kernels, so a value comes out the same
+/// whichever of the two computes it, and the last few values of a slice, padded to four,
+/// too.
+pub(super) mod fused {
+    use core::arch::x86_64::{
+        _mm_fmadd_ps as mul_add, _mm_fnmadd_ps as negated_mul_add, _mm_loadu_ps, _mm_storeu_ps,
+    };
+
+    use super::super::lanes::lane_kernels;
+    use super::{
+        LANES, V, add, and, and_not, div, less, max, min, mul, or, scale_by_exponent, select, splat, sub, xor,
+    };
+
+    lane_kernels!(#[target_feature(enable = "avx2,fma")]);
+
+    /// Applies `f` to every value: whole vectors of four, then the last one to three values
+    /// padded with zeros.
+    #[target_feature(enable = "avx2,fma")]
+    fn in_place(values: &mut [f32], f: impl Fn(V) -> V) {
+        let (vectors, rest) = values.as_chunks_mut::<LANES>();
+        for vector in vectors {
+            // SAFETY: `vector` is four `f32`, the load's and the store's width; `loadu` and
+            // `storeu` need no alignment.
+            unsafe { _mm_storeu_ps(vector.as_mut_ptr(), f(_mm_loadu_ps(vector.as_ptr()))) };
+        }
+        if !rest.is_empty() {
+            let mut padded = [0.0; LANES];
+            padded[..rest.len()].copy_from_slice(rest);
+            // SAFETY: `padded` is four `f32`, as above.
+            unsafe { _mm_storeu_ps(padded.as_mut_ptr(), f(_mm_loadu_ps(padded.as_ptr()))) };
+            rest.copy_from_slice(&padded[..rest.len()]);
+        }
+    }
+
+    /// `v = tanh(v)` for every value.
+    #[target_feature(enable = "avx2,fma")]
+    pub(in super::super) fn tanh_in_place(values: &mut [f32]) {
+        in_place(values, |x| tanh(x));
+    }
+
+    /// `v = 1 / (1 + e^(−v))` for every value.
+    #[target_feature(enable = "avx2,fma")]
+    pub(in super::super) fn sigmoid_in_place(values: &mut [f32]) {
+        in_place(values, |x| sigmoid(x));
+    }
 }
