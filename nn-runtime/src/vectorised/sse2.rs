@@ -84,7 +84,9 @@ pub(super) fn sigmoid_in_place(values: &mut [f32]) -> &mut [f32] {
 /// The four-lane kernels with fused multiply-adds, for CPUs with AVX2 and FMA: the same
 /// operations as the eight-lane [`super::avx2`] kernels, so a value comes out the same
 /// whichever of the two computes it, and the last few values of a slice, padded to four,
-/// too.
+/// too. `#[inline]`, so a caller compiled with those features takes them inline (the
+/// 1 → 4 → 4 → 1 tanh network built with `-C target-cpu=native`: 34.2 → 30.8 ns; the
+/// eight-lane kernels inlined ran the wider networks slower, 1 → 64 → 64 → 1 210 → 274).
 pub(super) mod fused {
     use core::arch::x86_64::{
         _mm_fmadd_ps as mul_add, _mm_fnmadd_ps as negated_mul_add, _mm_loadu_ps, _mm_storeu_ps,
@@ -95,11 +97,12 @@ pub(super) mod fused {
         LANES, V, add, and, and_not, div, less, max, min, mul, or, scale_by_exponent, select, splat, sub, xor,
     };
 
-    lane_kernels!(#[target_feature(enable = "avx2,fma")]);
+    lane_kernels!(#[target_feature(enable = "avx2,fma")] #[inline]);
 
     /// Applies `f` to every value: whole vectors of four, then the last one to three values
     /// padded with zeros.
     #[target_feature(enable = "avx2,fma")]
+    #[inline]
     fn in_place(values: &mut [f32], f: impl Fn(V) -> V) {
         let (vectors, rest) = values.as_chunks_mut::<LANES>();
         for vector in vectors {
@@ -118,12 +121,14 @@ pub(super) mod fused {
 
     /// `v = tanh(v)` for every value.
     #[target_feature(enable = "avx2,fma")]
+    #[inline]
     pub(in super::super) fn tanh_in_place(values: &mut [f32]) {
         in_place(values, |x| tanh(x));
     }
 
     /// `v = 1 / (1 + e^(−v))` for every value.
     #[target_feature(enable = "avx2,fma")]
+    #[inline]
     pub(in super::super) fn sigmoid_in_place(values: &mut [f32]) {
         in_place(values, |x| sigmoid(x));
     }
