@@ -368,6 +368,7 @@ pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
 /// `∂L/∂x = Wᵀ·δ` for one sample, summed in an array on the stack: written straight into
 /// the workspace, each sum was reloaded after every row (the stores might have changed
 /// `W`), and the loop ran scalar.
+#[cfg(feature = "std")]
 #[inline(always)]
 fn input_gradient<T: Real, const IN: usize, const OUT: usize>(rows: &[[T; IN]], d: &[T; OUT]) -> [T; IN] {
     let mut gx = [T::zero(); IN];
