@@ -85,8 +85,8 @@ impl SmallStatic {
     }
 }
 
-/// RTNeural's benchmark shape 1 → W tanh → W tanh → 1, one sample, static sizes, the
-/// platform's `tanhf` (as RTNeural's STL backend).
+/// RTNeural's benchmark shape 1 → W tanh → W tanh → 1, static sizes, the platform's `tanhf`
+/// (as RTNeural's STL backend): one sample through it, or a training step on a minibatch.
 pub struct TanhMlp<const W: usize> {
     pub w1: SMatrix<f32, W, 1>,
     pub b1: SVector<f32, W>,
@@ -119,6 +119,28 @@ impl<const W: usize> TanhMlp<W> {
         let a1 = (self.w1 * x + self.b1).map(f32::tanh);
         let a2 = (self.w2 * a1 + self.b2).map(f32::tanh);
         (self.w3 * a2 + self.b3)[0]
+    }
+
+    /// One SGD step on `B` samples, mean squared error; returns the loss before the step.
+    pub fn step<const B: usize>(&mut self, x: &SMatrix<f32, 1, B>, y: &SMatrix<f32, 1, B>, lr: f32) -> f32 {
+        let layer = |z: SMatrix<f32, W, B>, b: &SVector<f32, W>| {
+            SMatrix::<f32, W, B>::from_fn(|o, n| (z[(o, n)] + b[o]).tanh())
+        };
+        let a1 = layer(self.w1 * x, &self.b1);
+        let a2 = layer(self.w2 * a1, &self.b2);
+        let z3 = (self.w3 * a2).add_scalar(self.b3[0]);
+        let error = z3 - y;
+        let loss = error.norm_squared() / B as f32;
+        let d3 = error * (2.0 / B as f32);
+        let d2 = (self.w3.transpose() * d3).zip_map(&a2, |d, a| d * (1.0 - a * a));
+        let d1 = (self.w2.transpose() * d2).zip_map(&a1, |d, a| d * (1.0 - a * a));
+        self.w3 -= lr * d3 * a2.transpose();
+        self.b3[0] -= lr * d3.sum();
+        self.w2 -= lr * d2 * a1.transpose();
+        self.b2 -= lr * d2.column_sum();
+        self.w1 -= lr * d1 * x.transpose();
+        self.b1 -= lr * d1.column_sum();
+        loss
     }
 }
 

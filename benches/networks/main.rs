@@ -148,6 +148,32 @@ fn tanh_mlp<N: Network<f32, Input = f32> + Clone, const W: usize>(
     });
 }
 
+/// A minibatch training step (mean squared error, SGD) on RTNeural's shape, by nn and by the
+/// hand-written static network, after checking both compute the same losses.
+fn tanh_mlp_training<N: Network<f32, Input = f32> + Clone, const W: usize, const B: usize>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+) {
+    let net = N::initialise(&mut nn::init::seeded_rng(11));
+    let mut base = baseline::TanhMlp::<W>::from_parameters(net.parameters());
+    let x: Vec<f32> = (0..B).map(|i| (i as f32 / B as f32 - 0.5) * 4.0).collect();
+    let y: Vec<f32> = x.iter().map(|x| (x * 1.3).sin()).collect();
+    let (xs, ys) = (SMatrix::<f32, 1, B>::from_column_slice(&x), SMatrix::<f32, 1, B>::from_column_slice(&y));
+    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(LEARNING_RATE));
+    for step in ["first", "second"] {
+        assert_same(
+            &format!("tanh {W} training, {step} step"),
+            trainer.step(&x, &y).unwrap(),
+            base.step(&xs, &ys, 0.1),
+        );
+    }
+    group.throughput(Throughput::Elements(B as u64));
+    let name = format!("W={W} train/{B}");
+    group.bench_function(BenchmarkId::new(&name, "nn"), |b| b.iter(|| trainer.step(black_box(&x), &y)));
+    group.bench_function(BenchmarkId::new(&name, "nalgebra"), |b| {
+        b.iter(|| base.step(black_box(&xs), &ys, 0.1))
+    });
+}
+
 fn rtneural(c: &mut Criterion) {
     let mut group = configure(c, "rtneural");
     group.throughput(Throughput::Elements(1));
@@ -156,6 +182,7 @@ fn rtneural(c: &mut Criterion) {
     tanh_mlp::<Tanh16<f32>, 16>(&mut group, |n, x| n.forward(&SVector::from([x]))[0]);
     tanh_mlp::<Tanh32<f32>, 32>(&mut group, |n, x| n.forward(&SVector::from([x]))[0]);
     tanh_mlp::<Tanh64<f32>, 64>(&mut group, |n, x| n.forward(&SVector::from([x]))[0]);
+    tanh_mlp_training::<Tanh16<f32>, 16, 32>(&mut group);
     group.finish();
 }
 
@@ -390,6 +417,7 @@ fn report() {
         ("rtneural", "W=16", 1),
         ("rtneural", "W=32", 1),
         ("rtneural", "W=64", 1),
+        ("rtneural", "W=16 train/32", 32),
     ];
     println!(
         "\n{:<7} {:<14} {:>12} {:>12} {:>14} {:>14} {:>7}",
