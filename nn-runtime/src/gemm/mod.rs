@@ -226,6 +226,13 @@ pub fn threads() -> usize {
     THREADS.load(Ordering::Relaxed)
 }
 
+/// Whether a product of `multiply_adds` is split across threads (more than one set, and
+/// at least [`PARALLEL_THRESHOLD`]).
+#[cfg(feature = "std")]
+pub(crate) fn splits(multiply_adds: usize) -> bool {
+    threads() > 1 && multiply_adds >= PARALLEL_THRESHOLD
+}
+
 /// Runs `work(rows, c)` on `parts` contiguous bands of the `m` rows of `C` (each band's
 /// rows start at a multiple of `align`), in parallel: on the helper thread for two parts,
 /// with `rayon::join` for more.

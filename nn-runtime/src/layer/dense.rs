@@ -171,7 +171,9 @@ pub fn forward_steps<
 /// dot product per output, runs one sample at a time on the type's blocked kernel
 /// instead: for `f32` that measured faster at every depth (256 samples, → 10 outputs from
 /// 64 inputs 7.7 against 19.3 µs, from 784 76.7 against 111.9; → 15 from 512 97.5 against
-/// 115.8), and W3's inference at 256 samples 424 → 412 µs.
+/// 115.8), and W3's inference at 256 samples 424 → 412 µs. Not where the GEMM would split
+/// the product across threads: W4's 512 → 10 there took its inference on two threads from
+/// 151k to 137k samples per second.
 #[cfg(feature = "std")]
 #[inline(always)]
 const fn narrow_on_blocked<T: Real, const IN: usize, const OUT: usize>() -> bool {
@@ -189,7 +191,8 @@ pub fn affine<T: Real, const IN: usize, const OUT: usize>(
 ) {
     let batch = input.len() / IN;
     let bias = &bias[..OUT];
-    if uses_gemm(IN, OUT, batch) && !narrow_on_blocked::<T, IN, OUT>() {
+    let per_sample = narrow_on_blocked::<T, IN, OUT>() && !gemm::splits(IN * OUT * batch);
+    if uses_gemm(IN, OUT, batch) && !per_sample {
         for column in output.chunks_exact_mut(OUT) {
             column.copy_from_slice(bias);
         }
