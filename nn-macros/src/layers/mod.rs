@@ -118,7 +118,9 @@ pub struct Buffer {
 /// `computed` gives for a convolution's column scratch.
 pub struct Scratch {
     pub name: &'static str,
+    /// Values for each sample in the batch.
     pub per_sample: usize,
+    /// Values whatever the batch.
     pub fixed: usize,
     /// An expression the runtime evaluates, which may read `batch` (a convolution's
     /// scratch, from its `Geometry`).

@@ -239,9 +239,9 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 
 /// Training forward for a batch: keeps `z = W·input + b` for the backward pass and writes
 /// `a = σ(z)`. One sample takes `z` as [`forward_one`] does and `σ` across its outputs in
-/// vector lanes; a batch takes `z` from [`affine`] and `σ` in one pass over it, which vectorises across samples (applying `σ` output by output
-/// inside the per-sample loop ran scalar: a 32 → 24 → 10 tanh network's training step at
-/// 32 samples went 26.1 → 17.3 µs).
+/// vector lanes; a batch takes `z` from [`affine`] and `σ` in one pass over it, which
+/// vectorises across samples (applying `σ` output by output inside the per-sample loop ran
+/// scalar: a 32 → 24 → 10 tanh network's training step at 32 samples went 26.1 → 17.3 µs).
 #[cfg(feature = "std")]
 #[inline]
 pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(

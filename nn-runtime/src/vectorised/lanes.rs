@@ -11,11 +11,11 @@
 //! one unit in the last place of it and as accurate.
 //!
 //! [`lane_kernels!`] writes the three kernels in a module that has brought into scope a
-//! vector type `V` and the operations `splat`, `add`, `sub`, `mul`, `mul_add`, `negated_mul_add`, `div`, `min`, `max`,
-//! `and`, `and_not` (`!a & b`), `or`, `xor`, `less` (a lane mask), `select(mask, then,
-//! otherwise)` and `scale_by_exponent(y, shifted)` (`y·2ⁿ`, with `n` in the low mantissa
-//! bits of `shifted`), each a thin wrapper over one or two instructions, and the attribute
-//! its functions carry.
+//! vector type `V` and the operations `splat`, `add`, `sub`, `mul`, `mul_add`,
+//! `negated_mul_add`, `div`, `min`, `max`, `and`, `and_not` (`!a & b`), `or`, `xor`, `less`
+//! (a lane mask), `select(mask, then, otherwise)` and `scale_by_exponent(y, shifted)`
+//! (`y·2ⁿ`, with `n` in the low mantissa bits of `shifted`), each a thin wrapper over one or
+//! two instructions, and the attribute its functions carry.
 
 /// Writes `exp`, `tanh` and `sigmoid` over the module's vector type `V`, each with the
 /// attributes given.
