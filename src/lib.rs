@@ -248,7 +248,8 @@ pub mod __private {
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
     pub use nn_runtime::layer::*;
     pub use nn_runtime::network::{
-        BatchError, BatchShapeError, ParameterCountError, Revision, Storage, batch_size, stored_copy,
+        BatchError, BatchShapeError, ParameterCountError, Revision, Storage, batch_size, one_sample,
+        stored_copy,
     };
     #[cfg(feature = "std")]
     pub use nn_runtime::{Network, Workspace};

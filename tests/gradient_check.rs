@@ -220,6 +220,47 @@ fn every_activation_as_its_own_layer() {
     assert_gradients_match::<AloneC<f64>>("AloneC");
 }
 
+/// A chain of dense layers trains one sample on the stack (each value and gradient passed
+/// to the next layer as an array) and a batch through the batch kernels: two copies of one
+/// sample must give that sample's outputs and, for one output gradient each, twice its
+/// parameter gradients. A forgotten `σ'`, a transposed product or a stale `z` in either
+/// path breaks the equality far above 1e-13.
+fn assert_one_sample_matches_the_batch<N: Network<f64, Input = f64>>(name: &str) {
+    let mut rng = nn::init::seeded_rng(7);
+    let mut net = N::initialise(&mut rng);
+    let input: Vec<f64> = (0..N::INPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let gradient: Vec<f64> = (0..N::OUTPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let (mut one, mut two) = (N::Workspace::default(), N::Workspace::default());
+    let (mut alone, mut twice) = (vec![0.0; N::PARAMETERS], vec![0.0; N::PARAMETERS]);
+    net.forward_train(&input, &mut one, &mut nn::init::seeded_rng(1)).unwrap();
+    net.forward_train(&[&input[..], &input[..]].concat(), &mut two, &mut nn::init::seeded_rng(1)).unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-13 * a.abs().max(b.abs()).max(1.0);
+    for (sample, batch) in one.output().iter().zip(two.output().chunks(N::OUTPUTS).flatten()) {
+        assert!(close(*sample, *batch), "{name}: output {sample} alone, {batch} in a batch");
+    }
+    one.output_and_gradient().1.copy_from_slice(&gradient);
+    two.output_and_gradient().1.copy_from_slice(&[&gradient[..], &gradient[..]].concat());
+    net.backward(&mut one, &mut alone);
+    net.backward(&mut two, &mut twice);
+    for (index, (&alone, &twice)) in alone.iter().zip(&twice).enumerate() {
+        assert!(
+            close(2.0 * alone, twice),
+            "{name}: parameter {index}'s gradient {alone} alone, {twice} for two"
+        );
+    }
+}
+
+nn::network! { struct Xor { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
+
+#[test]
+fn one_sample_steps_match_the_batch_path() {
+    assert_one_sample_matches_the_batch::<Xor<f64>>("Xor");
+    assert_one_sample_matches_the_batch::<Depth2<f64>>("Depth2");
+    assert_one_sample_matches_the_batch::<InDenseB<f64>>("InDenseB");
+    assert_one_sample_matches_the_batch::<InDenseC<f64>>("InDenseC");
+    assert_one_sample_matches_the_batch::<Wide<f64>>("Wide");
+}
+
 // Graphs: residual blocks (nested, with dropout inside), branches that read the input or
 // an earlier layer, a value read three times by one layer (its gradient sums three parts),
 // and merges with `add` and `concat`.

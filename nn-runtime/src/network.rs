@@ -131,6 +131,14 @@ pub fn batch_size(len: usize, width: usize) -> Result<usize, BatchShapeError> {
     if len.is_multiple_of(width) { Ok(len / width) } else { Err(BatchShapeError { len, width }) }
 }
 
+/// The one sample a buffer of one sample holds, as an array: the first value of the
+/// one-sample training pass, which keeps every value on the stack.
+#[inline(always)]
+#[must_use]
+pub fn one_sample<T: Copy, const N: usize>(values: &[T]) -> [T; N] {
+    values.as_chunks::<N>().0[0]
+}
+
 #[cfg(feature = "std")]
 pub use with_std::{Network, Workspace};
 

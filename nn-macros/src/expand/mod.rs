@@ -17,6 +17,7 @@ use crate::model::Network;
 
 mod bake;
 mod inference;
+mod one_sample;
 mod stream;
 mod training;
 mod workspace;

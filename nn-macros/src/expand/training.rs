@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::inference::DISPATCH_FROM_PARAMETERS;
+use super::one_sample;
 use super::{
     gradient_field, gradient_part, input_type, literal, private, site, split_tensors, validations,
     value_field, workspace_ident,
@@ -248,7 +249,7 @@ fn initialise_body(network: &Network) -> TokenStream {
 }
 
 /// The training pass's expression for each value: its workspace buffer.
-fn training_inputs(network: &Network, node: usize) -> Vec<TokenStream> {
+pub(super) fn training_inputs(network: &Network, node: usize) -> Vec<TokenStream> {
     network.nodes[node]
         .inputs
         .iter()
@@ -277,11 +278,13 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
         }
     });
     let validations = validations(network, &quote!(inputs));
+    let one_sample = one_sample::forward_train(network);
     quote! {
         let __batch = #private::batch_size(inputs.len(), #inputs)?;
         #(#minimums)*
         #validations
         __workspace.prepare(__batch);
+        #one_sample
         __workspace.input.copy_from_slice(inputs);
         #(#statements)*
         ::core::result::Result::Ok(())
@@ -315,8 +318,10 @@ pub(super) fn backward_body(network: &Network) -> TokenStream {
             let _ = (__workspace, #private::gradient_buffer::<T, #parameters>(gradients));
         };
     }
+    let one_sample = one_sample::backward(network);
     quote! {
         let __gradients = #private::gradient_buffer::<T, #parameters>(gradients);
+        #one_sample
         #(#statements)*
     }
 }

@@ -292,6 +292,24 @@ pub trait Layer {
     /// Given `∂L/∂output`, writes (overwrites) `∂L/∂input` into each input gradient the
     /// site names and `∂L/∂p` into its parameter gradients ([`Site::gradient`]).
     fn backward(&self, site: &Site) -> TokenStream;
+
+    /// One sample's training forward on the stack: an expression of type `[T; OUT]` from
+    /// the input, a `&[T; IN]` array, that also writes into the workspace whatever
+    /// [`Layer::backward`] or [`Layer::backward_one`] reads. `None` (the default): a
+    /// network with this layer trains one sample through the batch path.
+    fn forward_train_one(&self, _site: &Site) -> Option<TokenStream> {
+        None
+    }
+
+    /// One sample's backward pass on the stack: given `∂L/∂output` as the `[T; OUT]`
+    /// array `output_gradient`, an expression of type `[T; IN]` for `∂L/∂input` (dropped
+    /// when the input needs none) that writes `∂L/∂p` into the parameter gradients. The
+    /// site's inputs are workspace slices, as in [`Layer::backward`]. `None` (the
+    /// default): a network with this layer backpropagates one sample through the batch
+    /// path.
+    fn backward_one(&self, _site: &Site, _output_gradient: &Ident) -> Option<TokenStream> {
+        None
+    }
 }
 
 /// The buffers a layer's code may touch in one pass, as the core wired them.

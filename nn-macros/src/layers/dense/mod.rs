@@ -303,6 +303,14 @@ impl Dense {
         self.activation.kind != ActivationKind::Identity
     }
 
+    /// The activation's value, when the layer has a one-sample training pass on the stack:
+    /// on a vector, with an elementwise activation or none, without spectral normalisation.
+    fn on_the_stack(&self) -> Option<TokenStream> {
+        let elementwise = self.activation.kind.is_elementwise() || !self.keeps_pre_activation();
+        (self.steps.is_none() && self.spectral.is_none() && elementwise)
+            .then(|| activation::value(self.activation))
+    }
+
     /// The trained weight's name: `weight`, or `weight_orig` under spectral normalisation.
     fn weight(&self) -> &'static str {
         if self.spectral.is_some() { "weight_orig" } else { "weight" }
@@ -554,6 +562,40 @@ impl Layer for Dense {
                 #forward
             }
         }
+    }
+
+    fn forward_train_one(&self, site: &Site) -> Option<TokenStream> {
+        let activation = self.on_the_stack()?;
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
+        let output = site.output();
+        if !self.keeps_pre_activation() {
+            return Some(quote! {
+                #private::dense::affine_train_one::<T, #inputs, #outputs>(#w, #b, #x, &mut __workspace.#output)
+            });
+        }
+        let z = site.scratch("z");
+        Some(quote! {
+            #private::dense::forward_train_one::<T, _, #inputs, #outputs>(
+                &#activation, #w, #b, #x, (&mut __workspace.#z, &mut __workspace.#output),
+            )
+        })
+    }
+
+    fn backward_one(&self, site: &Site, output_gradient: &Ident) -> Option<TokenStream> {
+        let activation = self.on_the_stack()?;
+        let private = private();
+        let (inputs, outputs) = self.sizes();
+        let (w, x, output) = (site.parameter("weight"), &site.inputs[0], site.output());
+        let z = if self.keeps_pre_activation() { site.scratch("z") } else { output.clone() };
+        let (grad_weight, grad_bias) = (site.gradient("weight"), site.gradient("bias"));
+        Some(quote! {
+            #private::dense::backward_one::<T, _, #inputs, #outputs>(
+                &#activation, #w, #x, (&__workspace.#z, &__workspace.#output),
+                #output_gradient, (#grad_weight, #grad_bias),
+            )
+        })
     }
 
     fn backward(&self, site: &Site) -> TokenStream {
