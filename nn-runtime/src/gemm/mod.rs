@@ -215,7 +215,7 @@ const PARALLEL_THRESHOLD: usize = 1 << 19;
 /// product starts (on a virtual machine, waking it took 100–200 µs); more go through
 /// rayon's pool (at most its size: the number of CPUs unless `RAYON_NUM_THREADS` says
 /// otherwise). Neither allocates, so a warm training step stays allocation-free on the
-/// calling thread.
+/// calling thread. The optimizers' update of a large network is split the same way.
 pub fn set_threads(threads: usize) {
     THREADS.store(threads.max(1), Ordering::Relaxed);
 }
@@ -231,6 +231,17 @@ pub fn threads() -> usize {
 #[cfg(feature = "std")]
 pub(crate) fn splits(multiply_adds: usize) -> bool {
     threads() > 1 && multiply_adds >= PARALLEL_THRESHOLD
+}
+
+/// Runs `a` and `b` at once, on the threads [`set_threads`] gives the products: the helper
+/// thread's for two, rayon's pool for more. (The optimizers' update, split as a product is.)
+#[cfg(feature = "std")]
+pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(a: A, b: B) {
+    if threads() == 2 {
+        helper::join(a, b);
+    } else {
+        rayon::join(a, b);
+    }
 }
 
 /// Runs `work(rows, c)` on `parts` contiguous bands of the `m` rows of `C` (each band's

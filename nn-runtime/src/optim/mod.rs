@@ -7,7 +7,9 @@
 //! that they are finite. A step that overflows is then dropped whole, and the trainer keeps
 //! the last finite parameters at no extra cost (it swaps the buffers). State (momentum
 //! buffers, moments) is sized once by [`Optimizer::prepare`] from the network's parameter
-//! count; a step never allocates.
+//! count; a step never allocates. The update is elementwise, so where the matrix products
+//! run on several threads ([`crate::gemm::set_threads`]) a large one runs on them too, in
+//! contiguous parts, with results bit for bit those of one thread.
 
 mod adam;
 mod rmsprop;
@@ -19,7 +21,7 @@ pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use rprop::{Rprop, RpropConfig};
 pub use sgd::{Sgd, SgdConfig};
 
-use crate::Real;
+use crate::{Real, gemm};
 
 /// Updates parameters from their gradients.
 pub trait Optimizer<T: Real> {
@@ -67,4 +69,152 @@ fn check_lengths<T>(parameters: &[T], gradients: &[T], updated: &[T]) {
         gradients.len(),
         updated.len()
     );
+}
+
+/// Values from which an update is split across threads: SGD on two threads measured level
+/// at 16 384 values (2.5 against 2.4 µs), 1.36× at 32 768 and 1.6× at 65 536; on W3's
+/// 101 770 parameters 15.2 → 8.5 µs, and its whole training step 1.05× → 1.22× one
+/// thread's, as the other thread's half of the weights stays in its cache.
+const PARALLEL_UPDATE: usize = 1 << 15;
+
+/// The buffers of one update, all of one length: the three every optimizer reads and
+/// writes, and its `S` state buffers (moments, momentum), each empty when unused.
+pub(crate) struct Buffers<'a, T, const S: usize> {
+    pub parameters: &'a [T],
+    pub gradients: &'a [T],
+    pub updated: &'a mut [T],
+    pub state: [&'a mut [T]; S],
+}
+
+impl<T, const S: usize> Buffers<'_, T, S> {
+    /// The values before `mid` and those from it, in every buffer (an empty state buffer
+    /// stays empty in both).
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (parameters, parameters_rest) = self.parameters.split_at(mid);
+        let (gradients, gradients_rest) = self.gradients.split_at(mid);
+        let (updated, updated_rest) = self.updated.split_at_mut(mid);
+        let mut halves = self.state.map(|buffer| {
+            let (low, high) = buffer.split_at_mut(mid.min(buffer.len()));
+            (Some(low), Some(high))
+        });
+        let state = core::array::from_fn(|i| halves[i].0.take().unwrap_or_default());
+        let state_rest = core::array::from_fn(|i| halves[i].1.take().unwrap_or_default());
+        (
+            Self { parameters, gradients, updated, state },
+            Buffers {
+                parameters: parameters_rest,
+                gradients: gradients_rest,
+                updated: updated_rest,
+                state: state_rest,
+            },
+        )
+    }
+}
+
+/// Runs `update` over `buffers`, in as many contiguous parts as the products use threads
+/// when there are [`PARALLEL_UPDATE`] values or more; returns whether every part's update
+/// was finite.
+#[inline(always)]
+pub(crate) fn in_parts<T: Real, const S: usize>(
+    buffers: Buffers<'_, T, S>,
+    update: &(impl Fn(Buffers<'_, T, S>) -> bool + Sync),
+) -> bool {
+    if buffers.parameters.len() < PARALLEL_UPDATE || gemm::threads() == 1 {
+        return update(buffers);
+    }
+    split(buffers, gemm::threads(), update)
+}
+
+fn split<T: Real, const S: usize>(
+    buffers: Buffers<'_, T, S>,
+    parts: usize,
+    update: &(impl Fn(Buffers<'_, T, S>) -> bool + Sync),
+) -> bool {
+    if parts <= 1 {
+        return update(buffers);
+    }
+    // Parts start on a 64-byte line (16 `f32`), so no line is written by both threads.
+    let len = buffers.parameters.len();
+    let mid = (len / 2).next_multiple_of(16).min(len);
+    let (low, high) = buffers.split_at(mid);
+    let (mut low_finite, mut high_finite) = (false, false);
+    gemm::join(
+        || low_finite = split(low, parts / 2, update),
+        || high_finite = split(high, parts - parts / 2, update),
+    );
+    low_finite && high_finite
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three steps of `optimizer` on `len` parameters with seeded gradients; the parameters
+    /// after each step.
+    fn trajectory(mut optimizer: impl Optimizer<f32>, len: usize, threads: usize) -> Vec<Vec<f32>> {
+        gemm::set_threads(threads);
+        optimizer.prepare(len);
+        let mut parameters: Vec<f32> = (0..len).map(|i| ((i as f32) * 0.37).sin()).collect();
+        let mut updated = vec![0.0; len];
+        let mut after = Vec::new();
+        for step in 0..3 {
+            let gradients: Vec<f32> = (0..len).map(|i| ((i * (step + 2)) as f32 * 0.11).cos()).collect();
+            assert!(optimizer.step(&parameters, &gradients, &mut updated));
+            core::mem::swap(&mut parameters, &mut updated);
+            after.push(parameters.clone());
+        }
+        gemm::set_threads(1);
+        after
+    }
+
+    /// Every optimizer, with every buffer of state it may keep, updates bit for bit the same
+    /// on two threads as on one, at a size that splits (and one that does not, an odd count
+    /// so the parts are uneven).
+    #[test]
+    fn updates_on_two_threads_are_those_of_one() {
+        let sgd = SgdConfig {
+            learning_rate: 0.1,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 0.01,
+            dampening: 0.1,
+        };
+        let adam = AdamConfig { amsgrad: true, weight_decay: 0.01, ..AdamConfig::default() };
+        let rmsprop =
+            RmsPropConfig { momentum: 0.5, centered: true, weight_decay: 0.01, ..RmsPropConfig::default() };
+        for len in [PARALLEL_UPDATE + 1001, 999] {
+            let same = |name: &str, one: Vec<Vec<f32>>, two: Vec<Vec<f32>>| {
+                assert!(one == two, "{name} at {len} parameters differs on two threads");
+            };
+            same(
+                "SGD",
+                trajectory(Sgd::with_learning_rate(0.1), len, 1),
+                trajectory(Sgd::with_learning_rate(0.1), len, 2),
+            );
+            same("SGD with momentum", trajectory(Sgd::new(sgd), len, 1), trajectory(Sgd::new(sgd), len, 2));
+            same("Adam", trajectory(Adam::new(adam), len, 1), trajectory(Adam::new(adam), len, 2));
+            same("AdamW", trajectory(AdamW::new(adam), len, 1), trajectory(AdamW::new(adam), len, 2));
+            same(
+                "RMSprop",
+                trajectory(RmsProp::new(rmsprop), len, 1),
+                trajectory(RmsProp::new(rmsprop), len, 2),
+            );
+            let rprop = || Rprop::new(RpropConfig::default());
+            same("Rprop", trajectory(rprop(), len, 1), trajectory(rprop(), len, 2));
+        }
+    }
+
+    /// A part that is not finite fails the whole update, whichever thread ran it.
+    #[test]
+    fn a_non_finite_value_in_either_part_fails_the_update() {
+        let len = PARALLEL_UPDATE * 2;
+        gemm::set_threads(2);
+        for at in [3, len - 3] {
+            let mut gradients = vec![0.5_f32; len];
+            gradients[at] = f32::INFINITY;
+            let mut updated = vec![0.0; len];
+            assert!(!Sgd::with_learning_rate(0.1).step(&vec![1.0; len], &gradients, &mut updated), "at {at}");
+        }
+        gemm::set_threads(1);
+    }
 }

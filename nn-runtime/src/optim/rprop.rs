@@ -1,7 +1,7 @@
 //! Resilient backpropagation, `torch.optim.Rprop` semantics (iRprop⁻, as FANN's
 //! `FANN_TRAIN_RPROP`).
 
-use super::Optimizer;
+use super::{Buffers, Optimizer, in_parts};
 use crate::Real;
 
 /// Hyperparameters of [`Rprop`], with PyTorch's defaults.
@@ -68,32 +68,41 @@ impl<T: Real> Optimizer<T> for Rprop<T> {
         let RpropConfig { etas: (shrink, grow), step_sizes: (smallest, largest), .. } = self.config;
         let (shrink, grow) = (T::from_float(shrink), T::from_float(grow));
         let (smallest, largest) = (T::from_float(smallest), T::from_float(largest));
-        let state = self.previous.iter_mut().zip(self.step_size.iter_mut());
-        let pairs = parameters.iter().zip(gradients);
-        let mut not_finite = 0;
-        for ((new, (&p, &gradient)), (previous, delta)) in updated.iter_mut().zip(pairs).zip(state) {
-            let g = gradient;
-            let agreement = g * *previous;
-            let g = if agreement > T::zero() {
-                *delta = (*delta * grow).min(largest);
-                g
-            } else if agreement < T::zero() {
-                *delta = (*delta * shrink).max(smallest);
-                T::zero()
-            } else {
-                g
-            };
-            *new = if g > T::zero() {
-                p - *delta
-            } else if g < T::zero() {
-                p + *delta
-            } else {
-                p
-            };
-            not_finite |= super::not_finite(gradient) | super::not_finite(*new);
-            *previous = g;
-        }
-        not_finite == 0
+        let buffers = Buffers {
+            parameters,
+            gradients,
+            updated,
+            state: [&mut self.previous[..], &mut self.step_size[..]],
+        };
+        in_parts(buffers, &|part| {
+            let Buffers { parameters, gradients, updated, state: [previous, step_size] } = part;
+            let state = previous.iter_mut().zip(step_size.iter_mut());
+            let pairs = parameters.iter().zip(gradients);
+            let mut not_finite = 0;
+            for ((new, (&p, &gradient)), (previous, delta)) in updated.iter_mut().zip(pairs).zip(state) {
+                let g = gradient;
+                let agreement = g * *previous;
+                let g = if agreement > T::zero() {
+                    *delta = (*delta * grow).min(largest);
+                    g
+                } else if agreement < T::zero() {
+                    *delta = (*delta * shrink).max(smallest);
+                    T::zero()
+                } else {
+                    g
+                };
+                *new = if g > T::zero() {
+                    p - *delta
+                } else if g < T::zero() {
+                    p + *delta
+                } else {
+                    p
+                };
+                not_finite |= super::not_finite(gradient) | super::not_finite(*new);
+                *previous = g;
+            }
+            not_finite == 0
+        })
     }
 
     fn learning_rate(&self) -> f64 {
