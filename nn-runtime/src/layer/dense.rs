@@ -278,7 +278,7 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 /// Training forward for a batch: keeps `z = W·input + b` for the backward pass and writes
 /// `a = σ(z)`. One sample takes `z` as [`forward_one`] does and `σ` across its outputs in
 /// vector lanes; a batch takes `z` from [`affine`] (or, for a wide layer on a small batch,
-/// from [`affine_transposed`] with `a` as its scratch) and `σ` in one pass over it, which
+/// from `zᵀ = W·xᵀ` and a transpose, with `a` as scratch) and `σ` in one pass over it, which
 /// vectorises across samples (applying `σ` output by output inside the per-sample loop ran
 /// scalar: a 32 → 24 → 10 tanh network's training step at 32 samples went 26.1 → 17.3 µs).
 #[cfg(feature = "std")]
