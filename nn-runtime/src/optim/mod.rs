@@ -168,8 +168,8 @@ mod tests {
     }
 
     /// Every optimizer, with every buffer of state it may keep, updates bit for bit the same
-    /// on two threads as on one, at a size that splits (and one that does not, an odd count
-    /// so the parts are uneven).
+    /// on two threads as on one: at a size that splits, into uneven parts (an odd count),
+    /// and at one that does not.
     #[test]
     fn updates_on_two_threads_are_those_of_one() {
         let sgd = SgdConfig {
