@@ -71,30 +71,34 @@ impl<T: Real> Moments<T> {
         let amsgrad = config.amsgrad;
         let state = [&mut self.first[..], &mut self.second[..], &mut self.second_max[..]];
         let buffers = Buffers { parameters, gradients, updated, state };
-        in_parts(buffers, &|part| {
-            let Buffers { parameters, gradients, updated, state: [first, second, second_max] } = part;
-            let moments = first.iter_mut().zip(second.iter_mut());
-            let pairs = parameters.iter().zip(gradients);
-            let mut not_finite = 0;
-            for (index, ((new, (&p, &gradient)), (m, v))) in
-                updated.iter_mut().zip(pairs).zip(moments).enumerate()
-            {
-                let p = p * decay;
-                let g = gradient + l2 * p;
-                *m += (g - *m) * one_minus_beta1;
-                *v = beta2 * *v + one_minus_beta2 * g * g;
-                let v_used = if amsgrad {
-                    let max = &mut second_max[index];
-                    *max = max.max(*v);
-                    *max
-                } else {
-                    *v
-                };
-                *new = p - step_size * *m / (v_used.sqrt() / correction2 + epsilon);
-                not_finite |= super::not_finite(*new);
-            }
-            not_finite == 0
-        })
+        in_parts(
+            buffers,
+            #[inline(always)]
+            |part| {
+                let Buffers { parameters, gradients, updated, state: [first, second, second_max] } = part;
+                let moments = first.iter_mut().zip(second.iter_mut());
+                let pairs = parameters.iter().zip(gradients);
+                let mut not_finite = 0;
+                for (index, ((new, (&p, &gradient)), (m, v))) in
+                    updated.iter_mut().zip(pairs).zip(moments).enumerate()
+                {
+                    let p = p * decay;
+                    let g = gradient + l2 * p;
+                    *m += (g - *m) * one_minus_beta1;
+                    *v = beta2 * *v + one_minus_beta2 * g * g;
+                    let v_used = if amsgrad {
+                        let max = &mut second_max[index];
+                        *max = max.max(*v);
+                        *max
+                    } else {
+                        *v
+                    };
+                    *new = p - step_size * *m / (v_used.sqrt() / correction2 + epsilon);
+                    not_finite |= super::not_finite(*new);
+                }
+                not_finite == 0
+            },
+        )
     }
 }
 

@@ -89,37 +89,41 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
         let state =
             [&mut self.square_average[..], &mut self.gradient_average[..], &mut self.momentum_buffer[..]];
         let buffers = Buffers { parameters, gradients, updated, state };
-        in_parts(buffers, &|part| {
-            let Buffers {
-                parameters,
-                gradients,
-                updated,
-                state: [square_average, gradient_average, momentum_buffer],
-            } = part;
-            let mut not_finite = 0;
-            let pairs = parameters.iter().zip(gradients);
-            for (index, (new, (&p, &gradient))) in updated.iter_mut().zip(pairs).enumerate() {
-                let g = gradient + wd * p;
-                let s = &mut square_average[index];
-                *s = alpha_t * *s + keep * g * g;
-                let denominator = if centered {
-                    let average = &mut gradient_average[index];
-                    *average += (g - *average) * keep;
-                    (*s - *average * *average).sqrt() + eps
-                } else {
-                    s.sqrt() + eps
-                };
-                if momentum > 0.0 {
-                    let b = &mut momentum_buffer[index];
-                    *b = mu * *b + g / denominator;
-                    *new = p - lr * *b;
-                } else {
-                    *new = p - lr * g / denominator;
+        in_parts(
+            buffers,
+            #[inline(always)]
+            |part| {
+                let Buffers {
+                    parameters,
+                    gradients,
+                    updated,
+                    state: [square_average, gradient_average, momentum_buffer],
+                } = part;
+                let mut not_finite = 0;
+                let pairs = parameters.iter().zip(gradients);
+                for (index, (new, (&p, &gradient))) in updated.iter_mut().zip(pairs).enumerate() {
+                    let g = gradient + wd * p;
+                    let s = &mut square_average[index];
+                    *s = alpha_t * *s + keep * g * g;
+                    let denominator = if centered {
+                        let average = &mut gradient_average[index];
+                        *average += (g - *average) * keep;
+                        (*s - *average * *average).sqrt() + eps
+                    } else {
+                        s.sqrt() + eps
+                    };
+                    if momentum > 0.0 {
+                        let b = &mut momentum_buffer[index];
+                        *b = mu * *b + g / denominator;
+                        *new = p - lr * *b;
+                    } else {
+                        *new = p - lr * g / denominator;
+                    }
+                    not_finite |= super::not_finite(*new);
                 }
-                not_finite |= super::not_finite(*new);
-            }
-            not_finite == 0
-        })
+                not_finite == 0
+            },
+        )
     }
 
     fn learning_rate(&self) -> f64 {

@@ -74,35 +74,39 @@ impl<T: Real> Optimizer<T> for Rprop<T> {
             updated,
             state: [&mut self.previous[..], &mut self.step_size[..]],
         };
-        in_parts(buffers, &|part| {
-            let Buffers { parameters, gradients, updated, state: [previous, step_size] } = part;
-            let state = previous.iter_mut().zip(step_size.iter_mut());
-            let pairs = parameters.iter().zip(gradients);
-            let mut not_finite = 0;
-            for ((new, (&p, &gradient)), (previous, delta)) in updated.iter_mut().zip(pairs).zip(state) {
-                let g = gradient;
-                let agreement = g * *previous;
-                let g = if agreement > T::zero() {
-                    *delta = (*delta * grow).min(largest);
-                    g
-                } else if agreement < T::zero() {
-                    *delta = (*delta * shrink).max(smallest);
-                    T::zero()
-                } else {
-                    g
-                };
-                *new = if g > T::zero() {
-                    p - *delta
-                } else if g < T::zero() {
-                    p + *delta
-                } else {
-                    p
-                };
-                not_finite |= super::not_finite(gradient) | super::not_finite(*new);
-                *previous = g;
-            }
-            not_finite == 0
-        })
+        in_parts(
+            buffers,
+            #[inline(always)]
+            |part| {
+                let Buffers { parameters, gradients, updated, state: [previous, step_size] } = part;
+                let state = previous.iter_mut().zip(step_size.iter_mut());
+                let pairs = parameters.iter().zip(gradients);
+                let mut not_finite = 0;
+                for ((new, (&p, &gradient)), (previous, delta)) in updated.iter_mut().zip(pairs).zip(state) {
+                    let g = gradient;
+                    let agreement = g * *previous;
+                    let g = if agreement > T::zero() {
+                        *delta = (*delta * grow).min(largest);
+                        g
+                    } else if agreement < T::zero() {
+                        *delta = (*delta * shrink).max(smallest);
+                        T::zero()
+                    } else {
+                        g
+                    };
+                    *new = if g > T::zero() {
+                        p - *delta
+                    } else if g < T::zero() {
+                        p + *delta
+                    } else {
+                        p
+                    };
+                    not_finite |= super::not_finite(gradient) | super::not_finite(*new);
+                    *previous = g;
+                }
+                not_finite == 0
+            },
+        )
     }
 
     fn learning_rate(&self) -> f64 {
