@@ -233,11 +233,12 @@ pub(crate) fn splits(multiply_adds: usize) -> bool {
     threads() > 1 && multiply_adds >= PARALLEL_THRESHOLD
 }
 
-/// Runs `a` and `b` at once, on the threads [`set_threads`] gives the products: the helper
-/// thread's for two, rayon's pool for more. (The optimizers' update, split as a product is.)
+/// Runs `a` and `b` at once, the two halves of work split `parts` ways: on the helper
+/// thread for two parts, through rayon's pool for more. (A product's rows, an optimizer's
+/// update.)
 #[cfg(feature = "std")]
-pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(a: A, b: B) {
-    if threads() == 2 {
+pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(parts: usize, a: A, b: B) {
+    if parts == 2 {
         helper::join(a, b);
     } else {
         rayon::join(a, b);
@@ -268,11 +269,7 @@ fn split_rows<T: Send>(
     {
         let top = || split_rows(top, ldc, rows.start..middle, left.max(1), align, work);
         let bottom = || split_rows(bottom, ldc, middle..rows.end, right.max(1), align, work);
-        if parts == 2 {
-            helper::join(top, bottom);
-        } else {
-            rayon::join(top, bottom);
-        }
+        join(parts, top, bottom);
     }
     // Without `std` there is one thread.
     #[cfg(not(feature = "std"))]

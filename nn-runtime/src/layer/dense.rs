@@ -324,9 +324,7 @@ pub fn forward_train_one<T: Real, A: Activation<T>, const IN: usize, const OUT: 
     x: &[T; IN],
     (z, a): (&mut [T], &mut [T]),
 ) -> [T; OUT] {
-    let mut values = [T::zero(); OUT];
-    affine_one::<T, IN, OUT>(weight, bias, x, &mut values);
-    z[..OUT].copy_from_slice(&values);
+    let mut values = affine_train_one::<T, IN, OUT>(weight, bias, x, z);
     activate_one(activation, &mut values);
     a[..OUT].copy_from_slice(&values);
     values

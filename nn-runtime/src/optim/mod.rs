@@ -158,6 +158,7 @@ fn split<T: Real, const S: usize>(
     let (low, high) = buffers.split_at(mid);
     let (mut low_finite, mut high_finite) = (false, false);
     gemm::join(
+        parts,
         || low_finite = split(low, parts / 2, update),
         || high_finite = split(high, parts - parts / 2, update),
     );
