@@ -2,9 +2,8 @@
 //! of eight units and more; the caller checks that the CPU has AVX2.
 
 use core::arch::x86_64::{
-    __m256, _CMP_LT_OQ, _mm256_add_epi32, _mm256_add_ps, _mm256_and_ps, _mm256_andnot_ps, _mm256_blendv_ps,
-    _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmp_ps, _mm256_div_ps, _mm256_fmadd_ps,
-    _mm256_fnmadd_ps, _mm256_loadu_ps, _mm256_max_ps, _mm256_min_ps, _mm256_mul_ps, _mm256_or_ps,
+    __m256, _mm256_add_epi32, _mm256_add_ps, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_div_ps,
+    _mm256_fmadd_ps, _mm256_fnmadd_ps, _mm256_loadu_ps, _mm256_max_ps, _mm256_min_ps, _mm256_mul_ps,
     _mm256_set1_epi32, _mm256_set1_ps, _mm256_slli_epi32, _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps,
     _mm256_xor_ps,
 };
@@ -18,21 +17,10 @@ const LANES: usize = 8;
 type V = __m256;
 
 use {
-    _mm256_add_ps as add, _mm256_and_ps as and, _mm256_andnot_ps as and_not, _mm256_div_ps as div,
-    _mm256_fmadd_ps as mul_add, _mm256_fnmadd_ps as negated_mul_add, _mm256_max_ps as max,
-    _mm256_min_ps as min, _mm256_mul_ps as mul, _mm256_or_ps as or, _mm256_set1_ps as splat,
-    _mm256_sub_ps as sub, _mm256_xor_ps as xor,
+    _mm256_add_ps as add, _mm256_div_ps as div, _mm256_fmadd_ps as mul_add,
+    _mm256_fnmadd_ps as negated_mul_add, _mm256_max_ps as max, _mm256_min_ps as min, _mm256_mul_ps as mul,
+    _mm256_set1_ps as splat, _mm256_sub_ps as sub, _mm256_xor_ps as xor,
 };
-
-#[target_feature(enable = "avx2,fma")]
-fn less(a: V, b: V) -> V {
-    _mm256_cmp_ps::<_CMP_LT_OQ>(a, b)
-}
-
-#[target_feature(enable = "avx2,fma")]
-fn select(mask: V, then: V, otherwise: V) -> V {
-    _mm256_blendv_ps(otherwise, then, mask)
-}
 
 #[target_feature(enable = "avx2,fma")]
 fn scale_by_exponent(y: V, shifted: V) -> V {

@@ -12,8 +12,7 @@
 //!
 //! [`lane_kernels!`] writes the three kernels in a module that has brought into scope a
 //! vector type `V` and the operations `splat`, `add`, `sub`, `mul`, `mul_add`,
-//! `negated_mul_add`, `div`, `min`, `max`, `and`, `and_not` (`!a & b`), `or`, `xor`, `less`
-//! (a lane mask), `select(mask, then, otherwise)` and `scale_by_exponent(y, shifted)`
+//! `negated_mul_add`, `div`, `min`, `max`, `xor` and `scale_by_exponent(y, shifted)`
 //! (`y·2ⁿ`, with `n` in the low mantissa bits of `shifted`), each a thin wrapper over one or
 //! two instructions, and the attribute its functions carry.
 
@@ -40,21 +39,22 @@ macro_rules! lane_kernels {
             scale_by_exponent(y, shifted)
         }
 
-        /// [`super::tanh`] on every lane: both branches, each lane's one selected.
+        /// [`super::tanh`] on every lane. The clamp as in [`exp`], NaN kept.
         $(#[$attribute])*
         fn tanh(x: V) -> V {
-            let sign = splat(-0.0);
-            let magnitude = and_not(sign, x);
+            use $crate::vectorised::{TANH_CLAMP, TANH_DENOMINATOR, TANH_NUMERATOR};
+            let x = min(splat(TANH_CLAMP), max(splat(-TANH_CLAMP), x));
             let z = mul(x, x);
-            let mut p = splat(-5.704_988_7e-3);
-            for c in [2.063_909e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328e-1] {
-                p = mul_add(p, z, splat(c));
-            }
-            let small = mul_add(mul(p, z), x, x);
-            let e = exp(mul(splat(2.0), magnitude));
-            let large = sub(splat(1.0), div(splat(2.0), add(e, splat(1.0))));
-            let large = or(and_not(sign, large), and(sign, x));
-            select(less(magnitude, splat(0.625)), small, large)
+            let [n4, n3, n2, n1] = TANH_NUMERATOR;
+            let [d4, d3, d2, d1] = TANH_DENOMINATOR;
+            let numerator = mul_add(z, splat(n4), splat(n3));
+            let numerator = mul_add(mul_add(numerator, z, splat(n2)), z, splat(n1));
+            let numerator = mul_add(numerator, z, splat(1.0));
+            let denominator = mul_add(z, splat(d4), splat(d3));
+            let denominator = mul_add(mul_add(denominator, z, splat(d2)), z, splat(d1));
+            let denominator = mul_add(denominator, z, splat(1.0));
+            let tanh = div(mul(x, numerator), denominator);
+            min(splat(1.0), max(splat(-1.0), tanh))
         }
 
         /// [`crate::Real::sigmoid`] on every lane: `1 / (1 + e^(−x))`.

@@ -1,8 +1,9 @@
-//! `exp` and `tanh` for `f32` in a form the compiler vectorises: branch-free polynomials
-//! (Cephes' `expf` and `tanhf`) whose loops become SIMD code, where the platform's `expf`
-//! and `tanhf` are one call per value. Plain multiplies and adds, not `mul_add`: without
-//! FMA in the target, `mul_add` is a call to a software `fmaf`. Within 2 units in the last place of the correctly
-//! rounded value on every input (measured in the tests below over a dense sweep). Reached
+//! `exp` and `tanh` for `f32` in a form the compiler vectorises: branch-free (Cephes'
+//! `expf` polynomial, a rational `tanh`), so their loops become SIMD code, where the
+//! platform's `expf` and `tanhf` are one call per value. Plain multiplies and adds, not
+//! `mul_add`: without FMA in the target, `mul_add` is a call to a software `fmaf`. `exp` is
+//! within 2 units in the last place of the correctly rounded value on every input, `tanh`
+//! within 6.2 (measured in the tests below over a dense sweep, and over every `f32`). Reached
 //! through [`Real::exp_vectorised`](crate::Real::exp_vectorised),
 //! [`Real::sigmoid`](crate::Real::sigmoid) and
 //! [`Real::tanh_vectorised`](crate::Real::tanh_vectorised); `f64` keeps the platform's.
@@ -49,21 +50,38 @@ pub fn exp(x: f32) -> f32 {
     y * f32::from_bits(exponent << 23)
 }
 
-/// `tanh(x)`: an odd polynomial below `|x| = 0.625`, `1 − 2/(e^{2|x|} + 1)` above, both
-/// computed and the right one selected (no branch).
+/// Inputs to [`tanh`] are clamped to `±TANH_CLAMP`, from where `tanh` rounds to `±1` in
+/// `f32` (from `13·ln 2 ≈ 9.011`); the clamp also keeps `x⁸` from overflowing.
+const TANH_CLAMP: f32 = 9.02;
+
+/// The coefficients of `tanh(x) ≈ x·N(x²)/D(x²)` after the constant terms, both 1, highest
+/// power first (Horner's order): `N(z) = 1 + n₁z + … + n₄z⁴`, `D(z) = 1 + d₁z + … + d₄z⁴`.
+/// Fitted for least relative error over `[0, 9.02]` (3.7·10⁻⁸ there, with the coefficients
+/// rounded to `f32`); all positive, so neither polynomial cancels.
+const TANH_NUMERATOR: [f32; 4] = [1.338_432_3e-8, 2.063_584_5e-5, 3.497_459e-3, 1.338_268_8e-1];
+const TANH_DENOMINATOR: [f32; 4] = [7.790_262e-7, 3.288_519_5e-4, 2.588_436_6e-2, 4.671_601e-1];
+
+/// `tanh(x) ≈ x·N(x²)/D(x²)`, a [4/4] rational function in `x²` ([`TANH_NUMERATOR`]) on the
+/// input clamped to `±9.02`, the result clamped to `±1`: nine multiply-adds and one
+/// division, branch-free; exactly `x` for tiny inputs (both polynomials end in `+ 1`),
+/// exactly `±1` far out, odd, NaN kept. Within 6.2 units in the last place of the correctly
+/// rounded value on every `f32` (5.4 with fused multiply-adds; measured over all of them,
+/// the worst near `x = 7`, where each of the polynomials' roundings weighs a full unit);
+/// Eigen's rational `tanh`, RTNeural's fastest backend, measured 6.6 here.
+///
+/// The form before, `1 − 2/(e^{2|x|} + 1)` with an odd polynomial below 0.625, is within 2
+/// units, but costs about thirty-six vector instructions against these fifteen: a
+/// 1 → 4 → 4 → 1 tanh network ran one sample in 26.4 against 15.2 ns.
 #[inline(always)]
 #[must_use]
 pub fn tanh(x: f32) -> f32 {
-    let magnitude = x.abs();
+    let x = x.clamp(-TANH_CLAMP, TANH_CLAMP);
     let z = x * x;
-    let p = -5.704_988_7e-3_f32;
-    let p = p * z + 2.063_909e-2;
-    let p = p * z + -5.373_971_6e-2;
-    let p = p * z + 1.333_144_2e-1;
-    let p = p * z + -3.333_328e-1;
-    let small = p * z * x + x;
-    let large = (1.0 - 2.0 / (exp(2.0 * magnitude) + 1.0)).copysign(x);
-    if magnitude < 0.625 { small } else { large }
+    let [n4, n3, n2, n1] = TANH_NUMERATOR;
+    let [d4, d3, d2, d1] = TANH_DENOMINATOR;
+    let numerator = (((n4 * z + n3) * z + n2) * z + n1) * z + 1.0;
+    let denominator = (((d4 * z + d3) * z + d2) * z + d1) * z + 1.0;
+    (x * numerator / denominator).clamp(-1.0, 1.0)
 }
 
 /// `v = tanh(v)` for every value, whole vectors at a time: for the few values of a
@@ -183,22 +201,31 @@ mod tests {
         assert!(exp(f32::NAN).is_nan());
     }
 
-    /// Values where each branch of the kernels changes: zeros, both ends of `exp`'s clamp,
-    /// `tanh`'s switch at 0.625, infinities and NaN, then a sweep.
+    /// Values where the kernels' clamps take over: zeros, both ends of `exp`'s clamp and of
+    /// `tanh`'s, infinities and NaN, then a sweep.
     fn edges_and_sweep() -> Vec<f32> {
-        let edges = [0.0, -0.0, 0.625, 0.624_999_9, 44.4, 44.5, 88.8, 100.0, f32::INFINITY, f32::NAN, 1e-30];
+        let edges = [0.0, -0.0, 9.02, 9.019_999, 44.4, 44.5, 88.8, 100.0, f32::INFINITY, f32::NAN, 1e-30];
         let edges = edges.into_iter().flat_map(|v| [v, -v]);
         edges.chain(sweep(-100.0, 100.0).step_by(13)).collect()
     }
 
     /// Every length from 0 to 40, so each kernel's whole vectors and its rest are covered:
-    /// bit for bit the scalar function without FMA, within one unit in the last place of it
-    /// with (fused multiply-adds round once where it rounds twice).
-    fn every_length(values: &[f32], in_place: fn(&mut [f32]), scalar: fn(f32) -> f32, name: &str) {
+    /// bit for bit the scalar function without FMA; with it, within `fused` units in the last
+    /// place of it (fused multiply-adds round once where it rounds twice).
+    fn every_length(
+        values: &[f32],
+        in_place: fn(&mut [f32]),
+        scalar: fn(f32) -> f32,
+        fused: f64,
+        name: &str,
+    ) {
         #[cfg(target_arch = "x86_64")]
-        let allowed = if crate::gemm::has_avx2_fma() { 1.0 } else { 0.0 };
+        let allowed = if crate::gemm::has_avx2_fma() { fused } else { 0.0 };
         #[cfg(not(target_arch = "x86_64"))]
-        let allowed = 0.0;
+        let allowed = {
+            _ = fused;
+            0.0
+        };
         for len in 0..=40 {
             for chunk in values.chunks(len.max(1)).take(400) {
                 let chunk = &chunk[..len.min(chunk.len())];
@@ -216,17 +243,21 @@ mod tests {
         }
     }
 
+    /// The logistic function's kernels within one unit of the scalar function with FMA (its
+    /// `exp` sums from the smallest term). `tanh`'s within eight: the scalar function and the
+    /// fused one are each within 6.2 units of the exact value, on either side (the most they
+    /// differ by over every `f32`, measured, is 8).
     #[test]
     fn in_place_kernels_agree_with_the_scalar_functions() {
         let values = edges_and_sweep();
-        every_length(&values, tanh_in_place, tanh, "tanh");
-        every_length(&values, sigmoid_in_place, |x| 1.0 / (1.0 + exp(-x)), "sigmoid");
+        every_length(&values, tanh_in_place, tanh, 8.0, "tanh");
+        every_length(&values, sigmoid_in_place, |x| 1.0 / (1.0 + exp(-x)), 1.0, "sigmoid");
     }
 
     /// The in-place kernels as accurate as [`tanh`] itself, over the same sweep, in slices of
     /// five (the fused four-lane kernel and its padded rest) and of sixteen (eight lanes).
     #[test]
-    fn in_place_tanh_is_within_two_ulps() {
+    fn in_place_tanh_is_within_six_ulps() {
         let values: Vec<f32> = sweep(-20.0, 20.0).filter(|x| x.abs() > 1e-30).collect();
         for len in [5, 16] {
             let mut got = values.clone();
@@ -235,20 +266,39 @@ mod tests {
             }
             let worst =
                 values.iter().zip(&got).map(|(&x, &y)| ulps(y, f64::from(x).tanh())).fold(0.0, f64::max);
-            assert!(worst <= 2.0, "tanh_in_place in slices of {len}: {worst} ulps");
+            assert!(worst <= 6.2, "tanh_in_place in slices of {len}: {worst} ulps");
         }
     }
 
     #[test]
-    fn tanh_is_within_two_ulps_and_odd() {
+    fn tanh_is_within_six_ulps_odd_exact_near_zero_and_saturated_far_out() {
         let worst = sweep(-20.0, 20.0)
             .filter(|x| x.abs() > 1e-30)
             .map(|x| ulps(tanh(x), f64::from(x).tanh()))
             .fold(0.0, f64::max);
-        assert!(worst <= 2.0, "tanh: {worst} ulps");
-        assert_eq!(tanh(0.0), 0.0);
-        assert_eq!(tanh(100.0), 1.0);
-        assert_eq!(tanh(-100.0), -1.0);
+        assert!(worst <= 6.2, "tanh: {worst} ulps");
+        for tiny in [1e-20, 1e-40, 2e-4] {
+            assert_eq!(tanh(tiny), tiny);
+            assert_eq!(tanh(-tiny), -tiny);
+        }
+        assert_eq!(tanh(0.0).to_bits(), 0.0_f32.to_bits());
+        assert_eq!(tanh(-0.0).to_bits(), (-0.0_f32).to_bits());
+        for far in [9.02, 9.1, 100.0, f32::MAX, f32::INFINITY] {
+            assert_eq!(tanh(far), 1.0);
+            assert_eq!(tanh(-far), -1.0);
+        }
+        assert!(tanh(f32::NAN).is_nan());
         assert_eq!(tanh(-0.3), -tanh(0.3));
+    }
+
+    /// Every `f32` from 4 to 10, where the rational function comes within a few units of 1:
+    /// none above it, in the scalar function and in the kernels.
+    #[test]
+    fn tanh_never_exceeds_one() {
+        let values: Vec<f32> = (4.0_f32.to_bits()..=10.0_f32.to_bits()).map(f32::from_bits).collect();
+        assert!(values.iter().all(|&x| tanh(x) <= 1.0));
+        let mut lanes = values.clone();
+        tanh_in_place(&mut lanes);
+        assert!(lanes.iter().all(|&y| y <= 1.0));
     }
 }

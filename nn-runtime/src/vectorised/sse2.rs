@@ -5,9 +5,9 @@
 //! FMA: VEX-encoded, with fused multiply-adds.
 
 use core::arch::x86_64::{
-    __m128, _mm_add_epi32, _mm_add_ps, _mm_and_ps, _mm_andnot_ps, _mm_castps_si128, _mm_castsi128_ps,
-    _mm_cmplt_ps, _mm_div_ps, _mm_loadu_ps, _mm_max_ps, _mm_min_ps, _mm_mul_ps, _mm_or_ps, _mm_set1_epi32,
-    _mm_set1_ps, _mm_slli_epi32, _mm_storeu_ps, _mm_sub_epi32, _mm_sub_ps, _mm_xor_ps,
+    __m128, _mm_add_epi32, _mm_add_ps, _mm_castps_si128, _mm_castsi128_ps, _mm_div_ps, _mm_loadu_ps,
+    _mm_max_ps, _mm_min_ps, _mm_mul_ps, _mm_set1_epi32, _mm_set1_ps, _mm_slli_epi32, _mm_storeu_ps,
+    _mm_sub_epi32, _mm_sub_ps, _mm_xor_ps,
 };
 
 use super::SHIFTER;
@@ -19,9 +19,8 @@ pub(super) const LANES: usize = 4;
 type V = __m128;
 
 use {
-    _mm_add_ps as add, _mm_and_ps as and, _mm_andnot_ps as and_not, _mm_cmplt_ps as less, _mm_div_ps as div,
-    _mm_max_ps as max, _mm_min_ps as min, _mm_mul_ps as mul, _mm_or_ps as or, _mm_set1_ps as splat,
-    _mm_sub_ps as sub, _mm_xor_ps as xor,
+    _mm_add_ps as add, _mm_div_ps as div, _mm_max_ps as max, _mm_min_ps as min, _mm_mul_ps as mul,
+    _mm_set1_ps as splat, _mm_sub_ps as sub, _mm_xor_ps as xor,
 };
 
 /// `a·b + c`, two roundings: SSE2 has no fused multiply-add.
@@ -36,12 +35,6 @@ fn mul_add(a: V, b: V, c: V) -> V {
 #[inline]
 fn negated_mul_add(a: V, b: V, c: V) -> V {
     sub(c, mul(a, b))
-}
-
-#[target_feature(enable = "sse2")]
-#[inline]
-fn select(mask: V, then: V, otherwise: V) -> V {
-    or(and(mask, then), and_not(mask, otherwise))
 }
 
 #[target_feature(enable = "sse2")]
@@ -93,9 +86,7 @@ pub(super) mod fused {
     };
 
     use super::super::lanes::lane_kernels;
-    use super::{
-        LANES, V, add, and, and_not, div, less, max, min, mul, or, scale_by_exponent, select, splat, sub, xor,
-    };
+    use super::{LANES, V, add, div, max, min, mul, scale_by_exponent, splat, sub, xor};
 
     lane_kernels!(#[target_feature(enable = "avx2,fma")] #[inline]);
 
