@@ -89,8 +89,9 @@ pub fn tanh(x: f32) -> f32 {
 /// one-sample layer, which a loop of [`tanh`] leaves to scalar code once it is unrolled.
 ///
 /// On a CPU with AVX2 and FMA every multiply-add is fused: fewer instructions and roundings
-/// than [`tanh`] (a 1 → 16 → 16 → 1 tanh network 65 → 54 ns on this machine's Xeon), at most
-/// one unit in the last place from it and within two of the exact value (tests). Eight
+/// than [`tanh`] (a 1 → 16 → 16 → 1 tanh network 65 → 54 ns on this machine's Xeon, with the
+/// `tanh` of the time), within eight units in the last place of it and 6.2 of the exact
+/// value (tests). Eight
 /// lanes, then for a layer of fewer than eight values four lanes, the last few padded; the
 /// last one to seven values of a wider one in four SSE2 lanes and then one by one, as
 /// everywhere else: bit for bit [`tanh`]. (Sixteen lanes with AVX-512 measured slower: the

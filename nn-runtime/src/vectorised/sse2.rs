@@ -78,8 +78,8 @@ pub(super) fn sigmoid_in_place(values: &mut [f32]) -> &mut [f32] {
 /// operations as the eight-lane [`super::avx2`] kernels, so a value comes out the same
 /// whichever of the two computes it, and the last few values of a slice, padded to four,
 /// too. `#[inline]`, so a caller compiled with those features takes them inline (the
-/// 1 → 4 → 4 → 1 tanh network built with `-C target-cpu=native`: 34.2 → 30.8 ns; the
-/// eight-lane kernels inlined ran the wider networks slower, 1 → 64 → 64 → 1 210 → 274).
+/// 1 → 4 → 4 → 1 tanh network built with `-C target-cpu=native`: 34.2 → 30.8 ns, with the
+/// `tanh` of the time).
 pub(super) mod fused {
     use core::arch::x86_64::{
         _mm_fmadd_ps as mul_add, _mm_fnmadd_ps as negated_mul_add, _mm_loadu_ps, _mm_storeu_ps,
