@@ -83,6 +83,12 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
     #[doc(hidden)]
     fn matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]);
 
+    /// [`Real::matvec`] for a layer below [`crate::layer::dense::SMALL_LAYER`] weights:
+    /// inlined into the caller, sizes and all, where the target has the kernel's
+    /// instructions built in (`-C target-cpu=native`).
+    #[doc(hidden)]
+    fn small_matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]);
+
     /// `self·a + b` with one rounding (a fused multiply-add). Inlined into the GEMM kernels,
     /// where it compiles to one FMA instruction on targets that have one.
     #[must_use]
@@ -101,6 +107,7 @@ macro_rules! impl_real {
         sigmoid_in_place: $sigmoid_in_place:path,
         fma: $fma:path,
         matvec: $matvec:path,
+        small_matvec: $small_matvec:path,
         blocked_matvec: $blocked:expr $(,)?
     ) => {
         impl Real for $float {
@@ -124,6 +131,11 @@ macro_rules! impl_real {
 
             fn matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]) {
                 $matvec(weight, x, bias, y);
+            }
+
+            #[inline(always)]
+            fn small_matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]) {
+                $small_matvec(weight, x, bias, y);
             }
 
             #[cfg(feature = "std")]
@@ -197,6 +209,7 @@ impl_real!(
     sigmoid_in_place: crate::vectorised::sigmoid_in_place,
     fma: math::fma_f32,
     matvec: crate::gemm::matvec_f32,
+    small_matvec: crate::gemm::small_matvec_f32,
     blocked_matvec: cfg!(target_arch = "x86_64"),
 );
 impl_real!(
@@ -209,6 +222,7 @@ impl_real!(
     sigmoid_in_place: each::sigmoid::<f64>,
     fma: math::fma_f64,
     matvec: crate::gemm::matvec_any,
+    small_matvec: crate::gemm::matvec_any,
     blocked_matvec: false,
 );
 

@@ -400,6 +400,22 @@ pub(crate) fn matvec_f32(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32])
     matvec_any(weight, x, bias, y);
 }
 
+/// [`matvec_f32`] for a small layer, inlined where the target has AVX2 and FMA built in: the
+/// feature check folds away and the kernel's loops are unrolled with the layer's sizes (one
+/// sample through 1 → 8 → 8 → 1 tanh 24.1 → 20.4 ns, 1 → 32 → 32 → 1 64 → 55, 1 → 64 →
+/// 64 → 1 173 → 138). Elsewhere as [`matvec_f32`].
+#[cfg_attr(all(target_feature = "avx2", target_feature = "fma"), inline)]
+pub(crate) fn small_matvec_f32(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if y.len() >= 8 && x.len() >= 8 && has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
+            return unsafe { rows8::matvec_avx2_inline(weight, x, bias, y) };
+        }
+    }
+    matvec_any(weight, x, bias, y);
+}
+
 /// [`matvec`] for any type: four rows per pass, compiled for the widest instructions the CPU
 /// has.
 pub(crate) fn matvec_any<T: Real>(weight: &[T], x: &[T], bias: &[T], y: &mut [T]) {

@@ -25,6 +25,14 @@ const ROWS: usize = 8;
 /// When `weight` or `bias` is too short.
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn matvec_avx2(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
+    matvec_avx2_inline(weight, x, bias, y);
+}
+
+/// [`matvec_avx2`], inlined into a caller compiled with AVX2 and FMA: for small layers,
+/// whose sizes the caller knows.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(super) fn matvec_avx2_inline(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
     let (m, k) = (y.len(), x.len());
     assert!(
         weight.len() >= m * k && bias.len() >= m,
