@@ -89,6 +89,11 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
     #[doc(hidden)]
     fn small_matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]);
 
+    /// Whether [`Real::small_matvec`] is inlined and takes layers from four outputs and
+    /// four inputs (`f32` with AVX2 and FMA built in), not only from eight.
+    #[doc(hidden)]
+    const SMALL_MATVEC_FROM_FOUR: bool;
+
     /// `self·a + b` with one rounding (a fused multiply-add). Inlined into the GEMM kernels,
     /// where it compiles to one FMA instruction on targets that have one.
     #[must_use]
@@ -108,10 +113,12 @@ macro_rules! impl_real {
         fma: $fma:path,
         matvec: $matvec:path,
         small_matvec: $small_matvec:path,
-        blocked_matvec: $blocked:expr $(,)?
+        blocked_matvec: $blocked:expr,
+        small_matvec_from_four: $from_four:expr $(,)?
     ) => {
         impl Real for $float {
             const BLOCKED_MATVEC: bool = $blocked;
+            const SMALL_MATVEC_FROM_FOUR: bool = $from_four;
 
             #[cfg(feature = "std")]
             fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
@@ -211,6 +218,7 @@ impl_real!(
     matvec: crate::gemm::matvec_f32,
     small_matvec: crate::gemm::small_matvec_f32,
     blocked_matvec: cfg!(target_arch = "x86_64"),
+    small_matvec_from_four: cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")),
 );
 impl_real!(
     f64,
@@ -224,6 +232,7 @@ impl_real!(
     matvec: crate::gemm::matvec_any,
     small_matvec: crate::gemm::matvec_any,
     blocked_matvec: false,
+    small_matvec_from_four: false,
 );
 
 /// The in-place activations one value at a time, for a type without a vector kernel.

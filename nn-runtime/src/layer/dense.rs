@@ -113,9 +113,10 @@ pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>
 }
 
 /// `z = W·x + b` for one sample: the blocked [`gemm::matvec`] for a large layer, or, from
-/// eight outputs and inputs on where the type has a blocked kernel, the same kernel inlined
-/// up to [`INLINED_MATVEC`] weights ([`Real::small_matvec`]); below, one dot product per
-/// output, unrolled with the sizes known.
+/// eight outputs and inputs on where the type has a blocked kernel (from four where it is
+/// inlined), the same kernel inlined up to [`INLINED_MATVEC`] weights
+/// ([`Real::small_matvec`]); below, one dot product per output, unrolled with the sizes
+/// known.
 #[inline(always)]
 fn affine_one<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],
@@ -124,7 +125,8 @@ fn affine_one<T: Real, const IN: usize, const OUT: usize>(
     z: &mut [T; OUT],
 ) {
     let blocked = T::BLOCKED_MATVEC && IN >= 8 && OUT >= 8;
-    if blocked && IN * OUT <= INLINED_MATVEC {
+    let from_four = T::SMALL_MATVEC_FROM_FOUR && IN >= 4 && OUT >= 4;
+    if (blocked || from_four) && IN * OUT <= INLINED_MATVEC {
         T::small_matvec(&weight[..IN * OUT], x, &bias[..OUT], z);
     } else if blocked || IN * OUT >= SMALL_LAYER {
         gemm::matvec(&weight[..IN * OUT], x, &bias[..OUT], z);
@@ -647,6 +649,9 @@ mod tests {
         loops_match::<24, 10>(1);
         loops_match::<5, 3>(6);
         loops_match::<9, 17>(3);
+        // Four to seven rows or columns: the four-row kernel where nn inlines it.
+        loops_match::<4, 4>(1);
+        loops_match::<6, 5>(1);
         // The blocked kernel inlined at its largest, and out of line just above.
         loops_match::<64, 64>(1);
         loops_match::<72, 57>(1);
