@@ -83,9 +83,9 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
     #[doc(hidden)]
     fn matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]);
 
-    /// [`Real::matvec`] for a layer below [`crate::layer::dense::SMALL_LAYER`] weights:
-    /// inlined into the caller, sizes and all, where the target has the kernel's
-    /// instructions built in (`-C target-cpu=native`).
+    /// [`Real::matvec`] for a one-sample layer of up to 64 × 64 weights: inlined into the
+    /// caller, sizes and all, where the target has the kernel's instructions built in
+    /// (`-C target-cpu=native`).
     #[doc(hidden)]
     fn small_matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]);
 

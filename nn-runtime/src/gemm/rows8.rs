@@ -18,7 +18,7 @@ use core::arch::x86_64::{
 /// Rows per pass: one AVX2 vector of outputs.
 const ROWS: usize = 8;
 
-/// Rows per pass past the last block of eight, from four columns: one SSE vector of outputs.
+/// Rows per pass of [`matvec_four_inline`]: one SSE vector of outputs.
 const HALF: usize = 4;
 
 /// `y = W·x + b` for a row-major `W` of `y.len()` rows and `x.len()` columns. Rows past the
@@ -97,8 +97,8 @@ pub(super) fn matvec_four_inline(weight: &[f32], x: &[f32], bias: &[f32], y: &mu
     }
 }
 
-/// Rows `first..first + 4` of `y = W·x + b` (as a block of eight, in four lanes): a layer of
-/// four to seven outputs, or the four past the last block of eight. Left to LLVM, a 4 × 4
+/// Rows `first..first + 4` of `y = W·x + b`, as a block of eight is summed but in four
+/// lanes, for a layer of fewer than eight rows or columns. Left to LLVM, a 4 × 4
 /// layer unrolled as dot products was gathered across the outputs with 512-bit permutes
 /// where the target has AVX-512 (one sample through 1 → 4 → 4 → 1 tanh 19.8 ns, against
 /// 13.2 with AVX-512 turned off).
