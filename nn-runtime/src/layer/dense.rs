@@ -61,22 +61,31 @@ pub const fn uses_gemm(inputs: usize, outputs: usize, batch: usize) -> bool {
 #[cfg(feature = "std")]
 const GATHERS_ACROSS_OUTPUTS: bool = cfg!(target_feature = "avx512f");
 
-/// `Σᵢ aᵢ·bᵢ`, with independent accumulators so the loop vectorises.
+/// `Σᵢ aᵢ·bᵢ`, with independent accumulators so the loop vectorises and the sum does not
+/// wait on each product in turn: eight from sixteen values, four from four.
 #[inline(always)]
 fn dot<T: Real, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
-    const LANES: usize = 8;
-    if N < 2 * LANES {
+    if N < 4 {
         let mut sum = T::zero();
         for i in 0..N {
             sum += a[i] * b[i];
         }
-        return sum;
+        sum
+    } else if N < 16 {
+        dot_in_lanes::<T, N, 4>(a, b)
+    } else {
+        dot_in_lanes::<T, N, 8>(a, b)
     }
-    let mut lanes = [T::zero(); LANES];
-    let (a_chunks, a_rest) = a.as_chunks::<LANES>();
-    let (b_chunks, b_rest) = b.as_chunks::<LANES>();
+}
+
+/// [`dot`] in `L` accumulators, summed as a tree, then the last `N mod L` products.
+#[inline(always)]
+fn dot_in_lanes<T: Real, const N: usize, const L: usize>(a: &[T; N], b: &[T; N]) -> T {
+    let mut lanes = [T::zero(); L];
+    let (a_chunks, a_rest) = a.as_chunks::<L>();
+    let (b_chunks, b_rest) = b.as_chunks::<L>();
     for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for l in 0..LANES {
+        for l in 0..L {
             lanes[l] += x[l] * y[l];
         }
     }
