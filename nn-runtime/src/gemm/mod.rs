@@ -408,13 +408,16 @@ pub(crate) fn matvec_f32(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32])
 pub(crate) fn small_matvec_f32(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if y.len() >= 8 && x.len() >= 8 && has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
-            return unsafe { rows8::matvec_avx2_inline(weight, x, bias, y) };
-        }
         if y.len() >= 4 && x.len() >= 4 && has_avx2_fma() {
-            // SAFETY: as above.
-            return unsafe { rows8::matvec_four_inline(weight, x, bias, y) };
+            // SAFETY: the CPU supports AVX2 and FMA (detected above), the kernels' only
+            // requirement.
+            return unsafe {
+                if y.len() >= 8 && x.len() >= 8 {
+                    rows8::matvec_avx2_inline(weight, x, bias, y);
+                } else {
+                    rows8::matvec_four_inline(weight, x, bias, y);
+                }
+            };
         }
     }
     matvec_any(weight, x, bias, y);
