@@ -94,6 +94,12 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
     #[doc(hidden)]
     const SMALL_MATVEC_FROM_FOUR: bool;
 
+    /// `packed[t·width + j] = source[j·stride + t]` for `j < rows`, `t < depth`, and zero for
+    /// `rows ≤ j < width`: how the packed product stores a `B` read the other way round
+    /// (`f32` transposes in vector registers where the CPU has AVX).
+    #[doc(hidden)]
+    fn transpose(packed: &mut [Self], width: usize, source: &[Self], stride: usize, shape: (usize, usize));
+
     /// `self·a + b` with one rounding (a fused multiply-add). Inlined into the GEMM kernels,
     /// where it compiles to one FMA instruction on targets that have one.
     #[must_use]
@@ -113,6 +119,7 @@ macro_rules! impl_real {
         fma: $fma:path,
         matvec: $matvec:path,
         small_matvec: $small_matvec:path,
+        transpose: $transpose:path,
         blocked_matvec: $blocked:expr,
         small_matvec_from_four: $from_four:expr $(,)?
     ) => {
@@ -143,6 +150,17 @@ macro_rules! impl_real {
             #[inline(always)]
             fn small_matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]) {
                 $small_matvec(weight, x, bias, y);
+            }
+
+            #[inline(always)]
+            fn transpose(
+                packed: &mut [Self],
+                width: usize,
+                source: &[Self],
+                stride: usize,
+                shape: (usize, usize),
+            ) {
+                $transpose(packed, width, source, stride, shape);
             }
 
             #[cfg(feature = "std")]
@@ -217,6 +235,7 @@ impl_real!(
     fma: math::fma_f32,
     matvec: crate::gemm::matvec_f32,
     small_matvec: crate::gemm::small_matvec_f32,
+    transpose: crate::gemm::transpose_f32,
     blocked_matvec: cfg!(target_arch = "x86_64"),
     small_matvec_from_four: cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")),
 );
@@ -231,6 +250,7 @@ impl_real!(
     fma: math::fma_f64,
     matvec: crate::gemm::matvec_any,
     small_matvec: crate::gemm::matvec_any,
+    transpose: crate::gemm::transpose::<f64>,
     blocked_matvec: false,
     small_matvec_from_four: false,
 );

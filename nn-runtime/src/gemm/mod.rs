@@ -26,10 +26,12 @@ mod lanes;
 mod packed;
 #[cfg(target_arch = "x86_64")]
 mod rows8;
+mod transpose;
 
 pub use packed::Strided;
 #[cfg(feature = "std")]
 pub use packed::product;
+pub(crate) use transpose::{transpose, transpose_f32};
 
 /// Whether the CPU has AVX2 and FMA: detected at run time with `std`; without it, whether
 /// the target was compiled with them.

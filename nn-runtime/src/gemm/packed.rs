@@ -318,7 +318,7 @@ fn pack_b<T: Real, const L: usize, const NV: usize>(
     }
 }
 
-/// [`transpose_flat`] into steps made of `NV` vectors.
+/// [`Real::transpose`] into steps made of `NV` vectors.
 #[inline(always)]
 fn transpose_vectors<T: Real, const L: usize, const NV: usize>(
     steps: &mut [[[T; L]; NV]],
@@ -331,52 +331,7 @@ fn transpose_vectors<T: Real, const L: usize, const NV: usize>(
     let width = NV * L;
     let flat = steps.as_flattened_mut().as_flattened_mut();
     let depth = flat.len() / width;
-    transpose_flat(flat, width, source, stride, (rows, depth));
-}
-
-/// `packed[t·width + j] = source[j·stride + t]` for `j < rows`, `t < depth`, and zero for
-/// `rows ≤ j < width`. Full `8 × 8` blocks go through a local array that LLVM keeps in
-/// registers and transposes with shuffles (a plain strided loop compiles to gathers and
-/// scatters, several times slower).
-#[inline(always)]
-fn transpose_flat<T: Real>(
-    packed: &mut [T],
-    width: usize,
-    source: &[T],
-    stride: usize,
-    (rows, depth): (usize, usize),
-) {
-    const B: usize = 8;
-    let mut t = 0;
-    while t + B <= depth {
-        let mut j = 0;
-        while j + B <= rows {
-            let mut block = [[T::zero(); B]; B];
-            for (r, row) in block.iter_mut().enumerate() {
-                row.copy_from_slice(&source[(j + r) * stride + t..][..B]);
-            }
-            for d in 0..B {
-                let target = &mut packed[(t + d) * width + j..][..B];
-                for r in 0..B {
-                    target[r] = block[r][d];
-                }
-            }
-            j += B;
-        }
-        for d in t..t + B {
-            let step = &mut packed[d * width..][..width];
-            for (r, value) in step.iter_mut().enumerate().skip(j) {
-                *value = if r < rows { source[r * stride + d] } else { T::zero() };
-            }
-        }
-        t += B;
-    }
-    for d in t..depth {
-        let step = &mut packed[d * width..][..width];
-        for (r, value) in step.iter_mut().enumerate() {
-            *value = if r < rows { source[r * stride + d] } else { T::zero() };
-        }
-    }
+    T::transpose(flat, width, source, stride, (rows, depth));
 }
 
 /// `Σ_t A[t]·B[t]` over a packed `A` panel (`MR` values per step) and `B` panel (`NV`
