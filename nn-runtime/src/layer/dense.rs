@@ -260,10 +260,12 @@ fn affine_transposed<T: Real, const IN: usize, const OUT: usize>(
     // zᵀ[o][n] = Σ_i W[o][i]·x[n][i]
     let (w, x) = (Strided::rows(weight, IN), Strided::transposed(input, IN));
     gemm::multiply(transposed, batch, w, x, (OUT, batch, IN), false);
+    // z[n][o] = zᵀ[o][n], in vector blocks where the type has them, then the bias.
+    T::transpose(&mut z[..OUT * batch], OUT, transposed, batch, (OUT, batch));
     let bias = &bias[..OUT];
-    for (n, column) in z.as_chunks_mut::<OUT>().0.iter_mut().enumerate() {
-        for (o, value) in column.iter_mut().enumerate() {
-            *value = transposed[o * batch + n] + bias[o];
+    for column in z.as_chunks_mut::<OUT>().0 {
+        for o in 0..OUT {
+            column[o] += bias[o];
         }
     }
 }
