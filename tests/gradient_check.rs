@@ -422,6 +422,42 @@ nn::network! {
 }
 nn::network! { struct OneId { embedding(6 -> 5), dense(5, tanh), dense(2) } }
 
+/// The trainer's passes ([`Network::forward_train_borrowing`], then
+/// [`Network::backward_borrowing`] on the same inputs) read the inputs where the caller
+/// keeps them, and must compute exactly what the public passes compute from the
+/// workspace's copy. The borrowing workspace is fresh, so a pass that still read the copy
+/// would read zeros.
+fn assert_borrowing_matches_keeping<N: Network<f64>>(name: &str, inputs: &[N::Input]) {
+    let mut rng = nn::init::seeded_rng(11);
+    let mut net = N::initialise(&mut rng);
+    let batch = inputs.len() / N::INPUTS;
+    let gradient: Vec<f64> = (0..N::OUTPUTS * batch).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let (mut keeping, mut borrowing) = (N::Workspace::default(), N::Workspace::default());
+    let (mut kept, mut borrowed) = (vec![0.0; N::PARAMETERS], vec![0.0; N::PARAMETERS]);
+    net.forward_train(inputs, &mut keeping, &mut nn::init::seeded_rng(1)).unwrap();
+    net.forward_train_borrowing(inputs, &mut borrowing, &mut nn::init::seeded_rng(1)).unwrap();
+    assert_eq!(keeping.output(), borrowing.output(), "{name}: outputs at batch {batch}");
+    keeping.output_and_gradient().1.copy_from_slice(&gradient);
+    borrowing.output_and_gradient().1.copy_from_slice(&gradient);
+    net.backward(&mut keeping, &mut kept);
+    net.backward_borrowing(inputs, &mut borrowing, &mut borrowed);
+    assert_eq!(kept, borrowed, "{name}: gradients at batch {batch}");
+}
+
+#[test]
+fn the_trainers_borrowed_inputs_give_the_same_outputs_and_gradients() {
+    let values = |count: usize| -> Vec<f64> { (0..count).map(|i| (i as f64 * 0.37).sin()).collect() };
+    for batch in [1, 3] {
+        assert_borrowing_matches_keeping::<Xor<f64>>("Xor", &values(2 * batch));
+        assert_borrowing_matches_keeping::<BranchAndMerge<f64>>("BranchAndMerge", &values(5 * batch));
+        assert_borrowing_matches_keeping::<Embeddings<f64>>(
+            "Embeddings",
+            &[1, 4, 4, 8, 0, 2, 7, 7, 3, 5, 6, 1][..4 * batch],
+        );
+    }
+    assert_borrowing_matches_keeping::<Wide<f64>>("Wide", &values(40 * 64));
+}
+
 #[test]
 fn embedding_with_repeated_ids() {
     let ids: Vec<u32> = vec![1, 4, 1, 7, 4, 4, 0, 1, 8, 1, 2, 7];

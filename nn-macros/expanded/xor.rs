@@ -299,20 +299,21 @@ impl<T: ::nn::__private::Real> Xor<T> {
     .parameters[12..13], & __workspace.hidden_output, & mut __workspace.out_output,); &
     __workspace.out_output } #[inline(always)] #[allow(clippy::inline_always)] fn
     forward_train_body < R : ::nn::__private::Rng + ? Sized > (& mut self, inputs : &
-    [T], __workspace : & mut XorWorkspace < T >, __rng : & mut R,) ->
-    ::core::result::Result < (), ::nn::__private::BatchError > { let __batch =
-    ::nn::__private::batch_size(inputs.len(), 2) ?; __workspace.prepare(__batch);
-    __workspace.input.copy_from_slice(inputs); ::nn::__private::dense::forward_train:: <
-    T, _, 2, 3 > (& ::nn::__private::activation::Sigmoid, & self.parameters[0..6], & self
-    .parameters[6..9], & __workspace.input, & mut __workspace.hidden_z, & mut __workspace
-    .hidden_output,); ::nn::__private::dropout::forward_train(0.5f64, & __workspace
-    .hidden_output, & mut __workspace.layer1_mask, & mut __workspace.layer1_output,
-    __rng,); ::nn::__private::dense::forward_train:: < T, _, 3, 1 > (&
+    [T], __workspace : & mut XorWorkspace < T >, __rng : & mut R, __keep_input : bool,)
+    -> ::core::result::Result < (), ::nn::__private::BatchError > { let __batch =
+    ::nn::__private::batch_size(inputs.len(), 2) ?; __workspace.prepare(__batch); if
+    __keep_input { __workspace.input.copy_from_slice(inputs); }
+    ::nn::__private::dense::forward_train:: < T, _, 2, 3 > (&
+    ::nn::__private::activation::Sigmoid, & self.parameters[0..6], & self.parameters[6
+    ..9], inputs, & mut __workspace.hidden_z, & mut __workspace.hidden_output,);
+    ::nn::__private::dropout::forward_train(0.5f64, & __workspace.hidden_output, & mut
+    __workspace.layer1_mask, & mut __workspace.layer1_output, __rng,);
+    ::nn::__private::dense::forward_train:: < T, _, 3, 1 > (&
     ::nn::__private::activation::Relu, & self.parameters[9..12], & self.parameters[12
     ..13], & __workspace.layer1_output, & mut __workspace.out_z, & mut __workspace
     .out_output,); ::core::result::Result::Ok(()) } #[inline(always)]
-    #[allow(clippy::inline_always)] fn backward_body(& self, __workspace : & mut
-    XorWorkspace < T >, gradients : & mut [T]) { let __gradients =
+    #[allow(clippy::inline_always)] fn backward_body(& self, inputs : & [T], __workspace
+    : & mut XorWorkspace < T >, gradients : & mut [T]) { let __gradients =
     ::nn::__private::gradient_buffer:: < T, 13 > (gradients); let [__grad_weight,
     __grad_bias] = ::nn::__private::split_tensors(& mut __gradients[9..13], [3, 1]);
     ::nn::__private::dense::backward:: < T, _, 3, 1 > (&
@@ -323,10 +324,9 @@ impl<T: ::nn::__private::Real> Xor<T> {
     .layer1_mask, & __workspace.layer1_gradient, & mut __workspace.hidden_gradient); let
     [__grad_weight, __grad_bias] = ::nn::__private::split_tensors(& mut __gradients[0
     ..9], [6, 3]); ::nn::__private::dense::backward:: < T, _, 2, 3 > (&
-    ::nn::__private::activation::Sigmoid, & self.parameters[0..6], & __workspace.input,
-    (& __workspace.hidden_z, & __workspace.hidden_output), & mut __workspace
-    .hidden_gradient, (__grad_weight, __grad_bias), ::core::option::Option::None,); }
-    #[doc =
+    ::nn::__private::activation::Sigmoid, & self.parameters[0..6], inputs, (& __workspace
+    .hidden_z, & __workspace.hidden_output), & mut __workspace.hidden_gradient,
+    (__grad_weight, __grad_bias), ::core::option::Option::None,); } #[doc =
     r" Inference on a batch, one sample per column (dropout off, running statistics)."]
     #[must_use] pub fn forward_batch(& self, inputs : & ::nn::__private::OMatrix < T,
     ::nn::__private::Const < 2 >, ::nn::__private::Dyn >,) -> ::nn::__private::OMatrix <
@@ -411,13 +411,27 @@ impl<T: ::nn::__private::Real> Xor<T> {
     ::nn::__private::Pass for __Train < '_, T, R > { type Output = ::core::result::Result
     < (), ::nn::__private::BatchError >; #[inline(always)]
     #[allow(clippy::inline_always)] fn run(self) -> Self::Output { self.network
-    .forward_train_body(self.inputs, self.workspace, self.rng) } }
+    .forward_train_body(self.inputs, self.workspace, self.rng, true) } }
     ::nn::__private::run_direct(__Train { network : self, inputs, workspace, rng }) } fn
-    backward(& self, workspace : & mut XorWorkspace < T >, gradients : & mut [T]) {
-    struct __Backward < 'a, T > { network : & 'a Xor < T >, workspace : & 'a mut
-    XorWorkspace < T >, gradients : & 'a mut [T], } impl < T : ::nn::__private::Real >
-    ::nn::__private::Pass for __Backward < '_, T > { type Output = (); #[inline(always)]
-    #[allow(clippy::inline_always)] fn run(self) { self.network.backward_body(self
-    .workspace, self.gradients); } } ::nn::__private::run_direct(__Backward { network :
-    self, workspace, gradients }); } }
+    forward_train_borrowing < R : ::nn::__private::Rng + ? Sized > (& mut self, inputs :
+    & [T], workspace : & mut XorWorkspace < T >, rng : & mut R,) ->
+    ::core::result::Result < (), ::nn::__private::BatchError > { struct __Train < 'a, T,
+    R : ? Sized > { network : & 'a mut Xor < T >, inputs : & 'a[T], workspace : & 'a mut
+    XorWorkspace < T >, rng : & 'a mut R, } impl < T : ::nn::__private::Real, R :
+    ::nn::__private::Rng + ? Sized > ::nn::__private::Pass for __Train < '_, T, R > {
+    type Output = ::core::result::Result < (), ::nn::__private::BatchError >;
+    #[inline(always)] #[allow(clippy::inline_always)] fn run(self) -> Self::Output { self
+    .network.forward_train_body(self.inputs, self.workspace, self.rng, false) } }
+    ::nn::__private::run_direct(__Train { network : self, inputs, workspace, rng }) } fn
+    backward(& self, workspace : & mut XorWorkspace < T >, gradients : & mut [T]) { let
+    inputs = ::core::mem::take(& mut workspace.input); self.backward_borrowing(& inputs,
+    workspace, gradients); workspace.input = inputs; } fn backward_borrowing(& self,
+    inputs : & [T], workspace : & mut XorWorkspace < T >, gradients : & mut [T]) { struct
+    __Backward < 'a, T > { network : & 'a Xor < T >, inputs : & 'a[T], workspace : & 'a
+    mut XorWorkspace < T >, gradients : & 'a mut [T], } impl < T : ::nn::__private::Real
+    > ::nn::__private::Pass for __Backward < '_, T > { type Output = ();
+    #[inline(always)] #[allow(clippy::inline_always)] fn run(self) { self.network
+    .backward_body(self.inputs, self.workspace, self.gradients); } }
+    ::nn::__private::run_direct(__Backward { network : self, inputs, workspace, gradients
+    }); } }
 }

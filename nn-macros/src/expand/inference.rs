@@ -78,13 +78,14 @@ fn passes(network: &Network) -> TokenStream {
                 inputs: &[#input_type],
                 __workspace: &mut #workspace<T>,
                 #rng: &mut R,
+                __keep_input: bool,
             ) -> ::core::result::Result<(), #private::BatchError> {
                 #forward_train
             }
 
             #[inline(always)]
             #[allow(clippy::inline_always)]
-            fn backward_body(&self, __workspace: &mut #workspace<T>, gradients: &mut [T]) {
+            fn backward_body(&self, inputs: &[#input_type], __workspace: &mut #workspace<T>, gradients: &mut [T]) {
                 #backward
             }
 

@@ -54,7 +54,9 @@ fn forward_statements(network: &Network) -> Option<Vec<TokenStream>> {
     let inputs = literal(network.inputs());
     let mut statements = vec![quote! {
         let __v0: [T; #inputs] = #private::one_sample(inputs);
-        __workspace.input[..#inputs].copy_from_slice(&__v0);
+        if __keep_input {
+            __workspace.input[..#inputs].copy_from_slice(&__v0);
+        }
     }];
     for (index, node) in network.nodes.iter().enumerate() {
         let input = format_ident!("__v{}", index);

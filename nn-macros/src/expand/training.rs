@@ -26,8 +26,7 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
     } else {
         quote!(::core::result::Result::Ok(self.infer_batch(inputs, __batch, __workspace)))
     };
-    let runner =
-        if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
+    let training = training_methods(network);
     quote! {
         impl<T: #private::Real> #private::Network<T> for #ident<T> {
             const INPUTS: usize = #inputs;
@@ -51,7 +50,22 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
                 #infer_result
             }
 
-            fn forward_train<R: #private::Rng + ?Sized>(
+            #training
+        }
+    }
+}
+
+/// The training forward and backward, each as the trait's method (the inputs kept in the
+/// workspace) and as its `_borrowing` form (the inputs passed to both), through the
+/// network's runner.
+fn training_methods(network: &Network) -> TokenStream {
+    let private = private();
+    let (ident, workspace, input_type) = (&network.ident, workspace_ident(network), input_type(network));
+    let runner =
+        if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
+    let forward = |method: TokenStream, keep_input: bool| {
+        quote! {
+            fn #method<R: #private::Rng + ?Sized>(
                 &mut self,
                 inputs: &[#input_type],
                 workspace: &mut #workspace<T>,
@@ -68,28 +82,43 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
                     #[inline(always)]
                     #[allow(clippy::inline_always)]
                     fn run(self) -> Self::Output {
-                        self.network.forward_train_body(self.inputs, self.workspace, self.rng)
+                        self.network.forward_train_body(self.inputs, self.workspace, self.rng, #keep_input)
                     }
                 }
                 #private::#runner(__Train { network: self, inputs, workspace, rng })
             }
+        }
+    };
+    let (keeping, borrowing) =
+        (forward(quote!(forward_train), true), forward(quote!(forward_train_borrowing), false));
+    quote! {
+        #keeping
+        #borrowing
 
-            fn backward(&self, workspace: &mut #workspace<T>, gradients: &mut [T]) {
-                struct __Backward<'a, T> {
-                    network: &'a #ident<T>,
-                    workspace: &'a mut #workspace<T>,
-                    gradients: &'a mut [T],
-                }
-                impl<T: #private::Real> #private::Pass for __Backward<'_, T> {
-                    type Output = ();
-                    #[inline(always)]
-                    #[allow(clippy::inline_always)]
-                    fn run(self) {
-                        self.network.backward_body(self.workspace, self.gradients);
-                    }
-                }
-                #private::#runner(__Backward { network: self, workspace, gradients });
+        fn backward(&self, workspace: &mut #workspace<T>, gradients: &mut [T]) {
+            // Out of the workspace for the pass (an empty `Vec` in its place allocates
+            // nothing), so that the pass can read it beside the workspace's other buffers.
+            let inputs = ::core::mem::take(&mut workspace.input);
+            self.backward_borrowing(&inputs, workspace, gradients);
+            workspace.input = inputs;
+        }
+
+        fn backward_borrowing(&self, inputs: &[#input_type], workspace: &mut #workspace<T>, gradients: &mut [T]) {
+            struct __Backward<'a, T> {
+                network: &'a #ident<T>,
+                inputs: &'a [#input_type],
+                workspace: &'a mut #workspace<T>,
+                gradients: &'a mut [T],
             }
+            impl<T: #private::Real> #private::Pass for __Backward<'_, T> {
+                type Output = ();
+                #[inline(always)]
+                #[allow(clippy::inline_always)]
+                fn run(self) {
+                    self.network.backward_body(self.inputs, self.workspace, self.gradients);
+                }
+            }
+            #private::#runner(__Backward { network: self, inputs, workspace, gradients });
         }
     }
 }
@@ -254,6 +283,9 @@ pub(super) fn training_inputs(network: &Network, node: usize) -> Vec<TokenStream
         .inputs
         .iter()
         .map(|&value| {
+            if value == 0 {
+                return quote!(inputs);
+            }
             let field = value_field(network, value);
             quote!(&__workspace.#field)
         })
@@ -285,7 +317,9 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
         #validations
         __workspace.prepare(__batch);
         #one_sample
-        __workspace.input.copy_from_slice(inputs);
+        if __keep_input {
+            __workspace.input.copy_from_slice(inputs);
+        }
         #(#statements)*
         ::core::result::Result::Ok(())
     }

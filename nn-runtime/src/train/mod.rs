@@ -387,7 +387,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// [`Trainer::step`] on real-valued targets.
     fn step_values(&mut self, inputs: &[N::Input], targets: &[T]) -> Result<T, TrainError> {
         self.network
-            .forward_train(inputs, &mut self.workspace, &mut self.rng)
+            .forward_train_borrowing(inputs, &mut self.workspace, &mut self.rng)
             .map_err(|source| TrainError::Batch { step: self.steps, source })?;
         let (output, output_gradient) = self.workspace.output_and_gradient();
         let value = self
@@ -398,7 +398,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         if !value.is_finite() {
             return Err(TrainError::Diverged { epoch, step, loss: value.to_f64() });
         }
-        self.network.backward(&mut self.workspace, &mut self.gradients);
+        self.network.backward_borrowing(inputs, &mut self.workspace, &mut self.gradients);
         if let Some(clip) = self.clip {
             clip.apply(&mut self.gradients);
         }
