@@ -250,6 +250,24 @@ impl SoftmaxCrossEntropy {
         let max = logits.iter().fold(T::from_float(f64::NEG_INFINITY), |m, &v| if v > m { v } else { m });
         max + logits.iter().fold(T::zero(), |s, &z| s + (z - max).exp()).ln()
     }
+
+    /// Writes one sample's `∂L/∂z = (softmax(z) − onehot(class))·scale` into `gradient` and
+    /// returns its `logsumexp(z)`, taking each `e^(z − max z)` once, in a loop that
+    /// vectorises ([`Real::exp_vectorised`]). (Through the platform's `expf`, twice per
+    /// logit, the loss of W3's 64 samples took 4.9 µs of a 240 µs training step.)
+    fn softmax_gradient<T: Real>(logits: &[T], class: usize, scale: T, gradient: &mut [T]) -> T {
+        let max = logits.iter().fold(T::from_float(f64::NEG_INFINITY), |m, &v| if v > m { v } else { m });
+        for (g, &z) in gradient.iter_mut().zip(logits) {
+            *g = (z - max).exp_vectorised();
+        }
+        let total = gradient.iter().fold(T::zero(), |s, &e| s + e);
+        let factor = scale / total;
+        for g in gradient.iter_mut() {
+            *g *= factor;
+        }
+        gradient[class] -= scale;
+        max + total.ln()
+    }
 }
 
 impl<T: Real> Loss<T> for SoftmaxCrossEntropy {
@@ -281,14 +299,11 @@ impl<T: Real> Loss<T> for SoftmaxCrossEntropy {
         let mut gradient = gradient.map(|g| g.chunks_exact_mut(outputs));
         for (sample, (logits, &t)) in prediction.chunks_exact(outputs).zip(target).enumerate() {
             let class = class_index(t, sample, outputs)?;
-            let lse = Self::log_sum_exp(logits);
+            let lse = match gradient.as_mut().and_then(Iterator::next) {
+                Some(gradient) => Self::softmax_gradient(logits, class, scale, gradient),
+                None => Self::log_sum_exp(logits),
+            };
             sum += lse - logits[class];
-            if let Some(gradient) = gradient.as_mut().and_then(Iterator::next) {
-                for (g, &z) in gradient.iter_mut().zip(logits) {
-                    *g = (z - lse).exp() * scale;
-                }
-                gradient[class] -= scale;
-            }
         }
         Ok(sum * scale)
     }
