@@ -70,9 +70,9 @@ const KC: usize = 256;
 /// The depth of a packed block for panels of `step_bytes` a step: [`KC`], or half of it
 /// for the AVX-512 kernel's wide tile (64 `f32` or 32 `f64`, 256 bytes), whose panel of 256
 /// steps (64 KiB) overflowed a 48 KiB L1. Measured on an Intel Xeon with 128 rather than
-/// 256 (f32, one thread): W3's training forward product (784 → 128 at 64 samples) 101 →
-/// 95 µs, W4's input gradient (64 × 512 × 784) 470 → 435, its 512 → 512 forward 236 →
-/// 225; W3's training step 239.6 → 228.6 µs, its inference at 256 samples 399.7 → 383.7.
+/// 256 (f32, one thread, each the best of seven runs, three times over): W3's training
+/// forward product (784 → 128 at 64 samples) 101 → 95 µs, a 64 × 512 × 784 input gradient
+/// 470 → 435, W4's 512 → 512 forward 236 → 225.
 const fn depth_block(step_bytes: usize) -> usize {
     if step_bytes >= 256 { KC / 2 } else { KC }
 }
@@ -221,8 +221,8 @@ mod x86 {
     }
 }
 
-/// The blocked loops around the micro-kernel: depth blocks of [`depth_block`], row blocks of `MC`,
-/// then every `B` panel against every `A` panel of the block.
+/// The blocked loops around the micro-kernel: depth blocks of [`depth_block`], row blocks
+/// of `MC`, then every `B` panel against every `A` panel of the block.
 #[inline(always)]
 fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
     Job { c, ldc, a, b, shape: (m, n, k), accumulate }: Job<'_, '_, T>,
