@@ -13,10 +13,17 @@ use nalgebra::SVector;
 
 use crate::Real;
 
+/// The largest value (NaNs skipped; `−∞` for none), subtracted before exponentiating so
+/// that no `e^z` overflows: here and in [`crate::loss::SoftmaxCrossEntropy`].
+#[inline]
+pub(crate) fn largest<T: Real>(values: &[T]) -> T {
+    values.iter().fold(T::from_float(f64::NEG_INFINITY), |m, &v| if v > m { v } else { m })
+}
+
 /// Softmax of one sample.
 #[inline]
 fn softmax_into<T: Real>(z: &[T], a: &mut [T]) {
-    let max = z.iter().fold(T::from_float(f64::NEG_INFINITY), |m, &v| if v > m { v } else { m });
+    let max = largest(z);
     let mut sum = T::zero();
     for (a, &z) in a.iter_mut().zip(z) {
         *a = (z - max).exp();
@@ -53,7 +60,7 @@ pub fn forward_in_place<T: Real>(values: &mut [T], width: usize) {
 
 /// Softmax in place for a sample too wide for the stack buffer: two passes, no copy.
 fn in_place_wide<T: Real>(values: &mut [T]) {
-    let max = values.iter().fold(T::from_float(f64::NEG_INFINITY), |m, &v| if v > m { v } else { m });
+    let max = largest(values);
     let mut sum = T::zero();
     for v in values.iter_mut() {
         *v = (*v - max).exp();
