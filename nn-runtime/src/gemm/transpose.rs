@@ -116,51 +116,45 @@ mod x86 {
         });
     }
 
-    /// `target[d·width + r] = source[r·stride + d]` for `r, d < 8`. With rows `a…h` of the
-    /// source: two-row interleaves (`a0 b0 a1 b1 | a4 b4 a5 b5`, …), four-row shuffles
-    /// (`a0 b0 c0 d0 | a4 b4 c4 d4`, …), then each step's halves joined across the two
-    /// four-row groups (`a0 … h0`).
+    /// `target[d·width + r] = source[r·stride + d]` for `r, d < 8`: each half of the rows
+    /// gathered into steps of four ([`steps_of_four`]), then each step's two halves joined
+    /// across the two groups of rows (`a0 … h0`).
     #[target_feature(enable = "avx")]
     #[inline]
     fn block(target: &mut [f32], width: usize, source: &[f32], stride: usize) {
         assert!(source.len() >= (BLOCK - 1) * stride + BLOCK && target.len() >= (BLOCK - 1) * width + BLOCK);
         // SAFETY: row `r < 8` reads `source[r·stride..][..8]`, within `source` (asserted).
-        let r: [__m256; BLOCK] =
-            core::array::from_fn(|r| unsafe { _mm256_loadu_ps(source.as_ptr().add(r * stride)) });
-        let pairs = [
-            _mm256_unpacklo_ps(r[0], r[1]),
-            _mm256_unpackhi_ps(r[0], r[1]),
-            _mm256_unpacklo_ps(r[2], r[3]),
-            _mm256_unpackhi_ps(r[2], r[3]),
-            _mm256_unpacklo_ps(r[4], r[5]),
-            _mm256_unpackhi_ps(r[4], r[5]),
-            _mm256_unpacklo_ps(r[6], r[7]),
-            _mm256_unpackhi_ps(r[6], r[7]),
-        ];
-        let quads = [
-            _mm256_shuffle_ps::<0x44>(pairs[0], pairs[2]),
-            _mm256_shuffle_ps::<0xEE>(pairs[0], pairs[2]),
-            _mm256_shuffle_ps::<0x44>(pairs[1], pairs[3]),
-            _mm256_shuffle_ps::<0xEE>(pairs[1], pairs[3]),
-            _mm256_shuffle_ps::<0x44>(pairs[4], pairs[6]),
-            _mm256_shuffle_ps::<0xEE>(pairs[4], pairs[6]),
-            _mm256_shuffle_ps::<0x44>(pairs[5], pairs[7]),
-            _mm256_shuffle_ps::<0xEE>(pairs[5], pairs[7]),
-        ];
-        let steps = [
-            _mm256_permute2f128_ps::<0x20>(quads[0], quads[4]),
-            _mm256_permute2f128_ps::<0x20>(quads[1], quads[5]),
-            _mm256_permute2f128_ps::<0x20>(quads[2], quads[6]),
-            _mm256_permute2f128_ps::<0x20>(quads[3], quads[7]),
-            _mm256_permute2f128_ps::<0x31>(quads[0], quads[4]),
-            _mm256_permute2f128_ps::<0x31>(quads[1], quads[5]),
-            _mm256_permute2f128_ps::<0x31>(quads[2], quads[6]),
-            _mm256_permute2f128_ps::<0x31>(quads[3], quads[7]),
-        ];
-        for (d, step) in steps.into_iter().enumerate() {
-            // SAFETY: step `d < 8` writes `target[d·width..][..8]`, within `target` (asserted).
-            unsafe { _mm256_storeu_ps(target.as_mut_ptr().add(d * width), step) };
+        let row = |r: usize| unsafe { _mm256_loadu_ps(source.as_ptr().add(r * stride)) };
+        let top = steps_of_four([row(0), row(1), row(2), row(3)]);
+        let bottom = steps_of_four([row(4), row(5), row(6), row(7)]);
+        for d in 0..BLOCK / 2 {
+            let (low, high) = (
+                _mm256_permute2f128_ps::<0x20>(top[d], bottom[d]),
+                _mm256_permute2f128_ps::<0x31>(top[d], bottom[d]),
+            );
+            // SAFETY: steps `d` and `d + 4` (below 8) write `target[step·width..][..8]`, within
+            // `target` (asserted).
+            unsafe {
+                _mm256_storeu_ps(target.as_mut_ptr().add(d * width), low);
+                _mm256_storeu_ps(target.as_mut_ptr().add((d + BLOCK / 2) * width), high);
+            }
         }
+    }
+
+    /// Rows `a, b, c, d` as steps of four, both 128-bit halves at once: two-row interleaves
+    /// (`a0 b0 a1 b1 | a4 b4 a5 b5`, …), then four-row shuffles, giving
+    /// `[a0 b0 c0 d0 | a4 b4 c4 d4]`, `[a1 … | a5 …]`, `[a2 … | a6 …]`, `[a3 … | a7 …]`.
+    #[target_feature(enable = "avx")]
+    #[inline]
+    fn steps_of_four([a, b, c, d]: [__m256; 4]) -> [__m256; 4] {
+        let (ab_low, ab_high) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+        let (cd_low, cd_high) = (_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
+        [
+            _mm256_shuffle_ps::<0x44>(ab_low, cd_low),
+            _mm256_shuffle_ps::<0xEE>(ab_low, cd_low),
+            _mm256_shuffle_ps::<0x44>(ab_high, cd_high),
+            _mm256_shuffle_ps::<0xEE>(ab_high, cd_high),
+        ]
     }
 }
 
