@@ -45,16 +45,15 @@ macro_rules! lane_kernels {
             use $crate::vectorised::{TANH_CLAMP, TANH_DENOMINATOR, TANH_NUMERATOR};
             let x = min(splat(TANH_CLAMP), max(splat(-TANH_CLAMP), x));
             let z = mul(x, x);
-            let [n4, n3, n2, n1] = TANH_NUMERATOR;
-            let [d4, d3, d2, d1] = TANH_DENOMINATOR;
-            let numerator = mul_add(z, splat(n4), splat(n3));
-            let numerator = mul_add(mul_add(numerator, z, splat(n2)), z, splat(n1));
-            let numerator = mul_add(numerator, z, splat(1.0));
-            let denominator = mul_add(z, splat(d4), splat(d3));
-            let denominator = mul_add(mul_add(denominator, z, splat(d2)), z, splat(d1));
-            let denominator = mul_add(denominator, z, splat(1.0));
-            let tanh = div(mul(x, numerator), denominator);
+            let tanh = div(mul(x, one_plus(TANH_NUMERATOR, z)), one_plus(TANH_DENOMINATOR, z));
             min(splat(1.0), max(splat(-1.0), tanh))
+        }
+
+        /// [`super::one_plus`] on every lane.
+        $(#[$attribute])*
+        fn one_plus([c4, c3, c2, c1]: [f32; 4], z: V) -> V {
+            let p = mul_add(mul_add(mul_add(z, splat(c4), splat(c3)), z, splat(c2)), z, splat(c1));
+            mul_add(p, z, splat(1.0))
         }
 
         /// [`crate::Real::sigmoid`] on every lane: `1 / (1 + e^(−x))`.

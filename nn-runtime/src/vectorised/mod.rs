@@ -78,11 +78,14 @@ const TANH_DENOMINATOR: [f32; 4] = [7.790_262e-7, 3.288_519_5e-4, 2.588_436_6e-2
 pub fn tanh(x: f32) -> f32 {
     let x = x.clamp(-TANH_CLAMP, TANH_CLAMP);
     let z = x * x;
-    let [n4, n3, n2, n1] = TANH_NUMERATOR;
-    let [d4, d3, d2, d1] = TANH_DENOMINATOR;
-    let numerator = (((n4 * z + n3) * z + n2) * z + n1) * z + 1.0;
-    let denominator = (((d4 * z + d3) * z + d2) * z + d1) * z + 1.0;
-    (x * numerator / denominator).clamp(-1.0, 1.0)
+    (x * one_plus(TANH_NUMERATOR, z) / one_plus(TANH_DENOMINATOR, z)).clamp(-1.0, 1.0)
+}
+
+/// `1 + c₁z + c₂z² + c₃z³ + c₄z⁴` by Horner's rule, the coefficients highest power first
+/// (as [`TANH_NUMERATOR`] and [`TANH_DENOMINATOR`] store them).
+#[inline(always)]
+fn one_plus([c4, c3, c2, c1]: [f32; 4], z: f32) -> f32 {
+    (((c4 * z + c3) * z + c2) * z + c1) * z + 1.0
 }
 
 /// `v = tanh(v)` for every value, whole vectors at a time: for the few values of a
