@@ -63,29 +63,25 @@ pub(crate) fn has_avx512() -> bool {
 }
 
 /// Batch rows (`m`) from which a product with a depth-contiguous `B` (a forward pass,
-/// `z[n][o] = Σ_i x[n][i]·W[o][i]`) runs packed on one thread when it has at least
-/// [`WIDE_OUTPUT`] columns; below, packing `B` costs more than it saves and [`dot_rows`],
-/// which reads it in place, is faster. Measured on an AMD EPYC, 784→512: 154 (`dot_rows`)
-/// against 143 GFLOP/s (packed) at 64 samples, 162 against 178 at 128, 136 against 207 at
-/// 256; on an Intel Xeon, where `dot_rows` reaches less of the machine, packing from 64
-/// samples took W4's training step (64) from 2.80 to 2.40 ms, so 64 it is. Split across
-/// threads, each thread packs the whole of `B`, so with more than one thread set a product
-/// packs from twice this.
-pub const PACKED_BATCH: usize = 64;
-
-/// [`PACKED_BATCH`] for the thread count set ([`set_threads`]): doubled when a product may
-/// be split, since each thread would pack `B` again (measured on two threads at 64 samples:
-/// W3's training step 227k samples/s packed against 252k on `dot_rows`; W4's level, 32.1k
-/// against 31.6k).
-#[cfg(feature = "std")]
-#[inline]
-fn packed_batch() -> usize {
-    if threads() > 1 { 2 * PACKED_BATCH } else { PACKED_BATCH }
-}
+/// `z[n][o] = Σ_i x[n][i]·W[o][i]`) and at least [`WIDE_OUTPUT`] columns runs packed
+/// whatever its depth; below, a depth of [`SHORT_DEPTH`] or more runs on [`dot_rows`], which
+/// reads `B` in place. Measured on this project's Intel Xeon (f32, µs, packed against
+/// `dot_rows`): 32×256×128 23.2 against 52.7, 48×128×128 14.0 against 38.4, 32×512×256 95.5
+/// against 151.8, but 16×1024×512 303 against 256 and 8×2048×512 681 against 308. (An AMD
+/// EPYC, where `dot_rows` reaches more of the machine, had it faster up to 64 rows.)
+///
+/// The same on two threads, though each thread then packs the whole of `B`: with `dot_rows`
+/// split in two below 128 rows, 64×64×128 took 14.2 µs against 8.5 on one thread, and 6.6
+/// packed on two (64×256×128: 54.7, 34.5 and 23.6).
+pub const PACKED_BATCH: usize = 32;
 
 /// Depths below which a product with a depth-contiguous `B` and at least [`WIDE_OUTPUT`]
-/// columns runs on [`outer`] with `B` copied row-major to scratch: over a short depth
-/// [`dot_rows`] spends its time on horizontal sums.
+/// columns runs packed at any batch: there both kernels that read `B` in place lose to it,
+/// [`dot_rows`] on its horizontal sums and [`outer`] on copying `B` row-major first
+/// (measured, f32, µs, packed against that copy and `outer`: 4×128×64 3.0 against 5.9,
+/// 32×64×64 2.5 against 6.0, 32×128×64 6.0 against 10.9, one sample 1×192×64 4.7 against
+/// 8.1). W2's training step went 8.55 → 7.04 µs, the digits example's epoch 3.18 → 2.83
+/// ms, and GRU and LSTM training 11–14% faster.
 pub const SHORT_DEPTH: usize = 128;
 
 /// Columns from which [`outer`] fills whole register tiles, and depths from which a
@@ -103,10 +99,9 @@ pub const PACKED_MULTIPLY_ADDS: usize = 1 << 20;
 /// strides; adds to `C` when `accumulate`, else overwrites it. The kernel is chosen by the
 /// operands' layout and the product's size:
 ///
-/// - `B` contiguous in depth (`B(t, j) = b[j·col + t]`, a weight read as `Wᵀ`): packed from
-///   [`PACKED_BATCH`] rows with [`WIDE_OUTPUT`] columns; [`outer`] on a row-major copy of `B`
-///   below [`SHORT_DEPTH`] with wide output; else [`dot_rows`] when `A`'s rows are
-///   contiguous.
+/// - `B` contiguous in depth (`B(t, j) = b[j·col + t]`, a weight read as `Wᵀ`): packed with
+///   [`WIDE_OUTPUT`] columns or more and either [`PACKED_BATCH`] rows or a depth under
+///   [`SHORT_DEPTH`]; else [`dot_rows`] when `A`'s rows are contiguous.
 /// - `B` row-major (`B(t, j) = b[t·row + j]`): packed from [`PACKED_MULTIPLY_ADDS`] with a
 ///   depth of at least [`WIDE_OUTPUT`]; else [`outer`].
 /// - any other layout: packed.
@@ -140,20 +135,9 @@ pub(crate) fn multiply_compiled<T: Real>(
     accumulate: bool,
 ) {
     let shape = (m, n, k);
-    if b.row == 1 && !(m >= packed_batch() && n >= WIDE_OUTPUT) {
-        if k < SHORT_DEPTH && n >= WIDE_OUTPUT {
-            return T::with_scratch(k * n, |row_major| {
-                for t in 0..k {
-                    for j in 0..n {
-                        row_major[t * n + j] = b.data[j * b.col + t];
-                    }
-                }
-                outer(c, ldc, a.data, (a.row, a.col), row_major, n, shape, accumulate);
-            });
-        }
-        if a.col == 1 {
-            return dot_rows(c, ldc, a.data, a.row, b.data, b.col, shape, accumulate);
-        }
+    let packs = n >= WIDE_OUTPUT && (m >= PACKED_BATCH || k < SHORT_DEPTH);
+    if b.row == 1 && !packs && a.col == 1 {
+        return dot_rows(c, ldc, a.data, a.row, b.data, b.col, shape, accumulate);
     }
     if b.col == 1 && b.row != 1 && !(m * n * k >= PACKED_MULTIPLY_ADDS && k >= WIDE_OUTPUT) {
         return outer(c, ldc, a.data, (a.row, a.col), b.data, b.row, shape, accumulate);
