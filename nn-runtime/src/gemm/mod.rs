@@ -1046,8 +1046,8 @@ mod tests {
     }
 
     /// `multiply` agrees with the triple loop for every layout a layer passes it, at sizes
-    /// on each side of every threshold (so each kernel and the row-major copy are taken),
-    /// accumulating and overwriting.
+    /// on each side of every threshold (so each kernel is taken), accumulating and
+    /// overwriting.
     #[test]
     fn multiply_matches_the_definition_for_every_layout_and_size() {
         let shapes = [(5, 7, 3), (130, 40, 20), (64, 40, 200), (20, 10, 20), (16, 64, 2048), (40, 40, 40)];
