@@ -61,20 +61,23 @@ pub const fn uses_gemm(inputs: usize, outputs: usize, batch: usize) -> bool {
 #[cfg(feature = "std")]
 const GATHERS_ACROSS_OUTPUTS: bool = cfg!(target_feature = "avx512f");
 
-/// `Σᵢ aᵢ·bᵢ`, with independent accumulators so the loop vectorises and the sum does not
-/// wait on each product in turn: eight from sixteen values, four from four.
+/// `b + Σᵢ aᵢ·bᵢ`, with independent accumulators so the loop vectorises and the sum does
+/// not wait on each product in turn: eight from sixteen values, four from four. Below four,
+/// one sum starting from `b`, as the GEMM path adds to the bias: from zero, `0 + p` is not
+/// `p` when `p = −0`, so the addition of zero stayed in the code, one more latency in a
+/// small layer's chain (W1's one-sample inference).
 #[inline(always)]
-fn dot<T: Real, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+fn dot<T: Real, const N: usize>(b: T, x: &[T; N], y: &[T; N]) -> T {
     if N < 4 {
-        let mut sum = T::zero();
+        let mut sum = b;
         for i in 0..N {
-            sum += a[i] * b[i];
+            sum += x[i] * y[i];
         }
         sum
     } else if N < 16 {
-        dot_in_lanes::<T, N, 4>(a, b)
+        b + dot_in_lanes::<T, N, 4>(x, y)
     } else {
-        dot_in_lanes::<T, N, 8>(a, b)
+        b + dot_in_lanes::<T, N, 8>(x, y)
     }
 }
 
@@ -142,7 +145,7 @@ fn affine_one<T: Real, const IN: usize, const OUT: usize>(
     } else {
         let rows = rows::<T, IN, OUT>(weight);
         for ((value, row), &b) in z.iter_mut().zip(rows).zip(&bias[..OUT]) {
-            *value = b + dot(row, x);
+            *value = dot(b, row, x);
         }
     }
 }
@@ -292,7 +295,7 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     let (rows, bias) = (rows::<T, IN, OUT>(weight), &bias[..OUT]);
     for (x, a) in input.as_chunks::<IN>().0.iter().zip(output.as_chunks_mut::<OUT>().0) {
         for o in 0..OUT {
-            a[o] = bias[o] + dot(&rows[o], x);
+            a[o] = dot(bias[o], &rows[o], x);
         }
         activate_one(activation, a);
     }
