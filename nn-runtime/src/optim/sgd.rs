@@ -82,24 +82,47 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         }
     }
 
+    /// Plain descent (no momentum, no decay) is inlined into the caller's step, and the rest
+    /// kept out of line: as one function of every case, the update was a call with a 344-byte
+    /// stack frame and the conversions of all five hyperparameters (W1's training step at
+    /// four samples 84.9–85.3 → 83.1–83.7 ns; at one sample level).
+    #[inline]
     fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
         super::check_lengths(parameters, gradients, updated);
+        self.steps += 1;
+        if self.config.momentum == 0.0 && self.config.weight_decay == 0.0 {
+            // Without decay its term drops out: a multiply and an add less between one
+            // step's gradients and the next step's parameters (W1's step 55.8 → 54.7 ns).
+            let lr = T::from_float(self.config.learning_rate);
+            let buffers = Buffers { parameters, gradients, updated, state: [] };
+            return in_parts(
+                buffers,
+                #[inline(always)]
+                |part| descend(part, |p, g| p - lr * g),
+            );
+        }
+        self.step_with_momentum_or_decay(parameters, gradients, updated)
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
+    }
+}
+
+impl<T: Real> Sgd<T> {
+    /// [`Optimizer::step`] with momentum or weight decay (the step count already taken).
+    #[inline(never)]
+    fn step_with_momentum_or_decay(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
         let SgdConfig { learning_rate, momentum, dampening, nesterov, weight_decay } = self.config;
         let (lr, mu, wd) =
             (T::from_float(learning_rate), T::from_float(momentum), T::from_float(weight_decay));
         let keep = T::from_float(1.0 - dampening);
-        self.steps += 1;
         if momentum == 0.0 {
             let buffers = Buffers { parameters, gradients, updated, state: [] };
-            if weight_decay == 0.0 {
-                // Without decay its term drops out: a multiply and an add less between one
-                // step's gradients and the next step's parameters (W1's step 55.8 → 54.7 ns).
-                return in_parts(
-                    buffers,
-                    #[inline(always)]
-                    |part| descend(part, |p, g| p - lr * g),
-                );
-            }
             return in_parts(
                 buffers,
                 #[inline(always)]
@@ -130,14 +153,6 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
                 not_finite == 0
             },
         )
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.config.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.config.learning_rate = learning_rate;
     }
 }
 
