@@ -61,7 +61,7 @@ pub const fn uses_gemm(inputs: usize, outputs: usize, batch: usize) -> bool {
 #[cfg(feature = "std")]
 const GATHERS_ACROSS_OUTPUTS: bool = cfg!(target_feature = "avx512f");
 
-/// `b + Σᵢ aᵢ·bᵢ`, with independent accumulators so the loop vectorises and the sum does
+/// `b + Σᵢ xᵢ·yᵢ`, with independent accumulators so the loop vectorises and the sum does
 /// not wait on each product in turn: eight from sixteen values, four from four. Below four,
 /// one sum starting from `b`, as the GEMM path adds to the bias: from zero, `0 + p` is not
 /// `p` when `p = −0`, so the addition of zero stayed in the code, one more latency in a
