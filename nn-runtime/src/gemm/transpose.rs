@@ -24,7 +24,8 @@ pub(crate) fn transpose<T: Real>(
     stride: usize,
     shape: (usize, usize),
 ) {
-    transpose_in_blocks(packed, width, source, stride, shape, |target, source| {
+    transpose_in_blocks(packed, width, source, stride, shape, |packed, source, (t, j)| {
+        let (target, source) = (&mut packed[t * width + j..], &source[j * stride + t..]);
         let mut block = [[T::zero(); BLOCK]; BLOCK];
         for (r, row) in block.iter_mut().enumerate() {
             row.copy_from_slice(&source[r * stride..][..BLOCK]);
@@ -57,9 +58,11 @@ pub(crate) fn transpose_f32(
     transpose(packed, width, source, stride, shape);
 }
 
-/// The loops of [`transpose`] around `block(target, source)`, which transposes the `8 × 8`
-/// block whose first row starts at `source[0]` (rows `stride` apart) into `target` (steps
-/// `width` apart); then [`edges`].
+/// The loops of every transpose: `block(packed, source, (t, j))` transposes the `8 × 8`
+/// block of steps `t..t + 8` and rows `j..j + 8` for every whole block, then what is left
+/// goes one value at a time: the rows past the last whole block (and the zeros up to
+/// `width`) at every step, when there are any, then every row at the steps past the last
+/// whole block.
 #[inline(always)]
 fn transpose_in_blocks<T: Real>(
     packed: &mut [T],
@@ -67,28 +70,14 @@ fn transpose_in_blocks<T: Real>(
     source: &[T],
     stride: usize,
     (rows, depth): (usize, usize),
-    mut block: impl FnMut(&mut [T], &[T]),
-) {
-    for t in (0..depth / BLOCK * BLOCK).step_by(BLOCK) {
-        for j in (0..rows / BLOCK * BLOCK).step_by(BLOCK) {
-            block(&mut packed[t * width + j..], &source[j * stride + t..]);
-        }
-    }
-    edges(packed, width, source, stride, (rows, depth));
-}
-
-/// What [`transpose_in_blocks`] leaves to do one value at a time: the rows past the last
-/// whole block (and the zeros up to `width`) at every step, when there are any, then every
-/// row at the steps past the last whole block.
-#[inline(always)]
-fn edges<T: Real>(
-    packed: &mut [T],
-    width: usize,
-    source: &[T],
-    stride: usize,
-    (rows, depth): (usize, usize),
+    mut block: impl FnMut(&mut [T], &[T], (usize, usize)),
 ) {
     let (whole_rows, whole_depth) = (rows / BLOCK * BLOCK, depth / BLOCK * BLOCK);
+    for t in (0..whole_depth).step_by(BLOCK) {
+        for j in (0..whole_rows).step_by(BLOCK) {
+            block(packed, source, (t, j));
+        }
+    }
     let mut rest = |steps: core::ops::Range<usize>, first: usize| {
         for d in steps {
             for (r, value) in packed[d * width..][..width].iter_mut().enumerate().skip(first) {
@@ -109,15 +98,14 @@ mod x86 {
         _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
     };
 
-    use super::{BLOCK, edges};
+    use super::{BLOCK, transpose_in_blocks};
 
-    /// [`super::transpose`] with each block in eight AVX registers: the whole blocks read
-    /// and written through pointers checked once against the whole shape, then [`edges`].
-    /// (Measured on this Intel Xeon on the transpose of W3's 64 inputs of 784 values, as the
-    /// packed product takes it, in blocks of 128 steps: 7.7–8.9 µs before; 6.7–7.3 with
-    /// [`block`]'s loads; 6.5–6.7 with the blocks' bounds checked once; 5.1–5.4 with
-    /// [`edges`] skipping the rows when there are none left over, rather than visiting each
-    /// of the 784 steps to do nothing.)
+    /// [`super::transpose`] with each block in eight AVX registers, read and written
+    /// through pointers checked once against the whole shape. (Measured on this Intel Xeon
+    /// on the transpose of W3's 64 inputs of 784 values, as the packed product takes it, in
+    /// blocks of 128 steps: 7.7–8.9 µs before; 6.7–7.3 with [`block`]'s loads; 6.5–6.7 with
+    /// the blocks' bounds checked once; 5.1–5.4 with the edges skipping the rows when there
+    /// are none left over, rather than visiting each of the 784 steps to do nothing.)
     #[target_feature(enable = "avx")]
     pub(super) fn transpose_avx(
         packed: &mut [f32],
@@ -127,27 +115,24 @@ mod x86 {
         (rows, depth): (usize, usize),
     ) {
         let (whole_rows, whole_depth) = (rows / BLOCK * BLOCK, depth / BLOCK * BLOCK);
-        if whole_rows > 0 && whole_depth > 0 {
-            assert!(
-                source.len() >= (whole_rows - 1) * stride + whole_depth
-                    && packed.len() >= (whole_depth - 1) * width + whole_rows
-            );
-            for t in (0..whole_depth).step_by(BLOCK) {
-                for j in (0..whole_rows).step_by(BLOCK) {
-                    // SAFETY: the block's rows `j..j + 8 ≤ whole_rows` and steps `t..t + 8 ≤
-                    // whole_depth` lie within both buffers (asserted).
-                    unsafe {
-                        block(
-                            packed.as_mut_ptr().add(t * width + j),
-                            width,
-                            source.as_ptr().add(j * stride + t),
-                            stride,
-                        );
-                    }
-                }
+        assert!(
+            whole_rows == 0
+                || whole_depth == 0
+                || (source.len() >= (whole_rows - 1) * stride + whole_depth
+                    && packed.len() >= (whole_depth - 1) * width + whole_rows)
+        );
+        transpose_in_blocks(packed, width, source, stride, (rows, depth), |packed, source, (t, j)| {
+            // SAFETY: the block's rows `j..j + 8 ≤ whole_rows` and steps `t..t + 8 ≤
+            // whole_depth` lie within both buffers (asserted).
+            unsafe {
+                block(
+                    packed.as_mut_ptr().add(t * width + j),
+                    width,
+                    source.as_ptr().add(j * stride + t),
+                    stride,
+                );
             }
-        }
-        edges(packed, width, source, stride, (rows, depth));
+        });
     }
 
     /// `target[d·width + r] = source[r·stride + d]` for `r, d < 8`, in two groups of four
