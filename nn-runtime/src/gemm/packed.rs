@@ -244,18 +244,17 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
                     for iq in 0..mc.div_ceil(MR) {
                         let i0 = ic + iq * MR;
                         let rows = (ic + mc - i0).min(MR);
-                        let acc = if direct {
-                            // Rows contiguous in depth are read in place, MR streams at
-                            // once: packing them would be a transpose. Rows past the edge
-                            // repeat the last one; their sums are not stored.
-                            let a_rows = core::array::from_fn(|p| {
-                                &a.data[(i0 + p.min(rows - 1)) * a.row + pc..][..kc]
-                            });
-                            tile_direct::<T, FMA, L, MR, NV>(a_rows, b_panel)
+                        let a_panel = if direct {
+                            APanel::Rows(a, (i0, rows), (pc, kc))
                         } else {
-                            tile_packed::<T, FMA, L, MR, NV>(&packed_a[iq * kc * MR..][..kc * MR], b_panel)
+                            APanel::Packed(&packed_a[iq * kc * MR..][..kc * MR])
                         };
-                        store_tile::<T, L, MR, NV>(&acc, (c, ldc), ((i0, j0), (rows, cols)), add);
+                        let c_tile = ((i0, j0), (rows, cols));
+                        if rows <= 4 && MR > 4 {
+                            tile::<T, FMA, L, MR, 4, NV>(a_panel, b_panel, (c, ldc), c_tile, add);
+                        } else {
+                            tile::<T, FMA, L, MR, MR, NV>(a_panel, b_panel, (c, ldc), c_tile, add);
+                        }
                     }
                 }
                 ic += mc;
@@ -356,19 +355,63 @@ fn transpose_vectors<T: Real, const L: usize, const NV: usize>(
     T::transpose(flat, width, source, stride, (rows, depth));
 }
 
-/// `Σ_t A[t]·B[t]` over a packed `A` panel (`MR` values per step) and `B` panel (`NV`
-/// vectors per step): one `MR × NV·L` tile of `C`.
+/// Where a tile's rows of `A` come from.
+#[derive(Clone, Copy)]
+enum APanel<'a, T> {
+    /// Rows `(first, count)`, depths `(first, count)` of a matrix whose rows are contiguous
+    /// in depth, read in place.
+    Rows(Strided<'a, T>, (usize, usize), (usize, usize)),
+    /// A panel packed by [`pack_a`].
+    Packed(&'a [T]),
+}
+
+/// Computes one tile of `C` and stores its `rows × cols` corner (see [`store_tile`]), with
+/// a kernel of `USED ≤ MR` rows: the last panel of a block, when it has few rows, takes a
+/// shorter kernel rather than the full one over rows of zeros. (Two threads split W3's
+/// 128 rows 64 : 64, five 12-row tiles and four rows each; the four then cost a third of a
+/// tile rather than a whole one.)
 #[inline(always)]
-fn tile_packed<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+fn tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const USED: usize, const NV: usize>(
+    a: APanel<'_, T>,
+    b: &[T],
+    c: (&mut [T], usize),
+    c_tile: ((usize, usize), (usize, usize)),
+    add: bool,
+) {
+    let acc = match a {
+        APanel::Rows(a, (i0, rows), (pc, kc)) => {
+            // Rows contiguous in depth are read in place, USED streams at once: packing
+            // them would be a transpose. Rows past the edge repeat the last one; their sums
+            // are not stored.
+            let a_rows = core::array::from_fn(|p| &a.data[(i0 + p.min(rows - 1)) * a.row + pc..][..kc]);
+            tile_direct::<T, FMA, L, USED, NV>(a_rows, b)
+        }
+        APanel::Packed(a) => tile_packed::<T, FMA, L, MR, USED, NV>(a, b),
+    };
+    store_tile::<T, L, USED, NV>(&acc, c, c_tile, add);
+}
+
+/// `Σ_t A[t]·B[t]` over a packed `A` panel (`MR` values per step, of which the first
+/// `USED`) and `B` panel (`NV` vectors per step): one `USED × NV·L` tile of `C`.
+#[inline(always)]
+fn tile_packed<
+    T: Real,
+    const FMA: bool,
+    const L: usize,
+    const MR: usize,
+    const USED: usize,
+    const NV: usize,
+>(
     a: &[T],
     b: &[T],
-) -> [[[T; L]; NV]; MR] {
+) -> [[[T; L]; NV]; USED] {
     let (a_steps, _) = a.as_chunks::<MR>();
     let (b_vectors, _) = b.as_chunks::<L>();
     let (b_steps, _) = b_vectors.as_chunks::<NV>();
-    let mut acc = [[[T::zero(); L]; NV]; MR];
+    let mut acc = [[[T::zero(); L]; NV]; USED];
     for (x, y) in a_steps.iter().zip(b_steps) {
-        rank_one::<T, FMA, L, MR, NV>(&mut acc, x, y);
+        let Some(x) = x.first_chunk::<USED>() else { unreachable!("USED ≤ MR") };
+        tile_step::<T, FMA, L, USED, NV>(&mut acc, x, y);
     }
     acc
 }
@@ -384,9 +427,42 @@ fn tile_direct<T: Real, const FMA: bool, const L: usize, const MR: usize, const 
     let mut acc = [[[T::zero(); L]; NV]; MR];
     for (t, y) in b_steps.iter().enumerate().take(a[0].len()) {
         let x: [T; MR] = core::array::from_fn(|p| a[p][t]);
-        rank_one::<T, FMA, L, MR, NV>(&mut acc, &x, y);
+        tile_step::<T, FMA, L, MR, NV>(&mut acc, &x, y);
     }
     acc
+}
+
+/// One step of a tile: [`rank_one`], or, for the wide tile without AVX-512 in the target
+/// (the default build, whose kernels run on 16-lane arrays), the same fused multiply-adds
+/// taken vector by vector. Each accumulator receives the same additions in the same order
+/// either way; only the schedule differs.
+///
+/// Broadcasts outward, LLVM loaded the wide tile's third `B` vector in three pieces and
+/// spilled its addresses; vectors outward, a step is six broadcasts, four loads and 24
+/// fused multiply-adds. Default build, one thread, best of seven, old and new alternated:
+/// W3's forward product 92 → 87 µs, W4's 784 → 512 forward 360 → 343–346, its 512 → 512
+/// forward 222 → 212. The other cases keep [`rank_one`]: vectors outward, the tall tile's
+/// loop was vectorised across its rows, gathering and scattering the accumulators
+/// (W3's weight gradient 97 → 3396 µs), and with AVX-512 in the target the wide tile was
+/// slower (W3's forward 88 → 101–107 µs).
+#[inline(always)]
+fn tile_step<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+    acc: &mut [[[T; L]; NV]; MR],
+    x: &[T; MR],
+    y: &[[T; L]; NV],
+) {
+    if NV < 4 || cfg!(target_feature = "avx512f") {
+        return rank_one::<T, FMA, L, MR, NV>(acc, x, y);
+    }
+    let mut v = 0;
+    while v < NV {
+        let mut p = 0;
+        while p < MR {
+            broadcast_multiply_add_lanes::<T, FMA, L>(&mut acc[p][v], x[p], &y[v]);
+            p += 1;
+        }
+        v += 1;
+    }
 }
 
 /// `acc[p][v] += x[p]·y[v]`: `MR` broadcasts, `NV` vectors, `MR·NV` fused multiply-adds.
@@ -488,8 +564,19 @@ mod tests {
     /// tile, panel and block edge, against the plain triple loop, in `f64` and `f32`, with
     /// every kernel.
     fn matches_the_definition<T: Real>(tolerance: f64) {
-        let shapes =
-            [(1, 1, 1), (3, 5, 7), (6, 64, 8), (13, 33, 300), (97, 70, 257), (12, 129, 64), (5, 2, 600)];
+        // Each tile shape's edges: one row left (13, 97), four (16 on the tall tile, 10 on
+        // the wide one, both through the short kernel) and five (5, whole tiles' kernel).
+        let shapes = [
+            (1, 1, 1),
+            (3, 5, 7),
+            (6, 64, 8),
+            (13, 33, 300),
+            (97, 70, 257),
+            (12, 129, 64),
+            (5, 2, 600),
+            (16, 20, 64),
+            (10, 40, 130),
+        ];
         for &(m, n, k) in &shapes {
             // (row, col) strides of A (m × k) and of B (k × n), each with some padding.
             let layouts = [
