@@ -368,8 +368,9 @@ enum APanel<'a, T> {
 /// Computes one tile of `C` and stores its `rows × cols` corner (see [`store_tile`]), with
 /// a kernel of `USED ≤ MR` rows: the last panel of a block, when it has few rows, takes a
 /// shorter kernel rather than the full one over rows of zeros. (Two threads split W3's
-/// 128 rows 64 : 64, five 12-row tiles and four rows each; the four then cost a third of a
-/// tile rather than a whole one.)
+/// 128 rows 64 : 64: five 12-row tiles and four rows each for its weight gradient, ten
+/// 6-row tiles and four rows for its forward product; the four rows then cost a third, or
+/// two thirds, of a tile rather than a whole one.)
 #[inline(always)]
 fn tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const USED: usize, const NV: usize>(
     a: APanel<'_, T>,
