@@ -84,6 +84,9 @@ const NC: usize = 4096;
 const ALIGN: usize = 64;
 /// The tallest tile of any kernel (rows of `A` per panel).
 const MAX_MR: usize = 12;
+/// Rows of the short kernel that an edge panel of this many rows or fewer takes (see
+/// [`tile`]).
+const SHORT_MR: usize = 4;
 /// Depths below which the AVX-512 kernel takes its tall tile.
 const TALL_BELOW: usize = 128;
 /// The widest tile of any kernel (columns of `B` per panel).
@@ -250,8 +253,8 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
                             APanel::Packed(&packed_a[iq * kc * MR..][..kc * MR])
                         };
                         let c_tile = ((i0, j0), (rows, cols));
-                        if rows <= 4 && MR > 4 {
-                            tile::<T, FMA, L, MR, 4, NV>(a_panel, b_panel, (c, ldc), c_tile, add);
+                        if rows <= SHORT_MR && MR > SHORT_MR {
+                            tile::<T, FMA, L, MR, SHORT_MR, NV>(a_panel, b_panel, (c, ldc), c_tile, add);
                         } else {
                             tile::<T, FMA, L, MR, MR, NV>(a_panel, b_panel, (c, ldc), c_tile, add);
                         }
