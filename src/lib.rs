@@ -239,7 +239,7 @@ pub mod __private {
     pub use nn_runtime::bake::{Stored, Tensor, convert_f32, convert_f64, place_f32, place_f64};
     #[cfg(feature = "std")]
     pub use nn_runtime::buffer::{
-        gradient_buffer, initial_buffers, parameters_from_vec, split_tensors, state_from_vec,
+        Lines, gradient_buffer, initial_buffers, lines, parameters_from_vec, split_tensors, state_from_vec,
         swap_parameters, zeroed_parameters,
     };
     #[cfg(feature = "std")]

@@ -228,19 +228,18 @@ impl<T: ::nn::__private::Real> Xor<T> {
     #[doc =
     "The reusable buffers of a training step of [`Xor`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing."]
     #[derive(Clone, Debug)] pub struct XorWorkspace < T > { batch : usize, input :
-    ::nn::__private::Vec < T >, hidden_output : ::nn::__private::Vec < T >, hidden_z :
-    ::nn::__private::Vec < T >, hidden_gradient : ::nn::__private::Vec < T >,
-    layer1_output : ::nn::__private::Vec < T >, layer1_mask : ::nn::__private::Vec < T >,
-    layer1_gradient : ::nn::__private::Vec < T >, out_output : ::nn::__private::Vec < T
-    >, out_z : ::nn::__private::Vec < T >, out_gradient : ::nn::__private::Vec < T >, }
-    impl < T > ::core::default::Default for XorWorkspace < T > { fn default() -> Self {
-    Self { batch : 0, input : ::nn::__private::Vec::new(), hidden_output :
-    ::nn::__private::Vec::new(), hidden_z : ::nn::__private::Vec::new(), hidden_gradient
-    : ::nn::__private::Vec::new(), layer1_output : ::nn::__private::Vec::new(),
-    layer1_mask : ::nn::__private::Vec::new(), layer1_gradient :
-    ::nn::__private::Vec::new(), out_output : ::nn::__private::Vec::new(), out_z :
-    ::nn::__private::Vec::new(), out_gradient : ::nn::__private::Vec::new(), } } } impl <
-    T > XorWorkspace < T > { #[doc =
+    ::nn::__private::Vec < T >, hidden_output : ::nn::__private::Lines < T >, hidden_z :
+    ::nn::__private::Lines < T >, hidden_gradient : ::nn::__private::Lines < T >,
+    layer1_output : ::nn::__private::Lines < T >, layer1_mask : ::nn::__private::Lines <
+    T >, layer1_gradient : ::nn::__private::Lines < T >, out_output :
+    ::nn::__private::Lines < T >, out_z : ::nn::__private::Lines < T >, out_gradient :
+    ::nn::__private::Lines < T >, } impl < T > ::core::default::Default for XorWorkspace
+    < T > { fn default() -> Self { Self { batch : 0, input : ::nn::__private::Vec::new(),
+    hidden_output : ::nn::__private::lines(), hidden_z : ::nn::__private::lines(),
+    hidden_gradient : ::nn::__private::lines(), layer1_output : ::nn::__private::lines(),
+    layer1_mask : ::nn::__private::lines(), layer1_gradient : ::nn::__private::lines(),
+    out_output : ::nn::__private::lines(), out_z : ::nn::__private::lines(), out_gradient
+    : ::nn::__private::lines(), } } } impl < T > XorWorkspace < T > { #[doc =
     r" The output `a` of a layer (by its name: `hidden`, or `0` for an unnamed first"]
     #[doc = r" layer) from the last training forward, `outputs × batch`, column-major."]
     #[must_use] pub fn layer_output(& self, layer : & str) -> ::core::option::Option < &

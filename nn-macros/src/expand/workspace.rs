@@ -60,7 +60,7 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
         #vis struct #workspace<T> {
             batch: usize,
             input: #private::Vec<#input_type>,
-            #(#names: #private::Vec<T>,)*
+            #(#names: #private::Lines<T>,)*
         }
 
         impl<T> ::core::default::Default for #workspace<T> {
@@ -68,7 +68,7 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
                 Self {
                     batch: 0,
                     input: #private::Vec::new(),
-                    #(#names: #private::Vec::new(),)*
+                    #(#names: #private::lines(),)*
                 }
             }
         }

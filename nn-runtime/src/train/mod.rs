@@ -22,6 +22,7 @@ pub use callback::{Callback, CallbackError, Control, EachEpoch, EpochOutcome, No
 pub use record::{EpochRecord, Evaluation, History};
 
 use crate::Real;
+use crate::buffer::{LINE, Lines};
 use crate::clip::Clip;
 use crate::data::{DataError, Dataset};
 use crate::loss::{Loss, LossError};
@@ -250,7 +251,8 @@ pub struct Trainer<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
     optimizer: O,
     workspace: N::Workspace,
     evaluation_workspace: N::Workspace,
-    gradients: Vec<T>,
+    /// The gradients, on whole cache lines ([`Lines`]).
+    gradients: Lines<T>,
     /// Where the optimizer writes the next parameters, swapped with the network's when they
     /// are all finite.
     updated: Box<[T]>,
@@ -278,7 +280,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             optimizer,
             workspace: N::Workspace::default(),
             evaluation_workspace: N::Workspace::default(),
-            gradients: vec![T::zero(); N::PARAMETERS],
+            gradients: Lines::from_iter(LINE, core::iter::repeat_n(T::zero(), N::PARAMETERS)),
             updated: vec![T::zero(); N::PARAMETERS].into_boxed_slice(),
             rng: crate::init::seeded_rng(0),
             batch_inputs: Vec::new(),
