@@ -2,6 +2,7 @@
 
 use super::{Buffers, Optimizer, in_parts};
 use crate::Real;
+use crate::buffer::{Lines, filled, lines};
 
 /// Hyperparameters of [`Adam`] and [`AdamW`], with PyTorch's defaults (AdamW's default
 /// weight decay is 0.01; [`AdamW::new`] sets it).
@@ -26,19 +27,19 @@ impl Default for AdamConfig {
 }
 
 /// The moments both Adam variants keep.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Moments<T> {
-    first: Vec<T>,
-    second: Vec<T>,
-    second_max: Vec<T>,
+    first: Lines<T>,
+    second: Lines<T>,
+    second_max: Lines<T>,
     steps: i32,
 }
 
 impl<T: Real> Moments<T> {
     fn prepare(&mut self, parameters: usize, amsgrad: bool) {
-        self.first = vec![T::zero(); parameters];
-        self.second = vec![T::zero(); parameters];
-        self.second_max = if amsgrad { vec![T::zero(); parameters] } else { Vec::new() };
+        self.first = filled(T::zero(), parameters);
+        self.second = filled(T::zero(), parameters);
+        self.second_max = if amsgrad { filled(T::zero(), parameters) } else { lines() };
         self.steps = 0;
     }
 
@@ -59,7 +60,7 @@ impl<T: Real> Moments<T> {
         }
         // AMSGrad switched on after `prepare`: its maximum starts from zero now.
         if config.amsgrad && self.second_max.len() != parameters.len() {
-            self.second_max = vec![T::zero(); parameters.len()];
+            self.second_max = filled(T::zero(), parameters.len());
         }
         self.steps += 1;
         let (beta1, beta2) = config.betas;
@@ -76,25 +77,37 @@ impl<T: Real> Moments<T> {
             #[inline(always)]
             |part| {
                 let Buffers { parameters, gradients, updated, state: [first, second, second_max] } = part;
-                let moments = first.iter_mut().zip(second.iter_mut());
-                let pairs = parameters.iter().zip(gradients);
-                let mut not_finite = 0;
-                for (index, ((new, (&p, &gradient)), (m, v))) in
-                    updated.iter_mut().zip(pairs).zip(moments).enumerate()
-                {
+                // The decayed parameter and the first moment, after both moments advance.
+                let advance = |p: T, gradient: T, m: &mut T, v: &mut T| {
                     let p = p * decay;
                     let g = gradient + l2 * p;
                     *m += (g - *m) * one_minus_beta1;
                     *v = beta2 * *v + one_minus_beta2 * g * g;
-                    let v_used = if amsgrad {
-                        let max = &mut second_max[index];
+                    (p, *m)
+                };
+                let moved =
+                    |p: T, m: T, v_used: T| p - step_size * m / (v_used.sqrt() / correction2 + epsilon);
+                let values = updated
+                    .iter_mut()
+                    .zip(parameters.iter().zip(gradients))
+                    .zip(first.iter_mut().zip(second.iter_mut()));
+                let mut not_finite = 0;
+                // One loop for each variant: with AMSGrad's maximum looked up by index inside
+                // one loop, the loop ran scalar (old and new alternated, Adam's whole training
+                // step: W3 981.6–1036.7 → 343.9–387.5 µs, W4 3684–3721 → 2130–2185).
+                if amsgrad {
+                    for (((new, (&p, &gradient)), (m, v)), max) in values.zip(second_max.iter_mut()) {
+                        let (p, m) = advance(p, gradient, m, v);
                         *max = max.max(*v);
-                        *max
-                    } else {
-                        *v
-                    };
-                    *new = p - step_size * *m / (v_used.sqrt() / correction2 + epsilon);
-                    not_finite |= super::not_finite(*new);
+                        *new = moved(p, m, *max);
+                        not_finite |= super::not_finite(*new);
+                    }
+                } else {
+                    for ((new, (&p, &gradient)), (m, v)) in values {
+                        let (p, m) = advance(p, gradient, m, v);
+                        *new = moved(p, m, *v);
+                        not_finite |= super::not_finite(*new);
+                    }
                 }
                 not_finite == 0
             },
@@ -123,10 +136,7 @@ impl<T: Real> Adam<T> {
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: AdamConfig) -> Self {
-        Self {
-            config,
-            moments: Moments { first: Vec::new(), second: Vec::new(), second_max: Vec::new(), steps: 0 },
-        }
+        Self { config, moments: Moments { first: lines(), second: lines(), second_max: lines(), steps: 0 } }
     }
 
     /// The first moment `m` (PyTorch's `exp_avg`).
@@ -174,10 +184,7 @@ impl<T: Real> AdamW<T> {
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: AdamConfig) -> Self {
-        Self {
-            config,
-            moments: Moments { first: Vec::new(), second: Vec::new(), second_max: Vec::new(), steps: 0 },
-        }
+        Self { config, moments: Moments { first: lines(), second: lines(), second_max: lines(), steps: 0 } }
     }
 
     /// PyTorch's defaults: Adam's, with weight decay 0.01.

@@ -2,6 +2,7 @@
 
 use super::{Buffers, Optimizer, in_parts};
 use crate::Real;
+use crate::buffer::{Lines, filled, lines};
 
 /// Hyperparameters of [`RmsProp`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,25 +46,25 @@ impl Default for RmsPropConfig {
 pub struct RmsProp<T> {
     /// Hyperparameters.
     pub config: RmsPropConfig,
-    square_average: Vec<T>,
-    gradient_average: Vec<T>,
-    momentum_buffer: Vec<T>,
+    square_average: Lines<T>,
+    gradient_average: Lines<T>,
+    momentum_buffer: Lines<T>,
 }
 
 impl<T: Real> RmsProp<T> {
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: RmsPropConfig) -> Self {
-        Self { config, square_average: Vec::new(), gradient_average: Vec::new(), momentum_buffer: Vec::new() }
+        Self { config, square_average: lines(), gradient_average: lines(), momentum_buffer: lines() }
     }
 }
 
 impl<T: Real> Optimizer<T> for RmsProp<T> {
     fn prepare(&mut self, parameters: usize) {
-        self.square_average = vec![T::zero(); parameters];
-        self.gradient_average = if self.config.centered { vec![T::zero(); parameters] } else { Vec::new() };
+        self.square_average = filled(T::zero(), parameters);
+        self.gradient_average = if self.config.centered { filled(T::zero(), parameters) } else { lines() };
         self.momentum_buffer =
-            if self.config.momentum > 0.0 { vec![T::zero(); parameters] } else { Vec::new() };
+            if self.config.momentum > 0.0 { filled(T::zero(), parameters) } else { lines() };
     }
 
     fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
@@ -73,10 +74,10 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
         }
         // Centring or momentum switched on after `prepare`: their buffers start from zero now.
         if self.config.centered && self.gradient_average.len() != parameters.len() {
-            self.gradient_average = vec![T::zero(); parameters.len()];
+            self.gradient_average = filled(T::zero(), parameters.len());
         }
         if self.config.momentum > 0.0 && self.momentum_buffer.len() != parameters.len() {
-            self.momentum_buffer = vec![T::zero(); parameters.len()];
+            self.momentum_buffer = filled(T::zero(), parameters.len());
         }
         let RmsPropConfig { learning_rate, alpha, epsilon, weight_decay, momentum, centered } = self.config;
         let (lr, alpha_t, keep, eps) = (

@@ -3,6 +3,7 @@
 
 use super::{Buffers, Optimizer, in_parts};
 use crate::Real;
+use crate::buffer::{Lines, filled, lines};
 
 /// Hyperparameters of [`Rprop`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,15 +37,15 @@ impl Default for RpropConfig {
 pub struct Rprop<T> {
     /// Hyperparameters.
     pub config: RpropConfig,
-    previous: Vec<T>,
-    step_size: Vec<T>,
+    previous: Lines<T>,
+    step_size: Lines<T>,
 }
 
 impl<T: Real> Rprop<T> {
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: RpropConfig) -> Self {
-        Self { config, previous: Vec::new(), step_size: Vec::new() }
+        Self { config, previous: lines(), step_size: lines() }
     }
 
     /// Each parameter's current step `Δ`.
@@ -56,8 +57,8 @@ impl<T: Real> Rprop<T> {
 
 impl<T: Real> Optimizer<T> for Rprop<T> {
     fn prepare(&mut self, parameters: usize) {
-        self.previous = vec![T::zero(); parameters];
-        self.step_size = vec![T::from_float(self.config.learning_rate); parameters];
+        self.previous = filled(T::zero(), parameters);
+        self.step_size = filled(T::from_float(self.config.learning_rate), parameters);
     }
 
     fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {

@@ -2,6 +2,7 @@
 
 use super::{Buffers, Optimizer, in_parts};
 use crate::Real;
+use crate::buffer::{Lines, filled, lines};
 
 /// Hyperparameters of [`Sgd`], with PyTorch's defaults (but a learning rate of `0.01`, which
 /// PyTorch leaves to the caller).
@@ -51,7 +52,7 @@ impl Default for SgdConfig {
 pub struct Sgd<T> {
     /// Hyperparameters.
     pub config: SgdConfig,
-    momentum_buffer: Vec<T>,
+    momentum_buffer: Lines<T>,
     steps: u64,
 }
 
@@ -59,7 +60,7 @@ impl<T: Real> Sgd<T> {
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: SgdConfig) -> Self {
-        Self { config, momentum_buffer: Vec::new(), steps: 0 }
+        Self { config, momentum_buffer: lines(), steps: 0 }
     }
 
     /// Plain gradient descent `p ← p − η·∂L/∂p`.
@@ -78,7 +79,7 @@ impl<T: Real> Sgd<T> {
 impl<T: Real> Optimizer<T> for Sgd<T> {
     fn prepare(&mut self, parameters: usize) {
         if self.config.momentum != 0.0 {
-            self.momentum_buffer = vec![T::zero(); parameters];
+            self.momentum_buffer = filled(T::zero(), parameters);
         }
     }
 

@@ -22,7 +22,7 @@ pub use callback::{Callback, CallbackError, Control, EachEpoch, EpochOutcome, No
 pub use record::{EpochRecord, Evaluation, History};
 
 use crate::Real;
-use crate::buffer::{LINE, Lines};
+use crate::buffer::{Lines, filled};
 use crate::clip::Clip;
 use crate::data::{DataError, Dataset};
 use crate::loss::{Loss, LossError};
@@ -280,7 +280,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             optimizer,
             workspace: N::Workspace::default(),
             evaluation_workspace: N::Workspace::default(),
-            gradients: Lines::from_iter(LINE, core::iter::repeat_n(T::zero(), N::PARAMETERS)),
+            gradients: filled(T::zero(), N::PARAMETERS),
             updated: vec![T::zero(); N::PARAMETERS].into_boxed_slice(),
             rng: crate::init::seeded_rng(0),
             batch_inputs: Vec::new(),
