@@ -10,11 +10,12 @@ pub const LINE: usize = 64;
 
 /// A growable buffer that starts on a cache line: the trainer's gradients, a workspace's
 /// layer outputs and gradients and the optimizers' state, which the matrix products store
-/// to and the optimizers read and write in 64-byte vectors. From the allocator they started 16 bytes into a line (a large block
-/// starts 16 bytes past a page), so every such access was split across two lines, and a
-/// line was written by both threads where a split product's halves meet. Old and new
-/// binaries alternated, four runs each: W3's training step 222.5–224.7 → 214.0–219.3 µs on
-/// one thread and 139.3–144.8 → 132.3–137.6 on two, W4's 2051–2062 → 1867–1885 on one.
+/// to and the optimizers read and write in 64-byte vectors. From the allocator they started
+/// 16 bytes into a line (a large block starts 16 bytes past a page), so every such access
+/// was split across two lines, and a line was written by both threads where a split
+/// product's halves meet. Old and new binaries alternated, four runs each: W3's training
+/// step 222.5–224.7 → 214.0–219.3 µs on one thread and 139.3–144.8 → 132.3–137.6 on two,
+/// W4's 2051–2062 → 1867–1885 on one.
 pub type Lines<T> = aligned_vec::AVec<T, aligned_vec::ConstAlign<LINE>>;
 
 /// An empty [`Lines`] buffer.
