@@ -36,6 +36,11 @@ struct Moments<T> {
 }
 
 impl<T: Real> Moments<T> {
+    /// No moments yet: [`Moments::prepare`] sizes them.
+    fn empty() -> Self {
+        Self { first: lines(), second: lines(), second_max: lines(), steps: 0 }
+    }
+
     fn prepare(&mut self, parameters: usize, amsgrad: bool) {
         self.first = filled(T::zero(), parameters);
         self.second = filled(T::zero(), parameters);
@@ -136,7 +141,7 @@ impl<T: Real> Adam<T> {
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: AdamConfig) -> Self {
-        Self { config, moments: Moments { first: lines(), second: lines(), second_max: lines(), steps: 0 } }
+        Self { config, moments: Moments::empty() }
     }
 
     /// The first moment `m` (PyTorch's `exp_avg`).
@@ -184,7 +189,7 @@ impl<T: Real> AdamW<T> {
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: AdamConfig) -> Self {
-        Self { config, moments: Moments { first: lines(), second: lines(), second_max: lines(), steps: 0 } }
+        Self { config, moments: Moments::empty() }
     }
 
     /// PyTorch's defaults: Adam's, with weight decay 0.01.
