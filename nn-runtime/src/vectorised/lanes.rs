@@ -12,9 +12,16 @@
 //!
 //! [`lane_kernels!`] writes the three kernels in a module that has brought into scope a
 //! vector type `V` and the operations `splat`, `add`, `sub`, `mul`, `mul_add`,
-//! `negated_mul_add`, `div`, `min`, `max`, `xor` and `scale_by_exponent(y, shifted)`
-//! (`y·2ⁿ`, with `n` in the low mantissa bits of `shifted`), each a thin wrapper over one or
-//! two instructions, and the attribute its functions carry.
+//! `negated_mul_add`, `div`, `min`, `max`, `xor`, `scale_by_exponent(y, shifted)` (`y·2ⁿ`,
+//! with `n` in the low mantissa bits of `shifted`), `clamp_magnitude(x, bound)` (`x` clamped
+//! to `[−bound, bound]`) and `keep_nan(result, x)` (`x` where it is NaN, else `result`: the
+//! identity where `clamp_magnitude` keeps NaN itself), each a thin wrapper over one or two
+//! instructions, and the attribute its functions carry.
+
+/// The immediate of `vrangeps` for [`lane_kernels!`]'s `clamp_magnitude`: bits 1–0 `10`,
+/// the operand of smaller magnitude; bits 3–2 `00`, with the first operand's sign.
+#[cfg(all(target_feature = "avx512dq", target_feature = "avx512vl"))]
+pub(super) const SMALLER_MAGNITUDE: i32 = 0b0010;
 
 /// Writes `exp`, `tanh` and `sigmoid` over the module's vector type `V`, each with the
 /// attributes given.
@@ -39,14 +46,14 @@ macro_rules! lane_kernels {
             scale_by_exponent(y, shifted)
         }
 
-        /// [`super::tanh`] on every lane. The clamp as in [`exp`], NaN kept.
+        /// [`super::tanh`] on every lane, NaN kept.
         $(#[$attribute])*
         fn tanh(x: V) -> V {
             use $crate::vectorised::{TANH_CLAMP, TANH_DENOMINATOR, TANH_NUMERATOR};
-            let x = min(splat(TANH_CLAMP), max(splat(-TANH_CLAMP), x));
-            let z = mul(x, x);
-            let tanh = div(mul(x, one_plus(TANH_NUMERATOR, z)), one_plus(TANH_DENOMINATOR, z));
-            min(splat(1.0), max(splat(-1.0), tanh))
+            let clamped = clamp_magnitude(x, TANH_CLAMP);
+            let z = mul(clamped, clamped);
+            let tanh = div(mul(clamped, one_plus(TANH_NUMERATOR, z)), one_plus(TANH_DENOMINATOR, z));
+            keep_nan(clamp_magnitude(tanh, 1.0), x)
         }
 
         /// [`super::one_plus`] on every lane.
