@@ -90,7 +90,8 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
     fn small_matvec(weight: &[Self], x: &[Self], bias: &[Self], y: &mut [Self]);
 
     /// Whether [`Real::small_matvec`] is inlined and takes layers from four outputs and
-    /// four inputs (`f32` with AVX2 and FMA built in), not only from eight.
+    /// four inputs, and layers of fewer outputs from sixteen inputs (`f32` with AVX2 and FMA
+    /// built in), not only from eight of each.
     #[doc(hidden)]
     const SMALL_MATVEC_FROM_FOUR: bool;
 

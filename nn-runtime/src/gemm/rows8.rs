@@ -7,12 +7,14 @@
 //! into eight accumulators, and the eight lane sums are folded into one vector by a tree of
 //! horizontal adds (six `vhaddps`, two `vperm2f128`, one add): 97 ns for the same layer, at
 //! the bound of the weights' loads. A layer of four to seven rows or columns takes the same
-//! in blocks of four rows on four lanes ([`matvec_four_inline`]), where nn inlines it.
+//! in blocks of four rows on four lanes ([`matvec_four_inline`]), where nn inlines it, and
+//! a layer of fewer than eight rows from eight columns one row at a time ([`row_dot`]).
 
 use core::arch::x86_64::{
-    __m256, _mm_fmadd_ps, _mm_hadd_ps, _mm_loadu_ps, _mm_setzero_ps, _mm_storeu_ps, _mm256_add_ps,
-    _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_setzero_ps,
-    _mm256_storeu_ps,
+    __m256, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_fmadd_ps, _mm_hadd_ps, _mm_loadu_ps, _mm_movehdup_ps,
+    _mm_movehl_ps, _mm_setzero_ps, _mm_storeu_ps, _mm256_add_ps, _mm256_castps256_ps128,
+    _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps,
+    _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
 /// Rows per pass: one AVX2 vector of outputs.
@@ -132,6 +134,7 @@ fn four_rows(weight: &[f32], x: &[f32], bias: &[f32], first: usize, y: &mut [f32
 /// `Σ aᵢ·bᵢ` for a row past the last block: one vector of sums, so the products do not wait
 /// on one another as a plain sum's do.
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 fn row_dot(a: &[f32], b: &[f32]) -> f32 {
     let (a_vectors, a_rest) = a.as_chunks::<ROWS>();
     let (b_vectors, b_rest) = b.as_chunks::<ROWS>();
@@ -142,12 +145,11 @@ fn row_dot(a: &[f32], b: &[f32]) -> f32 {
         let (a, b) = unsafe { (_mm256_loadu_ps(a.as_ptr()), _mm256_loadu_ps(b.as_ptr())) };
         acc = _mm256_fmadd_ps(a, b, acc);
     }
-    let mut lanes = [0.0; ROWS];
-    // SAFETY: `lanes` is eight `f32`, the store's width.
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc) };
-    let (low, high) = lanes.split_at(ROWS / 2);
-    let pairs: [f32; 4] = core::array::from_fn(|i| low[i] + high[i]);
-    (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]) + dot(a_rest, b_rest)
+    // Lanes i and i + 4, then pairs 0 + 2 and 1 + 3, then the two: in registers, where a
+    // store and four scalar sums kept a 64 → 1 layer's result waiting on store forwarding.
+    let pairs = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+    let halves = _mm_add_ps(pairs, _mm_movehl_ps(pairs, pairs));
+    _mm_cvtss_f32(_mm_add_ss(halves, _mm_movehdup_ps(halves))) + dot(a_rest, b_rest)
 }
 
 /// Lane `q` of the result is the sum of the lanes of `acc[q]`:

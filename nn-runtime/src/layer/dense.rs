@@ -126,9 +126,9 @@ pub fn forward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>
 
 /// `z = W·x + b` for one sample: the blocked [`gemm::matvec`] for a large layer, or, from
 /// eight outputs and inputs on where the type has a blocked kernel (from four where it is
-/// inlined), the same kernel inlined up to [`INLINED_MATVEC`] weights
-/// ([`Real::small_matvec`]); below, one dot product per output, unrolled with the sizes
-/// known.
+/// inlined, and for fewer outputs from sixteen inputs), the same kernel inlined up to
+/// [`INLINED_MATVEC`] weights ([`Real::small_matvec`]); below, one dot product per output,
+/// unrolled with the sizes known.
 #[inline(always)]
 fn affine_one<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],
@@ -137,8 +137,8 @@ fn affine_one<T: Real, const IN: usize, const OUT: usize>(
     z: &mut [T; OUT],
 ) {
     let blocked = T::BLOCKED_MATVEC && IN >= 8 && OUT >= 8;
-    let from_four = T::SMALL_MATVEC_FROM_FOUR && IN >= 4 && OUT >= 4;
-    if (blocked || from_four) && IN * OUT <= INLINED_MATVEC {
+    let inlined = T::SMALL_MATVEC_FROM_FOUR && (IN >= 4 && OUT >= 4 || IN >= 16);
+    if (blocked || inlined) && IN * OUT <= INLINED_MATVEC {
         T::small_matvec(&weight[..IN * OUT], x, &bias[..OUT], z);
     } else if blocked || IN * OUT >= SMALL_LAYER {
         gemm::matvec(&weight[..IN * OUT], x, &bias[..OUT], z);
@@ -743,6 +743,36 @@ mod tests {
                     "{IN}→{OUT} at {batch}: {name}[{k}] {g} against {e}"
                 );
             }
+        }
+    }
+
+    /// The `f32` one-sample forward against the definition in `f64`, on every path
+    /// [`affine_one`] takes: dot products per output, the four- and eight-row kernels, and
+    /// (where they are inlined) a few outputs from sixteen inputs on, one row's vector dot
+    /// product each.
+    #[test]
+    fn one_sample_f32_layers_match_the_definition() {
+        one_sample_matches::<2, 3>();
+        one_sample_matches::<8, 2>();
+        one_sample_matches::<16, 1>();
+        one_sample_matches::<20, 3>();
+        one_sample_matches::<64, 1>();
+        one_sample_matches::<1, 64>();
+        one_sample_matches::<4, 4>();
+        one_sample_matches::<16, 16>();
+        one_sample_matches::<64, 64>();
+    }
+
+    fn one_sample_matches<const IN: usize, const OUT: usize>() {
+        let value = |k: usize, m: usize| ((k * 7 % m) as f32 - (m / 2) as f32) / m as f32;
+        let weight: Vec<f32> = (0..IN * OUT).map(|k| value(k, 13)).collect();
+        let bias: Vec<f32> = (0..OUT).map(|k| value(k, 5)).collect();
+        let x = SVector::<f32, IN>::from_fn(|i, _| value(i, 11));
+        let a = forward_one::<f32, _, IN, OUT>(&Tanh, &weight, &bias, &x);
+        for o in 0..OUT {
+            let z = (0..IN).map(|i| f64::from(weight[o * IN + i]) * f64::from(x[i])).sum::<f64>();
+            let exact = (f64::from(bias[o]) + z).tanh();
+            assert!((f64::from(a[o]) - exact).abs() < 1e-6, "{IN}→{OUT}: a[{o}] {} against {exact}", a[o]);
         }
     }
 
