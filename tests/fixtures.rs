@@ -898,7 +898,7 @@ fn dropout_fixture<T: Real>() -> f64 {
         check.close(&[value], &[step["loss"].as_f64().unwrap()], &format!("step {k} loss"));
         net.backward(&mut workspace, &mut gradients);
         check.close(&gradients, &flatten_parameters(&step["grads"]), &format!("step {k} grads"));
-        let mut updated = vec![T::zero(); gradients.len()].into_boxed_slice();
+        let mut updated = nn::buffer::filled(T::zero(), gradients.len());
         assert!(optimizer.step(net.parameters(), &gradients, &mut updated));
         net.swap_parameters(&mut updated);
         check.close(net.parameters(), &flatten_parameters(&step["params"]), &format!("step {k} params"));

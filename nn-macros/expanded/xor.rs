@@ -395,7 +395,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
     ::nn::__private::Revision::new(), }) } fn parameters(& self) -> & [T] { & self
     .parameters[..] } fn parameters_mut(& mut self) -> & mut [T] { self.revision.bump();
     & mut self.parameters[..] } fn swap_parameters(& mut self, other : & mut
-    ::nn::__private::Box < [T] >) { self.revision.bump();
+    ::nn::__private::Lines < T >) { self.revision.bump();
     ::nn::__private::swap_parameters(& mut self.parameters, other); } fn buffers(& self)
     -> & [T] { & self.buffers[..] } fn buffers_mut(& mut self) -> & mut [T] { & mut self
     .buffers[..] } fn infer < 'w > (& self, inputs : & [T], __workspace : & 'w mut

@@ -146,7 +146,7 @@ pub use with_std::{Network, Workspace};
 /// network does not fit on a stack), inline without (no allocator; a `no_std` program keeps
 /// a small network in a `static` or on its stack, or borrows baked weights through a view).
 #[cfg(feature = "std")]
-pub type Storage<T, const N: usize> = std::boxed::Box<[T; N]>;
+pub type Storage<T, const N: usize> = crate::buffer::Buffer<T, N>;
 
 /// How a network holds its parameter and state buffers (see the `std` variant).
 #[cfg(not(feature = "std"))]
@@ -258,7 +258,7 @@ mod with_std {
         /// # Panics
         ///
         /// When `other` does not hold [`Network::PARAMETERS`] values.
-        fn swap_parameters(&mut self, other: &mut std::boxed::Box<[T]>);
+        fn swap_parameters(&mut self, other: &mut crate::buffer::Lines<T>);
 
         /// Inference on a batch (dropout off, running statistics), returning the output inside
         /// the workspace.

@@ -174,7 +174,7 @@ fn state_methods(network: &Network) -> TokenStream {
                 &mut self.parameters[..]
             }
 
-            fn swap_parameters(&mut self, other: &mut #private::Box<[T]>) {
+            fn swap_parameters(&mut self, other: &mut #private::Lines<T>) {
                 self.revision.bump();
                 #private::swap_parameters(&mut self.parameters, other);
             }

@@ -255,7 +255,7 @@ pub struct Trainer<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> {
     gradients: Lines<T>,
     /// Where the optimizer writes the next parameters, swapped with the network's when they
     /// are all finite.
-    updated: Box<[T]>,
+    updated: Lines<T>,
     rng: ChaCha8Rng,
     batch_inputs: Vec<N::Input>,
     batch_targets: Vec<T>,
@@ -281,7 +281,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             workspace: N::Workspace::default(),
             evaluation_workspace: N::Workspace::default(),
             gradients: filled(T::zero(), N::PARAMETERS),
-            updated: vec![T::zero(); N::PARAMETERS].into_boxed_slice(),
+            updated: crate::buffer::filled(T::zero(), N::PARAMETERS),
             rng: crate::init::seeded_rng(0),
             batch_inputs: Vec::new(),
             batch_targets: Vec::new(),
