@@ -48,9 +48,10 @@ impl<T, const N: usize> Deref for Buffer<T, N> {
     #[inline]
     fn deref(&self) -> &[T; N] {
         debug_assert_eq!(self.0.len(), N);
-        // SAFETY: a `Buffer` holds exactly `N` values: its constructors and `swap_parameters`
-        // check the length, and nothing else reaches the field. (A checked conversion left
-        // a compare and a branch in every pass: W1's one-sample inference 15.3 → 15.5 ns.)
+        // SAFETY: a `Buffer` holds exactly `N` values: every constructor makes `N`, and
+        // `swap_parameters` checks the length of what it swaps in; nothing else reaches the
+        // field. (A checked conversion left a compare and a branch in every pass: W1's
+        // one-sample inference 15.3 → 15.5 ns.)
         unsafe { &*self.0.as_ptr().cast::<[T; N]>() }
     }
 }
@@ -157,4 +158,41 @@ pub fn split_tensors<T, const K: usize>(values: &mut [T], lengths: [usize; K]) -
         rest = tail;
         tensor
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // whole values, copied, not computed
+mod tests {
+    use super::*;
+
+    /// Every way a buffer comes about starts it on a cache line with its `N` values, and a
+    /// swap exchanges the values and keeps both buffers on lines.
+    #[test]
+    fn buffers_start_on_a_line_and_swap_their_values() {
+        let on_a_line = |values: &[f32]| (values.as_ptr() as usize).is_multiple_of(LINE);
+        let mut zeros = zeroed_parameters::<f32, 13>();
+        assert!(on_a_line(&zeros[..]) && *zeros == [0.0; 13]);
+        let filled_in = initial_buffers::<f32, 13>(&[(2, 5, 1.0)]);
+        assert!(on_a_line(&filled_in[..]) && filled_in[1..6] == [0.0, 1.0, 1.0, 1.0, 0.0]);
+        let counted = parameters_from_vec::<f32, 13>((0..13).map(|k| k as f32).collect());
+        assert!(counted.is_ok_and(|buffer| on_a_line(&buffer[..]) && buffer[12] == 12.0));
+        let mut other = filled(7.0_f32, 13);
+        swap_parameters(&mut zeros, &mut other);
+        assert!(*zeros == [7.0; 13] && other[..] == [0.0; 13]);
+        assert!(on_a_line(&zeros[..]) && on_a_line(&other));
+        let empty = zeroed_parameters::<f32, 0>();
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn a_vector_of_the_wrong_length_is_an_error() {
+        let error = parameters_from_vec::<f32, 13>(vec![0.0; 12]).unwrap_err();
+        assert_eq!((error.expected, error.found, error.what), (13, 12, "parameters"));
+    }
+
+    #[test]
+    #[should_panic(expected = "holds 12 values, but the network has 13 parameters")]
+    fn swapping_in_a_buffer_of_the_wrong_length_panics() {
+        swap_parameters(&mut zeroed_parameters::<f32, 13>(), &mut filled(0.0, 12));
+    }
 }

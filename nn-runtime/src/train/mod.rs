@@ -281,7 +281,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             workspace: N::Workspace::default(),
             evaluation_workspace: N::Workspace::default(),
             gradients: filled(T::zero(), N::PARAMETERS),
-            updated: crate::buffer::filled(T::zero(), N::PARAMETERS),
+            updated: filled(T::zero(), N::PARAMETERS),
             rng: crate::init::seeded_rng(0),
             batch_inputs: Vec::new(),
             batch_targets: Vec::new(),
