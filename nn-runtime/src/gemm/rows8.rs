@@ -7,8 +7,9 @@
 //! into eight accumulators, and the eight lane sums are folded into one vector by a tree of
 //! horizontal adds (six `vhaddps`, two `vperm2f128`, one add): 97 ns for the same layer, at
 //! the bound of the weights' loads. A layer of four to seven rows or columns takes the same
-//! in blocks of four rows on four lanes ([`matvec_four_inline`]), where nn inlines it, and
-//! a layer of fewer than eight rows from eight columns one row at a time ([`row_dot`]).
+//! in blocks of four rows on four lanes ([`matvec_four_inline`]), where nn inlines it. The
+//! rows past the last block of eight, and where nn inlines it a layer of fewer than four
+//! rows from eight columns on, are summed one row at a time in eight lanes ([`row_dot`]).
 
 use core::arch::x86_64::{
     __m256, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_fmadd_ps, _mm_hadd_ps, _mm_loadu_ps, _mm_movehdup_ps,
