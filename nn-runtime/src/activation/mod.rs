@@ -16,10 +16,11 @@ pub trait Activation<T: Real>: Copy {
     /// `σ'(z)`, given `z` and `a = σ(z)`.
     fn df(&self, z: T, a: T) -> T;
 
-    /// `σ(z)` for a value computed alone (a layer of one to three units), where waiting on
-    /// one result matters more than filling vector lanes: the platform's `expf` and `tanhf`
-    /// (table-driven) return sooner than [`Activation::f`]'s vectorisable polynomials. The
-    /// same function to within the float type's accuracy; by default `f` itself.
+    /// `σ(z)` for a value computed alone (a training pass's layer of one to three units, an
+    /// inference layer of one), where waiting on one result matters more than filling vector
+    /// lanes: the platform's `expf` and `tanhf` (table-driven) return sooner than
+    /// [`Activation::f`]'s vectorisable polynomials. The same function to within the float
+    /// type's accuracy; by default `f` itself.
     #[inline(always)]
     fn f_alone(&self, z: T) -> T {
         self.f(z)
