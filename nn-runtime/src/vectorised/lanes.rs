@@ -23,6 +23,54 @@
 #[cfg(all(target_feature = "avx512dq", target_feature = "avx512vl"))]
 pub(super) const SMALLER_MAGNITUDE: i32 = 0b0010;
 
+/// Writes `clamp_magnitude` and `keep_nan` for a module with AVX2 and FMA, over its vector
+/// type `V` and its `splat`, `min` and `max`, given the width's `vrangeps`, compare-to-mask
+/// and masked-move intrinsics.
+///
+/// `clamp_magnitude(x, bound)` is `x` clamped to `[−bound, bound]`. Where the target has
+/// AVX-512DQ and VL built in (`-C target-cpu=native` on such a CPU) it is one `vrangeps`
+/// (the smaller magnitude, with `x`'s sign): half the latency of `min` after `max`, which a
+/// tiny network's `tanh` waits on twice (one sample through 1 → 16 → 16 → 1 tanh 36.6 →
+/// 34.9 ns). That form turns NaN into `bound`, which `keep_nan(result, x)` undoes with a
+/// masked move of `x` where it is NaN; without those features `max` then `min`, each with
+/// the value second, keep NaN, and `keep_nan` is the identity.
+macro_rules! range_clamps {
+    (range: $range:ident, compare: $compare:ident, masked_move: $masked_move:ident $(,)?) => {
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        fn clamp_magnitude(x: V, bound: f32) -> V {
+            #[cfg(all(target_feature = "avx512dq", target_feature = "avx512vl"))]
+            {
+                use $crate::vectorised::lanes::SMALLER_MAGNITUDE;
+                // SAFETY: the target has AVX-512DQ and VL built in (the `cfg` above).
+                unsafe { core::arch::x86_64::$range::<SMALLER_MAGNITUDE>(x, splat(bound)) }
+            }
+            #[cfg(not(all(target_feature = "avx512dq", target_feature = "avx512vl")))]
+            {
+                min(splat(bound), max(splat(-bound), x))
+            }
+        }
+
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        fn keep_nan(result: V, x: V) -> V {
+            #[cfg(all(target_feature = "avx512dq", target_feature = "avx512vl"))]
+            {
+                use core::arch::x86_64::{_CMP_UNORD_Q, $compare, $masked_move};
+                // SAFETY: the target has AVX-512VL built in (the `cfg` above).
+                unsafe { $masked_move(result, $compare::<_CMP_UNORD_Q>(x, x), x) }
+            }
+            #[cfg(not(all(target_feature = "avx512dq", target_feature = "avx512vl")))]
+            {
+                _ = x;
+                result
+            }
+        }
+    };
+}
+
+pub(super) use range_clamps;
+
 /// Writes `exp`, `tanh` and `sigmoid` over the module's vector type `V`, each with the
 /// attributes given.
 macro_rules! lane_kernels {

@@ -103,42 +103,11 @@ pub(super) mod fused {
     use super::super::lanes::lane_kernels;
     use super::{LANES, V, add, div, max, min, mul, scale_by_exponent, splat, sub, xor};
 
-    /// [`super::super::avx2`]'s `clamp_magnitude` on four lanes.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn clamp_magnitude(x: V, bound: f32) -> V {
-        #[cfg(all(target_feature = "avx512dq", target_feature = "avx512vl"))]
-        {
-            // SAFETY: the target has AVX-512DQ and VL built in (the `cfg` above).
-            unsafe {
-                core::arch::x86_64::_mm_range_ps::<{ super::super::lanes::SMALLER_MAGNITUDE }>(
-                    x,
-                    splat(bound),
-                )
-            }
-        }
-        #[cfg(not(all(target_feature = "avx512dq", target_feature = "avx512vl")))]
-        {
-            min(splat(bound), max(splat(-bound), x))
-        }
-    }
-
-    /// [`super::super::avx2`]'s `keep_nan` on four lanes.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn keep_nan(result: V, x: V) -> V {
-        #[cfg(all(target_feature = "avx512dq", target_feature = "avx512vl"))]
-        {
-            use core::arch::x86_64::{_CMP_UNORD_Q, _mm_cmp_ps_mask, _mm_mask_mov_ps};
-            // SAFETY: the target has AVX-512VL built in (the `cfg` above).
-            unsafe { _mm_mask_mov_ps(result, _mm_cmp_ps_mask::<_CMP_UNORD_Q>(x, x), x) }
-        }
-        #[cfg(not(all(target_feature = "avx512dq", target_feature = "avx512vl")))]
-        {
-            _ = x;
-            result
-        }
-    }
+    super::super::lanes::range_clamps!(
+        range: _mm_range_ps,
+        compare: _mm_cmp_ps_mask,
+        masked_move: _mm_mask_mov_ps,
+    );
 
     lane_kernels!(#[target_feature(enable = "avx2,fma")] #[inline]);
 
