@@ -34,6 +34,10 @@ pub trait Activation<T: Real>: Copy {
             *v = self.f(*v);
         }
     }
+
+    /// Whether [`Activation::f_in_place`] fills vector lanes explicitly, so that a batch's
+    /// values are better mapped by it than by a loop of [`Activation::f`] (see [`forward`]).
+    const EXPLICIT_LANES: bool = false;
 }
 
 /// `σ(z) = z`, `σ'(z) = 1`.
@@ -85,6 +89,8 @@ impl<T: Real> Activation<T> for Sigmoid {
         T::sigmoid_in_place(values);
     }
 
+    const EXPLICIT_LANES: bool = true;
+
     #[inline(always)]
     fn df(&self, _z: T, a: T) -> T {
         a * (T::one() - a)
@@ -110,6 +116,8 @@ impl<T: Real> Activation<T> for Tanh {
     fn f_in_place(&self, values: &mut [T]) {
         T::tanh_in_place(values);
     }
+
+    const EXPLICIT_LANES: bool = true;
 
     #[inline(always)]
     fn df(&self, _z: T, a: T) -> T {
@@ -346,18 +354,55 @@ impl<T: Real> Activation<T> for Sign {
     }
 }
 
+/// Values of a batch from which sigmoid and tanh map them with [`Activation::f_in_place`]'s
+/// kernels, which end a slice in four lanes, rather than by a loop of [`Activation::f`]: from
+/// one where the target has AVX2, whose loops, vectorised eight or sixteen lanes wide, left up
+/// to fifteen values to scalar code (built native, W1's training step at four samples 132 →
+/// 109 ns, a 4 → 8 → 2 sigmoid network's at sixteen 297 → 258); from sixteen elsewhere, where
+/// the kernels are calls chosen at run time, which cost more than they save on a few values
+/// (W1 at four samples, 12 and 4 values a layer, 104 → 108 ns through them) and save much
+/// from there (W1's inference at 256 samples 1.82 → 0.80 µs, the 4 → 8 → 2 network 517 →
+/// 372 ns, RTNeural's W = 16 shape at 32 samples 4.80 → 4.08 µs).
+const KERNELS_FROM: usize = if cfg!(target_feature = "avx2") { 1 } else { 16 };
+
 /// Applies `a = σ(z)` elementwise.
-#[inline]
+#[inline(always)]
 pub fn forward<T: Real, A: Activation<T>>(activation: &A, z: &[T], a: &mut [T]) {
-    for (a, &z) in a.iter_mut().zip(z) {
+    if A::EXPLICIT_LANES && z.len() >= KERNELS_FROM {
+        a.copy_from_slice(z);
+        activation.f_in_place(a);
+        return;
+    }
+    // Four values at a time, which the compiler puts in four lanes: a plain loop here, where
+    // the length is known to be below `KERNELS_FROM`, it left scalar (LLVM's vectoriser skips
+    // loops of fewer than sixteen iterations; W1's step at four samples 104 → 164 ns).
+    let (a4, z4) = (a.as_chunks_mut::<4>().0, z.as_chunks::<4>().0);
+    let done = 4 * a4.len().min(z4.len());
+    for (a, z) in a4.iter_mut().zip(z4) {
+        for i in 0..4 {
+            a[i] = activation.f(z[i]);
+        }
+    }
+    for (a, &z) in a[done..].iter_mut().zip(&z[done..]) {
         *a = activation.f(z);
     }
 }
 
 /// Applies `σ` in place.
-#[inline]
+#[inline(always)]
 pub fn forward_in_place<T: Real, A: Activation<T>>(activation: &A, values: &mut [T]) {
-    for v in values {
+    if A::EXPLICIT_LANES && values.len() >= KERNELS_FROM {
+        activation.f_in_place(values);
+        return;
+    }
+    // Four at a time, as in `forward`.
+    let (fours, rest) = values.as_chunks_mut::<4>();
+    for four in fours {
+        for v in four {
+            *v = activation.f(*v);
+        }
+    }
+    for v in rest {
         *v = activation.f(*v);
     }
 }
@@ -381,5 +426,42 @@ pub fn backward<T: Real, A: Activation<T>>(
 ) {
     for (((gi, &go), &z), &a) in grad_input.iter_mut().zip(grad_output).zip(z).zip(a) {
         *gi = go * activation.df(z, a);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `σ` of a batch, through [`forward`] and [`forward_in_place`], on every length from 0
+    /// to 40 (below and past [`KERNELS_FROM`], in whole fours and not): every value is mapped,
+    /// each within `ulps` of the definition `f64` computes.
+    fn batch_matches<A: Activation<f32>>(activation: &A, exact: impl Fn(f64) -> f64, ulps: f64) {
+        for len in 0..=40 {
+            let z: Vec<f32> = (0..len).map(|i| (i as f32 - 17.5) * 0.61).collect();
+            let mut a = vec![f32::NAN; len];
+            forward(activation, &z, &mut a);
+            let mut in_place = z.clone();
+            forward_in_place(activation, &mut in_place);
+            for (i, ((&z, &a), &v)) in z.iter().zip(&a).zip(&in_place).enumerate() {
+                let want = exact(f64::from(z));
+                let tolerance = ulps * f64::from(f32::EPSILON) * want.abs();
+                assert!(
+                    (f64::from(a) - want).abs() <= tolerance,
+                    "forward, {len} values: [{i}] = {a}, want {want}"
+                );
+                assert!(
+                    (f64::from(v) - want).abs() <= tolerance,
+                    "in place, {len} values: [{i}] = {v}, want {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn batches_of_every_length_map_every_value() {
+        batch_matches(&Sigmoid, |z| 1.0 / (1.0 + (-z).exp()), 4.0);
+        batch_matches(&Tanh, f64::tanh, 8.0);
+        batch_matches(&Relu, |z| z.max(0.0), 0.0);
     }
 }
