@@ -10,6 +10,7 @@
 // Criterion's `|b| b.iter(|| …)` closures read best as one expression each.
 #![allow(clippy::semicolon_if_nothing_returned)]
 
+mod alternated;
 mod baseline;
 
 use std::hint::black_box;
@@ -43,16 +44,29 @@ fn data(features: usize, classes: usize, samples: usize, seed: u64) -> (Vec<f32>
     (inputs, labels.iter().map(|&l| l as f32).collect(), labels)
 }
 
-fn configure<'c>(
-    c: &'c mut Criterion,
-    group: &str,
-) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
+type Group<'c> = criterion::BenchmarkGroup<'c, criterion::measurement::WallTime>;
+
+fn configure<'c>(c: &'c mut Criterion, group: &str) -> Group<'c> {
     let mut group = c.benchmark_group(group);
     group
         .sample_size(20)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_millis(1500));
     group
+}
+
+/// Times `ours` against `theirs` as `function` of the group `name`: with criterion, as
+/// `function/nn` and `function/nalgebra`, then by alternation ([`alternated`]).
+fn compare<A, B>(
+    group: &mut Group<'_>,
+    name: &str,
+    function: &str,
+    mut ours: impl FnMut() -> A,
+    mut theirs: impl FnMut() -> B,
+) {
+    group.bench_function(BenchmarkId::new(function, "nn"), |b| b.iter(&mut ours));
+    group.bench_function(BenchmarkId::new(function, "nalgebra"), |b| b.iter(&mut theirs));
+    alternated::record(name, function, &mut ours, &mut theirs);
 }
 
 #[track_caller]
@@ -71,25 +85,23 @@ fn w1(c: &mut Criterion) {
     assert_same("W1 forward", net.forward(&x)[0], base.forward(x)[0]);
     let mut group = configure(c, "W1");
     group.throughput(Throughput::Elements(1));
-    group.bench_function(BenchmarkId::new("inference/1", "nn"), |b| b.iter(|| net.forward(black_box(&x))));
-    group.bench_function(BenchmarkId::new("inference/1", "nalgebra"), |b| {
-        b.iter(|| base.forward(black_box(x)))
-    });
+    compare(&mut group, "W1", "inference/1", || net.forward(black_box(&x)), || base.forward(black_box(x)));
 
     group.throughput(Throughput::Elements(256));
     let mut workspace = W1::workspace();
-    group.bench_function(BenchmarkId::new("inference/256", "nn"), |b| {
-        b.iter(|| net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]))
-    });
     let columns: Vec<SVector<f32, 2>> = inputs.chunks(2).map(SVector::<f32, 2>::from_column_slice).collect();
     let mut outputs = vec![0.0_f32; 256];
-    group.bench_function(BenchmarkId::new("inference/256", "nalgebra"), |b| {
-        b.iter(|| {
+    compare(
+        &mut group,
+        "W1",
+        "inference/256",
+        || net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]),
+        || {
             for (o, x) in outputs.iter_mut().zip(&columns) {
                 *o = base.forward(black_box(*x))[0];
             }
-        });
-    });
+        },
+    );
 
     for batch in [1, 4] {
         let (x, y) = (&inputs[..2 * batch], &targets[..batch]);
@@ -102,21 +114,17 @@ fn w1(c: &mut Criterion) {
         };
         assert_same("W1 training loss", nn_loss, base_loss);
         group.throughput(Throughput::Elements(batch as u64));
-        group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nn"), |b| {
-            b.iter(|| trainer.step(black_box(x), y))
-        });
-        group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nalgebra"), |b| match batch {
-            1 => {
-                let (xs, ys) =
-                    (SMatrix::<f32, 2, 1>::from_column_slice(x), SMatrix::<f32, 1, 1>::from_column_slice(y));
-                b.iter(|| reference.step::<1>(black_box(&xs), &ys, 0.1));
-            }
-            _ => {
-                let (xs, ys) =
-                    (SMatrix::<f32, 2, 4>::from_column_slice(x), SMatrix::<f32, 1, 4>::from_column_slice(y));
-                b.iter(|| reference.step::<4>(black_box(&xs), &ys, 0.1));
-            }
-        });
+        let function = format!("train/{batch}");
+        let ours = || trainer.step(black_box(x), y);
+        if batch == 1 {
+            let (xs, ys) =
+                (SMatrix::<f32, 2, 1>::from_column_slice(x), SMatrix::<f32, 1, 1>::from_column_slice(y));
+            compare(&mut group, "W1", &function, ours, || reference.step::<1>(black_box(&xs), &ys, 0.1));
+        } else {
+            let (xs, ys) =
+                (SMatrix::<f32, 2, 4>::from_column_slice(x), SMatrix::<f32, 1, 4>::from_column_slice(y));
+            compare(&mut group, "W1", &function, ours, || reference.step::<4>(black_box(&xs), &ys, 0.1));
+        }
     }
     group.finish();
 }
@@ -124,7 +132,7 @@ fn w1(c: &mut Criterion) {
 /// RTNeural's real-time shape 1 → W tanh → W tanh → 1, one sample per call: nn against the
 /// hand-written static network with the platform's `tanhf`.
 fn tanh_mlp<N: Network<f32, Input = f32> + Clone, const W: usize>(
-    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    group: &mut Group<'_>,
     forward: impl Fn(&N, f32) -> f32,
 ) {
     let net = N::initialise(&mut nn::init::seeded_rng(11));
@@ -133,25 +141,26 @@ fn tanh_mlp<N: Network<f32, Input = f32> + Clone, const W: usize>(
     for &x in &inputs {
         assert_same(&format!("tanh {W}"), forward(&net, x), base.forward(x));
     }
-    let mut i = 0;
-    group.bench_function(BenchmarkId::new(format!("W={W}"), "nn"), |b| {
-        b.iter(|| {
+    let (mut i, mut j) = (0, 0);
+    compare(
+        group,
+        "rtneural",
+        &format!("W={W}"),
+        || {
             i = (i + 1) % inputs.len();
             forward(&net, black_box(inputs[i]))
-        })
-    });
-    group.bench_function(BenchmarkId::new(format!("W={W}"), "nalgebra"), |b| {
-        b.iter(|| {
-            i = (i + 1) % inputs.len();
-            base.forward(black_box(inputs[i]))
-        })
-    });
+        },
+        || {
+            j = (j + 1) % inputs.len();
+            base.forward(black_box(inputs[j]))
+        },
+    );
 }
 
 /// A minibatch training step (mean squared error, SGD) on RTNeural's shape, by nn and by the
 /// hand-written static network, after checking both compute the same losses.
 fn tanh_mlp_training<N: Network<f32, Input = f32> + Clone, const W: usize, const B: usize>(
-    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    group: &mut Group<'_>,
 ) {
     let net = N::initialise(&mut nn::init::seeded_rng(11));
     let mut base = baseline::TanhMlp::<W>::from_parameters(net.parameters());
@@ -167,11 +176,13 @@ fn tanh_mlp_training<N: Network<f32, Input = f32> + Clone, const W: usize, const
         );
     }
     group.throughput(Throughput::Elements(B as u64));
-    let name = format!("W={W} train/{B}");
-    group.bench_function(BenchmarkId::new(&name, "nn"), |b| b.iter(|| trainer.step(black_box(&x), &y)));
-    group.bench_function(BenchmarkId::new(&name, "nalgebra"), |b| {
-        b.iter(|| base.step(black_box(&xs), &ys, 0.1))
-    });
+    compare(
+        group,
+        "rtneural",
+        &format!("W={W} train/{B}"),
+        || trainer.step(black_box(&x), &y),
+        || base.step(black_box(&xs), &ys, 0.1),
+    );
 }
 
 fn rtneural(c: &mut Criterion) {
@@ -208,20 +219,14 @@ fn mlp<N: Network<f32, Input = f32> + Clone>(
 
     group.throughput(Throughput::Elements(1));
     let sample = &inputs[..N::INPUTS];
-    group.bench_function(BenchmarkId::new("inference/1", "nn"), |b| {
-        b.iter(|| one_sample(&net, black_box(sample)))
-    });
     let mut single = baseline::Mlp::from_parameters(sizes, net.parameters(), 1, 0.0);
     let single_input = DMatrix::from_column_slice(N::INPUTS, 1, sample);
     assert_same(&format!("{name} one sample"), one_sample(&net, sample), single.infer(&single_input)[0]);
+    let ours = || one_sample(&net, black_box(sample));
     match one_sample_baseline {
-        Some(forward) => group.bench_function(BenchmarkId::new("inference/1", "nalgebra"), |b| {
-            b.iter(|| forward(black_box(sample)))
-        }),
-        None => group.bench_function(BenchmarkId::new("inference/1", "nalgebra"), |b| {
-            b.iter(|| single.infer(black_box(&single_input))[0])
-        }),
-    };
+        Some(forward) => compare(&mut group, name, "inference/1", ours, || forward(black_box(sample))),
+        None => compare(&mut group, name, "inference/1", ours, || single.infer(black_box(&single_input))[0]),
+    }
 
     group.throughput(Throughput::Elements(256));
     let mut workspace = N::Workspace::default();
@@ -232,19 +237,11 @@ fn mlp<N: Network<f32, Input = f32> + Clone>(
         net.infer(&inputs, &mut workspace).unwrap()[0],
         wide.infer(&all)[0],
     );
-    group.bench_function(BenchmarkId::new("inference/256", "nn"), |b| {
-        b.iter(|| net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]))
-    });
+    let mut infer = || net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]);
+    compare(&mut group, name, "inference/256", &mut infer, || wide.infer(black_box(&all))[0]);
     if two_threads {
-        nn::gemm::set_threads(2);
-        group.bench_function(BenchmarkId::new("inference/256", "nn-2-threads"), |b| {
-            b.iter(|| net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]))
-        });
-        nn::gemm::set_threads(1);
+        on_two_threads(&mut group, name, "inference/256", &mut infer);
     }
-    group.bench_function(BenchmarkId::new("inference/256", "nalgebra"), |b| {
-        b.iter(|| wide.infer(black_box(&all))[0])
-    });
 
     group.throughput(Throughput::Elements(batch as u64));
     let (x, y) = (&inputs[..N::INPUTS * batch], &targets[..batch]);
@@ -261,20 +258,22 @@ fn mlp<N: Network<f32, Input = f32> + Clone>(
         trainer.step(x, y).unwrap(),
         reference.step(&xs, &labels[..batch], 0.1),
     );
-    group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nn"), |b| {
-        b.iter(|| trainer.step(black_box(x), y))
-    });
+    let function = format!("train/{batch}");
+    let mut step = || trainer.step(black_box(x), y);
+    compare(&mut group, name, &function, &mut step, || reference.step(black_box(&xs), &labels[..batch], 0.1));
     if two_threads {
-        nn::gemm::set_threads(2);
-        group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nn-2-threads"), |b| {
-            b.iter(|| trainer.step(black_box(x), y))
-        });
-        nn::gemm::set_threads(1);
+        on_two_threads(&mut group, name, &function, &mut step);
     }
-    group.bench_function(BenchmarkId::new(format!("train/{batch}"), "nalgebra"), |b| {
-        b.iter(|| reference.step(black_box(&xs), &labels[..batch], 0.1))
-    });
     group.finish();
+}
+
+/// `run` on two threads, as `function/nn-2-threads`, with criterion and by alternation with
+/// one thread.
+fn on_two_threads<A>(group: &mut Group<'_>, name: &str, function: &str, run: &mut impl FnMut() -> A) {
+    nn::gemm::set_threads(2);
+    group.bench_function(BenchmarkId::new(function, "nn-2-threads"), |b| b.iter(&mut *run));
+    nn::gemm::set_threads(1);
+    alternated::record_threads(name, function, run);
 }
 
 fn w2(c: &mut Criterion) {
@@ -334,16 +333,17 @@ fn digits(c: &mut Criterion) {
         .collect();
     let mut group = configure(c, "digits");
     group.throughput(Throughput::Elements(samples as u64));
-    group.bench_function(BenchmarkId::new("epoch", "nn"), |b| {
-        b.iter(|| trainer.fit(black_box(&dataset), &config))
-    });
-    group.bench_function(BenchmarkId::new("epoch", "nalgebra"), |b| {
-        b.iter(|| {
+    compare(
+        &mut group,
+        "digits",
+        "epoch",
+        || trainer.fit(black_box(&dataset), &config),
+        || {
             for (x, l) in &batches {
                 reference.step(black_box(x), l, 0.1);
             }
-        });
-    });
+        },
+    );
     group.finish();
 }
 
@@ -373,30 +373,39 @@ fn sgemm(c: &mut Criterion) {
         assert_same("sgemm", ours[n / 2], theirs[(0, n / 2)]);
         let shape = format!("{m}x{n}x{k}");
         group.throughput(Throughput::Elements((2 * m * n * k) as u64));
-        group.bench_function(BenchmarkId::new(&shape, "nn"), |bench| {
-            bench.iter(|| nn::gemm::product(&mut ours, n, black_box(a_view), b_view, (m, n, k), false))
-        });
-        group.bench_function(BenchmarkId::new(&shape, "nalgebra"), |bench| {
-            bench.iter(|| theirs.gemm(1.0, black_box(&a), &b, 0.0))
-        });
+        compare(
+            &mut group,
+            "sgemm",
+            &shape,
+            || nn::gemm::product(&mut ours, n, black_box(a_view), b_view, (m, n, k), false),
+            || theirs.gemm(1.0, black_box(&a), &b, 0.0),
+        );
     }
     group.finish();
 }
 
-/// Reads criterion's estimates and prints nn's speed relative to nalgebra's per benchmark.
-fn report() {
+/// Criterion's median time in ns of `group/function/parameter`, from its estimates.
+fn median(group: &str, function: &str, parameter: &str) -> Option<f64> {
     let root = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), Into::into);
-    let median = |group: &str, function: &str, parameter: &str| -> Option<f64> {
-        let path = root
-            .join("criterion")
-            .join(group)
-            .join(function.replace('/', "_"))
-            .join(parameter)
-            .join("new/estimates.json");
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-        json["median"]["point_estimate"].as_f64()
-    };
+    let path = root
+        .join("criterion")
+        .join(group)
+        .join(function.replace('/', "_"))
+        .join(parameter)
+        .join("new/estimates.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+/// The ratio [`alternated`] recorded for `group/function`, or `-`.
+fn alternated_ratio(group: &str, function: &str) -> String {
+    alternated::ratio(group, function).map_or_else(|| "-".to_owned(), |r| format!("{r:.2}×"))
+}
+
+/// Prints nn's speed relative to nalgebra's per benchmark: `ratio` from criterion's
+/// medians, `alternated` the median ratio of adjacent blocks.
+fn report() {
     let rows: &[(&str, &str, u64)] = &[
         ("W1", "inference/1", 1),
         ("W1", "inference/256", 256),
@@ -420,8 +429,8 @@ fn report() {
         ("rtneural", "W=16 train/32", 32),
     ];
     println!(
-        "\n{:<7} {:<14} {:>12} {:>12} {:>14} {:>14} {:>7}",
-        "", "", "nn", "nalgebra", "nn samples/s", "nalg samples/s", "ratio"
+        "\n{:<7} {:<14} {:>12} {:>12} {:>14} {:>14} {:>7} {:>10}",
+        "", "", "nn", "nalgebra", "nn samples/s", "nalg samples/s", "ratio", "alternated"
     );
     for &(group, function, samples) in rows {
         let (Some(ours), Some(theirs)) = (median(group, function, "nn"), median(group, function, "nalgebra"))
@@ -439,15 +448,25 @@ fn report() {
             }
         };
         println!(
-            "{group:<7} {function:<14} {:>12} {:>12} {:>14.0} {:>14.0} {:>6.2}×",
+            "{group:<7} {function:<14} {:>12} {:>12} {:>14.0} {:>14.0} {:>6.2}× {:>10}",
             time(ours),
             time(theirs),
             rate(ours),
             rate(theirs),
-            theirs / ours
+            theirs / ours,
+            alternated_ratio(group, function)
         );
     }
-    println!("\n{:<7} {:<14} {:>14} {:>14} {:>7}", "", "", "nn GFLOP/s", "nalg GFLOP/s", "ratio");
+    report_sgemm();
+    report_threads();
+}
+
+/// Prints the products' rates, nn's and nalgebra's.
+fn report_sgemm() {
+    println!(
+        "\n{:<7} {:<14} {:>14} {:>14} {:>7} {:>10}",
+        "", "", "nn GFLOP/s", "nalg GFLOP/s", "ratio", "alternated"
+    );
     for (m, n, k) in PRODUCTS {
         let shape = format!("{m}x{n}x{k}");
         let (Some(ours), Some(theirs)) = (median("sgemm", &shape, "nn"), median("sgemm", &shape, "nalgebra"))
@@ -456,13 +475,18 @@ fn report() {
         };
         let flops = (2 * m * n * k) as f64;
         println!(
-            "{:<7} {shape:<14} {:>14.1} {:>14.1} {:>6.2}×",
+            "{:<7} {shape:<14} {:>14.1} {:>14.1} {:>6.2}× {:>10}",
             "sgemm",
             flops / ours,
             flops / theirs,
-            theirs / ours
+            theirs / ours,
+            alternated_ratio("sgemm", &shape)
         );
     }
+}
+
+/// Prints W3's and W4's rates on one thread and on two, beside PyTorch's.
+fn report_threads() {
     // PyTorch 2.15's samples per second from the performance issue (2 cores, Sapphire Rapids,
     // f32): measured on another machine, so only a rough yardstick, not a ratio in one run.
     let pytorch: &[(&str, &str, u64, f64, f64)] = &[
@@ -472,17 +496,27 @@ fn report() {
         ("W4", "inference/256", 256, 111e3, 192e3),
     ];
     println!(
-        "\n{:<7} {:<14} {:>14} {:>14} {:>16} {:>16}",
-        "", "", "nn 1 thread/s", "nn 2 threads/s", "PyTorch 1 thr/s", "PyTorch 2 thr/s"
+        "\n{:<7} {:<14} {:>14} {:>14} {:>9} {:>10} {:>16} {:>16}",
+        "",
+        "",
+        "nn 1 thread/s",
+        "nn 2 threads/s",
+        "2 ÷ 1",
+        "alternated",
+        "PyTorch 1 thr/s",
+        "PyTorch 2 thr/s"
     );
     for &(group, function, samples, one, two) in pytorch {
         let rate =
             |parameter: &str| median(group, function, parameter).map(|ns| samples as f64 / (ns * 1e-9));
         let show = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+        let speedup = rate("nn-2-threads").zip(rate("nn")).map(|(two, one)| format!("{:.2}×", two / one));
         println!(
-            "{group:<7} {function:<14} {:>14} {:>14} {one:>16.0} {two:>16.0}",
+            "{group:<7} {function:<14} {:>14} {:>14} {:>9} {:>10} {one:>16.0} {two:>16.0}",
             show(rate("nn")),
-            show(rate("nn-2-threads"))
+            show(rate("nn-2-threads")),
+            speedup.unwrap_or_else(|| "-".to_owned()),
+            alternated_ratio(group, function)
         );
     }
 }
