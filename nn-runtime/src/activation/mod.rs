@@ -365,12 +365,13 @@ impl<T: Real> Activation<T> for Sign {
 /// 372 ns, RTNeural's W = 16 shape at 32 samples 4.80 → 4.08 µs).
 const KERNELS_FROM: usize = if cfg!(target_feature = "avx2") { 1 } else { 16 };
 
-/// Applies `a = σ(z)` elementwise.
+/// Applies `a = σ(z)` elementwise (over the shorter of the two).
 #[inline(always)]
 pub fn forward<T: Real, A: Activation<T>>(activation: &A, z: &[T], a: &mut [T]) {
     if A::EXPLICIT_LANES && z.len() >= KERNELS_FROM {
-        a.copy_from_slice(z);
-        activation.f_in_place(a);
+        let n = z.len().min(a.len());
+        a[..n].copy_from_slice(&z[..n]);
+        activation.f_in_place(&mut a[..n]);
         return;
     }
     // Four values at a time, which the compiler puts in four lanes: a plain loop here, where
@@ -435,7 +436,7 @@ mod tests {
 
     /// `σ` of a batch, through [`forward`] and [`forward_in_place`], on every length from 0
     /// to 40 (below and past [`KERNELS_FROM`], in whole fours and not): every value is mapped,
-    /// each within `ulps` of the definition `f64` computes.
+    /// each within `ulps` of the definition `f64` computes, and nothing past them.
     fn batch_matches<A: Activation<f32>>(activation: &A, exact: impl Fn(f64) -> f64, ulps: f64) {
         for len in 0..=40 {
             let z: Vec<f32> = (0..len).map(|i| (i as f32 - 17.5) * 0.61).collect();
@@ -443,6 +444,11 @@ mod tests {
             forward(activation, &z, &mut a);
             let mut in_place = z.clone();
             forward_in_place(activation, &mut in_place);
+            // Into a longer buffer: the same values, the rest untouched.
+            let mut longer = vec![f32::NAN; len + 3];
+            forward(activation, &z, &mut longer);
+            assert!(longer[..len].iter().zip(&a).all(|(l, a)| l.to_bits() == a.to_bits()));
+            assert!(longer[len..].iter().all(|v| v.is_nan()), "{len} values: wrote past them");
             for (i, ((&z, &a), &v)) in z.iter().zip(&a).zip(&in_place).enumerate() {
                 let want = exact(f64::from(z));
                 let tolerance = ulps * f64::from(f32::EPSILON) * want.abs();
