@@ -68,10 +68,11 @@ pub fn record<A, B>(
 }
 
 /// Alternates blocks of `step` on one thread and on two and records the median speed-up of
-/// two under `group/function`. Each block starts with a call it does not time: the first
-/// call after a change of threads moves the data between the cores' caches.
+/// two under `group/function/threads` (see [`speedup`]). Each block starts with a call it
+/// does not time: the first call after a change of threads moves the data between the
+/// cores' caches.
 pub fn record_threads<A>(group: &str, function: &str, step: &mut impl FnMut() -> A) {
-    let key = format!("{group}/{function}");
+    let key = format!("{group}/{function}/threads");
     if !selected(&key) {
         return;
     }
@@ -86,7 +87,12 @@ pub fn record_threads<A>(group: &str, function: &str, step: &mut impl FnMut() ->
     RATIOS.lock().unwrap().insert(key, median(ratios));
 }
 
-/// The ratio recorded under `group/function`, if it was measured.
+/// The ratio [`record`] recorded under `group/function`, if it was measured.
 pub fn ratio(group: &str, function: &str) -> Option<f64> {
     RATIOS.lock().unwrap().get(&format!("{group}/{function}")).copied()
+}
+
+/// The speed-up [`record_threads`] recorded for `group/function`, if it was measured.
+pub fn speedup(group: &str, function: &str) -> Option<f64> {
+    RATIOS.lock().unwrap().get(&format!("{group}/{function}/threads")).copied()
 }

@@ -516,7 +516,7 @@ fn report_threads() {
             show(rate("nn")),
             show(rate("nn-2-threads")),
             speedup.unwrap_or_else(|| "-".to_owned()),
-            alternated_ratio(group, function)
+            alternated::speedup(group, function).map_or_else(|| "-".to_owned(), |r| format!("{r:.2}×"))
         );
     }
 }
