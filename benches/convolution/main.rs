@@ -19,12 +19,14 @@
 #![allow(clippy::semicolon_if_nothing_returned)]
 
 mod baseline;
+#[path = "../common/mod.rs"]
+mod common;
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
 use baseline::{Conv, Dense, Layer, Model};
+use common::median;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nn::prelude::*;
 use rand::Rng;
@@ -191,18 +193,6 @@ fn label(threads: usize) -> &'static str {
 
 /// Reads criterion's medians and prints samples per second, ratios and LeNet-5's GFLOP/s.
 fn report() {
-    let root = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), Into::into);
-    let median = |group: &str, function: &str, parameter: &str| -> Option<f64> {
-        let path = root
-            .join("criterion")
-            .join(group)
-            .join(function.replace('/', "_"))
-            .join(parameter)
-            .join("new/estimates.json");
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-        json["median"]["point_estimate"].as_f64()
-    };
     let rows: &[(&str, &str, usize)] = &[
         ("lenet", "train/64", 64),
         ("lenet", "inference/256", 256),

@@ -12,11 +12,13 @@
 
 mod alternated;
 mod baseline;
+#[path = "../common/mod.rs"]
+mod common;
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
+use common::median;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nalgebra::{DMatrix, SMatrix, SVector};
 use nn::prelude::*;
@@ -382,20 +384,6 @@ fn sgemm(c: &mut Criterion) {
         );
     }
     group.finish();
-}
-
-/// Criterion's median time in ns of `group/function/parameter`, from its estimates.
-fn median(group: &str, function: &str, parameter: &str) -> Option<f64> {
-    let root = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), Into::into);
-    let path = root
-        .join("criterion")
-        .join(group)
-        .join(function.replace('/', "_"))
-        .join(parameter)
-        .join("new/estimates.json");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    json["median"]["point_estimate"].as_f64()
 }
 
 /// The ratio [`alternated`] recorded for `group/function`, or `-`.

@@ -22,12 +22,14 @@
 #![allow(clippy::semicolon_if_nothing_returned)]
 
 mod baseline;
+#[path = "../common/mod.rs"]
+mod common;
 mod transformer;
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
+use common::median;
 use criterion::{BenchmarkId, Criterion};
 use nn::prelude::*;
 use rand::Rng;
@@ -171,15 +173,6 @@ fn encoder(c: &mut Criterion) {
         b.iter(|| reference.infer(black_box(&inputs))[0])
     });
     group.finish();
-}
-
-/// Criterion's median for one benchmark, in nanoseconds.
-fn median(group: &str, function: &str, parameter: &str) -> Option<f64> {
-    let root = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), Into::into);
-    let path = root.join("criterion").join(group).join(function).join(parameter).join("new/estimates.json");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    json["median"]["point_estimate"].as_f64()
 }
 
 fn report() {
