@@ -23,6 +23,7 @@ use lanes::multiply_add_lanes;
 #[cfg(feature = "std")]
 mod helper;
 mod lanes;
+mod output;
 mod packed;
 #[cfg(target_arch = "x86_64")]
 mod rows8;
@@ -70,7 +71,8 @@ pub(crate) fn has_avx512() -> bool {
 /// against 151.8, but 16×1024×512 303 against 256 and 8×2048×512 681 against 308. (An AMD
 /// EPYC, where `dot_rows` reaches more of the machine, had it faster up to 64 rows.)
 ///
-/// The same on two threads, though each thread then packs the whole of `B`: with `dot_rows`
+/// The same on two threads, even where each thread then packs the whole of `B` (a split by
+/// rows: see `packed::SPLIT_COLUMNS_FROM`): with `dot_rows`
 /// split in two below 128 rows, 64×64×128 took 14.2 µs against 8.5 on one thread, and 6.6
 /// packed on two (64×256×128: 54.7, 34.5 and 23.6).
 pub const PACKED_BATCH: usize = 32;
@@ -195,9 +197,9 @@ const PARALLEL_THRESHOLD: usize = 1 << 19;
 
 /// Sets how many threads large matrix products use (default 1).
 ///
-/// Each thread computes whole rows of the result with the same code, so results are
-/// bit-identical whatever the count. Two threads split a product with one helper thread,
-/// which stays awake between products so that the second CPU is never asleep when a
+/// Each thread computes whole rows, or whole columns, of the result with the same code, so
+/// results are bit-identical whatever the count. Two threads split a product with one helper
+/// thread, which stays awake between products so that the second CPU is never asleep when a
 /// product starts (on a virtual machine, waking it took 100–200 µs); more go through
 /// rayon's pool (at most its size: the number of CPUs unless `RAYON_NUM_THREADS` says
 /// otherwise). Neither allocates, so a warm training step stays allocation-free on the
