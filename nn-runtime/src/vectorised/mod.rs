@@ -101,9 +101,12 @@ fn one_plus([c4, c3, c2, c1]: [f32; 4], z: f32) -> f32 {
 #[inline(always)]
 pub fn tanh_in_place(values: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    let Some(values) =
-        x86::in_place(values, avx2::tanh_in_place, sse2::fused::tanh_in_place, sse2::tanh_in_place)
-    else {
+    let Some(values) = x86::in_place(
+        values,
+        avx2::tanh_in_place,
+        x86::by_length!(sse2::fused::tanh_in_place),
+        sse2::tanh_in_place,
+    ) else {
         return;
     };
     for v in values {
@@ -116,9 +119,12 @@ pub fn tanh_in_place(values: &mut [f32]) {
 #[inline(always)]
 pub fn sigmoid_in_place(values: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    let Some(values) =
-        x86::in_place(values, avx2::sigmoid_in_place, sse2::fused::sigmoid_in_place, sse2::sigmoid_in_place)
-    else {
+    let Some(values) = x86::in_place(
+        values,
+        avx2::sigmoid_in_place,
+        x86::by_length!(sse2::fused::sigmoid_in_place),
+        sse2::sigmoid_in_place,
+    ) else {
         return;
     };
     for v in values {
@@ -133,8 +139,45 @@ mod x86 {
     /// A kernel that maps each whole vector of its width in place and returns the rest.
     type Kernel = unsafe fn(&mut [f32]) -> &mut [f32];
 
-    /// A kernel that maps every value in place.
-    type Whole = unsafe fn(&mut [f32]);
+    /// A fused four-lane kernel for one to seven values, [`by_length`]: each length compiled
+    /// apart, so that the last one to three values are copied into the padding by loads of
+    /// a known width. Compiled once for every length, the copies were calls (`memset`,
+    /// `memcpy`), and W1's one-sample inference, its three hidden units through here, took
+    /// 61.7 ns rather than 17.8 (default build, the 5th percentile of 3000 timings). That
+    /// came with 7102619, whose batch path called the kernel with other lengths too, so that
+    /// it was no longer compiled for three values alone. Copied value by value instead, 28.5:
+    /// the compiler then loaded the second and third values together, across the producer's
+    /// two stores, and the load waited for both.
+    type Few = unsafe fn(&mut [f32]);
+
+    /// The fused kernel `$kernel::<N>` for the length `N` of the values, one to seven: a
+    /// one-sample layer's length is a constant where this is inlined, and only its call
+    /// remains.
+    macro_rules! by_length {
+        ($($kernel:ident)::+) => {{
+            /// # Safety
+            ///
+            /// The CPU supports AVX2 and FMA.
+            #[inline(always)]
+            unsafe fn few(values: &mut [f32]) {
+                // SAFETY: the caller's promise, the kernels' only requirement.
+                unsafe {
+                    match values.len() {
+                        0 => {}
+                        1 => $($kernel)::+::<1>(values),
+                        2 => $($kernel)::+::<2>(values),
+                        3 => $($kernel)::+::<3>(values),
+                        4 => $($kernel)::+::<4>(values),
+                        5 => $($kernel)::+::<5>(values),
+                        6 => $($kernel)::+::<6>(values),
+                        _ => $($kernel)::+::<7>(values),
+                    }
+                }
+            }
+            few
+        }};
+    }
+    pub(super) use by_length;
 
     /// Fewer than eight values on a CPU with AVX2 and FMA: all of them in the fused
     /// four-lane kernel (`None` is returned). Otherwise the eight-lane kernel over whole
@@ -143,12 +186,7 @@ mod x86 {
     /// the rest of a wider layer too ran a 1 → 8 → 8 → 1 network at 54 ns against 41: with
     /// a call that may follow, the layer's outputs were reloaded from the stack.)
     #[inline(always)]
-    pub(super) fn in_place(
-        values: &mut [f32],
-        avx2: Kernel,
-        fused: Whole,
-        sse2: Kernel,
-    ) -> Option<&mut [f32]> {
+    pub(super) fn in_place(values: &mut [f32], avx2: Kernel, fused: Few, sse2: Kernel) -> Option<&mut [f32]> {
         let values = if has_avx2_fma() {
             if values.len() < 8 {
                 // SAFETY: the CPU supports AVX2 and FMA (detected above), the kernels' only
