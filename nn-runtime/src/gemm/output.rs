@@ -23,9 +23,12 @@ pub(super) struct Output<'c, T> {
 }
 
 // SAFETY: an `Output` is the exclusive borrow of its band's values (no other `Output` or
-// slice reaches them while it lives, see `split_columns`), like a `&mut [T]`, so it may
-// move to another thread when `T` may.
+// slice reaches them while it lives, see `split_columns` and `band`), like a `&mut [T]`, so
+// it may move to another thread when `T` may.
 unsafe impl<T: Send> Send for Output<'_, T> {}
+// SAFETY: through a shared `Output` nothing can be read or written but by `band`, which is
+// `unsafe` and whose callers promise that the bands they take are disjoint.
+unsafe impl<T: Send> Sync for Output<'_, T> {}
 
 impl<'c, T> Output<'c, T> {
     /// All of `c`, `width` columns wide, rows `ldc` apart.
@@ -48,6 +51,25 @@ impl<'c, T> Output<'c, T> {
             Self { width: mid, ..self },
             Self { start: right, len: self.len - right_start, width: self.width - mid, ..self },
         )
+    }
+
+    /// Columns `j0..j0 + width` of the band, as an output of their own.
+    ///
+    /// # Safety
+    ///
+    /// While the returned output lives, no other output taken from this one by `band` may
+    /// reach any of its columns (each chunk of columns is taken once), and this one is not
+    /// written through (its lifetime is not tied to this borrow).
+    ///
+    /// # Panics
+    ///
+    /// When the columns are not all in the band, or the band is wider than a row.
+    pub(super) unsafe fn band(&self, j0: usize, width: usize) -> Self {
+        assert!(j0 + width <= self.width && self.width <= self.ldc, "a band within the columns");
+        let start = j0.min(self.len);
+        // SAFETY: `start ≤ len`, so the pointer stays within (or one past) the borrow.
+        let first = unsafe { self.start.add(start) };
+        Self { start: first, len: self.len - start, width, ..*self }
     }
 
     /// Values `j..j + count` of row `r` of the band.
@@ -81,6 +103,24 @@ mod tests {
             right.row(r, 0, 2).fill(2);
         }
         let expected: Vec<u32> = (0..c.len()).map(|i| [1, 1, 1, 1, 2, 2, 0][i % ldc]).collect();
+        assert_eq!(c, expected);
+    }
+
+    /// Bands taken one chunk at a time write their own columns of every row, and nothing else.
+    #[test]
+    fn bands_write_their_own_columns() {
+        let (rows, ldc, width) = (3, 9, 8);
+        let mut c = vec![0_u32; (rows - 1) * ldc + width];
+        let whole = Output::new(&mut c, ldc, width);
+        for (chunk, j0) in [0, 3, 6].into_iter().enumerate() {
+            let count = 3.min(width - j0);
+            // SAFETY: the three bands are disjoint, and each is dropped before the next.
+            let mut band = unsafe { whole.band(j0, count) };
+            for r in 0..rows {
+                band.row(r, 0, count).fill(chunk as u32 + 1);
+            }
+        }
+        let expected: Vec<u32> = (0..c.len()).map(|i| [1, 1, 1, 2, 2, 2, 3, 3, 0][i % ldc]).collect();
         assert_eq!(c, expected);
     }
 
