@@ -65,6 +65,25 @@ struct Job<'c, 'a, T> {
     accumulate: bool,
 }
 
+#[cfg(feature = "std")]
+impl<'c, T: Real> Job<'c, '_, T> {
+    /// The product of the first `mid` columns and that of the rest, each into its band of
+    /// `C`.
+    fn split_columns(self, mid: usize) -> (Self, Self) {
+        let (m, n, k) = self.shape;
+        let (left, right) = self.c.split_columns(mid);
+        let b = Strided { data: &self.b.data[mid * self.b.col..], ..self.b };
+        (Job { c: left, shape: (m, mid, k), ..self }, Job { c: right, b, shape: (m, n - mid, k), ..self })
+    }
+
+    /// The product of columns `j0..j0 + cols` alone, into `c`, their band of `C`.
+    fn columns(&self, c: Output<'c, T>, j0: usize, cols: usize) -> Self {
+        let (m, _, k) = self.shape;
+        let b = Strided { data: &self.b.data[j0 * self.b.col..], ..self.b };
+        Job { c, a: self.a, b, shape: (m, cols, k), accumulate: self.accumulate }
+    }
+}
+
 /// Depth of a packed block: a `B` panel of `KC · NR` values stays in L1 (at most; see
 /// [`depth_block`]).
 const KC: usize = 256;
@@ -127,11 +146,14 @@ pub fn product<T: Real>(
     let parts = super::threads();
     if parts > 1 && m * n * k >= PARALLEL_THRESHOLD {
         if a.col == 1 && n >= SPLIT_COLUMNS_FROM.max(m) && ldc >= n {
-            return split_columns(Output::new(c, ldc, n), a, b, (m, n, k), accumulate, parts);
+            return split_columns(
+                Job { c: Output::new(c, ldc, n), a, b, shape: (m, n, k), accumulate },
+                parts,
+            );
         }
         let work = |rows: core::ops::Range<usize>, c: &mut [T]| {
             let a = Strided { data: &a.data[rows.start * a.row..], ..a };
-            one_thread(Output::new(c, ldc, n), a, b, (rows.len(), n, k), accumulate);
+            one_thread(Job { c: Output::new(c, ldc, n), a, b, shape: (rows.len(), n, k), accumulate });
         };
         // Equal halves of the rows rather than whole register tiles: the half with more
         // tiles then has no more of them than a split rounded to a tile gives it
@@ -143,7 +165,7 @@ pub fn product<T: Real>(
         // W4's 1324–1557 → 1318–1370.)
         return split_rows(c, ldc, 0..m, parts, 1, &work);
     }
-    one_thread(Output::new(c, ldc, n), a, b, (m, n, k), accumulate);
+    one_thread(Job { c: Output::new(c, ldc, n), a, b, shape: (m, n, k), accumulate });
 }
 
 /// Columns from which a split product whose `A` is read in place ([`APanel::Rows`]: a
@@ -169,31 +191,19 @@ const SPLIT_COLUMNS_FROM: usize = 128;
 /// from both ends ([`from_both_ends`]); for more (rayon's pool), fixed halves, each split
 /// again.
 #[cfg(feature = "std")]
-fn split_columns<T: Real>(
-    c: Output<'_, T>,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    (m, n, k): (usize, usize, usize),
-    accumulate: bool,
-    parts: usize,
-) {
+fn split_columns<T: Real>(job: Job<'_, '_, T>, parts: usize) {
+    let n = job.shape.1;
     if parts <= 1 || n < SPLIT_COLUMNS_FROM {
-        return one_thread(c, a, b, (m, n, k), accumulate);
+        return one_thread(job);
     }
     if parts == 2 {
-        return from_both_ends(c, a, b, (m, n, k), accumulate);
+        return from_both_ends(job);
     }
     // The halves meet at a multiple of 16 values (a 64-byte line of `f32`), so that few
     // lines of `C` are written by both threads; each element is computed as on one thread.
-    let mid = (n / 2).next_multiple_of(16).min(n);
-    let (left, right) = c.split_columns(mid);
-    let b_right = Strided { data: &b.data[mid * b.col..], ..b };
+    let (left, right) = job.split_columns((n / 2).next_multiple_of(16).min(n));
     let (left_parts, right_parts) = (parts / 2, parts - parts / 2);
-    super::join(
-        parts,
-        move || split_columns(left, a, b, (m, mid, k), accumulate, left_parts),
-        move || split_columns(right, a, b_right, (m, n - mid, k), accumulate, right_parts),
-    );
+    super::join(parts, move || split_columns(left, left_parts), move || split_columns(right, right_parts));
 }
 
 /// Columns of `C` a thread takes at a time in [`from_both_ends`]: 64 (the widest tile's),
@@ -216,14 +226,9 @@ const fn chunk_columns(n: usize) -> usize {
 /// the left to both threads, as they came, measured 0.95× on W3's forward product and
 /// 0.91–1.08× on a 64×512×512 one: the columns moved between the cores from call to call.
 #[cfg(feature = "std")]
-#[allow(clippy::needless_pass_by_value)] // `c` is moved here so that nothing else writes to it
-fn from_both_ends<T: Real>(
-    c: Output<'_, T>,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    (m, n, k): (usize, usize, usize),
-    accumulate: bool,
-) {
+#[allow(clippy::needless_pass_by_value)] // `job` is moved here so that nothing else writes to `C`
+fn from_both_ends<T: Real>(job: Job<'_, '_, T>) {
+    let n = job.shape.1;
     let width = chunk_columns(n);
     let chunks = n.div_ceil(width) as u64;
     // The chunks not yet taken, `low..high`, as `high << 32 | low`: one word, so that taking
@@ -243,26 +248,19 @@ fn from_both_ends<T: Real>(
     let work = |from_left: bool| {
         while let Some(j0) = take(from_left) {
             let cols = width.min(n - j0);
-            // SAFETY: `take` hands out each chunk once, so no two bands overlap, and `c` is
+            // SAFETY: `take` hands out each chunk once, so no two bands overlap, and `C` is
             // not written through otherwise while they live.
-            let band = unsafe { c.band(j0, cols) };
-            let b = Strided { data: &b.data[j0 * b.col..], ..b };
-            one_thread(band, a, b, (m, cols, k), accumulate);
+            let band = unsafe { job.c.band(j0, cols) };
+            one_thread(job.columns(band, j0, cols));
         }
     };
     super::join(2, || work(true), || work(false));
 }
 
+/// The product of one thread, with the kernel for this CPU.
 #[cfg(feature = "std")]
-fn one_thread<T: Real>(
-    c: Output<'_, T>,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    shape: (usize, usize, usize),
-    accumulate: bool,
-) {
-    let job = Job { c, a, b, shape, accumulate };
-    T::with_scratch(scratch_len(shape), |scratch| {
+fn one_thread<T: Real>(job: Job<'_, '_, T>) {
+    T::with_scratch(scratch_len(job.shape), |scratch| {
         #[cfg(target_arch = "x86_64")]
         {
             if super::has_avx512() {
