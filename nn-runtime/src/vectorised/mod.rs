@@ -158,6 +158,10 @@ mod x86 {
             /// # Safety
             ///
             /// The CPU supports AVX2 and FMA.
+            ///
+            /// # Panics
+            ///
+            /// With eight values or more (`in_place` passes fewer).
             #[inline(always)]
             unsafe fn few(values: &mut [f32]) {
                 // SAFETY: the caller's promise, the kernels' only requirement.
@@ -170,7 +174,8 @@ mod x86 {
                         4 => $($kernel)::+::<4>(values),
                         5 => $($kernel)::+::<5>(values),
                         6 => $($kernel)::+::<6>(values),
-                        _ => $($kernel)::+::<7>(values),
+                        7 => $($kernel)::+::<7>(values),
+                        _ => unreachable!("the fused kernel takes fewer than eight values"),
                     }
                 }
             }
