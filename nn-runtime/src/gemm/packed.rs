@@ -108,7 +108,8 @@ const MAX_MR: usize = 12;
 /// Rows of the short kernel that an edge panel of this many rows or fewer takes (see
 /// [`tile`]).
 const SHORT_MR: usize = 4;
-/// Depths below which the AVX-512 kernel takes its tall tile.
+/// Depths below which the AVX-512 kernel takes its tall tile, for a product no wider than
+/// the tile (see `product_avx512`).
 const TALL_BELOW: usize = 128;
 /// The widest tile of any kernel (columns of `B` per panel).
 const MAX_NR: usize = 64;
@@ -297,13 +298,23 @@ fn product_baseline<T: Real>(job: Job<'_, '_, T>, scratch: &mut [T]) {
 mod x86 {
     use super::{Job, Real, TALL_BELOW, body};
 
-    /// Thirty-two 512-bit registers: 24 accumulators. A tall 12 × 2-vector tile for short
-    /// products (the weight gradient, whose depth is the batch), a wide 6 × 4 one otherwise
-    /// (measured: 200 against 190 GFLOP/s on a 512×784×64 weight gradient, 197 against 189
-    /// on a 256×512×784 forward pass).
+    /// Thirty-two 512-bit registers: 24 accumulators. A tall 12 × 2-vector tile for short,
+    /// narrow products (under [`TALL_BELOW`] deep and no wider than the tile: one tile
+    /// covers every column), a wide 6 × 4 one otherwise.
+    ///
+    /// Measured on this project's Ice Lake Xeon, f32, one thread, tall against wide in
+    /// turn in one process (the median ratio of 300 pairs): the wide tile faster on weight
+    /// gradients, 1.05–1.10× on 512×784×64, 1.05–1.08× on 128×784×64 and 1.06–1.09× on
+    /// 512×512×64, and on short forward passes of 64 or more columns (1.23–1.27× on
+    /// 32×128×64, 256×128×64 and 64×64×64); the tall one on 32 columns, where half of each
+    /// wide tile is padding (2.2× on 32×32×64, 1.6× on 256×32×64). (The earlier Xeon and the
+    /// EPYC had the tall tile ahead on the 512×784×64 weight gradient, 200 against 190
+    /// GFLOP/s, and took it for every short product.)
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) fn product_avx512<T: Real>(job: Job<'_, '_, T>, scratch: &mut [T]) {
-        match (size_of::<T>() == 4, job.shape.2 < TALL_BELOW) {
+        let (_, n, k) = job.shape;
+        let tall_width = 2 * 64 / size_of::<T>();
+        match (size_of::<T>() == 4, k < TALL_BELOW && n <= tall_width) {
             (true, true) => body::<T, true, 16, 12, 2>(job, scratch),
             (true, false) => body::<T, true, 16, 6, 4>(job, scratch),
             (false, true) => body::<T, true, 8, 12, 2>(job, scratch),
@@ -480,9 +491,8 @@ enum APanel<'a, T> {
 /// Computes one tile of `C` and stores its `rows × cols` corner (see [`store_tile`]), with
 /// a kernel of `USED ≤ MR` rows: the last panel of a block, when it has few rows, takes a
 /// shorter kernel rather than the full one over rows of zeros. (Two threads split W3's
-/// 128 rows 64 : 64: five 12-row tiles and four rows each for its weight gradient, ten
-/// 6-row tiles and four rows for its forward product; the four rows then cost a third, or
-/// two thirds, of a tile rather than a whole one.)
+/// 128-row weight gradient 64 : 64: ten 6-row tiles and four rows each; the four rows then
+/// cost two thirds of a tile rather than a whole one.)
 #[inline(always)]
 fn tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const USED: usize, const NV: usize>(
     a: APanel<'_, T>,
