@@ -70,10 +70,10 @@ impl<'c, T: Real> Job<'c, '_, T> {
     /// The product of the first `mid` columns and that of the rest, each into its band of
     /// `C`.
     fn split_columns(self, mid: usize) -> (Self, Self) {
-        let (m, n, k) = self.shape;
-        let (left, right) = self.c.split_columns(mid);
-        let b = Strided { data: &self.b.data[mid * self.b.col..], ..self.b };
-        (Job { c: left, shape: (m, mid, k), ..self }, Job { c: right, b, shape: (m, n - mid, k), ..self })
+        let n = self.shape.1;
+        // SAFETY: the two bands are disjoint, and `self`, moved here, writes nothing more.
+        let (left, right) = unsafe { (self.c.band(0, mid), self.c.band(mid, n - mid)) };
+        (self.columns(left, 0, mid), self.columns(right, mid, n - mid))
     }
 
     /// The product of columns `j0..j0 + cols` alone, into `c`, their band of `C`.
