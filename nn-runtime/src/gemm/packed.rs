@@ -345,6 +345,8 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
     let b_len = depth_block.min(k) * NC.min(n).next_multiple_of(nr);
     let offset = scratch.as_ptr().align_offset(ALIGN).min(ALIGN);
     let (packed_b, packed_a) = scratch[offset..].split_at_mut(b_len);
+    // One depth block: each tile of `C` is written once, from cold (see `prefetch_tile`).
+    let one_pass = k <= depth_block;
     let mut jc = 0;
     while jc < n {
         let nc = NC.min(n - jc);
@@ -373,6 +375,9 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
                             APanel::Packed(&packed_a[iq * kc * MR..][..kc * MR])
                         };
                         let c_tile = ((i0, j0), (rows, cols));
+                        if one_pass {
+                            prefetch_tile(&mut c, c_tile);
+                        }
                         if rows <= SHORT_MR && MR > SHORT_MR {
                             tile::<T, FMA, L, MR, SHORT_MR, NV>(a_panel, b_panel, &mut c, c_tile, add);
                         } else {
@@ -386,6 +391,37 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
         }
         jc += nc;
     }
+}
+
+/// Asks for the lines of a tile of `C`, for writing, before the micro-kernel computes it:
+/// they arrive while it runs (`MR·NV` loads of `A` and `B` a step, a few hundred cycles a
+/// tile) rather than stalling its stores. Only for products one depth block deep, whose
+/// tiles are written once, to lines not touched since the last product (a weight gradient:
+/// depth = batch, `C` = every weight); a deeper product writes each tile again at every
+/// depth block, from cache after the first.
+///
+/// Measured on this project's Ice Lake Xeon, f32, with and without in turn in one process
+/// (the median ratio of 300–400 rounds): on one thread, weight gradients 1.02–1.04× faster
+/// (512×784×64, 512×512×64, 128×784×64), W4's training step 1.025–1.027× (native build
+/// 1.008–1.034×), W3's 1.010–1.011× (native 0.994–1.004×); on two threads both level
+/// (0.990–1.000×). Prefetching in deeper products too measured 0.98–0.99×.
+#[inline(always)]
+fn prefetch_tile<T>(c: &mut Output<'_, T>, ((i0, j0), (rows, cols)): ((usize, usize), (usize, usize))) {
+    #[cfg(target_arch = "x86_64")]
+    for r in i0..i0 + rows {
+        let row = c.row(r, j0, cols).as_mut_ptr();
+        for j in (0..cols).step_by(64 / size_of::<T>()) {
+            // SAFETY: `j < cols`, so the address is inside the row just borrowed; a prefetch
+            // reads and writes nothing in any case.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_ET0 }>(
+                    row.add(j).cast::<i8>(),
+                );
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (c, i0, j0, rows, cols);
 }
 
 /// Packs rows `r0..r0+mc`, depths `t0..t0+kc` of `a` into panels of `MR` rows: panel `q`
