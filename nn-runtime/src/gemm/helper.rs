@@ -198,23 +198,19 @@ const fn paused() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+    use super::super::ThreadsForTest;
     use super::join;
 
     /// Holds the helper back from new jobs while set.
     pub(super) static PAUSED: AtomicBool = AtomicBool::new(false);
 
-    /// Held by each test here, so that none finds the helper busy with another's jobs (and
-    /// runs both halves itself, which would pass the taking-back test without taking back).
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
     /// Both halves run, each exactly once, also when several threads join at once (one
     /// claims the helper, the others run both halves themselves).
     #[test]
     fn both_halves_run_once_from_any_thread() {
-        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _threads = ThreadsForTest::hold();
         let count = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..4 {
@@ -236,7 +232,7 @@ mod tests {
     /// takes jobs again afterwards.
     #[test]
     fn a_panic_on_the_helper_reaches_the_caller() {
-        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _threads = ThreadsForTest::hold();
         let mut left_done = false;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             join(|| left_done = true, || panic!("right half"));
@@ -252,7 +248,7 @@ mod tests {
     /// the helper runs the half once another thread lets it go on, and the test fails.)
     #[test]
     fn the_caller_takes_back_a_half_the_helper_has_not_started() {
-        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _threads = ThreadsForTest::hold();
         let caller = std::thread::current().id();
         PAUSED.store(true, Ordering::Relaxed);
         let release = std::thread::spawn(|| {

@@ -208,6 +208,33 @@ pub fn set_threads(threads: usize) {
     THREADS.store(threads.max(1), Ordering::Relaxed);
 }
 
+/// Held by every test that sets the thread count or joins on the helper itself: the count
+/// is global, and `cargo test` runs a binary's tests on parallel threads. Without it, one
+/// test's `set_threads(1)` could land inside another's two-thread run, which would then
+/// compare one thread with one and pass without splitting anything; and a product split by
+/// one test could hold the helper while another tests how the helper takes jobs. Sets one
+/// thread again when dropped, also when the test panics.
+#[cfg(test)]
+pub(crate) struct ThreadsForTest {
+    _held: std::sync::MutexGuard<'static, ()>,
+}
+
+#[cfg(test)]
+impl ThreadsForTest {
+    /// Waits until no other test holds the thread count.
+    pub(crate) fn hold() -> Self {
+        static HELD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        Self { _held: HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner) }
+    }
+}
+
+#[cfg(test)]
+impl Drop for ThreadsForTest {
+    fn drop(&mut self) {
+        set_threads(1);
+    }
+}
+
 /// The number set by [`set_threads`].
 #[must_use]
 pub fn threads() -> usize {
@@ -1033,6 +1060,7 @@ mod tests {
     #[test]
     #[allow(clippy::float_cmp)] // bit-identical is the claim
     fn two_threads_give_identical_results() {
+        let _threads = ThreadsForTest::hold();
         let (m, n, k) = (96, 400, 240);
         let (a, b) = (values(m * k, 1), values(n * k, 2));
         let mut results = Vec::new();
@@ -1044,7 +1072,6 @@ mod tests {
             outer(&mut d, n, &a, (k, 1), &b, n, (m, n, k), false);
             results.push((c, d));
         }
-        set_threads(1);
         assert!(m * n * k >= PARALLEL_THRESHOLD, "the split must actually happen");
         assert_eq!(results[0], results[1]);
     }

@@ -816,6 +816,7 @@ mod tests {
     #[test]
     #[allow(clippy::float_cmp)] // bit-identical is the claim
     fn two_threads_give_identical_results() {
+        let _threads = super::super::ThreadsForTest::hold();
         let (m, n, k) = (100, 400, 240);
         let ldc = n + 5;
         let (a, b) = (values::<f32>(m * k, 1), values::<f32>(n * k, 2));
@@ -833,7 +834,6 @@ mod tests {
                     product(&mut c, ldc, a_view, b_view, (m, n, k), accumulate);
                     results.push(c);
                 }
-                super::super::set_threads(1);
                 assert_eq!(results[0], results[1]);
                 assert_eq!(results[0], results[2]);
                 let padding =

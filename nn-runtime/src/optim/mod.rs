@@ -170,7 +170,7 @@ mod tests {
     use super::*;
 
     /// Three steps of `optimizer` on `len` parameters with seeded gradients; the parameters
-    /// after each step.
+    /// after each step. (The caller holds [`gemm::ThreadsForTest`].)
     fn trajectory(mut optimizer: impl Optimizer<f32>, len: usize, threads: usize) -> Vec<Vec<f32>> {
         gemm::set_threads(threads);
         optimizer.prepare(len);
@@ -183,7 +183,6 @@ mod tests {
             core::mem::swap(&mut parameters, &mut updated);
             after.push(parameters.clone());
         }
-        gemm::set_threads(1);
         after
     }
 
@@ -192,6 +191,7 @@ mod tests {
     /// and at one that does not.
     #[test]
     fn updates_on_two_threads_are_those_of_one() {
+        let _threads = gemm::ThreadsForTest::hold();
         let sgd = SgdConfig {
             learning_rate: 0.1,
             momentum: 0.9,
@@ -228,6 +228,7 @@ mod tests {
     #[test]
     fn a_non_finite_value_in_either_part_fails_the_update() {
         let len = PARALLEL_UPDATE * 2;
+        let _threads = gemm::ThreadsForTest::hold();
         gemm::set_threads(2);
         for at in [3, len - 3] {
             let mut gradients = vec![0.5_f32; len];
@@ -235,6 +236,5 @@ mod tests {
             let mut updated = vec![0.0; len];
             assert!(!Sgd::with_learning_rate(0.1).step(&vec![1.0; len], &gradients, &mut updated), "at {at}");
         }
-        gemm::set_threads(1);
     }
 }
