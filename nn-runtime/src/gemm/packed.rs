@@ -404,7 +404,9 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
 /// (the median ratio of 300–400 rounds): on one thread, weight gradients 1.02–1.04× faster
 /// (512×784×64, 512×512×64, 128×784×64), W4's training step 1.025–1.027× (native build
 /// 1.008–1.034×), W3's 1.010–1.011× (native 0.994–1.004×); on two threads both level
-/// (0.990–1.000×). Prefetching in deeper products too measured 0.98–0.99×.
+/// (0.990–1.000×). With the AVX2 kernel (AVX-512 turned off in a scratch copy): W4
+/// 1.020–1.028×, W3 0.986–0.988× (the cause not found). Prefetching
+/// in deeper products too measured 0.98–0.99×.
 #[inline(always)]
 fn prefetch_tile<T>(c: &mut Output<'_, T>, ((i0, j0), (rows, cols)): ((usize, usize), (usize, usize))) {
     #[cfg(target_arch = "x86_64")]
