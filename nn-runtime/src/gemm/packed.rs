@@ -394,19 +394,19 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
 }
 
 /// Asks for the lines of a tile of `C`, for writing, before the micro-kernel computes it:
-/// they arrive while it runs (`MR·NV` loads of `A` and `B` a step, a few hundred cycles a
-/// tile) rather than stalling its stores. Only for products one depth block deep, whose
-/// tiles are written once, to lines not touched since the last product (a weight gradient:
-/// depth = batch, `C` = every weight); a deeper product writes each tile again at every
-/// depth block, from cache after the first.
+/// they arrive while it runs (`MR·NV` fused multiply-adds a step of depth, a few hundred
+/// cycles a tile) rather than stalling its stores. Only for products one depth block deep,
+/// whose tiles are written once, to lines not touched since the last product (a weight
+/// gradient: depth = batch, `C` = every weight); a deeper product writes each tile again at
+/// every depth block, from cache after the first.
 ///
 /// Measured on this project's Ice Lake Xeon, f32, with and without in turn in one process
 /// (the median ratio of 300–400 rounds): on one thread, weight gradients 1.02–1.04× faster
-/// (512×784×64, 512×512×64, 128×784×64), W4's training step 1.025–1.027× (native build
-/// 1.008–1.034×), W3's 1.010–1.011× (native 0.994–1.004×); on two threads both level
+/// (512×784×64, 512×512×64, 128×784×64), W4's training step 1.025–1.028× (native build
+/// 1.008–1.034×), W3's 1.001–1.011× (native 0.994–1.004×); on two threads both level
 /// (0.990–1.000×). With the AVX2 kernel (AVX-512 turned off in a scratch copy): W4
-/// 1.020–1.028×, W3 0.986–0.988× (the cause not found). Prefetching
-/// in deeper products too measured 0.98–0.99×.
+/// 1.020–1.028×, W3 0.986–0.988× (the cause not found). Deeper products prefetching too
+/// measured 0.979–0.995×.
 #[inline(always)]
 fn prefetch_tile<T>(c: &mut Output<'_, T>, ((i0, j0), (rows, cols)): ((usize, usize), (usize, usize))) {
     #[cfg(target_arch = "x86_64")]
