@@ -64,9 +64,10 @@ impl<'c, T> Output<'c, T> {
     pub(super) fn row(&mut self, r: usize, j: usize, count: usize) -> &mut [T] {
         assert!(j + count <= self.width && r * self.ldc + j + count <= self.len);
         // SAFETY: the range is within the `len` values borrowed from `start` (checked above)
-        // and within this band's columns of row `r`, which no other `Output` reaches: a split
-        // gives its halves columns `0..mid` and `mid..width` of rows at most `ldc` wide. The
-        // slice borrows `self` mutably, so no other slice of this band lives beside it.
+        // and within this band's columns of row `r`, which no other `Output` reaches: `band`'s
+        // callers take disjoint columns, of rows at most `ldc` wide (`band` checks the
+        // width). The slice borrows `self` mutably, so no other slice of this band lives
+        // beside it.
         unsafe { core::slice::from_raw_parts_mut(self.start.as_ptr().add(r * self.ldc + j), count) }
     }
 }
