@@ -69,7 +69,7 @@ struct Job<'c, 'a, T> {
 impl<'c, T: Real> Job<'c, '_, T> {
     /// The product of the first `mid` columns and that of the rest, each into its band of
     /// `C`.
-    fn split_columns(self, mid: usize) -> (Self, Self) {
+    fn split_at_column(self, mid: usize) -> (Self, Self) {
         let n = self.shape.1;
         // SAFETY: the two bands are disjoint, and `self`, moved here, writes nothing more.
         let (left, right) = unsafe { (self.c.band(0, mid), self.c.band(mid, n - mid)) };
@@ -202,7 +202,7 @@ fn split_columns<T: Real>(job: Job<'_, '_, T>, parts: usize) {
     }
     // The halves meet at a multiple of 16 values (a 64-byte line of `f32`), so that few
     // lines of `C` are written by both threads; each element is computed as on one thread.
-    let (left, right) = job.split_columns((n / 2).next_multiple_of(16).min(n));
+    let (left, right) = job.split_at_column((n / 2).next_multiple_of(16).min(n));
     let (left_parts, right_parts) = (parts / 2, parts - parts / 2);
     super::join(parts, move || split_columns(left, left_parts), move || split_columns(right, right_parts));
 }
