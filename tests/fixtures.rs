@@ -242,17 +242,29 @@ where
     let (output, output_gradient) = workspace.output_and_gradient();
     let value = loss.evaluate(output, &targets, output_gradient, N::OUTPUTS).unwrap();
     check.close(&[value], &[expected["loss"].as_f64().unwrap()], "loss");
-    let mut gradients = vec![T::zero(); N::PARAMETERS];
+    // NaN where the backward pass must write: a gradient it left unwritten shows.
+    let mut gradients = vec![T::from_float(f64::NAN); N::PARAMETERS];
     net.backward(&mut workspace, &mut gradients);
     check.close_parameters(&gradients, &flatten_parameters(&expected["grads"]), "grads");
+    // The backward pass leaves the forward pass's values as they were: with the loss's
+    // gradient written again, a second one gives the same gradients, bit for bit (how the
+    // trainer finds which gradient of a failed step was not finite).
+    let (output, output_gradient) = workspace.output_and_gradient();
+    loss.evaluate(output, &targets, output_gradient, N::OUTPUTS).unwrap();
+    let mut again = vec![T::from_float(f64::NAN); N::PARAMETERS];
+    net.backward(&mut workspace, &mut again);
+    assert!(
+        gradients.iter().zip(&again).all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits()),
+        "{file}: a second backward pass gave other gradients"
+    );
 
-    let mut trainer = Trainer::new(net, loss, optimizer);
+    let mut trainer = Trainer::new(net, loss, optimizer).keeping_gradients();
     for step in expected["steps"].as_array().unwrap() {
         let k = step["step"].as_u64().unwrap();
         let value = trainer.step(&inputs, &targets).unwrap();
         check.close(&[value], &[step["loss"].as_f64().unwrap()], &format!("step {k} loss"));
         check.close_parameters(
-            trainer.gradients(),
+            trainer.gradients().expect("kept"),
             &flatten_parameters(&step["grads"]),
             &format!("step {k} grads"),
         );
@@ -769,13 +781,13 @@ impl Optimizer<f64> for ClassicMomentum {
         self.velocity = vec![0.0; parameters];
     }
 
-    fn step(&mut self, parameters: &[f64], gradients: &[f64], updated: &mut [f64]) -> bool {
-        let pairs = parameters.iter().zip(gradients);
-        for ((new, (&w, &g)), v) in updated.iter_mut().zip(pairs).zip(&mut self.velocity) {
+    fn step(&mut self, parameters: &[f64], values: &mut [f64]) -> bool {
+        for ((value, &w), v) in values.iter_mut().zip(parameters).zip(&mut self.velocity) {
+            let g = *value;
             *v = self.alpha * *v - self.eta * g;
-            *new = w + *v;
+            *value = w + *v;
         }
-        updated.iter().all(|w| w.is_finite())
+        values.iter().all(|w| w.is_finite())
     }
 
     fn learning_rate(&self) -> f64 {
@@ -889,7 +901,10 @@ fn dropout_fixture<T: Real>() -> f64 {
     }
     let mut optimizer = sgd::<T>(file);
     optimizer.prepare(Net06::<T>::PARAMETERS);
-    let mut gradients = vec![T::zero(); Net06::<T>::PARAMETERS];
+    // The optimizer writes the next parameters over the gradients, and the previous ones
+    // take their place, as in the trainer: a gradient the backward pass left unwritten
+    // would be a stale parameter (and NaN in the first step).
+    let mut gradients = nn::buffer::filled(T::from_float(f64::NAN), Net06::<T>::PARAMETERS);
     for step in expected["steps"].as_array().unwrap() {
         let k = step["step"].as_u64().unwrap();
         net.forward_train(&inputs, &mut workspace, &mut replay()).unwrap();
@@ -898,9 +913,8 @@ fn dropout_fixture<T: Real>() -> f64 {
         check.close(&[value], &[step["loss"].as_f64().unwrap()], &format!("step {k} loss"));
         net.backward(&mut workspace, &mut gradients);
         check.close(&gradients, &flatten_parameters(&step["grads"]), &format!("step {k} grads"));
-        let mut updated = nn::buffer::filled(T::zero(), gradients.len());
-        assert!(optimizer.step(net.parameters(), &gradients, &mut updated));
-        net.swap_parameters(&mut updated);
+        assert!(optimizer.step(net.parameters(), &mut gradients));
+        net.swap_parameters(&mut gradients);
         check.close(net.parameters(), &flatten_parameters(&step["params"]), &format!("step {k} params"));
     }
     net.forward_train(&inputs, &mut workspace, &mut replay()).unwrap();

@@ -18,7 +18,7 @@ fn replay<N: Network<f64, Input = f64> + Clone>(case: &serde_json::Value) -> f64
     let (parameters, buffers) = (flatten(&case["init"]["params"]), flatten(&case["init"]["buffers"]));
     let net = N::from_state(parameters, buffers).unwrap();
     let (inputs, targets) = (flatten(&case["inputs"]), flatten(&case["targets"]));
-    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(0.1));
+    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(0.1)).keeping_gradients();
     let mut worst: f64 = 0.0;
     let mut close = |got: &[f64], expected: &serde_json::Value, what: String| {
         worst = worst.max(assert_close(got, &flatten(expected), F64, &what));
@@ -27,7 +27,7 @@ fn replay<N: Network<f64, Input = f64> + Clone>(case: &serde_json::Value) -> f64
         let k = step["step"].as_u64().unwrap();
         let loss = trainer.step(&inputs, &targets).unwrap();
         close(&[loss], &step["loss"], format!("step {k} loss"));
-        close(trainer.gradients(), &step["grads"], format!("step {k} gradients"));
+        close(trainer.gradients().expect("kept"), &step["grads"], format!("step {k} gradients"));
         close(trainer.network().parameters(), &step["params"], format!("step {k} parameters"));
         close(trainer.network().buffers(), &step["buffers"], format!("step {k} u and v"));
     }
@@ -80,7 +80,7 @@ fn a_network_built_from_its_parameters_alone_starts_from_usable_vectors() {
     assert!((u.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-15, "{u:?}");
     let y = net.forward(&SVector::<f64, 4>::new(0.1, 0.2, 0.3, 0.4));
     assert!(y.iter().all(|v| v.is_finite()), "{y:?}");
-    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(0.1));
+    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(0.1)).keeping_gradients();
     let loss = trainer.step(&[0.1, 0.2, 0.3, 0.4], &[0.5, -0.5]).unwrap();
     assert!(loss.is_finite());
 }

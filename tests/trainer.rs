@@ -289,6 +289,35 @@ fn an_update_that_overflows_from_finite_gradients_keeps_the_last_finite_paramete
     // (Rprop cannot overflow: its steps are bounded by Δmax = 50.)
 }
 
+/// Unless asked, a trainer keeps no gradients (its optimizer writes the next parameters over
+/// them); asked, it keeps each step's, those of a backward pass on the same batch, and steps
+/// exactly as without.
+#[test]
+fn a_trainer_keeps_its_gradients_only_when_asked() {
+    let network = Classifier::<f64>::seeded(2);
+    let (inputs, targets) = ([0.5, -1.0, 1.5, 0.25, -0.75, 1.0], [0.0, 2.0, 1.0]);
+    let mut workspace = <Classifier<f64> as Network<f64>>::Workspace::default();
+    let mut probe = network.clone();
+    probe.forward_train(&inputs, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+    let (output, output_gradient) = workspace.output_and_gradient();
+    SoftmaxCrossEntropy.evaluate(output, &targets, output_gradient, 3).unwrap();
+    let mut expected = vec![f64::NAN; Classifier::<f64>::PARAMETERS];
+    probe.backward(&mut workspace, &mut expected);
+
+    let optimizer = || Sgd::new(SgdConfig { learning_rate: 0.1, momentum: 0.9, ..SgdConfig::default() });
+    let mut plain = Trainer::new(network.clone(), SoftmaxCrossEntropy, optimizer());
+    let mut keeping = Trainer::new(network, SoftmaxCrossEntropy, optimizer()).keeping_gradients();
+    for step in 0..3 {
+        plain.step(&inputs, &targets).unwrap();
+        keeping.step(&inputs, &targets).unwrap();
+        assert!(plain.gradients().is_none());
+        if step == 0 {
+            assert_eq!(keeping.gradients(), Some(&expected[..]));
+        }
+        assert_eq!(plain.network().parameters(), keeping.network().parameters(), "step {step}");
+    }
+}
+
 /// A schedule gone wrong: the rate it gives from the second epoch is not a number.
 struct Broken;
 

@@ -120,7 +120,8 @@ pub fn initial_buffers<T: Real, const N: usize>(fills: &[(usize, usize, f64)]) -
 }
 
 /// Exchanges a network's parameter buffer with `other` in O(1), without copying or
-/// allocating: how a trainer puts an optimizer's out-of-place update in place.
+/// allocating: how a trainer puts in place the next parameters an optimizer wrote over the
+/// gradients.
 ///
 /// # Panics
 ///

@@ -253,7 +253,7 @@ mod with_std {
         fn parameters_mut(&mut self) -> &mut [T];
 
         /// Exchanges the parameter buffer with `other` in O(1) (no copy, no allocation): the
-        /// trainer's way to take an optimizer's out-of-place update.
+        /// trainer's way to take the next parameters an optimizer wrote over the gradients.
         ///
         /// # Panics
         ///
@@ -292,7 +292,11 @@ mod with_std {
 
         /// Backpropagates the output gradient the loss wrote into the workspace (see
         /// [`Workspace::output_and_gradient`]), writing `∂L/∂p` for every parameter into
-        /// `gradients` (same layout as the parameters; overwritten, not accumulated).
+        /// `gradients` (same layout as the parameters; overwritten, not accumulated, every
+        /// value: the trainer passes a buffer that holds old parameters). It leaves the
+        /// forward pass's values as they were, so with the loss's gradient written again a
+        /// second call gives the same gradients, bit for bit: how the trainer tells which
+        /// tensor of a dropped step failed (both tested on every fixture).
         ///
         /// # Panics
         ///

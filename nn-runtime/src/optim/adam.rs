@@ -56,10 +56,16 @@ impl<T: Real> Moments<T> {
     /// p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
     /// ```
     ///
-    /// Returns whether every updated value is finite.
-    fn update(&mut self, config: &AdamConfig, decay: f64, l2: f64, step: Step<'_, T>) -> bool {
-        let Step { parameters, gradients, updated } = step;
-        super::check_lengths(parameters, gradients, updated);
+    /// Writes the next parameters over the gradients in `values`; returns whether every one
+    /// is finite.
+    fn update(
+        &mut self,
+        config: &AdamConfig,
+        (decay, l2): (f64, f64),
+        parameters: &[T],
+        values: &mut [T],
+    ) -> bool {
+        super::check_lengths(parameters, values);
         if self.first.len() != parameters.len() {
             self.prepare(parameters.len(), config.amsgrad);
         }
@@ -76,12 +82,12 @@ impl<T: Real> Moments<T> {
         let (epsilon, l2, decay) = (T::from_float(config.epsilon), T::from_float(l2), T::from_float(decay));
         let amsgrad = config.amsgrad;
         let state = [&mut self.first[..], &mut self.second[..], &mut self.second_max[..]];
-        let buffers = Buffers { parameters, gradients, updated, state };
+        let buffers = Buffers { parameters, values, state };
         in_parts(
             buffers,
             #[inline(always)]
             |part| {
-                let Buffers { parameters, gradients, updated, state: [first, second, second_max] } = part;
+                let Buffers { parameters, values, state: [first, second, second_max] } = part;
                 // The decayed parameter and the first moment, after both moments advance.
                 let advance = |p: T, gradient: T, m: &mut T, v: &mut T| {
                     let p = p * decay;
@@ -92,39 +98,31 @@ impl<T: Real> Moments<T> {
                 };
                 let moved =
                     |p: T, m: T, v_used: T| p - step_size * m / (v_used.sqrt() / correction2 + epsilon);
-                let values = updated
-                    .iter_mut()
-                    .zip(parameters.iter().zip(gradients))
-                    .zip(first.iter_mut().zip(second.iter_mut()));
+                let values = values.iter_mut().zip(parameters).zip(first.iter_mut().zip(second.iter_mut()));
                 let mut not_finite = 0;
                 // One loop for each variant: with AMSGrad's maximum looked up by index inside
                 // one loop, the loop ran scalar (old and new alternated, Adam's whole training
                 // step: W3 981.6–1036.7 → 343.9–387.5 µs, W4 3684–3721 → 2130–2185).
                 if amsgrad {
-                    for (((new, (&p, &gradient)), (m, v)), max) in values.zip(second_max.iter_mut()) {
+                    for (((value, &p), (m, v)), max) in values.zip(second_max.iter_mut()) {
+                        let gradient = *value;
                         let (p, m) = advance(p, gradient, m, v);
                         *max = max.max(*v);
-                        *new = moved(p, m, *max);
-                        not_finite |= super::not_finite(*new);
+                        *value = moved(p, m, *max);
+                        not_finite |= super::not_finite(*value);
                     }
                 } else {
-                    for ((new, (&p, &gradient)), (m, v)) in values {
+                    for ((value, &p), (m, v)) in values {
+                        let gradient = *value;
                         let (p, m) = advance(p, gradient, m, v);
-                        *new = moved(p, m, *v);
-                        not_finite |= super::not_finite(*new);
+                        *value = moved(p, m, *v);
+                        not_finite |= super::not_finite(*value);
                     }
                 }
                 not_finite == 0
             },
         )
     }
-}
-
-/// The three buffers of one step.
-struct Step<'a, T> {
-    parameters: &'a [T],
-    gradients: &'a [T],
-    updated: &'a mut [T],
 }
 
 /// Adam, `torch.optim.Adam`: weight decay, when set, is an L2 term added to the gradient.
@@ -162,9 +160,9 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         self.moments.prepare(parameters, self.config.amsgrad);
     }
 
-    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
+    fn step(&mut self, parameters: &[T], values: &mut [T]) -> bool {
         let config = self.config;
-        self.moments.update(&config, 1.0, config.weight_decay, Step { parameters, gradients, updated })
+        self.moments.update(&config, (1.0, config.weight_decay), parameters, values)
     }
 
     fn learning_rate(&self) -> f64 {
@@ -216,10 +214,10 @@ impl<T: Real> Optimizer<T> for AdamW<T> {
         self.moments.prepare(parameters, self.config.amsgrad);
     }
 
-    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
+    fn step(&mut self, parameters: &[T], values: &mut [T]) -> bool {
         let config = self.config;
         let decay = 1.0 - config.learning_rate * config.weight_decay;
-        self.moments.update(&config, decay, 0.0, Step { parameters, gradients, updated })
+        self.moments.update(&config, (decay, 0.0), parameters, values)
     }
 
     fn learning_rate(&self) -> f64 {

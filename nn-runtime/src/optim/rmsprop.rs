@@ -67,8 +67,8 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             if self.config.momentum > 0.0 { filled(T::zero(), parameters) } else { lines() };
     }
 
-    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
-        super::check_lengths(parameters, gradients, updated);
+    fn step(&mut self, parameters: &[T], values: &mut [T]) -> bool {
+        super::check_lengths(parameters, values);
         if self.square_average.len() != parameters.len() {
             self.prepare(parameters.len());
         }
@@ -89,20 +89,19 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
         let (wd, mu) = (T::from_float(weight_decay), T::from_float(momentum));
         let state =
             [&mut self.square_average[..], &mut self.gradient_average[..], &mut self.momentum_buffer[..]];
-        let buffers = Buffers { parameters, gradients, updated, state };
+        let buffers = Buffers { parameters, values, state };
         in_parts(
             buffers,
             #[inline(always)]
             |part| {
                 let Buffers {
                     parameters,
-                    gradients,
-                    updated,
+                    values,
                     state: [square_average, gradient_average, momentum_buffer],
                 } = part;
                 let mut not_finite = 0;
-                let pairs = parameters.iter().zip(gradients);
-                for (index, (new, (&p, &gradient))) in updated.iter_mut().zip(pairs).enumerate() {
+                for (index, (value, &p)) in values.iter_mut().zip(parameters).enumerate() {
+                    let gradient = *value;
                     let g = gradient + wd * p;
                     let s = &mut square_average[index];
                     *s = alpha_t * *s + keep * g * g;
@@ -113,14 +112,14 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
                     } else {
                         s.sqrt() + eps
                     };
-                    if momentum > 0.0 {
+                    *value = if momentum > 0.0 {
                         let b = &mut momentum_buffer[index];
                         *b = mu * *b + g / denominator;
-                        *new = p - lr * *b;
+                        p - lr * *b
                     } else {
-                        *new = p - lr * g / denominator;
-                    }
-                    not_finite |= super::not_finite(*new);
+                        p - lr * g / denominator
+                    };
+                    not_finite |= super::not_finite(*value);
                 }
                 not_finite == 0
             },

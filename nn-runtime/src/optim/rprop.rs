@@ -61,29 +61,25 @@ impl<T: Real> Optimizer<T> for Rprop<T> {
         self.step_size = filled(T::from_float(self.config.learning_rate), parameters);
     }
 
-    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
-        super::check_lengths(parameters, gradients, updated);
+    fn step(&mut self, parameters: &[T], values: &mut [T]) -> bool {
+        super::check_lengths(parameters, values);
         if self.step_size.len() != parameters.len() {
             self.prepare(parameters.len());
         }
         let RpropConfig { etas: (shrink, grow), step_sizes: (smallest, largest), .. } = self.config;
         let (shrink, grow) = (T::from_float(shrink), T::from_float(grow));
         let (smallest, largest) = (T::from_float(smallest), T::from_float(largest));
-        let buffers = Buffers {
-            parameters,
-            gradients,
-            updated,
-            state: [&mut self.previous[..], &mut self.step_size[..]],
-        };
+        let buffers =
+            Buffers { parameters, values, state: [&mut self.previous[..], &mut self.step_size[..]] };
         in_parts(
             buffers,
             #[inline(always)]
             |part| {
-                let Buffers { parameters, gradients, updated, state: [previous, step_size] } = part;
+                let Buffers { parameters, values, state: [previous, step_size] } = part;
                 let state = previous.iter_mut().zip(step_size.iter_mut());
-                let pairs = parameters.iter().zip(gradients);
                 let mut not_finite = 0;
-                for ((new, (&p, &gradient)), (previous, delta)) in updated.iter_mut().zip(pairs).zip(state) {
+                for ((value, &p), (previous, delta)) in values.iter_mut().zip(parameters).zip(state) {
+                    let gradient = *value;
                     let g = gradient;
                     let agreement = g * *previous;
                     let g = if agreement > T::zero() {
@@ -95,14 +91,14 @@ impl<T: Real> Optimizer<T> for Rprop<T> {
                     } else {
                         g
                     };
-                    *new = if g > T::zero() {
+                    *value = if g > T::zero() {
                         p - *delta
                     } else if g < T::zero() {
                         p + *delta
                     } else {
                         p
                     };
-                    not_finite |= super::not_finite(gradient) | super::not_finite(*new);
+                    not_finite |= super::not_finite(gradient) | super::not_finite(*value);
                     *previous = g;
                 }
                 not_finite == 0

@@ -43,10 +43,10 @@ impl Default for SgdConfig {
 /// ```
 /// use nn_runtime::optim::{Optimizer, Sgd, SgdConfig};
 /// let mut sgd = Sgd::new(SgdConfig { learning_rate: 0.5, ..SgdConfig::default() });
-/// let (p, mut updated) = ([1.0_f64, 2.0], [0.0; 2]);
+/// let (p, mut values) = ([1.0_f64, 2.0], [0.5, -1.0]);
 /// sgd.prepare(2);
-/// assert!(sgd.step(&p, &[0.5, -1.0], &mut updated));
-/// assert_eq!(updated, [0.75, 2.5]);
+/// assert!(sgd.step(&p, &mut values));
+/// assert_eq!(values, [0.75, 2.5]);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sgd<T> {
@@ -88,21 +88,21 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     /// stack frame and the conversions of all five hyperparameters (W1's training step at
     /// four samples 84.9–85.3 → 83.1–83.7 ns; at one sample level).
     #[inline]
-    fn step(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
-        super::check_lengths(parameters, gradients, updated);
+    fn step(&mut self, parameters: &[T], values: &mut [T]) -> bool {
+        super::check_lengths(parameters, values);
         self.steps += 1;
         if self.config.momentum == 0.0 && self.config.weight_decay == 0.0 {
             // Without decay its term drops out: a multiply and an add less between one
             // step's gradients and the next step's parameters (W1's step 55.8 → 54.7 ns).
             let lr = T::from_float(self.config.learning_rate);
-            let buffers = Buffers { parameters, gradients, updated, state: [] };
+            let buffers = Buffers { parameters, values, state: [] };
             return in_parts(
                 buffers,
                 #[inline(always)]
                 |part| descend(part, |p, g| p - lr * g),
             );
         }
-        self.step_with_momentum_or_decay(parameters, gradients, updated)
+        self.step_with_momentum_or_decay(parameters, values)
     }
 
     fn learning_rate(&self) -> f64 {
@@ -117,13 +117,13 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 impl<T: Real> Sgd<T> {
     /// [`Optimizer::step`] with momentum or weight decay (the step count already taken).
     #[inline(never)]
-    fn step_with_momentum_or_decay(&mut self, parameters: &[T], gradients: &[T], updated: &mut [T]) -> bool {
+    fn step_with_momentum_or_decay(&mut self, parameters: &[T], values: &mut [T]) -> bool {
         let SgdConfig { learning_rate, momentum, dampening, nesterov, weight_decay } = self.config;
         let (lr, mu, wd) =
             (T::from_float(learning_rate), T::from_float(momentum), T::from_float(weight_decay));
         let keep = T::from_float(1.0 - dampening);
         if momentum == 0.0 {
-            let buffers = Buffers { parameters, gradients, updated, state: [] };
+            let buffers = Buffers { parameters, values, state: [] };
             return in_parts(
                 buffers,
                 #[inline(always)]
@@ -134,22 +134,20 @@ impl<T: Real> Sgd<T> {
             self.prepare(parameters.len());
         }
         let first = self.steps == 1;
-        let buffers = Buffers { parameters, gradients, updated, state: [&mut self.momentum_buffer] };
+        let buffers = Buffers { parameters, values, state: [&mut self.momentum_buffer] };
         in_parts(
             buffers,
             #[inline(always)]
             |part| {
-                let Buffers { parameters, gradients, updated, state: [momentum_buffer] } = part;
+                let Buffers { parameters, values, state: [momentum_buffer] } = part;
                 let mut not_finite = 0;
-                let pairs = parameters.iter().zip(gradients);
-                for ((new, (&p, &gradient)), b) in
-                    updated.iter_mut().zip(pairs).zip(momentum_buffer.iter_mut())
-                {
+                for ((value, &p), b) in values.iter_mut().zip(parameters).zip(momentum_buffer.iter_mut()) {
+                    let gradient = *value;
                     let g = gradient + wd * p;
                     *b = if first { g } else { mu * *b + keep * g };
                     let direction = if nesterov { g + mu * *b } else { *b };
-                    *new = p - lr * direction;
-                    not_finite |= super::not_finite(*new);
+                    *value = p - lr * direction;
+                    not_finite |= super::not_finite(*value);
                 }
                 not_finite == 0
             },
@@ -157,14 +155,15 @@ impl<T: Real> Sgd<T> {
     }
 }
 
-/// `p ← step(p, g)` over one part, without state; whether every new value is finite.
+/// `p ← step(p, g)` over one part, without state, over the gradients; whether every new
+/// value is finite.
 #[inline(always)]
 fn descend<T: Real>(part: Buffers<'_, T, 0>, step: impl Fn(T, T) -> T) -> bool {
-    let Buffers { parameters, gradients, updated, .. } = part;
+    let Buffers { parameters, values, .. } = part;
     let mut not_finite = 0;
-    for (new, (&p, &g)) in updated.iter_mut().zip(parameters.iter().zip(gradients)) {
-        *new = step(p, g);
-        not_finite |= super::not_finite(*new);
+    for (value, &p) in values.iter_mut().zip(parameters) {
+        *value = step(p, *value);
+        not_finite |= super::not_finite(*value);
     }
     not_finite == 0
 }
