@@ -80,7 +80,7 @@ fn a_network_built_from_its_parameters_alone_starts_from_usable_vectors() {
     assert!((u.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-15, "{u:?}");
     let y = net.forward(&SVector::<f64, 4>::new(0.1, 0.2, 0.3, 0.4));
     assert!(y.iter().all(|v| v.is_finite()), "{y:?}");
-    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(0.1)).keeping_gradients();
+    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(0.1));
     let loss = trainer.step(&[0.1, 0.2, 0.3, 0.4], &[0.5, -0.5]).unwrap();
     assert!(loss.is_finite());
 }

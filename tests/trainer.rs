@@ -318,6 +318,19 @@ fn a_trainer_keeps_its_gradients_only_when_asked() {
     }
 }
 
+/// Kept, a failed step's gradients are there to look at, the one that overflowed with them.
+#[test]
+fn a_failed_steps_gradients_are_kept_when_asked() {
+    let mut network = Chain::<f64>::seeded(0);
+    network.parameters_mut().copy_from_slice(&[1e-310, 0.0, 1e300, 0.0]);
+    let mut trainer =
+        Trainer::new(network, MeanSquaredError, Sgd::with_learning_rate(0.1)).keeping_gradients();
+    let error = trainer.step(&[1e10], &[0.0]).unwrap_err();
+    assert!(matches!(error, TrainError::NonFiniteGradient { tensor: "0.weight", .. }), "{error}");
+    let gradients = trainer.gradients().expect("kept");
+    assert!(!gradients[0].is_finite() && gradients[1..].iter().all(|g| g.is_finite()), "{gradients:?}");
+}
+
 /// A schedule gone wrong: the rate it gives from the second epoch is not a number.
 struct Broken;
 
