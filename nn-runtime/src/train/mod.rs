@@ -436,9 +436,11 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     #[cold]
     fn drop_step(&mut self, inputs: &[N::Input], targets: &[T], (epoch, step): (usize, u64)) -> TrainError {
         self.optimizer.prepare(N::PARAMETERS);
-        let update = self.gradients.iter().position(|value| !value.is_finite()).unwrap_or(0);
+        // Where the optimizer's first next value that is not finite went (a gradient that is
+        // not finite, found below, takes precedence).
+        let failed_update = self.gradients.iter().position(|value| !value.is_finite()).unwrap_or(0);
         let (output, output_gradient) = self.workspace.output_and_gradient();
-        // It succeeded on these values a moment ago.
+        // The loss accepted these values a moment ago.
         let _ = self.loss.evaluate(output, targets, output_gradient, N::OUTPUTS);
         self.network.backward_borrowing(inputs, &mut self.workspace, &mut self.gradients);
         if let Some(clip) = self.clip {
@@ -448,7 +450,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             Some(position) => {
                 TrainError::NonFiniteGradient { epoch, step, tensor: tensor_at::<T, N>(position) }
             }
-            None => TrainError::NonFiniteUpdate { epoch, step, tensor: tensor_at::<T, N>(update) },
+            None => TrainError::NonFiniteUpdate { epoch, step, tensor: tensor_at::<T, N>(failed_update) },
         }
     }
 
