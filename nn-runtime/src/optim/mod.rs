@@ -35,8 +35,10 @@ pub trait Optimizer<T: Real> {
     /// One update: `values` holds the gradients on entry (the same length and layout as
     /// `parameters`); writes over each the parameter after a step from `parameters` along it,
     /// advances the optimizer's state, and returns whether every gradient and every next
-    /// value is finite. When they are not, the trainer drops the step: what `values` then
-    /// holds is not used as parameters, and the trainer finds which tensor failed itself.
+    /// value is finite. Write every value, even where a parameter does not move: a gradient
+    /// left in place would become that parameter. When they are not all finite, the trainer
+    /// drops the step: what `values` then holds is not used as parameters, and the trainer
+    /// finds which tensor failed itself.
     ///
     /// The built-in optimizers check in the update's own loop. They check the next values
     /// only, since a NaN or infinite gradient always makes its next value NaN or infinite
