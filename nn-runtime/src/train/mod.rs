@@ -412,10 +412,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         if !value.is_finite() {
             return Err(TrainError::Diverged { epoch, step, loss: value.to_f64() });
         }
-        self.network.backward_borrowing(inputs, &mut self.workspace, &mut self.gradients);
-        if let Some(clip) = self.clip {
-            clip.apply(&mut self.gradients);
-        }
+        self.backward_and_clip(inputs);
         if let Some(kept) = &mut self.kept_gradients {
             kept.copy_from_slice(&self.gradients);
         }
@@ -425,6 +422,16 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         self.network.swap_parameters(&mut self.gradients);
         self.steps += 1;
         Ok(value)
+    }
+
+    /// The gradients of the batch in the workspace, clipped when the trainer clips: a step's,
+    /// and again a dropped step's.
+    #[inline(always)]
+    fn backward_and_clip(&mut self, inputs: &[N::Input]) {
+        self.network.backward_borrowing(inputs, &mut self.workspace, &mut self.gradients);
+        if let Some(clip) = self.clip {
+            clip.apply(&mut self.gradients);
+        }
     }
 
     /// The error of a step whose gradients or update were not finite: the parameters stay
@@ -442,10 +449,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         let (output, output_gradient) = self.workspace.output_and_gradient();
         // The loss accepted these values a moment ago.
         let _ = self.loss.evaluate(output, targets, output_gradient, N::OUTPUTS);
-        self.network.backward_borrowing(inputs, &mut self.workspace, &mut self.gradients);
-        if let Some(clip) = self.clip {
-            clip.apply(&mut self.gradients);
-        }
+        self.backward_and_clip(inputs);
         match self.gradients.iter().position(|gradient| !gradient.is_finite()) {
             Some(position) => {
                 TrainError::NonFiniteGradient { epoch, step, tensor: tensor_at::<T, N>(position) }
