@@ -89,7 +89,7 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
         let (wd, mu) = (T::from_float(weight_decay), T::from_float(momentum));
         let state =
             [&mut self.square_average[..], &mut self.gradient_average[..], &mut self.momentum_buffer[..]];
-        let buffers = Buffers { parameters, values, state };
+        let buffers = Buffers::new(parameters, values, state);
         in_parts(
             buffers,
             #[inline(always)]
@@ -98,10 +98,11 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
                     parameters,
                     values,
                     state: [square_average, gradient_average, momentum_buffer],
+                    reading,
                 } = part;
                 let mut not_finite = 0;
                 for (index, (value, &p)) in values.iter_mut().zip(parameters).enumerate() {
-                    let gradient = *value;
+                    let gradient = reading.gradient(value);
                     let g = gradient + wd * p;
                     let s = &mut square_average[index];
                     *s = alpha_t * *s + keep * g * g;

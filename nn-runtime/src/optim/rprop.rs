@@ -69,17 +69,16 @@ impl<T: Real> Optimizer<T> for Rprop<T> {
         let RpropConfig { etas: (shrink, grow), step_sizes: (smallest, largest), .. } = self.config;
         let (shrink, grow) = (T::from_float(shrink), T::from_float(grow));
         let (smallest, largest) = (T::from_float(smallest), T::from_float(largest));
-        let buffers =
-            Buffers { parameters, values, state: [&mut self.previous[..], &mut self.step_size[..]] };
+        let buffers = Buffers::new(parameters, values, [&mut self.previous[..], &mut self.step_size[..]]);
         in_parts(
             buffers,
             #[inline(always)]
             |part| {
-                let Buffers { parameters, values, state: [previous, step_size] } = part;
+                let Buffers { parameters, values, state: [previous, step_size], reading } = part;
                 let state = previous.iter_mut().zip(step_size.iter_mut());
                 let mut not_finite = 0;
                 for ((value, &p), (previous, delta)) in values.iter_mut().zip(parameters).zip(state) {
-                    let gradient = *value;
+                    let gradient = reading.gradient(value);
                     let g = gradient;
                     let agreement = g * *previous;
                     let g = if agreement > T::zero() {

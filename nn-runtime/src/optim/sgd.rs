@@ -95,7 +95,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             // Without decay its term drops out: a multiply and an add less between one
             // step's gradients and the next step's parameters (W1's step 55.8 → 54.7 ns).
             let lr = T::from_float(self.config.learning_rate);
-            let buffers = Buffers { parameters, values, state: [] };
+            let buffers = Buffers::new(parameters, values, []);
             return in_parts(
                 buffers,
                 #[inline(always)]
@@ -123,7 +123,7 @@ impl<T: Real> Sgd<T> {
             (T::from_float(learning_rate), T::from_float(momentum), T::from_float(weight_decay));
         let keep = T::from_float(1.0 - dampening);
         if momentum == 0.0 {
-            let buffers = Buffers { parameters, values, state: [] };
+            let buffers = Buffers::new(parameters, values, []);
             return in_parts(
                 buffers,
                 #[inline(always)]
@@ -134,15 +134,15 @@ impl<T: Real> Sgd<T> {
             self.prepare(parameters.len());
         }
         let first = self.steps == 1;
-        let buffers = Buffers { parameters, values, state: [&mut self.momentum_buffer] };
+        let buffers = Buffers::new(parameters, values, [&mut self.momentum_buffer]);
         in_parts(
             buffers,
             #[inline(always)]
             |part| {
-                let Buffers { parameters, values, state: [momentum_buffer] } = part;
+                let Buffers { parameters, values, state: [momentum_buffer], reading } = part;
                 let mut not_finite = 0;
                 for ((value, &p), b) in values.iter_mut().zip(parameters).zip(momentum_buffer.iter_mut()) {
-                    let gradient = *value;
+                    let gradient = reading.gradient(value);
                     let g = gradient + wd * p;
                     *b = if first { g } else { mu * *b + keep * g };
                     let direction = if nesterov { g + mu * *b } else { *b };
@@ -159,10 +159,10 @@ impl<T: Real> Sgd<T> {
 /// value is finite.
 #[inline(always)]
 fn descend<T: Real>(part: Buffers<'_, T, 0>, step: impl Fn(T, T) -> T) -> bool {
-    let Buffers { parameters, values, .. } = part;
+    let Buffers { parameters, values, reading, .. } = part;
     let mut not_finite = 0;
     for (value, &p) in values.iter_mut().zip(parameters) {
-        *value = step(p, *value);
+        *value = step(p, reading.gradient(value));
         not_finite |= super::not_finite(*value);
     }
     not_finite == 0
