@@ -370,9 +370,10 @@ const KERNELS_FROM: usize = if cfg!(target_feature = "avx2") { 1 } else { 16 };
 /// polynomial's chain of dependent operations (about 85 cycles for sigmoid without FMA),
 /// and the platform's table-driven `expf`, value by value, returns sooner. A training step
 /// waits on that chain: W1's at four samples, whose output layer has four values (the
-/// default build), 104.4 → 95.6 ns; its hidden layer's twelve values stay in lanes (all
-/// through `f_alone`, 112.4 ns). Inference keeps the lanes ([`forward_in_place`]):
-/// successive calls overlap there, and W1's at four samples went 51.4 → 61.4 ns this way.
+/// default build), 103.6–105.9 → 94.7–95.2 ns; its hidden layer's twelve values stay in
+/// lanes (all through `f_alone`, 112.4 ns). Inference keeps the lanes
+/// ([`forward_in_place`]): successive calls overlap there, and W1's at four samples went
+/// 51.4 → 61.4 ns this way.
 const ALONE_UP_TO: usize = 4;
 
 /// Applies `a = σ(z)` elementwise (over the shorter of the two).

@@ -275,8 +275,9 @@ mod tests {
         }
     }
 
-    /// Few values, read one by one, update bit for bit as the same values at the head of a
-    /// long update read in vectors, for every optimizer.
+    /// Few values update bit for bit as the same values at the head of a long update, for
+    /// every optimizer: in a build with AVX (CI's native run), the few read one by one
+    /// ([`READ_FEW_ONE_BY_ONE`]) and the many in vectors.
     #[test]
     fn few_values_update_as_many_do() {
         let _threads = gemm::ThreadsForTest::hold();
