@@ -237,12 +237,9 @@ mod tests {
         after
     }
 
-    /// Every optimizer, with every buffer of state it may keep, updates bit for bit the same
-    /// on two threads as on one: at a size that splits, into uneven parts (an odd count),
-    /// and at one that does not.
-    #[test]
-    fn updates_on_two_threads_are_those_of_one() {
-        let _threads = gemm::ThreadsForTest::hold();
+    /// Every optimizer, named, with every buffer of state it may keep: its [`trajectory`]
+    /// over `len` parameters on `threads` threads.
+    fn trajectories(len: usize, threads: usize) -> Vec<(&'static str, Vec<Vec<f32>>)> {
         let sgd = SgdConfig {
             learning_rate: 0.1,
             momentum: 0.9,
@@ -253,25 +250,25 @@ mod tests {
         let adam = AdamConfig { amsgrad: true, weight_decay: 0.01, ..AdamConfig::default() };
         let rmsprop =
             RmsPropConfig { momentum: 0.5, centered: true, weight_decay: 0.01, ..RmsPropConfig::default() };
+        vec![
+            ("SGD", trajectory(Sgd::with_learning_rate(0.1), len, threads)),
+            ("SGD with momentum", trajectory(Sgd::new(sgd), len, threads)),
+            ("Adam", trajectory(Adam::new(adam), len, threads)),
+            ("AdamW", trajectory(AdamW::new(adam), len, threads)),
+            ("RMSprop", trajectory(RmsProp::new(rmsprop), len, threads)),
+            ("Rprop", trajectory(Rprop::new(RpropConfig::default()), len, threads)),
+        ]
+    }
+
+    /// Every optimizer updates bit for bit the same on two threads as on one: at a size that
+    /// splits, into uneven parts (an odd count), and at one that does not.
+    #[test]
+    fn updates_on_two_threads_are_those_of_one() {
+        let _threads = gemm::ThreadsForTest::hold();
         for len in [PARALLEL_UPDATE + 1001, 999] {
-            let same = |name: &str, one: Vec<Vec<f32>>, two: Vec<Vec<f32>>| {
+            for ((name, one), (_, two)) in trajectories(len, 1).into_iter().zip(trajectories(len, 2)) {
                 assert!(one == two, "{name} at {len} parameters differs on two threads");
-            };
-            same(
-                "SGD",
-                trajectory(Sgd::with_learning_rate(0.1), len, 1),
-                trajectory(Sgd::with_learning_rate(0.1), len, 2),
-            );
-            same("SGD with momentum", trajectory(Sgd::new(sgd), len, 1), trajectory(Sgd::new(sgd), len, 2));
-            same("Adam", trajectory(Adam::new(adam), len, 1), trajectory(Adam::new(adam), len, 2));
-            same("AdamW", trajectory(AdamW::new(adam), len, 1), trajectory(AdamW::new(adam), len, 2));
-            same(
-                "RMSprop",
-                trajectory(RmsProp::new(rmsprop), len, 1),
-                trajectory(RmsProp::new(rmsprop), len, 2),
-            );
-            let rprop = || Rprop::new(RpropConfig::default());
-            same("Rprop", trajectory(rprop(), len, 1), trajectory(rprop(), len, 2));
+            }
         }
     }
 
@@ -282,7 +279,7 @@ mod tests {
     fn few_values_update_as_many_do() {
         let _threads = gemm::ThreadsForTest::hold();
         let (few, many) = (13, VECTORISED_UPDATE + 3);
-        let same = |name: &str, short: Vec<Vec<f32>>, long: Vec<Vec<f32>>| {
+        for ((name, short), (_, long)) in trajectories(few, 1).into_iter().zip(trajectories(many, 1)) {
             for (step, (short, long)) in short.iter().zip(&long).enumerate() {
                 assert!(
                     short[..] == long[..few],
@@ -290,25 +287,7 @@ mod tests {
                     &long[..few]
                 );
             }
-        };
-        let sgd = SgdConfig { momentum: 0.9, nesterov: true, weight_decay: 0.01, ..SgdConfig::default() };
-        let adam = AdamConfig { amsgrad: true, weight_decay: 0.01, ..AdamConfig::default() };
-        let rmsprop = RmsPropConfig { momentum: 0.5, centered: true, ..RmsPropConfig::default() };
-        same(
-            "SGD",
-            trajectory(Sgd::with_learning_rate(0.1), few, 1),
-            trajectory(Sgd::with_learning_rate(0.1), many, 1),
-        );
-        same("SGD with momentum", trajectory(Sgd::new(sgd), few, 1), trajectory(Sgd::new(sgd), many, 1));
-        same("Adam", trajectory(Adam::new(adam), few, 1), trajectory(Adam::new(adam), many, 1));
-        same("AdamW", trajectory(AdamW::new(adam), few, 1), trajectory(AdamW::new(adam), many, 1));
-        same(
-            "RMSprop",
-            trajectory(RmsProp::new(rmsprop), few, 1),
-            trajectory(RmsProp::new(rmsprop), many, 1),
-        );
-        let rprop = || Rprop::new(RpropConfig::default());
-        same("Rprop", trajectory(rprop(), few, 1), trajectory(rprop(), many, 1));
+        }
     }
 
     /// A part that is not finite fails the whole update, whichever thread ran it.
