@@ -447,9 +447,9 @@ pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     };
     let grad_inputs = grad_input.map(|g| g.as_chunks_mut::<IN>().0);
     if IN * OUT <= SUMS_IN_REGISTERS {
-        let (mut bias, mut weight) = ([T::zero(); OUT], [[T::zero(); IN]; OUT]);
-        sum_samples(activation, rows, input, (z, a), delta, (&mut weight, &mut bias), grad_inputs);
-        (*grad_rows, *grad_bias) = (weight, bias);
+        let (mut row_sums, mut bias_sums) = ([[T::zero(); IN]; OUT], [T::zero(); OUT]);
+        sum_samples(activation, rows, input, (z, a), delta, (&mut row_sums, &mut bias_sums), grad_inputs);
+        (*grad_rows, *grad_bias) = (row_sums, bias_sums);
     } else {
         grad_bias.fill(T::zero());
         grad_rows.fill([T::zero(); IN]);
