@@ -462,6 +462,7 @@ pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 /// training step at four samples 95.4–98.8 → 93.3–93.7 ns, native 109.8–109.9 → 108.5–109.1;
 /// the 1 → 16 → 16 → 1 tanh network's at 32 samples 4000–4005 → 3745–3765 ns (its two
 /// 16-weight layers); but a 4 → 8 → 2 sigmoid network's at eight 164.2–165.5 → 167.8–170.4.
+#[cfg(feature = "std")]
 const SUMS_IN_REGISTERS: usize = 64;
 
 /// [`sum_samples`] into sums on the stack, then written out once: a function of its own,
