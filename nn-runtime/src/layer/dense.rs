@@ -441,62 +441,13 @@ pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
         return;
     }
     let rows = rows::<T, IN, OUT>(weight);
-    let Some(grad_bias) = grad_bias.first_chunk_mut::<OUT>() else { unreachable!("a bias per output") };
-    let Some(grad_rows) = grad_weight.as_chunks_mut::<IN>().0.first_chunk_mut::<OUT>() else {
-        unreachable!("a weight row per output")
-    };
-    let grad_inputs = grad_input.map(|g| g.as_chunks_mut::<IN>().0);
-    if IN * OUT <= SUMS_IN_REGISTERS {
-        sum_samples_on_the_stack(activation, rows, input, (z, a), delta, (grad_rows, grad_bias), grad_inputs);
-    } else {
-        grad_bias.fill(T::zero());
-        grad_rows.fill([T::zero(); IN]);
-        sum_samples(activation, rows, input, (z, a), delta, (grad_rows, grad_bias), grad_inputs);
+    let grad_bias = &mut grad_bias[..OUT];
+    let grad_rows = &mut grad_weight.as_chunks_mut::<IN>().0[..OUT];
+    grad_bias.fill(T::zero());
+    for row in grad_rows.iter_mut() {
+        row.fill(T::zero());
     }
-}
-
-/// Weights of a small layer up to which [`backward`] sums its gradients over the batch on
-/// the stack, where they stay in registers, and writes them once; above, it sums them in
-/// the gradient buffer itself, each sample's additions a load and a store on its way.
-/// Measured, old and new in turn (5th percentiles, the default build unless named): W1's
-/// training step at four samples 95.4–98.8 → 93.3–93.7 ns, native 109.8–109.9 → 108.5–109.1;
-/// the 1 → 16 → 16 → 1 tanh network's at 32 samples 4000–4005 → 3745–3765 ns (its two
-/// 16-weight layers); but a 4 → 8 → 2 sigmoid network's at eight 164.2–165.5 → 167.8–170.4.
-#[cfg(feature = "std")]
-const SUMS_IN_REGISTERS: usize = 64;
-
-/// [`sum_samples`] into sums on the stack, then written out once: a function of its own,
-/// so that only a small layer's call has the sums in its frame (in a debug build, a branch
-/// not taken still sizes the frame, and a 784 → 512 layer's would be 1.6 MB).
-#[cfg(feature = "std")]
-#[inline]
-fn sum_samples_on_the_stack<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
-    activation: &A,
-    rows: &[[T; IN]],
-    input: &[T],
-    (z, a): (&[T], &[T]),
-    delta: &mut [T],
-    (grad_rows, grad_bias): (&mut [[T; IN]; OUT], &mut [T; OUT]),
-    grad_inputs: Option<&mut [[T; IN]]>,
-) {
-    let (mut row_sums, mut bias_sums) = ([[T::zero(); IN]; OUT], [T::zero(); OUT]);
-    sum_samples(activation, rows, input, (z, a), delta, (&mut row_sums, &mut bias_sums), grad_inputs);
-    (*grad_rows, *grad_bias) = (row_sums, bias_sums);
-}
-
-/// [`backward`]'s pass per sample: `δ = ∂L/∂a ⊙ σ'(z)` in `delta`, each sample's `δ` and
-/// `δ·xᵀ` added to the sums in `grad_bias` and `grad_rows`, and `∂L/∂x` when asked.
-#[cfg(feature = "std")]
-#[inline(always)]
-fn sum_samples<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
-    activation: &A,
-    rows: &[[T; IN]],
-    input: &[T],
-    (z, a): (&[T], &[T]),
-    delta: &mut [T],
-    (grad_rows, grad_bias): (&mut [[T; IN]; OUT], &mut [T; OUT]),
-    mut grad_inputs: Option<&mut [[T; IN]]>,
-) {
+    let mut grad_inputs = grad_input.map(|g| g.as_chunks_mut::<IN>().0);
     let samples = input.as_chunks::<IN>().0.iter().zip(delta.as_chunks_mut::<OUT>().0);
     let activations = z.as_chunks::<OUT>().0.iter().zip(a.as_chunks::<OUT>().0);
     for (n, ((x, d), (z, a))) in samples.zip(activations).enumerate() {
