@@ -263,18 +263,25 @@ impl<T: ::nn::__private::Real> Xor<T> {
     ::core::option::Option::None, } } } impl < T : ::nn::__private::Real > XorWorkspace <
     T > { #[doc =
     r" Sizes every buffer for `batch` samples (no allocation within the capacity)."]
-    #[inline] fn prepare(& mut self, batch : usize) { if batch == self.batch && self
-    .input.len() == 2 * batch { return; } self.batch = batch; self.input.resize(2 *
-    batch, T::zero()); self.hidden_output.resize(3 * batch, T::zero()); self.hidden_z
-    .resize(3 * batch, T::zero()); self.hidden_gradient.resize(3 * batch, T::zero());
-    self.layer1_output.resize(3 * batch, T::zero()); self.layer1_mask.resize(3 * batch,
-    T::zero()); self.layer1_gradient.resize(3 * batch, T::zero()); self.out_output
-    .resize(1 * batch, T::zero()); self.out_z.resize(1 * batch, T::zero()); self
-    .out_gradient.resize(1 * batch, T::zero()); } } impl < T : ::nn::__private::Real >
-    ::nn::__private::Workspace < T > for XorWorkspace < T > { fn batch(& self) -> usize {
-    self.batch } fn output(& self) -> & [T] { & self.out_output } fn
-    output_and_gradient(& mut self) -> (& [T], & mut [T]) { (& self.out_output, & mut
-    self.out_gradient) } } impl < T : ::nn::__private::Real > Xor < T > { #[doc =
+    #[doc =
+    r" The check inlines into every pass; the resizing, needed when the batch size"]
+    #[doc =
+    r" changes, does not (W1's one-sample step: 22 of its 494 instructions were the"]
+    #[doc = r" call to the whole of it)."] #[inline(always)]
+    #[allow(clippy::inline_always)] fn prepare(& mut self, batch : usize) { if batch !=
+    self.batch || self.input.len() != 2 * batch { self.resize(batch); } } #[doc =
+    r" [`Self::prepare`] for a batch of another size than the last."] #[cold]
+    #[inline(never)] fn resize(& mut self, batch : usize) { self.batch = batch; self
+    .input.resize(2 * batch, T::zero()); self.hidden_output.resize(3 * batch, T::zero());
+    self.hidden_z.resize(3 * batch, T::zero()); self.hidden_gradient.resize(3 * batch,
+    T::zero()); self.layer1_output.resize(3 * batch, T::zero()); self.layer1_mask
+    .resize(3 * batch, T::zero()); self.layer1_gradient.resize(3 * batch, T::zero());
+    self.out_output.resize(1 * batch, T::zero()); self.out_z.resize(1 * batch,
+    T::zero()); self.out_gradient.resize(1 * batch, T::zero()); } } impl < T :
+    ::nn::__private::Real > ::nn::__private::Workspace < T > for XorWorkspace < T > { fn
+    batch(& self) -> usize { self.batch } fn output(& self) -> & [T] { & self.out_output
+    } fn output_and_gradient(& mut self) -> (& [T], & mut [T]) { (& self.out_output, &
+    mut self.out_gradient) } } impl < T : ::nn::__private::Real > Xor < T > { #[doc =
     r" A network initialised as declared, from a ChaCha8 RNG seeded with `seed`:"] #[doc
     = r" the same seed gives the same parameters on every machine."] #[must_use] pub fn
     seeded(seed : u64) -> Self { < Self as ::nn::__private::Network < T >> ::initialise(&
