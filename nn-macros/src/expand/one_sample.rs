@@ -33,6 +33,11 @@ fn is_small_chain(network: &Network) -> bool {
     chained && !network.takes_ids() && held <= MOST_VALUES
 }
 
+/// Whether the network has a one-sample path.
+pub(super) fn applies(network: &Network) -> bool {
+    forward_statements(network).is_some() && backward_statements(network).is_some()
+}
+
 /// `if __batch == 1 { … return Ok(()); }`: the training forward of one sample, each value
 /// in a local `[T; N]`; empty when the network has none.
 pub(super) fn forward_train(network: &Network) -> TokenStream {
