@@ -78,6 +78,8 @@ fn inline_attribute(network: &Network) -> Option<TokenStream> {
     inlines_one_sample(network).then(|| quote!(#[inline(always)] #[allow(clippy::inline_always)]))
 }
 
+/// `forward_train` (`keep_input`: the inputs copied into the workspace) or
+/// `forward_train_borrowing`.
 fn forward_method(network: &Network, method: &TokenStream, keep_input: bool) -> TokenStream {
     let private = private();
     let (ident, workspace, input_type) = (&network.ident, workspace_ident(network), input_type(network));
@@ -136,6 +138,7 @@ fn forward_method(network: &Network, method: &TokenStream, keep_input: bool) -> 
     }
 }
 
+/// `backward`, which takes the inputs the workspace kept, and `backward_borrowing`.
 fn backward_methods(network: &Network) -> TokenStream {
     let private = private();
     let (ident, workspace, input_type) = (&network.ident, workspace_ident(network), input_type(network));
