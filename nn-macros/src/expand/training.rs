@@ -62,9 +62,10 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
 /// A small network's one-sample passes inline into their caller, the trainer's step, and
 /// only its batches call a pass of their own ([`inlines_one_sample`]).
 fn training_methods(network: &Network) -> TokenStream {
-    let keeping = forward_method(network, &quote!(forward_train), true);
-    let borrowing = forward_method(network, &quote!(forward_train_borrowing), false);
-    let backward = backward_methods(network);
+    let inline_one = inlines_one_sample(network);
+    let keeping = forward_method(network, &quote!(forward_train), true, inline_one);
+    let borrowing = forward_method(network, &quote!(forward_train_borrowing), false, inline_one);
+    let backward = backward_methods(network, inline_one);
     quote!(#keeping #borrowing #backward)
 }
 
@@ -73,14 +74,19 @@ fn runner(network: &Network) -> TokenStream {
     if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) }
 }
 
-/// `#[inline(always)]` on a method whose one-sample pass inlines.
-fn inline_attribute(network: &Network) -> Option<TokenStream> {
-    inlines_one_sample(network).then(|| quote!(#[inline(always)] #[allow(clippy::inline_always)]))
+/// `#[inline(always)]` on a method whose one-sample pass inlines (`inline_one`).
+fn inline_attribute(inline_one: bool) -> Option<TokenStream> {
+    inline_one.then(|| quote!(#[inline(always)] #[allow(clippy::inline_always)]))
 }
 
 /// `forward_train` (`keep_input`: the inputs copied into the workspace) or
-/// `forward_train_borrowing`.
-fn forward_method(network: &Network, method: &TokenStream, keep_input: bool) -> TokenStream {
+/// `forward_train_borrowing`; with `inline_one`, its one-sample pass inlined.
+fn forward_method(
+    network: &Network,
+    method: &TokenStream,
+    keep_input: bool,
+    inline_one: bool,
+) -> TokenStream {
     let private = private();
     let (ident, workspace, input_type) = (&network.ident, workspace_ident(network), input_type(network));
     let runner = runner(network);
@@ -103,7 +109,7 @@ fn forward_method(network: &Network, method: &TokenStream, keep_input: bool) -> 
             #private::#runner(__Train { network: #network, inputs, workspace, rng })
         }
     };
-    let body = if inlines_one_sample(network) {
+    let body = if inline_one {
         let run = run(quote!(network));
         let inputs_per_sample = literal(network.inputs());
         quote! {
@@ -124,7 +130,7 @@ fn forward_method(network: &Network, method: &TokenStream, keep_input: bool) -> 
     } else {
         run(quote!(self))
     };
-    let inline = inline_attribute(network);
+    let inline = inline_attribute(inline_one);
     quote! {
         #inline
         fn #method<R: #private::Rng + ?Sized>(
@@ -138,8 +144,9 @@ fn forward_method(network: &Network, method: &TokenStream, keep_input: bool) -> 
     }
 }
 
-/// `backward`, which takes the inputs the workspace kept, and `backward_borrowing`.
-fn backward_methods(network: &Network) -> TokenStream {
+/// `backward`, which takes the inputs the workspace kept, and `backward_borrowing`; with
+/// `inline_one`, the latter's one-sample pass inlined.
+fn backward_methods(network: &Network, inline_one: bool) -> TokenStream {
     let private = private();
     let (ident, workspace, input_type) = (&network.ident, workspace_ident(network), input_type(network));
     let runner = runner(network);
@@ -162,7 +169,7 @@ fn backward_methods(network: &Network) -> TokenStream {
             #private::#runner(__Backward { network: #network, inputs, workspace, gradients });
         }
     };
-    let body = if inlines_one_sample(network) {
+    let body = if inline_one {
         let run = run(quote!(network));
         quote! {
             if workspace.batch == 1 {
@@ -182,7 +189,7 @@ fn backward_methods(network: &Network) -> TokenStream {
     } else {
         run(quote!(self))
     };
-    let inline = inline_attribute(network);
+    let inline = inline_attribute(inline_one);
     quote! {
         fn backward(&self, workspace: &mut #workspace<T>, gradients: &mut [T]) {
             // Out of the workspace for the pass (an empty `Vec` in its place allocates
