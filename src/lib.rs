@@ -247,9 +247,11 @@ pub mod __private {
     pub use nn_runtime::isa::{Pass, run_best, run_direct, run_widest};
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
     pub use nn_runtime::layer::*;
+    #[cfg(feature = "std")]
+    pub use nn_runtime::network::train_in_turn;
     pub use nn_runtime::network::{
         BatchError, BatchShapeError, ParameterCountError, Revision, Storage, batch_size, one_sample,
-        stored_copy,
+        one_sample_ref, stored_copy,
     };
     #[cfg(feature = "std")]
     pub use nn_runtime::{Network, Workspace};

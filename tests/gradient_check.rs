@@ -27,6 +27,7 @@ use nn::loss::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
     QuadraticCost, SoftmaxCrossEntropy,
 };
+use nn::network::BatchError;
 use nn::optim::Sgd;
 use nn::{Network, Workspace};
 use rand::Rng;
@@ -259,6 +260,60 @@ fn one_sample_steps_match_the_batch_path() {
     assert_one_sample_matches_the_batch::<InDenseB<f64>>("InDenseB");
     assert_one_sample_matches_the_batch::<InDenseC<f64>>("InDenseC");
     assert_one_sample_matches_the_batch::<Wide<f64>>("Wide");
+}
+
+/// The trainer's passes, [`Network::train_borrowing`]: a small network's one-sample form,
+/// which hands the output and its gradient between the passes as arrays, gives what the
+/// passes through the workspace give (`train_in_turn`), bit for bit: the output the loss
+/// sees, the loss, every gradient, and the output and its gradient left in the workspace. A
+/// loss that fails ends the step before the backward pass.
+fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(name: &str) {
+    let mut rng = nn::init::seeded_rng(11);
+    let mut net = N::initialise(&mut rng);
+    let input: Vec<f64> = (0..N::INPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let gradient: Vec<f64> = (0..N::OUTPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let loss = |output: &[f64], output_gradient: &mut [f64]| {
+        output_gradient.copy_from_slice(&gradient);
+        Ok::<_, BatchError>(output.iter().enumerate().map(|(i, o)| (i + 1) as f64 * o).sum())
+    };
+    let (mut arrays, mut workspace) = (N::Workspace::default(), N::Workspace::default());
+    let (mut by_arrays, mut by_workspace) = (vec![f64::NAN; N::PARAMETERS], vec![f64::NAN; N::PARAMETERS]);
+    let rng = || nn::init::seeded_rng(1);
+    let value = net.train_borrowing(&input, &mut arrays, &mut rng(), &mut by_arrays, |e| e, loss).unwrap();
+    let expected = nn::__private::train_in_turn(
+        &mut net,
+        &input,
+        &mut workspace,
+        &mut rng(),
+        &mut by_workspace,
+        |e| e,
+        loss,
+    )
+    .unwrap();
+    let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(value.to_bits(), expected.to_bits(), "{name}: the loss");
+    assert_eq!(bits(&by_arrays), bits(&by_workspace), "{name}: the gradients");
+    assert_eq!(bits(arrays.output()), bits(workspace.output()), "{name}: the output kept");
+    assert_eq!(bits(arrays.output_and_gradient().1), bits(&gradient), "{name}: its gradient kept");
+    let mut untouched = vec![f64::NAN; N::PARAMETERS];
+    let failed = net.train_borrowing(
+        &input,
+        &mut arrays,
+        &mut rng(),
+        &mut untouched,
+        |e| e,
+        |_, _| Err(BatchError::TooSmall { layer: "loss", minimum: 2, batch: 1 }),
+    );
+    assert!(failed.is_err(), "{name}: a failed loss ends the step");
+    assert!(untouched.iter().all(|g| g.is_nan()), "{name}: no backward pass after a failed loss");
+}
+
+#[test]
+fn one_sample_train_passes_match_the_workspace_path() {
+    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor");
+    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2");
+    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>("InDenseC");
+    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide");
 }
 
 // Graphs: residual blocks (nested, with dropout inside), branches that read the input or

@@ -139,8 +139,20 @@ pub fn one_sample<T: Copy, const N: usize>(values: &[T]) -> [T; N] {
     values.as_chunks::<N>().0[0]
 }
 
+/// The first `N` values as an array, borrowed: one sample's values where a batch's buffer
+/// holds them.
+///
+/// # Panics
+///
+/// When `values` holds fewer than `N`.
+#[inline(always)]
+#[must_use]
+pub fn one_sample_ref<T, const N: usize>(values: &[T]) -> &[T; N] {
+    &values.as_chunks::<N>().0[0]
+}
+
 #[cfg(feature = "std")]
-pub use with_std::{Network, Workspace};
+pub use with_std::{Network, Workspace, train_in_turn};
 
 /// How a network holds its parameter and state buffers: on the heap with `std` (a large
 /// network does not fit on a stack), inline without (no allocator; a `no_std` program keeps
@@ -339,6 +351,39 @@ mod with_std {
             self.backward(workspace, gradients);
         }
 
+        /// A training step's passes on `inputs`, as the trainer runs them:
+        /// [`Network::forward_train_borrowing`] (its error mapped by `batch_error`), `loss` on
+        /// the output, which writes `∂L/∂output` into its second argument and returns the
+        /// loss or an error that ends the step there, then
+        /// [`Network::backward_borrowing`]. Returns the loss.
+        ///
+        /// A small network's one-sample form ([`train_in_turn`] otherwise) hands the output
+        /// to `loss`, and its gradient to the backward pass, as local arrays, which stay in
+        /// registers; the workspace still receives both. Through the workspace each was
+        /// stored and loaded back on the step's chain of dependent operations.
+        ///
+        /// # Errors
+        ///
+        /// `batch_error`'s, as [`Network::forward_train`]'s, or `loss`'s.
+        ///
+        /// # Panics
+        ///
+        /// As [`Network::backward`].
+        #[doc(hidden)]
+        #[inline(always)]
+        #[allow(clippy::inline_always)]
+        fn train_borrowing<R: Rng + ?Sized, E>(
+            &mut self,
+            inputs: &[Self::Input],
+            workspace: &mut Self::Workspace,
+            rng: &mut R,
+            gradients: &mut [T],
+            batch_error: impl FnOnce(BatchError) -> E,
+            loss: impl FnOnce(&[T], &mut [T]) -> Result<T, E>,
+        ) -> Result<T, E> {
+            train_in_turn(self, inputs, workspace, rng, gradients, batch_error, loss)
+        }
+
         /// Saves the parameters as safetensors, atomically (see [`crate::io`]).
         ///
         /// # Errors
@@ -374,6 +419,31 @@ mod with_std {
             let spec = Self::parameter_specs().iter().find(|s| s.name == name)?;
             Some(spec.slice_mut(self.parameters_mut()))
         }
+    }
+
+    /// [`Network::train_borrowing`] through the workspace: the forward pass, `loss` on the
+    /// output the workspace holds, writing its gradient there, then the backward pass.
+    ///
+    /// # Errors
+    ///
+    /// As [`Network::train_borrowing`].
+    #[doc(hidden)]
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    pub fn train_in_turn<T: Real, N: Network<T>, R: Rng + ?Sized, E>(
+        network: &mut N,
+        inputs: &[N::Input],
+        workspace: &mut N::Workspace,
+        rng: &mut R,
+        gradients: &mut [T],
+        batch_error: impl FnOnce(BatchError) -> E,
+        loss: impl FnOnce(&[T], &mut [T]) -> Result<T, E>,
+    ) -> Result<T, E> {
+        network.forward_train_borrowing(inputs, workspace, rng).map_err(batch_error)?;
+        let (output, output_gradient) = workspace.output_and_gradient();
+        let value = loss(output, output_gradient)?;
+        network.backward_borrowing(inputs, workspace, gradients);
+        Ok(value)
     }
 }
 

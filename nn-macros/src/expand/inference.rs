@@ -5,8 +5,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::training::{backward_body, forward_train_body};
-use super::{input_type, literal, private, site, validations, value_field, workspace_ident};
+use super::training::{backward_body, forward_train_body, one_sample_methods};
+use super::{input_type, literal, private, rng_ident, site, validations, value_field, workspace_ident};
 use crate::model::Network;
 
 /// Parameters from which a network's passes are also compiled for AVX2 and chosen at run
@@ -24,8 +24,8 @@ fn passes(network: &Network) -> TokenStream {
     let infer = infer_body(network);
     let forward_train = forward_train_body(network);
     let backward = backward_body(network);
-    let uses_rng = network.nodes.iter().any(|node| node.layer.uses_rng());
-    let rng = if uses_rng { quote!(__rng) } else { quote!(_rng) };
+    let rng = rng_ident(network);
+    let one_sample = one_sample_methods(network);
     let runner =
         if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
     let input_type = input_type(network);
@@ -88,6 +88,8 @@ fn passes(network: &Network) -> TokenStream {
             fn backward_body(&self, inputs: &[#input_type], __workspace: &mut #workspace<T>, gradients: &mut [T]) {
                 #backward
             }
+
+            #one_sample
 
     }
 }

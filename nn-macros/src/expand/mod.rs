@@ -57,6 +57,15 @@ pub fn expand(network: &Network) -> TokenStream {
     }
 }
 
+/// The name of a training pass's random number generator: `_rng` when no layer draws from it.
+fn rng_ident(network: &Network) -> Ident {
+    if network.nodes.iter().any(|node| node.layer.uses_rng()) {
+        format_ident!("__rng")
+    } else {
+        format_ident!("_rng")
+    }
+}
+
 /// The type of one input value: `T`, or `u32` for ids.
 fn input_type(network: &Network) -> TokenStream {
     if network.takes_ids() { quote!(u32) } else { quote!(T) }

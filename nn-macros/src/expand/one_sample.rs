@@ -9,16 +9,23 @@
 //! of 32-24-10 tanh 418 → 292 ns (with the stack copy of `x` in the backward pass).
 //!
 //! The workspace still receives everything a batch's backward pass would read (the input,
-//! each `z` and `a`), so either pass may follow the other. A network takes this path when
-//! it is a chain and every layer has a one-sample pass
+//! each `z` and `a`), so either pass may follow the other. In a trainer's step, which runs
+//! both, the backward pass takes the forward pass's arrays instead, and the loss takes the
+//! output and gives its gradient as arrays (`Network::train_borrowing`): read back from
+//! the workspace, each was a store and a load on the step's chain of dependent operations.
+//!
+//! A network takes this path when it is a chain and every layer has a one-sample pass
 //! ([`crate::layers::Layer::forward_train_one`], [`crate::layers::Layer::backward_one`]);
 //! otherwise its one-sample steps run the batch code.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::Ident;
 
-use super::training::training_inputs;
-use super::{gradient_field, literal, private, site, split_tensors};
+use super::{
+    gradient_field, input_type, literal, private, rng_ident, site, split_tensors, value_field,
+    workspace_ident,
+};
 use crate::model::Network;
 
 /// Values a chain may hold on the stack, summed over its input and its layers' outputs:
@@ -38,17 +45,88 @@ pub(super) fn applies(network: &Network) -> bool {
     forward_statements(network).is_some() && backward_statements(network).is_some()
 }
 
-/// `if __batch == 1 { … return Ok(()); }`: the training forward of one sample, each value
-/// in a local `[T; N]`; empty when the network has none.
-pub(super) fn forward_train(network: &Network) -> TokenStream {
-    forward_statements(network).map_or_else(TokenStream::new, |statements| {
-        quote! {
-            if __batch == 1 {
-                #(#statements)*
-                return ::core::result::Result::Ok(());
-            }
+/// The inherent methods of a network with a one-sample path (none otherwise):
+/// - `forward_train_one`: the training forward of one sample after `checks` (the batch's
+///   requirements, which the batch pass checks too), returning every layer's output as an
+///   array;
+/// - `forward_one`: the same without the checks, for the batch pass at a batch of one;
+/// - `backward_one`: the backward pass from the output's gradient, reading the layers'
+///   outputs where its caller passes them: the forward pass's arrays when it ran in the same
+///   step (the trainer's `train_borrowing`), else the workspace's.
+pub(super) fn methods(network: &Network, checks: &TokenStream) -> TokenStream {
+    let (Some(forward), Some(backward)) = (forward_statements(network), backward_statements(network)) else {
+        return TokenStream::new();
+    };
+    let private = private();
+    let (input_type, workspace) = (input_type(network), workspace_ident(network));
+    let (outputs, parameters) = (literal(network.outputs()), literal(network.parameters));
+    let values = layer_values(network);
+    let sizes: Vec<_> =
+        (1..network.values.len()).map(|value| literal(network.values[value].shape.len())).collect();
+    let output_gradient = format_ident!("__g{}", network.output());
+    let rng = rng_ident(network);
+    quote! {
+        #[inline(always)]
+        #[allow(clippy::inline_always)]
+        fn forward_train_one<R: #private::Rng + ?Sized>(
+            &mut self,
+            inputs: &[#input_type],
+            __workspace: &mut #workspace<T>,
+            #rng: &mut R,
+            __keep_input: bool,
+        ) -> ::core::result::Result<(#([T; #sizes],)*), #private::BatchError> {
+            let __batch = 1;
+            #checks
+            __workspace.prepare(__batch);
+            ::core::result::Result::Ok(self.forward_one(inputs, __workspace, #rng, __keep_input))
         }
-    })
+
+        #[inline(always)]
+        #[allow(clippy::inline_always)]
+        fn forward_one<R: #private::Rng + ?Sized>(
+            &mut self,
+            inputs: &[#input_type],
+            __workspace: &mut #workspace<T>,
+            #rng: &mut R,
+            __keep_input: bool,
+        ) -> (#([T; #sizes],)*) {
+            #(#forward)*
+            (#(#values,)*)
+        }
+
+        #[inline(always)]
+        #[allow(clippy::inline_always, unused_variables)]
+        fn backward_one(
+            &self,
+            inputs: &[#input_type],
+            __workspace: &#workspace<T>,
+            __gradients: &mut [T; #parameters],
+            #output_gradient: [T; #outputs],
+            (#(#values,)*): (#(&[T; #sizes],)*),
+        ) {
+            #(#backward)*
+        }
+    }
+}
+
+/// `__v1, …, __vN`: the locals of the layers' outputs, in order.
+pub(super) fn layer_values(network: &Network) -> Vec<Ident> {
+    (1..network.values.len()).map(|value| format_ident!("__v{}", value)).collect()
+}
+
+/// `if __batch == 1 { … }`: the training forward of one sample, checked and with the
+/// workspace prepared, through `forward_one`; empty when the network has none.
+pub(super) fn forward_train(network: &Network) -> TokenStream {
+    if !applies(network) {
+        return TokenStream::new();
+    }
+    let rng = rng_ident(network);
+    quote! {
+        if __batch == 1 {
+            let _ = self.forward_one(inputs, __workspace, #rng, __keep_input);
+            return ::core::result::Result::Ok(());
+        }
+    }
 }
 
 fn forward_statements(network: &Network) -> Option<Vec<TokenStream>> {
@@ -67,41 +145,54 @@ fn forward_statements(network: &Network) -> Option<Vec<TokenStream>> {
         let input = format_ident!("__v{}", index);
         let output = literal(network.values[index + 1].shape.len());
         let value = node.layer.forward_train_one(&site(network, index, vec![quote!(&#input)]))?;
-        let last = index + 1 == network.nodes.len();
-        let binding = if last { quote!(_) } else { format_ident!("__v{}", index + 1).into_token_stream() };
+        let binding = format_ident!("__v{}", index + 1);
         statements.push(quote_spanned!(node.span=> let #binding: [T; #output] = #value;));
     }
     Some(statements)
 }
 
-/// `if __workspace.batch == 1 { … return; }`: the backward pass of one sample, each
-/// gradient in a local `[T; N]`; empty when the network has none.
+/// `if __workspace.batch == 1 { … }`: the backward pass of one sample through
+/// `backward_one`, from the output's gradient and the layers' outputs in the workspace;
+/// empty when the network has none.
 pub(super) fn backward(network: &Network) -> TokenStream {
-    backward_statements(network).map_or_else(TokenStream::new, |statements| {
-        quote! {
-            if __workspace.batch == 1 {
-                #(#statements)*
-                return;
-            }
+    if !applies(network) {
+        return TokenStream::new();
+    }
+    let private = private();
+    let last = gradient_field(network, network.output(), 0);
+    let fields = (1..network.values.len()).map(|value| value_field(network, value));
+    quote! {
+        if __workspace.batch == 1 {
+            let __output_gradient = #private::one_sample(&__workspace.#last);
+            let __values = (#(#private::one_sample_ref(&__workspace.#fields),)*);
+            return self.backward_one(inputs, __workspace, __gradients, __output_gradient, __values);
         }
-    })
+    }
 }
 
+/// The statements of `backward_one`, from the output's gradient, a local `[T; N]`, each
+/// layer's input gradient in another; each layer reads its input and output from the
+/// locals `__v1, …, __vN` (references to arrays).
 fn backward_statements(network: &Network) -> Option<Vec<TokenStream>> {
     if !is_small_chain(network) {
         return None;
     }
-    let private = private();
-    let output = network.output();
-    let (outputs, last) = (literal(network.outputs()), gradient_field(network, output, 0));
-    let first = format_ident!("__g{}", output);
-    let mut statements = vec![quote!(let #first: [T; #outputs] = #private::one_sample(&__workspace.#last);)];
+    let mut statements = Vec::new();
     for (index, node) in network.nodes.iter().enumerate().rev() {
         if !network.values[index + 1].requires_gradient {
             continue;
         }
-        let site = site(network, index, training_inputs(network, index));
-        let gradient = node.layer.backward_one(&site, &format_ident!("__g{}", index + 1))?;
+        let input = match index {
+            0 => quote!(inputs),
+            _ => {
+                let value = format_ident!("__v{}", index);
+                quote!(&#value[..])
+            }
+        };
+        let output = format_ident!("__v{}", index + 1);
+        let site = site(network, index, vec![input]);
+        let gradient =
+            node.layer.backward_one(&site, &format_ident!("__g{}", index + 1), &quote!(&#output[..]))?;
         let split = split_tensors(network, index, &quote!(__gradients), "__grad_");
         let input = literal(network.values[index].shape.len());
         let binding = match site.input_gradients[0] {

@@ -66,7 +66,46 @@ fn training_methods(network: &Network) -> TokenStream {
     let keeping = forward_method(network, &quote!(forward_train), true, inline_one);
     let borrowing = forward_method(network, &quote!(forward_train_borrowing), false, inline_one);
     let backward = backward_methods(network, inline_one);
-    quote!(#keeping #borrowing #backward)
+    let train = inline_one.then(|| train_method(network));
+    quote!(#keeping #borrowing #backward #train)
+}
+
+/// `train_borrowing` for a network whose one-sample passes inline: one sample's output and
+/// its gradient pass between the forward pass, the loss and the backward pass as local
+/// arrays (the workspace still receives the gradient, as it holds the output); a batch
+/// runs the trait's sequence through the workspace.
+fn train_method(network: &Network) -> TokenStream {
+    let private = private();
+    let (workspace, input_type) = (workspace_ident(network), input_type(network));
+    let (inputs, outputs) = (literal(network.inputs()), literal(network.outputs()));
+    let parameters = literal(network.parameters);
+    let last = gradient_field(network, network.output(), 0);
+    let values = one_sample::layer_values(network);
+    let output = values.last().expect("a network has a layer");
+    quote! {
+        #[inline(always)]
+        #[allow(clippy::inline_always)]
+        fn train_borrowing<R: #private::Rng + ?Sized, E>(
+            &mut self,
+            inputs: &[#input_type],
+            workspace: &mut #workspace<T>,
+            rng: &mut R,
+            gradients: &mut [T],
+            batch_error: impl FnOnce(#private::BatchError) -> E,
+            loss: impl FnOnce(&[T], &mut [T]) -> ::core::result::Result<T, E>,
+        ) -> ::core::result::Result<T, E> {
+            if inputs.len() != #inputs {
+                return #private::train_in_turn(self, inputs, workspace, rng, gradients, batch_error, loss);
+            }
+            let (#(#values,)*) = self.forward_train_one(inputs, workspace, rng, false).map_err(batch_error)?;
+            let mut output_gradient = [#private::zero::<T>(); #outputs];
+            let value = loss(&#output, &mut output_gradient)?;
+            workspace.#last[..#outputs].copy_from_slice(&output_gradient);
+            let gradients = #private::gradient_buffer::<T, #parameters>(gradients);
+            self.backward_one(inputs, workspace, gradients, output_gradient, (#(&#values,)*));
+            ::core::result::Result::Ok(value)
+        }
+    }
 }
 
 /// `run_best` for a network large enough to dispatch to wider vectors, else `run_direct`.
@@ -393,8 +432,26 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
         let site = site(network, node, training_inputs(network, node));
         network.nodes[node].layer.forward_train(&site)
     });
-    // Every layer's batch requirement is checked before any layer runs (and updates its
-    // running statistics), so a rejected batch leaves the network as it was.
+    let checks = checks(network);
+    let one_sample = one_sample::forward_train(network);
+    quote! {
+        let __batch = #private::batch_size(inputs.len(), #inputs)?;
+        #checks
+        __workspace.prepare(__batch);
+        #one_sample
+        if __keep_input {
+            __workspace.input.copy_from_slice(inputs);
+        }
+        #(#statements)*
+        ::core::result::Result::Ok(())
+    }
+}
+
+/// What a training batch of `__batch` samples of `inputs` must satisfy, each an early
+/// `return` of the error. Every layer's batch requirement is checked before any layer runs
+/// (and updates its running statistics), so a rejected batch leaves the network as it was.
+fn checks(network: &Network) -> TokenStream {
+    let private = private();
     let minimums = network.nodes.iter().filter(|n| n.layer.minimum_training_batch() > 1).map(|node| {
         let (name, minimum) = (&node.name, literal(node.layer.minimum_training_batch()));
         quote! {
@@ -404,19 +461,13 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
         }
     });
     let validations = validations(network, &quote!(inputs));
-    let one_sample = one_sample::forward_train(network);
-    quote! {
-        let __batch = #private::batch_size(inputs.len(), #inputs)?;
-        #(#minimums)*
-        #validations
-        __workspace.prepare(__batch);
-        #one_sample
-        if __keep_input {
-            __workspace.input.copy_from_slice(inputs);
-        }
-        #(#statements)*
-        ::core::result::Result::Ok(())
-    }
+    quote!(#(#minimums)* #validations)
+}
+
+/// The one-sample passes' methods ([`one_sample::methods`]), which check a batch of one as
+/// the batch pass checks a batch.
+pub(super) fn one_sample_methods(network: &Network) -> TokenStream {
+    one_sample::methods(network, &checks(network))
 }
 
 /// Backward in reverse topological order: every layer whose output needs a gradient

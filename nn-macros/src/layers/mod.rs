@@ -304,10 +304,16 @@ pub trait Layer {
     /// One sample's backward pass on the stack: given `∂L/∂output` as the `[T; OUT]`
     /// array `output_gradient`, an expression of type `[T; IN]` for `∂L/∂input` (dropped
     /// when the input needs none) that writes `∂L/∂p` into the parameter gradients. The
-    /// site's inputs are workspace slices, as in [`Layer::backward`]. `None` (the
-    /// default): a network with this layer backpropagates one sample through the batch
-    /// path.
-    fn backward_one(&self, _site: &Site, _output_gradient: &Ident) -> Option<TokenStream> {
+    /// site's input and `output`, the layer's output value, are `&[T]` expressions: the
+    /// forward pass's arrays where it ran in the same step, else the workspace's. `None`
+    /// (the default): a network with this layer backpropagates one sample through the
+    /// batch path.
+    fn backward_one(
+        &self,
+        _site: &Site,
+        _output_gradient: &Ident,
+        _output: &TokenStream,
+    ) -> Option<TokenStream> {
         None
     }
 }

@@ -400,19 +400,27 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
 
     /// [`Trainer::step`] on real-valued targets.
     fn step_values(&mut self, inputs: &[N::Input], targets: &[T]) -> Result<T, TrainError> {
-        self.network
-            .forward_train_borrowing(inputs, &mut self.workspace, &mut self.rng)
-            .map_err(|source| TrainError::Batch { step: self.steps, source })?;
-        let (output, output_gradient) = self.workspace.output_and_gradient();
-        let value = self
-            .loss
-            .evaluate(output, targets, output_gradient, N::OUTPUTS)
-            .map_err(|source| TrainError::Loss { step: self.steps, source })?;
         let (epoch, step) = (self.epochs + 1, self.steps);
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { epoch, step, loss: value.to_f64() });
+        let loss = &self.loss;
+        let value = self.network.train_borrowing(
+            inputs,
+            &mut self.workspace,
+            &mut self.rng,
+            &mut self.gradients,
+            |source| TrainError::Batch { step, source },
+            |output, output_gradient| {
+                let value = loss
+                    .evaluate(output, targets, output_gradient, N::OUTPUTS)
+                    .map_err(|source| TrainError::Loss { step, source })?;
+                if !value.is_finite() {
+                    return Err(TrainError::Diverged { epoch, step, loss: value.to_f64() });
+                }
+                Ok(value)
+            },
+        )?;
+        if let Some(clip) = self.clip {
+            clip.apply(&mut self.gradients);
         }
-        self.backward_and_clip(inputs);
         if let Some(kept) = &mut self.kept_gradients {
             kept.copy_from_slice(&self.gradients);
         }

@@ -583,16 +583,26 @@ impl Layer for Dense {
         })
     }
 
-    fn backward_one(&self, site: &Site, output_gradient: &Ident) -> Option<TokenStream> {
+    fn backward_one(
+        &self,
+        site: &Site,
+        output_gradient: &Ident,
+        output: &TokenStream,
+    ) -> Option<TokenStream> {
         let activation = self.on_the_stack()?;
         let private = private();
         let (inputs, outputs) = self.sizes();
-        let (w, x, output) = (site.parameter("weight"), &site.inputs[0], site.output());
-        let z = if self.keeps_pre_activation() { site.scratch("z") } else { output.clone() };
+        let (w, x) = (site.parameter("weight"), &site.inputs[0]);
+        let z = if self.keeps_pre_activation() {
+            let field = site.scratch("z");
+            quote!(&__workspace.#field)
+        } else {
+            output.clone()
+        };
         let (grad_weight, grad_bias) = (site.gradient("weight"), site.gradient("bias"));
         Some(quote! {
             #private::dense::backward_one::<T, _, #inputs, #outputs>(
-                &#activation, #w, #x, (&__workspace.#z, &__workspace.#output),
+                &#activation, #w, #x, (#z, #output),
                 #output_gradient, (#grad_weight, #grad_bias),
             )
         })
