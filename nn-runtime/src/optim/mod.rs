@@ -92,15 +92,15 @@ pub(crate) struct Buffers<'a, T, const S: usize> {
     pub reading: Reading,
 }
 
-/// Values up to which an update reads its gradients one by one ([`Reading::OneByOne`]),
-/// where [`READ_FEW_ONE_BY_ONE`].
+/// Values up to which an update reads its gradients one by one ([`Reading::OneByOne`]).
+///
+/// In every build since the seventeenth pass of `BENCHMARKS.md`. With 16-byte vectors
+/// (SSE2, the default target) W1's one load across stores was its gradients 8 to 11: on
+/// the Ice Lake Xeon of the eleventh to sixteenth passes, building the vectors in registers
+/// cost more than the wait it saved (the step 60.6 → 61.6 ns), but on the AMD EPYC (Zen 3)
+/// of the seventeenth, where the step passes the loss's gradient in registers, it saves
+/// more (63.9–64.0 → 62.7 ns; at four samples 102.3–103.0 → 101.6–101.9).
 const FEW_VALUES: usize = 32;
-
-/// Whether an update of [`FEW_VALUES`] or fewer reads its gradients one by one: where the
-/// build's vectors are 32 bytes wide (AVX). With 16-byte vectors (SSE2, the default target)
-/// W1's one load across stores was its gradients 8 to 11, and building the vectors in
-/// registers cost more than the wait it saved (the step 60.8 → 61.9 ns).
-const READ_FEW_ONE_BY_ONE: bool = cfg!(target_feature = "avx");
 
 /// How an update's loop reads the gradients, which the backward pass has just written.
 ///
@@ -184,7 +184,7 @@ fn part<T: Real, const S: usize>(
     buffers: Buffers<'_, T, S>,
     update: &impl Fn(Buffers<'_, T, S>) -> bool,
 ) -> bool {
-    if READ_FEW_ONE_BY_ONE && buffers.parameters.len() <= FEW_VALUES {
+    if buffers.parameters.len() <= FEW_VALUES {
         return update(Buffers { reading: Reading::OneByOne, ..buffers });
     }
     if buffers.parameters.len() < VECTORISED_UPDATE {
@@ -273,8 +273,7 @@ mod tests {
     }
 
     /// Few values update bit for bit as the same values at the head of a long update, for
-    /// every optimizer: in a build with AVX (CI's native run), the few read one by one
-    /// ([`READ_FEW_ONE_BY_ONE`]) and the many in vectors.
+    /// every optimizer: the few read one by one ([`FEW_VALUES`]) and the many in vectors.
     #[test]
     fn few_values_update_as_many_do() {
         let _threads = gemm::ThreadsForTest::hold();
