@@ -358,9 +358,11 @@ mod with_std {
         /// [`Network::backward_borrowing`]. Returns the loss.
         ///
         /// A small network's one-sample form ([`train_in_turn`] otherwise) hands the output
-        /// to `loss`, and its gradient to the backward pass, as local arrays, which stay in
-        /// registers; the workspace still receives both. Through the workspace each was
-        /// stored and loaded back on the step's chain of dependent operations.
+        /// to `loss`, and its gradient and the layers' outputs to the backward pass, as local
+        /// arrays, which stay in registers; the workspace still receives them all. Through
+        /// the workspace each was stored and loaded back on the step's chain of dependent
+        /// operations (W1's one-sample step on an AMD EPYC, Zen 3: 66.8 → 63.9 ns, 70.3 →
+        /// 63.0 built for the CPU).
         ///
         /// # Errors
         ///

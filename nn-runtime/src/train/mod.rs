@@ -418,9 +418,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
                 Ok(value)
             },
         )?;
-        if let Some(clip) = self.clip {
-            clip.apply(&mut self.gradients);
-        }
+        self.clip_gradients();
         if let Some(kept) = &mut self.kept_gradients {
             kept.copy_from_slice(&self.gradients);
         }
@@ -432,11 +430,16 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
         Ok(value)
     }
 
-    /// The gradients of the batch in the workspace, clipped when the trainer clips: a step's,
-    /// and again a dropped step's.
-    #[inline(always)]
+    /// The gradients of the batch in the workspace, clipped when the trainer clips: a dropped
+    /// step's, computed again.
     fn backward_and_clip(&mut self, inputs: &[N::Input]) {
         self.network.backward_borrowing(inputs, &mut self.workspace, &mut self.gradients);
+        self.clip_gradients();
+    }
+
+    /// Clips the gradients when the trainer clips.
+    #[inline(always)]
+    fn clip_gradients(&mut self) {
         if let Some(clip) = self.clip {
             clip.apply(&mut self.gradients);
         }
