@@ -49,7 +49,6 @@ pub(super) fn applies(network: &Network) -> bool {
 /// - `forward_train_one`: the training forward of one sample after `checks` (the batch's
 ///   requirements, which the batch pass checks too), returning every layer's output as an
 ///   array;
-/// - `forward_one`: the same without the checks, for the batch pass at a batch of one;
 /// - `backward_one`: the backward pass from the output's gradient, reading the layers'
 ///   outputs where its caller passes them: the forward pass's arrays when it ran in the same
 ///   step (the trainer's `train_borrowing`), else the workspace's.
@@ -78,20 +77,8 @@ pub(super) fn methods(network: &Network, checks: &TokenStream) -> TokenStream {
             let __batch = 1;
             #checks
             __workspace.prepare(__batch);
-            ::core::result::Result::Ok(self.forward_one(inputs, __workspace, #rng, __keep_input))
-        }
-
-        #[inline(always)]
-        #[allow(clippy::inline_always)]
-        fn forward_one<R: #private::Rng + ?Sized>(
-            &mut self,
-            inputs: &[#input_type],
-            __workspace: &mut #workspace<T>,
-            #rng: &mut R,
-            __keep_input: bool,
-        ) -> (#([T; #sizes],)*) {
             #(#forward)*
-            (#(#values,)*)
+            ::core::result::Result::Ok((#(#values,)*))
         }
 
         #[inline(always)]
@@ -114,8 +101,9 @@ pub(super) fn layer_values(network: &Network) -> Vec<Ident> {
     (1..network.values.len()).map(|value| format_ident!("__v{}", value)).collect()
 }
 
-/// `if __batch == 1 { … }`: the training forward of one sample, checked and with the
-/// workspace prepared, through `forward_one`; empty when the network has none.
+/// `if __batch == 1 { … }`: the training forward of one sample through
+/// `forward_train_one`, before the batch's checks (it makes its own); empty when the
+/// network has none.
 pub(super) fn forward_train(network: &Network) -> TokenStream {
     if !applies(network) {
         return TokenStream::new();
@@ -123,8 +111,7 @@ pub(super) fn forward_train(network: &Network) -> TokenStream {
     let rng = rng_ident(network);
     quote! {
         if __batch == 1 {
-            let _ = self.forward_one(inputs, __workspace, #rng, __keep_input);
-            return ::core::result::Result::Ok(());
+            return self.forward_train_one(inputs, __workspace, #rng, __keep_input).map(|_| ());
         }
     }
 }

@@ -436,9 +436,9 @@ pub(super) fn forward_train_body(network: &Network) -> TokenStream {
     let one_sample = one_sample::forward_train(network);
     quote! {
         let __batch = #private::batch_size(inputs.len(), #inputs)?;
+        #one_sample
         #checks
         __workspace.prepare(__batch);
-        #one_sample
         if __keep_input {
             __workspace.input.copy_from_slice(inputs);
         }
