@@ -97,6 +97,21 @@ const KC: usize = 256;
 const fn depth_block(step_bytes: usize) -> usize {
     if step_bytes >= 256 { KC / 2 } else { KC }
 }
+
+/// The depth of every block of a product `k` deep, for blocks of about `block`: `k` cut
+/// into the fewest equal blocks of at most `block + block / 4` (the last one shorter by
+/// the remainder). A 784-deep product, the first layer of W3 and W4, takes three blocks of
+/// 262 steps rather than three of 256 and one of 16, whose pass over every tile of `C`
+/// (loaded, added to for 16 steps, stored) cost more than its multiply-adds. Measured on
+/// the EPYC of `BENCHMARKS.md`, f32, the two alternated in one process (the median ratio
+/// of 200–300 pairs), on one thread, two, and one in a native build: W4's 256 × 512 × 784
+/// forward product 1.02×, 1.02× and 1.02× faster, the same product on column-major
+/// operands 1.02×, 1.03×, 1.02×, the 64-sample forward products of W4 (64 × 512 × 784)
+/// and W3 (64 × 128 × 784) 1.00–1.02×; 512-deep and 64-deep products level (1.00×).
+const fn balanced_depth(k: usize, block: usize) -> usize {
+    let blocks = k.div_ceil(block + block / 4);
+    if blocks <= 1 { k } else { k.div_ceil(blocks) }
+}
 /// Rows of `A` per packed block (a multiple of every `MR`): `MC · KC` values stay in L2.
 const MC: usize = 96;
 /// Columns of `B` per packed block.
@@ -281,7 +296,7 @@ fn one_thread<T: Real>(job: Job<'_, '_, T>) {
 /// a `B` block padded to whole panels, an `A` block padded to whole panels, and room to
 /// align both.
 fn scratch_len((m, n, k): (usize, usize, usize)) -> usize {
-    let depth = KC.min(k);
+    let depth = (KC + KC / 4).min(k);
     depth * (NC.min(n) + MAX_NR) + depth * (MC.min(m) + MAX_MR) + ALIGN
 }
 
@@ -341,7 +356,7 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
     scratch: &mut [T],
 ) {
     let nr = NV * L;
-    let depth_block = depth_block(nr * size_of::<T>());
+    let depth_block = balanced_depth(k, depth_block(nr * size_of::<T>()));
     let b_len = depth_block.min(k) * NC.min(n).next_multiple_of(nr);
     let offset = scratch.as_ptr().align_offset(ALIGN).min(ALIGN);
     let (packed_b, packed_a) = scratch[offset..].split_at_mut(b_len);
@@ -690,6 +705,24 @@ mod tests {
         (0..len).map(|i| T::from_float((((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0)).collect()
     }
 
+    /// Depth blocks: equal, no deeper than 1.25 blocks, as few as that allows, and never
+    /// more depth in all than the product has; the scratch holds the deepest.
+    #[test]
+    fn depth_blocks_are_balanced() {
+        for block in [KC / 2, KC] {
+            for k in 1..=4 * KC {
+                let depth = balanced_depth(k, block);
+                let blocks = k.div_ceil(depth);
+                assert!(depth <= block + block / 4 && depth <= KC + KC / 4, "k {k}: {depth} deep");
+                assert_eq!(blocks, k.div_ceil(block + block / 4), "k {k}: {blocks} blocks of {depth}");
+                assert!(blocks * depth - k < blocks, "k {k}: {blocks} blocks of {depth} are not equal");
+            }
+        }
+        assert_eq!(balanced_depth(784, KC), 262);
+        assert_eq!(balanced_depth(512, KC), 256);
+        assert_eq!(balanced_depth(300, KC), 300);
+    }
+
     /// A product as the tests call it: `C`, its row stride, `A`, `B`, the shape and whether
     /// to add.
     type Product<T> = fn(&mut [T], usize, Strided<'_, T>, Strided<'_, T>, (usize, usize, usize), bool);
@@ -754,6 +787,7 @@ mod tests {
             (5, 2, 600),
             (16, 20, 64),
             (10, 40, 130),
+            (7, 50, 784),
         ];
         for &(m, n, k) in &shapes {
             // (row, col) strides of A (m × k) and of B (k × n), each with some padding.
