@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use baseline::{Conv, Dense, Layer, Model};
-use common::median;
+use common::{loss, median};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nn::prelude::*;
 use rand::Rng;
@@ -177,7 +177,7 @@ fn workload<N: Network<f32, Input = f32> + Clone>(
     for &count in threads {
         nn::gemm::set_threads(count);
         group.bench_function(BenchmarkId::new(format!("train/{batch}"), label(count)), |b| {
-            b.iter(|| trainer.step(black_box(x), y))
+            b.iter(|| loss(trainer.step(black_box(x), y)))
         });
     }
     nn::gemm::set_threads(1);

@@ -18,7 +18,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::median;
+use common::{loss, median};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nalgebra::{DMatrix, SMatrix, SVector};
 use nn::prelude::*;
@@ -117,7 +117,7 @@ fn w1(c: &mut Criterion) {
         assert_same("W1 training loss", nn_loss, base_loss);
         group.throughput(Throughput::Elements(batch as u64));
         let function = format!("train/{batch}");
-        let ours = || trainer.step(black_box(x), y);
+        let ours = || loss(trainer.step(black_box(x), y));
         if batch == 1 {
             let (xs, ys) =
                 (SMatrix::<f32, 2, 1>::from_column_slice(x), SMatrix::<f32, 1, 1>::from_column_slice(y));
@@ -182,7 +182,7 @@ fn tanh_mlp_training<N: Network<f32, Input = f32> + Clone, const W: usize, const
         group,
         "rtneural",
         &format!("W={W} train/{B}"),
-        || trainer.step(black_box(&x), &y),
+        || loss(trainer.step(black_box(&x), &y)),
         || base.step(black_box(&xs), &ys, 0.1),
     );
 }
@@ -261,7 +261,7 @@ fn mlp<N: Network<f32, Input = f32> + Clone>(
         reference.step(&xs, &labels[..batch], 0.1),
     );
     let function = format!("train/{batch}");
-    let mut step = || trainer.step(black_box(x), y);
+    let mut step = || loss(trainer.step(black_box(x), y));
     compare(&mut group, name, &function, &mut step, || reference.step(black_box(&xs), &labels[..batch], 0.1));
     if two_threads {
         on_two_threads(&mut group, name, &function, &mut step);

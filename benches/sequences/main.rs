@@ -29,7 +29,7 @@ mod transformer;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::median;
+use common::{loss, median};
 use criterion::{BenchmarkId, Criterion};
 use nn::prelude::*;
 use rand::Rng;
@@ -126,7 +126,7 @@ fn train<N: Network<f32, Input = f32> + Clone>(c: &mut Criterion, name: &str, ce
     let mut group = c.benchmark_group("train");
     group.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
     group.bench_function(BenchmarkId::new(name, "nn"), |b| {
-        b.iter(|| trainer.step(black_box(&inputs), &targets))
+        b.iter(|| loss(trainer.step(black_box(&inputs), &targets)))
     });
     group.bench_function(BenchmarkId::new(name, "baseline"), |b| {
         b.iter(|| reference.step(black_box(&inputs), &targets, STEPS, LEARNING_RATE))
@@ -161,7 +161,7 @@ fn encoder(c: &mut Criterion) {
     let mut group = c.benchmark_group("encoder");
     group.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
     group.bench_function(BenchmarkId::new("train", "nn"), |b| {
-        b.iter(|| trainer.step(black_box(train), &targets[..32]))
+        b.iter(|| loss(trainer.step(black_box(train), &targets[..32])))
     });
     group.bench_function(BenchmarkId::new("train", "baseline"), |b| {
         b.iter(|| reference.step(black_box(train), &classes[..32], LEARNING_RATE))
