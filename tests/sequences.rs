@@ -223,3 +223,28 @@ fn a_state_follows_the_parameters_it_streams_with() {
     let first = other.step(&mut state, &SVector::from_column_slice(&input[..3]));
     assert_eq!(first.as_slice(), &other.forward(&SVector::from_column_slice(&input)).as_slice()[..2]);
 }
+
+/// A trainer swaps the next parameters in after each step; a state that streamed with the
+/// old ones rebuilds its derived weights from the new.
+#[test]
+fn a_state_follows_the_parameters_a_trainer_swaps_in() {
+    let input = random(7 * 3, 12);
+    let mut trainer =
+        Trainer::new(GruStream::<f64>::seeded(4), MeanSquaredError, Sgd::with_learning_rate(0.5));
+    let mut state = GruStreamState::new();
+    let _ = trainer.network().step(&mut state, &SVector::from_column_slice(&input[..3]));
+    trainer.step(&input, &random(7 * 2, 13)).unwrap();
+    state.reset();
+    let net = trainer.network();
+    let mut streamed = Vec::new();
+    for t in 0..7 {
+        streamed.extend_from_slice(
+            net.step(&mut state, &SVector::from_column_slice(&input[t * 3..t * 3 + 3])).as_slice(),
+        );
+    }
+    assert_eq!(
+        streamed,
+        net.forward(&SVector::from_column_slice(&input)).as_slice(),
+        "the state rebuilt its weights after the step"
+    );
+}

@@ -402,15 +402,15 @@ impl<T: ::nn::__private::Real> Xor<T> {
     ::nn::__private::Revision::new(), }) } fn parameters(& self) -> & [T] { & self
     .parameters[..] } fn parameters_mut(& mut self) -> & mut [T] { self.revision.bump();
     & mut self.parameters[..] } fn swap_parameters(& mut self, other : & mut
-    ::nn::__private::Lines < T >) { self.revision.bump();
-    ::nn::__private::swap_parameters(& mut self.parameters, other); } fn buffers(& self)
-    -> & [T] { & self.buffers[..] } fn buffers_mut(& mut self) -> & mut [T] { & mut self
-    .buffers[..] } fn infer < 'w > (& self, inputs : & [T], __workspace : & 'w mut
-    XorWorkspace < T >,) -> ::core::result::Result < & 'w[T], ::nn::__private::BatchError
-    > { let __batch = ::nn::__private::batch_size(inputs.len(), 2) ?;
-    ::core::result::Result::Ok(self.infer_batch(inputs, __batch, __workspace)) } fn
-    forward_train < R : ::nn::__private::Rng + ? Sized > (& mut self, inputs : & [T],
-    workspace : & mut XorWorkspace < T >, rng : & mut R,) -> ::core::result::Result < (),
+    ::nn::__private::Lines < T >) { ::nn::__private::swap_parameters(& mut self
+    .parameters, other); } fn buffers(& self) -> & [T] { & self.buffers[..] } fn
+    buffers_mut(& mut self) -> & mut [T] { & mut self.buffers[..] } fn infer < 'w > (&
+    self, inputs : & [T], __workspace : & 'w mut XorWorkspace < T >,) ->
+    ::core::result::Result < & 'w[T], ::nn::__private::BatchError > { let __batch =
+    ::nn::__private::batch_size(inputs.len(), 2) ?; ::core::result::Result::Ok(self
+    .infer_batch(inputs, __batch, __workspace)) } fn forward_train < R :
+    ::nn::__private::Rng + ? Sized > (& mut self, inputs : & [T], workspace : & mut
+    XorWorkspace < T >, rng : & mut R,) -> ::core::result::Result < (),
     ::nn::__private::BatchError > { struct __Train < 'a, T, R : ? Sized > { network : &
     'a mut Xor < T >, inputs : & 'a[T], workspace : & 'a mut XorWorkspace < T >, rng : &
     'a mut R, } impl < T : ::nn::__private::Real, R : ::nn::__private::Rng + ? Sized >

@@ -169,6 +169,12 @@ fn steps(network: &Network) -> Option<(TokenStream, usize)> {
     Some((quote!(#unused #(#statements)* #result), state))
 }
 
+/// Whether a streaming state keeps some of the network's weights in another layout, which
+/// it rebuilds when the network's revision changes. Nothing else reads the revision.
+pub(super) fn derives_weights(network: &Network) -> bool {
+    network.nodes.iter().any(|node| node.layer.stream_weights() > 0)
+}
+
 /// The statements that rebuild every layer's derived weights in the state, and their size.
 fn prepare(network: &Network) -> (TokenStream, usize) {
     let mut statements = Vec::new();

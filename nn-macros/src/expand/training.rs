@@ -4,10 +4,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::inference::DISPATCH_FROM_PARAMETERS;
-use super::one_sample;
 use super::{
-    gradient_field, gradient_part, input_type, literal, private, site, split_tensors, validations,
-    value_field, workspace_ident,
+    gradient_field, gradient_part, input_type, literal, one_sample, private, site, split_tensors, stream,
+    validations, value_field, workspace_ident,
 };
 use crate::model::Network;
 
@@ -264,6 +263,10 @@ fn state_methods(network: &Network) -> TokenStream {
     let initial_buffers = initial_buffers(network);
     let initialise = initialise_body(network);
     let init_rng = if network.parameters > 0 { quote!(__rng) } else { quote!(_rng) };
+    // The trainer swaps in new parameters after every step. The revision tells a streaming
+    // state when to rebuild the weights it derives; where it derives none, nothing reads it,
+    // and drawing one was 0.8 ns of W1's 62 ns step.
+    let bump = stream::derives_weights(network).then(|| quote!(self.revision.bump();));
     quote! {
             fn parameter_specs() -> &'static [#private::ParameterSpec] {
                 #specs
@@ -308,7 +311,7 @@ fn state_methods(network: &Network) -> TokenStream {
             }
 
             fn swap_parameters(&mut self, other: &mut #private::Lines<T>) {
-                self.revision.bump();
+                #bump
                 #private::swap_parameters(&mut self.parameters, other);
             }
 
