@@ -205,15 +205,8 @@ fn a_state_follows_the_parameters_it_streams_with() {
     for value in net.parameters_mut() {
         *value *= 0.5;
     }
-    state.reset();
-    let mut streamed = Vec::new();
-    for t in 0..7 {
-        streamed.extend_from_slice(
-            net.step(&mut state, &SVector::from_column_slice(&input[t * 3..t * 3 + 3])).as_slice(),
-        );
-    }
     assert_eq!(
-        streamed,
+        restream(&net, &mut state, &input),
         net.forward(&SVector::from_column_slice(&input)).as_slice(),
         "the state rebuilt its weights"
     );
@@ -234,17 +227,23 @@ fn a_state_follows_the_parameters_a_trainer_swaps_in() {
     let mut state = GruStreamState::new();
     let _ = trainer.network().step(&mut state, &SVector::from_column_slice(&input[..3]));
     trainer.step(&input, &random(7 * 2, 13)).unwrap();
-    state.reset();
     let net = trainer.network();
-    let mut streamed = Vec::new();
-    for t in 0..7 {
-        streamed.extend_from_slice(
-            net.step(&mut state, &SVector::from_column_slice(&input[t * 3..t * 3 + 3])).as_slice(),
-        );
-    }
     assert_eq!(
-        streamed,
+        restream(net, &mut state, &input),
         net.forward(&SVector::from_column_slice(&input)).as_slice(),
         "the state rebuilt its weights after the step"
     );
+}
+
+/// `net` streamed over the seven steps of `input` from `state` reset, which keeps the
+/// weights it derived before (`reset` clears only the values).
+fn restream(net: &GruStream<f64>, state: &mut GruStreamState<f64>, input: &[f64]) -> Vec<f64> {
+    state.reset();
+    let mut streamed = Vec::new();
+    for t in 0..7 {
+        streamed.extend_from_slice(
+            net.step(state, &SVector::from_column_slice(&input[t * 3..t * 3 + 3])).as_slice(),
+        );
+    }
+    streamed
 }
