@@ -112,6 +112,7 @@ const fn balanced_depth(k: usize, block: usize) -> usize {
     let blocks = k.div_ceil(block + block / 4);
     if blocks <= 1 { k } else { k.div_ceil(blocks) }
 }
+
 /// Rows of `A` per packed block (a multiple of every `MR`): `MC · KC` values stay in L2.
 const MC: usize = 96;
 /// Columns of `B` per packed block.
@@ -705,8 +706,9 @@ mod tests {
         (0..len).map(|i| T::from_float((((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0)).collect()
     }
 
-    /// Depth blocks: equal, no deeper than 1.25 blocks, as few as that allows, and never
-    /// more depth in all than the product has; the scratch holds the deepest.
+    /// Depth blocks: as few as blocks of at most 1.25 allow, none deeper (so the scratch,
+    /// sized for 1.25 `KC`, holds each), and equal but for the last, shorter by less than
+    /// one step per block.
     #[test]
     fn depth_blocks_are_balanced() {
         for block in [KC / 2, KC] {
