@@ -69,10 +69,10 @@ fn training_methods(network: &Network) -> TokenStream {
     quote!(#keeping #borrowing #backward #train)
 }
 
-/// `train_borrowing` for a network whose one-sample passes inline: one sample's output and
-/// its gradient pass between the forward pass, the loss and the backward pass as local
-/// arrays (the workspace still receives the gradient, as it holds the output); a batch
-/// runs the trait's sequence through the workspace.
+/// `train_borrowing` for a network whose one-sample passes inline: one sample's layer
+/// outputs and the loss's gradient pass between the forward pass, the loss and the backward
+/// pass as local arrays (the workspace still receives them all); a batch runs the trait's
+/// sequence through the workspace.
 fn train_method(network: &Network) -> TokenStream {
     let private = private();
     let (workspace, input_type) = (workspace_ident(network), input_type(network));
