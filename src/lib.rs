@@ -243,6 +243,8 @@ pub mod __private {
         swap_parameters, zeroed_parameters,
     };
     #[cfg(feature = "std")]
+    pub use nn_runtime::gemm::{Prepacked, Weights};
+    #[cfg(feature = "std")]
     pub use nn_runtime::init::{Init, fill_normal, fill_uniform, seeded_rng};
     pub use nn_runtime::isa::{Pass, run_best, run_direct, run_widest};
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.

@@ -161,6 +161,17 @@ fn packed_gemm_steps_do_not_allocate() {
         }
     });
     assert_eq!(count, 0, "allocations in 20 warm training steps");
+    // Batched inference keeps the weights packed in its workspace (allocated by the first
+    // call) and packs them again there after each step.
+    let mut workspace = Packed::workspace();
+    trainer.network().infer(&inputs, &mut workspace).unwrap();
+    let count = allocations_during(|| {
+        for _ in 0..5 {
+            trainer.step(&inputs, &targets).unwrap();
+            trainer.network().infer(&inputs, &mut workspace).unwrap();
+        }
+    });
+    assert_eq!(count, 0, "allocations in 5 warm steps, each followed by inference");
 }
 
 /// With two threads, products and the optimizer's update split onto the helper thread

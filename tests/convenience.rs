@@ -55,3 +55,37 @@ fn networks_state_their_sample_shapes() {
     assert_eq!((Ids::<f32>::INPUT_SHAPE, Sequence::<f32>::OUTPUT_SHAPE), (&[4][..], &[5, 3][..]));
     assert_eq!(<Sequence<f32> as Network<f32>>::OUTPUTS, 15);
 }
+
+nn::network! { struct Wide { hidden: dense(40 -> 48, relu), dense(36, tanh), dense(10) } }
+
+/// Batched inference keeps wide layers' weights packed in the workspace between calls and
+/// packs them again whenever the parameters may have changed: through `parameters_mut`, a
+/// layer's typed view, a trainer's step, or another network (a clone changed since) run in
+/// the same workspace. Each time, the kept workspace gives what a fresh one gives.
+#[test]
+fn a_workspace_packs_the_weights_again_when_the_parameters_change() {
+    let inputs: Vec<f32> = (0..40 * 64).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
+    let fresh = |net: &Wide<f32>| net.infer(&inputs, &mut Wide::workspace()).unwrap().to_vec();
+    let mut kept = Wide::workspace();
+    let mut check = |net: &Wide<f32>, what: &str| {
+        let output = net.infer(&inputs, &mut kept).unwrap().to_vec();
+        assert_eq!(output, fresh(net), "{what}");
+        output
+    };
+    let mut net = Wide::<f32>::seeded(4);
+    let first = check(&net, "the first call");
+    net.parameters_mut()[7] += 0.5;
+    let changed = check(&net, "after parameters_mut");
+    assert_ne!(changed, first, "the change must reach the output");
+    net.hidden_mut().weight()[(3, 5)] -= 0.75;
+    assert_ne!(check(&net, "after hidden_mut"), changed);
+    let mut clone = net.clone();
+    clone.parameters_mut()[40 * 48 + 100] *= -2.0;
+    assert_ne!(check(&clone, "a changed clone"), check(&net, "the original after its clone"));
+    let targets: Vec<f32> = (0..10 * 64).map(|i| (i % 3) as f32).collect();
+    let mut trainer = Trainer::new(net, MeanSquaredError, Sgd::with_learning_rate(0.1));
+    for step in 0..3 {
+        trainer.step(&inputs, &targets).unwrap();
+        check(trainer.network(), &format!("after the trainer's step {step}"));
+    }
+}

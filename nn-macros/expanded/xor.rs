@@ -226,7 +226,7 @@ impl<T: ::nn::__private::Real> Xor<T> {
 }
 ::nn::__private::std_only! {
     #[doc =
-    "The reusable buffers of a training step of [`Xor`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing."]
+    "The reusable buffers of a training step of [`Xor`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing. Batched inference keeps here too the weights of its wide dense layers packed for the matrix product, until the network's parameters change."]
     #[derive(Clone, Debug)] pub struct XorWorkspace < T > { batch : usize, input :
     ::nn::__private::Vec < T >, hidden_output : ::nn::__private::Lines < T >, hidden_z :
     ::nn::__private::Lines < T >, hidden_gradient : ::nn::__private::Lines < T >,

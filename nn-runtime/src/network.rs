@@ -451,9 +451,9 @@ mod with_std {
 
 /// Which values a network's parameters hold: a number drawn afresh from a process-wide
 /// counter whenever they may change (every `&mut` access, and a trainer's swap of the next
-/// parameters into a network whose streaming state derives weights from them), so that a
-/// copy derived from them in another layout — a streaming state's transposed recurrent
-/// weights — knows when to be rebuilt. A clone keeps its revision (same values); two
+/// parameters into a network that keeps weights in another layout), so that a copy derived
+/// from them — a streaming state's transposed recurrent weights, a workspace's weights
+/// packed for batched inference ([`crate::gemm::Prepacked`]) — knows when to be rebuilt. A clone keeps its revision (same values); two
 /// networks never share one after either changes. It takes no part in equality: two
 /// networks are equal when their values are.
 #[derive(Clone, Debug)]

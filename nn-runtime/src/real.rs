@@ -72,6 +72,19 @@ pub trait Real: RealField + Copy + Default + Debug + Display + Send + Sync + 'st
         accumulate: bool,
     );
 
+    /// `C (+)= A·Wᵀ`: [`crate::gemm::multiply_by_weights`] for this type, compiled once in
+    /// nn-runtime, as [`Real::multiply`].
+    #[cfg(feature = "std")]
+    #[doc(hidden)]
+    fn multiply_by_weights(
+        c: &mut [Self],
+        ldc: usize,
+        a: crate::gemm::Strided<'_, Self>,
+        weights: crate::gemm::Weights<'_, Self>,
+        shape: (usize, usize, usize),
+        accumulate: bool,
+    );
+
     /// Whether [`Real::matvec`] beats a dense layer's const-sized loops from eight rows and
     /// eight columns on (for `f32` on x86-64, whose kernel takes eight rows per pass), not
     /// only from [`crate::layer::dense::SMALL_LAYER`] weights.
@@ -174,6 +187,18 @@ macro_rules! impl_real {
                 accumulate: bool,
             ) {
                 crate::gemm::multiply_compiled(c, ldc, a, b, shape, accumulate);
+            }
+
+            #[cfg(feature = "std")]
+            fn multiply_by_weights(
+                c: &mut [Self],
+                ldc: usize,
+                a: crate::gemm::Strided<'_, Self>,
+                weights: crate::gemm::Weights<'_, Self>,
+                shape: (usize, usize, usize),
+                accumulate: bool,
+            ) {
+                crate::gemm::multiply_by_weights_compiled(c, ldc, a, weights, shape, accumulate);
             }
 
             #[inline(always)]

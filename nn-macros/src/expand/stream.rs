@@ -170,7 +170,8 @@ fn steps(network: &Network) -> Option<(TokenStream, usize)> {
 }
 
 /// Whether a streaming state keeps some of the network's weights in another layout, which
-/// it rebuilds when the network's revision changes. Nothing else reads the revision.
+/// it rebuilds when the network's revision changes (as a workspace does its packed weights:
+/// `workspace::prepacks_weights`).
 pub(super) fn derives_weights(network: &Network) -> bool {
     network.nodes.iter().any(|node| node.layer.stream_weights() > 0)
 }

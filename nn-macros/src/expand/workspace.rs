@@ -37,6 +37,19 @@ fn workspace_fields(network: &Network) -> Vec<(Ident, TokenStream)> {
     fields
 }
 
+/// The fields in which batched inference keeps weights packed ([`crate::layers::Layer::prepacked`]).
+fn prepacked_fields(network: &Network) -> Vec<Ident> {
+    let fields = network.nodes.iter().flat_map(|node| {
+        node.layer.prepacked().into_iter().map(|name| format_ident!("{}_{}", node.ident, name))
+    });
+    fields.collect()
+}
+
+/// Whether batched inference keeps some weights packed in the workspace.
+pub(super) fn prepacks_weights(network: &Network) -> bool {
+    !prepacked_fields(network).is_empty()
+}
+
 pub(super) fn workspace(network: &Network) -> TokenStream {
     let private = private();
     let vis = &network.vis;
@@ -51,8 +64,9 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
     let last_output = value_field(network, network.output());
     let last_gradient = gradient_field(network, network.output(), 0);
     let lookups = workspace_lookups(network);
+    let prepacked = prepacked_fields(network);
     let doc = format!(
-        "The reusable buffers of a training step of [`{ident}`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing."
+        "The reusable buffers of a training step of [`{ident}`]: each layer's output, what its backward pass needs and the gradient flowing back. They grow to the largest batch seen and are reused, so a warm training step allocates nothing. Batched inference keeps here too the weights of its wide dense layers packed for the matrix product, until the network's parameters change."
     );
     quote! {
         #[doc = #doc]
@@ -61,6 +75,7 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
             batch: usize,
             input: #private::Vec<#input_type>,
             #(#names: #private::Lines<T>,)*
+            #(#prepacked: #private::Prepacked<T>,)*
         }
 
         impl<T> ::core::default::Default for #workspace<T> {
@@ -69,6 +84,7 @@ pub(super) fn workspace(network: &Network) -> TokenStream {
                     batch: 0,
                     input: #private::Vec::new(),
                     #(#names: #private::lines(),)*
+                    #(#prepacked: #private::Prepacked::default(),)*
                 }
             }
         }

@@ -187,6 +187,13 @@ pub trait Layer {
         Vec::new()
     }
 
+    /// Workspace buffers (`nn::gemm::Prepacked`) in which batched inference keeps some of
+    /// the layer's weights packed for the GEMM between calls, packed again when the
+    /// network's revision changes (so a trainer's swap of new parameters draws one).
+    fn prepacked(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
     /// Floating-point operations of one sample's forward pass: 2 per multiply-add of its
     /// products (dense, convolution, recurrent and attention products), as PyTorch's
     /// `FlopCounterMode` counts them; elementwise work (activations, biases, normalisation)
@@ -348,7 +355,8 @@ impl Site {
         self.field("gradient")
     }
 
-    /// A workspace field of the layer's own (declared in [`Layer::scratch`]).
+    /// A workspace field of the layer's own (declared in [`Layer::scratch`] or
+    /// [`Layer::prepacked`]).
     pub fn scratch(&self, name: &str) -> Ident {
         self.field(name)
     }

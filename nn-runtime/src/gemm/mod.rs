@@ -25,6 +25,8 @@ mod helper;
 mod lanes;
 mod output;
 mod packed;
+#[cfg(feature = "std")]
+mod prepacked;
 #[cfg(target_arch = "x86_64")]
 mod rows8;
 mod transpose;
@@ -32,6 +34,8 @@ mod transpose;
 pub use packed::Strided;
 #[cfg(feature = "std")]
 pub use packed::product;
+#[cfg(feature = "std")]
+pub use prepacked::{Prepacked, Weights};
 pub(crate) use transpose::{transpose, transpose_f32};
 
 /// Whether the CPU has AVX2 and FMA: detected at run time with `std`; without it, whether
@@ -137,14 +141,60 @@ pub(crate) fn multiply_compiled<T: Real>(
     accumulate: bool,
 ) {
     let shape = (m, n, k);
-    let packs = n >= WIDE_OUTPUT && (m >= PACKED_BATCH || k < SHORT_DEPTH);
-    if b.row == 1 && !packs && a.col == 1 {
+    if b.row == 1 && !packs_weights(a.col, shape) {
         return dot_rows(c, ldc, a.data, a.row, b.data, b.col, shape, accumulate);
     }
     if b.col == 1 && b.row != 1 && !(m * n * k >= PACKED_MULTIPLY_ADDS && k >= WIDE_OUTPUT) {
         return outer(c, ldc, a.data, (a.row, a.col), b.data, b.row, shape, accumulate);
     }
     product(c, ldc, a, b, shape, accumulate);
+}
+
+/// `C[r·ldc + j] (+)= Σ_{t<k} A(r, t)·W[j·k + t]`: [`multiply`] by a weight matrix read as
+/// `B = Wᵀ` (a forward pass), whose panels, where the product packs them, are kept in
+/// `weights.prepacked` and packed again only when `weights.revision` changes: batched
+/// inference ([`Prepacked`]).
+///
+/// # Panics
+///
+/// When a buffer is too short for its shape (an internal invariant of the layer kernels).
+#[cfg(feature = "std")]
+#[inline]
+pub fn multiply_by_weights<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    weights: Weights<'_, T>,
+    shape: (usize, usize, usize),
+    accumulate: bool,
+) {
+    T::multiply_by_weights(c, ldc, a, weights, shape, accumulate);
+}
+
+/// [`multiply_by_weights`]'s body, compiled in this crate only, as [`multiply_compiled`].
+#[cfg(feature = "std")]
+pub(crate) fn multiply_by_weights_compiled<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    mut weights: Weights<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    let b = Strided::transposed(weights.values, k);
+    if m == 0 || n == 0 || k == 0 || !packs_weights(a.col, (m, n, k)) {
+        return multiply_compiled(c, ldc, a, b, (m, n, k), accumulate);
+    }
+    assert!(weights.values.len() >= n * k);
+    packed::product_packed(c, ldc, a, weights.panels((n, k)), (m, n, k), accumulate);
+}
+
+/// Whether [`multiply_compiled`] runs a product whose `B` is contiguous in depth (`Wᵀ`)
+/// on the packed product: wide enough, and long or shallow enough, or with `A`'s rows not
+/// contiguous in depth (`a_col` apart).
+#[cfg(feature = "std")]
+fn packs_weights(a_col: usize, (m, n, k): (usize, usize, usize)) -> bool {
+    a_col != 1 || (n >= WIDE_OUTPUT && (m >= PACKED_BATCH || k < SHORT_DEPTH))
 }
 
 /// Where each row of a row-major operand of [`dot_rows`] or [`outer`] begins: every

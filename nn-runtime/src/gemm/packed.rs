@@ -60,9 +60,79 @@ impl<'a, T> Strided<'a, T> {
 struct Job<'c, 'a, T> {
     c: Output<'c, T>,
     a: Strided<'a, T>,
-    b: Strided<'a, T>,
+    b: Operand<'a, T>,
     shape: (usize, usize, usize),
     accumulate: bool,
+}
+
+/// Where a product's `B` comes from.
+#[derive(Clone, Copy)]
+pub(super) enum Operand<'a, T> {
+    /// A matrix read through strides, packed block by block as the product goes.
+    Strided(Strided<'a, T>),
+    /// Panels packed before the product, for the kernel they name.
+    Packed(Panels<'a, T>),
+}
+
+/// `B` already in panels ([`super::prepacked`]): depth block by depth block (each as deep
+/// as [`Kernel::depth`] gives), each holding every panel of `padded` columns, each panel
+/// laid out as [`pack_b`] lays it out. A band of the columns starts `first_panel` panels in.
+#[derive(Clone, Copy)]
+pub(super) struct Panels<'a, T> {
+    pub(super) values: &'a [T],
+    pub(super) kernel: Kernel,
+    pub(super) padded: usize,
+    pub(super) first_panel: usize,
+}
+
+/// The micro-kernel a product runs, and so the layout of the `B` panels it reads: one
+/// choice, [`Kernel::for_shape`], for a product and for panels packed before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kernel {
+    /// 128-bit registers, no fused multiply-add: a 4 × 2-vector tile.
+    Baseline,
+    /// AVX2 and FMA: a 6 × 2-vector tile.
+    Avx2,
+    /// AVX-512, the tall 12 × 2-vector tile.
+    Avx512Tall,
+    /// AVX-512, the wide 6 × 4-vector tile.
+    Avx512Wide,
+}
+
+#[cfg(feature = "std")]
+impl Kernel {
+    /// The kernel this CPU runs for a product `n` wide and `k` deep (see `product_avx512`
+    /// for the two AVX-512 tiles).
+    pub(super) fn for_shape<T>(n: usize, k: usize) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if super::has_avx512() {
+                let tall_width = 2 * 64 / size_of::<T>();
+                return if k < TALL_BELOW && n <= tall_width { Self::Avx512Tall } else { Self::Avx512Wide };
+            }
+            if super::has_avx2_fma() {
+                return Self::Avx2;
+            }
+        }
+        let _ = (n, k);
+        Self::Baseline
+    }
+
+    /// Columns of `B` per panel: the tile's vectors times the values in a vector.
+    pub(super) const fn panel_width<T>(self) -> usize {
+        let (register_bytes, vectors) = match self {
+            Self::Baseline => (16, 2),
+            Self::Avx2 => (32, 2),
+            Self::Avx512Tall => (64, 2),
+            Self::Avx512Wide => (64, 4),
+        };
+        register_bytes / size_of::<T>() * vectors
+    }
+
+    /// The depth of every block of a product `k` deep with this kernel.
+    pub(super) const fn depth<T>(self, k: usize) -> usize {
+        balanced_depth(k, depth_block(self.panel_width::<T>() * size_of::<T>()))
+    }
 }
 
 #[cfg(feature = "std")]
@@ -79,8 +149,24 @@ impl<'c, T: Real> Job<'c, '_, T> {
     /// The product of columns `j0..j0 + cols` alone, into `c`, their band of `C`.
     fn columns(&self, c: Output<'c, T>, j0: usize, cols: usize) -> Self {
         let (m, _, k) = self.shape;
-        let b = Strided { data: &self.b.data[j0 * self.b.col..], ..self.b };
+        let b = match self.b {
+            Operand::Strided(b) => Operand::Strided(Strided { data: &b.data[j0 * b.col..], ..b }),
+            Operand::Packed(panels) => {
+                let width = panels.kernel.panel_width::<T>();
+                assert!(j0.is_multiple_of(width), "a band of packed columns starts on a panel");
+                Operand::Packed(Panels { first_panel: panels.first_panel + j0 / width, ..panels })
+            }
+        };
         Job { c, a: self.a, b, shape: (m, cols, k), accumulate: self.accumulate }
+    }
+
+    /// Where a band of the columns may start: on a 64-byte line of `C` (16 `f32`), and for
+    /// packed panels on a panel.
+    fn column_step(&self) -> usize {
+        match self.b {
+            Operand::Strided(_) => 16,
+            Operand::Packed(panels) => panels.kernel.panel_width::<T>().max(16),
+        }
     }
 }
 
@@ -146,12 +232,46 @@ pub fn product<T: Real>(
     (m, n, k): (usize, usize, usize),
     accumulate: bool,
 ) {
+    assert!(m == 0 || n == 0 || k == 0 || (b.data.len() > (k - 1) * b.row + (n - 1) * b.col));
+    product_of(c, ldc, a, Operand::Strided(b), (m, n, k), accumulate);
+}
+
+/// [`product`] with `B` in panels packed before it, for the whole product's kernel.
+///
+/// # Panics
+///
+/// When a buffer is too short for its shape, or the panels are for another kernel than
+/// this CPU's for the shape (an internal invariant of [`super::prepacked`]).
+#[cfg(feature = "std")]
+pub(super) fn product_packed<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    b: Panels<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    assert_eq!(b.kernel, Kernel::for_shape::<T>(n, k), "panels packed for another kernel");
+    assert!(b.first_panel == 0 && b.padded >= n && b.values.len() >= k * b.padded);
+    product_of(c, ldc, a, Operand::Packed(b), (m, n, k), accumulate);
+}
+
+/// [`product`] from either kind of `B`: split across threads or not, then [`one_thread`].
+#[cfg(feature = "std")]
+#[inline]
+fn product_of<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    b: Operand<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
     if m == 0 || n == 0 {
         return;
     }
     assert!(c.len() >= (m - 1) * ldc + n);
     assert!(k == 0 || (a.data.len() > (m - 1) * a.row + (k - 1) * a.col));
-    assert!(k == 0 || (b.data.len() > (k - 1) * b.row + (n - 1) * b.col));
     if k == 0 {
         if !accumulate {
             for r in 0..m {
@@ -216,9 +336,11 @@ fn split_columns<T: Real>(job: Job<'_, '_, T>, parts: usize) {
     if parts == 2 {
         return from_both_ends(job);
     }
-    // The halves meet at a multiple of 16 values (a 64-byte line of `f32`), so that few
-    // lines of `C` are written by both threads; each element is computed as on one thread.
-    let (left, right) = job.split_at_column((n / 2).next_multiple_of(16).min(n));
+    // The halves meet at a multiple of 16 values (a 64-byte line of `f32`; of a panel, for
+    // packed panels), so that few lines of `C` are written by both threads; each element is
+    // computed as on one thread.
+    let step = job.column_step();
+    let (left, right) = job.split_at_column((n / 2).next_multiple_of(step).min(n));
     let (left_parts, right_parts) = (parts / 2, parts - parts / 2);
     super::join(parts, move || split_columns(left, left_parts), move || split_columns(right, right_parts));
 }
@@ -274,22 +396,25 @@ fn from_both_ends<T: Real>(job: Job<'_, '_, T>) {
     super::join(2, || work(true), || work(false));
 }
 
-/// The product of one thread, with the kernel for this CPU.
+/// The product of one thread, with the kernel for this CPU ([`Kernel::for_shape`]), or the
+/// one its packed panels are for.
 #[cfg(feature = "std")]
 fn one_thread<T: Real>(job: Job<'_, '_, T>) {
-    T::with_scratch(scratch_len(job.shape), |scratch| {
+    let kernel = match job.b {
+        Operand::Strided(_) => Kernel::for_shape::<T>(job.shape.1, job.shape.2),
+        Operand::Packed(panels) => panels.kernel,
+    };
+    T::with_scratch(scratch_len(job.shape), |scratch| match kernel {
         #[cfg(target_arch = "x86_64")]
-        {
-            if super::has_avx512() {
-                // SAFETY: the CPU supports AVX-512F (detected above), the only requirement.
-                return unsafe { x86::product_avx512(job, scratch) };
-            }
-            if super::has_avx2_fma() {
-                // SAFETY: the CPU supports AVX2 and FMA (detected above), the only requirement.
-                return unsafe { x86::product_avx2(job, scratch) };
-            }
-        }
-        product_baseline(job, scratch);
+        // SAFETY: `for_shape` chose AVX-512 because the CPU supports AVX-512F, the only
+        // requirement (packed panels name the kernel `for_shape` chose for them).
+        Kernel::Avx512Tall | Kernel::Avx512Wide => unsafe {
+            x86::product_avx512(job, scratch, kernel == Kernel::Avx512Tall);
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above, for AVX2 and FMA.
+        Kernel::Avx2 => unsafe { x86::product_avx2(job, scratch) },
+        _ => product_baseline(job, scratch),
     });
 }
 
@@ -312,11 +437,12 @@ fn product_baseline<T: Real>(job: Job<'_, '_, T>, scratch: &mut [T]) {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Job, Real, TALL_BELOW, body};
+    use super::{Job, Real, body};
 
     /// Thirty-two 512-bit registers: 24 accumulators. A tall 12 × 2-vector tile for short,
-    /// narrow products (under [`TALL_BELOW`] deep and no wider than the tile: one tile
-    /// covers every column), a wide 6 × 4 one otherwise.
+    /// narrow products (under [`super::TALL_BELOW`] deep and no wider than the tile: one
+    /// tile covers every column; `tall`, as [`super::Kernel::for_shape`] chooses), a wide
+    /// 6 × 4 one otherwise.
     ///
     /// Measured on this project's Ice Lake Xeon, f32, one thread, tall against wide in
     /// turn in one process (the median ratio of 300 pairs): the wide tile faster on weight
@@ -327,10 +453,8 @@ mod x86 {
     /// EPYC had the tall tile ahead on the 512×784×64 weight gradient, 200 against 190
     /// GFLOP/s, and took it for every short product.)
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) fn product_avx512<T: Real>(job: Job<'_, '_, T>, scratch: &mut [T]) {
-        let (_, n, k) = job.shape;
-        let tall_width = 2 * 64 / size_of::<T>();
-        match (size_of::<T>() == 4, k < TALL_BELOW && n <= tall_width) {
+    pub(super) fn product_avx512<T: Real>(job: Job<'_, '_, T>, scratch: &mut [T], tall: bool) {
+        match (size_of::<T>() == 4, tall) {
             (true, true) => body::<T, true, 16, 12, 2>(job, scratch),
             (true, false) => body::<T, true, 16, 6, 4>(job, scratch),
             (false, true) => body::<T, true, 8, 12, 2>(job, scratch),
@@ -358,7 +482,10 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
 ) {
     let nr = NV * L;
     let depth_block = balanced_depth(k, depth_block(nr * size_of::<T>()));
-    let b_len = depth_block.min(k) * NC.min(n).next_multiple_of(nr);
+    let b_len = match b {
+        Operand::Strided(_) => depth_block.min(k) * NC.min(n).next_multiple_of(nr),
+        Operand::Packed(_) => 0,
+    };
     let offset = scratch.as_ptr().align_offset(ALIGN).min(ALIGN);
     let (packed_b, packed_a) = scratch[offset..].split_at_mut(b_len);
     // One depth block, overwriting: each tile of `C` is written once, to lines not touched
@@ -372,7 +499,14 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
         while pc < k {
             let kc = depth_block.min(k - pc);
             let add = accumulate || pc > 0;
-            pack_b::<T, L, NV>(packed_b, b, (pc, kc), (jc, nc));
+            let panels: &[T] = match b {
+                Operand::Strided(b) => {
+                    pack_b::<T, L, NV>(packed_b, b, (pc, kc), (jc, nc));
+                    packed_b
+                }
+                // A packed block holds every panel: this band's start `jc / nr` panels on.
+                Operand::Packed(b) => &b.values[pc * b.padded + (b.first_panel + jc / nr) * kc * nr..],
+            };
             let mut ic = 0;
             while ic < m {
                 let mc = MC.min(m - ic);
@@ -381,7 +515,7 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
                     pack_a::<T, MR>(packed_a, a, (ic, mc), (pc, kc));
                 }
                 for jq in 0..nc.div_ceil(nr) {
-                    let b_panel = &packed_b[jq * kc * nr..][..kc * nr];
+                    let b_panel = &panels[jq * kc * nr..][..kc * nr];
                     let j0 = jc + jq * nr;
                     let cols = (jc + nc - j0).min(nr);
                     for iq in 0..mc.div_ceil(MR) {
@@ -515,6 +649,48 @@ fn pack_b<T: Real, const L: usize, const NV: usize>(
                 }
             }
         }
+    }
+}
+
+/// Packs all of `b` (`k × n`) into the panels of `kernel`, depth block by depth block
+/// ([`Kernel::depth`]), each block holding every panel of `n` columns rounded up to whole
+/// panels: the layout [`Panels`] describes, which `body` reads instead of packing.
+#[cfg(feature = "std")]
+pub(super) fn pack_panels<T: Real>(
+    packed: &mut [T],
+    b: Strided<'_, T>,
+    shape: (usize, usize),
+    kernel: Kernel,
+) {
+    // (kernel, f32): the panels' vectors, of 4 or 2 values in 128 bits, 8 or 4 in 256, 16 or
+    // 8 in 512.
+    let pack = match (kernel, size_of::<T>() == 4) {
+        (Kernel::Baseline, false) => pack_blocks::<T, 2, 2>,
+        (Kernel::Baseline, true) | (Kernel::Avx2, false) => pack_blocks::<T, 4, 2>,
+        (Kernel::Avx2, true) | (Kernel::Avx512Tall, false) => pack_blocks::<T, 8, 2>,
+        (Kernel::Avx512Tall, true) => pack_blocks::<T, 16, 2>,
+        (Kernel::Avx512Wide, false) => pack_blocks::<T, 8, 4>,
+        (Kernel::Avx512Wide, true) => pack_blocks::<T, 16, 4>,
+    };
+    pack(packed, b, shape, kernel);
+}
+
+/// [`pack_panels`] for panels of `NV` vectors of `L` values.
+#[cfg(feature = "std")]
+fn pack_blocks<T: Real, const L: usize, const NV: usize>(
+    packed: &mut [T],
+    b: Strided<'_, T>,
+    (n, k): (usize, usize),
+    kernel: Kernel,
+) {
+    let width = NV * L;
+    assert_eq!(width, kernel.panel_width::<T>(), "the kernel's panels are {NV} vectors of {L}");
+    let (depth, padded) = (kernel.depth::<T>(k), n.next_multiple_of(width));
+    let mut pc = 0;
+    while pc < k {
+        let kc = depth.min(k - pc);
+        pack_b::<T, L, NV>(&mut packed[pc * padded..][..kc * padded], b, (pc, kc), (0, n));
+        pc += kc;
     }
 }
 
@@ -738,7 +914,7 @@ mod tests {
         shape: (usize, usize, usize),
         accumulate: bool,
     ) -> Job<'c, 'a, T> {
-        Job { c: Output::new(c, ldc, shape.1), a, b, shape, accumulate }
+        Job { c: Output::new(c, ldc, shape.1), a, b: Operand::Strided(b), shape, accumulate }
     }
 
     /// The dispatching entry point and every kernel it may choose that this CPU can run.
@@ -765,8 +941,9 @@ mod tests {
                 kernels.push(("avx512", |c, ldc, a, b, shape, accumulate| {
                     let job = job(c, ldc, a, b, shape, accumulate);
                     let mut scratch = vec![T::zero(); scratch_len(job.shape)];
+                    let tall = Kernel::for_shape::<T>(shape.1, shape.2) == Kernel::Avx512Tall;
                     // SAFETY: the CPU supports AVX-512F (detected above).
-                    unsafe { x86::product_avx512(job, &mut scratch) }
+                    unsafe { x86::product_avx512(job, &mut scratch, tall) }
                 }));
             }
         }

@@ -230,6 +230,39 @@ pub fn affine<T: Real, const IN: usize, const OUT: usize>(
     input: &[T],
     output: &mut [T],
 ) {
+    affine_by::<T, IN, OUT>(weight, bias, input, output, |z, x, shape| {
+        gemm::multiply(z, OUT, x, Strided::transposed(weight, IN), shape, true);
+    });
+}
+
+/// [`affine`] for batched inference: where the product packs the weights, their panels are
+/// kept in `weights.prepacked` for the next batch and packed again only when the network's
+/// parameters change ([`gemm::multiply_by_weights`]).
+#[cfg(feature = "std")]
+#[inline]
+pub fn affine_prepacked<T: Real, const IN: usize, const OUT: usize>(
+    weights: gemm::Weights<'_, T>,
+    bias: &[T],
+    input: &[T],
+    output: &mut [T],
+) {
+    let weight = weights.values;
+    affine_by::<T, IN, OUT>(weight, bias, input, output, |z, x, shape| {
+        gemm::multiply_by_weights(z, OUT, x, weights, shape, true);
+    });
+}
+
+/// [`affine`], with `multiply(z, x, (batch, OUT, IN))` adding `x·Wᵀ` to `z` (the bias)
+/// where the layer takes the GEMM.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn affine_by<T: Real, const IN: usize, const OUT: usize>(
+    weight: &[T],
+    bias: &[T],
+    input: &[T],
+    output: &mut [T],
+    multiply: impl FnOnce(&mut [T], Strided<'_, T>, (usize, usize, usize)),
+) {
     let batch = input.len() / IN;
     let bias = &bias[..OUT];
     let per_sample = narrow_on_blocked::<T, IN, OUT>() && !gemm::splits(IN * OUT * batch);
@@ -238,8 +271,7 @@ pub fn affine<T: Real, const IN: usize, const OUT: usize>(
             column.copy_from_slice(bias);
         }
         // z[n][o] += Σ_i x[n][i]·W[o][i]
-        let (x, w) = (Strided::rows(input, IN), Strided::transposed(weight, IN));
-        gemm::multiply(output, OUT, x, w, (batch, OUT, IN), true);
+        multiply(output, Strided::rows(input, IN), (batch, OUT, IN));
     } else {
         // One sample at a time, eight outputs per pass where the type has a blocked kernel:
         // W2's 32 → 10 at 256 samples, one dot product per output before, W2's inference
@@ -315,6 +347,25 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
             a[o] = dot(bias[o], &rows[o], x);
         }
         activate_one(activation, a, INFERENCE_LANES_FROM);
+    }
+}
+
+/// [`forward`] for batched inference, the weights' panels kept as [`affine_prepacked`]
+/// keeps them.
+#[cfg(feature = "std")]
+#[inline]
+pub fn forward_prepacked<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
+    activation: &A,
+    weights: gemm::Weights<'_, T>,
+    bias: &[T],
+    input: &[T],
+    output: &mut [T],
+) {
+    if input.len() / IN > 1 {
+        affine_prepacked::<T, IN, OUT>(weights, bias, input, output);
+        activation::forward_in_place(activation, output);
+    } else {
+        forward::<T, A, IN, OUT>(activation, weights.values, bias, input, output);
     }
 }
 

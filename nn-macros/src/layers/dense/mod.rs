@@ -30,6 +30,11 @@ pub const KIND: Kind = Kind { names: || vec!["dense"], build, block: false };
 /// Options a `dense` layer accepts as `key = value`.
 const OPTIONS: &[&str] = &["init", "norm"];
 
+/// Outputs from which batched inference may run the layer on the packed GEMM, whose weights'
+/// panels it then keeps in the workspace (`nn::gemm::WIDE_OUTPUT`: a narrower layer never
+/// packs them).
+const PREPACKED_FROM_OUTPUTS: usize = 32;
+
 /// The arguments of `dense(…)` as written.
 struct Arguments {
     inputs: Option<LitInt>,
@@ -298,6 +303,13 @@ fn as_written(arguments: &Arguments) -> String {
 }
 
 impl Dense {
+    /// Whether batched inference keeps the weights packed for the GEMM (see
+    /// [`PREPACKED_FROM_OUTPUTS`]); a spectrally normalised layer divides them by `σ` on
+    /// every call.
+    fn prepacks(&self) -> bool {
+        self.outputs >= PREPACKED_FROM_OUTPUTS && self.spectral.is_none()
+    }
+
     /// Whether the training forward keeps a separate pre-activation buffer `z`.
     fn keeps_pre_activation(&self) -> bool {
         self.activation.kind != ActivationKind::Identity
@@ -419,6 +431,10 @@ impl Layer for Dense {
         scratch
     }
 
+    fn prepacked(&self) -> Vec<&'static str> {
+        if self.prepacks() { vec!["panels"] } else { Vec::new() }
+    }
+
     fn pre_activation(&self) -> PreActivation {
         if self.keeps_pre_activation() { PreActivation::Scratch("z") } else { PreActivation::Output }
     }
@@ -509,17 +525,29 @@ impl Layer for Dense {
         }
         let private = private();
         let (inputs, outputs) = self.sizes();
-        let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
+        let (mut w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
         let output = site.output();
+        let (mut affine, mut forward) = (quote!(affine), quote!(forward));
+        if self.prepacks() {
+            let panels = site.scratch("panels");
+            w = quote! {
+                #private::Weights {
+                    values: #w,
+                    revision: self.revision.get(),
+                    prepacked: &mut __workspace.#panels,
+                }
+            };
+            (affine, forward) = (quote!(affine_prepacked), quote!(forward_prepacked));
+        }
         let affine = quote! {
-            #private::dense::affine::<T, #inputs, #outputs>(#w, #b, #x, &mut __workspace.#output);
+            #private::dense::#affine::<T, #inputs, #outputs>(#w, #b, #x, &mut __workspace.#output);
         };
         if self.activation.kind == ActivationKind::Identity {
             affine
         } else if self.activation.kind.is_elementwise() {
             let activation = activation::value(self.activation);
             quote! {
-                #private::dense::forward::<T, _, #inputs, #outputs>(
+                #private::dense::#forward::<T, _, #inputs, #outputs>(
                     &#activation, #w, #b, #x, &mut __workspace.#output,
                 );
             }
