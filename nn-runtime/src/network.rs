@@ -453,9 +453,9 @@ mod with_std {
 /// counter whenever they may change (every `&mut` access, and a trainer's swap of the next
 /// parameters into a network that keeps weights in another layout), so that a copy derived
 /// from them — a streaming state's transposed recurrent weights, a workspace's weights
-/// packed for batched inference ([`crate::gemm::Prepacked`]) — knows when to be rebuilt. A clone keeps its revision (same values); two
-/// networks never share one after either changes. It takes no part in equality: two
-/// networks are equal when their values are.
+/// packed for batched inference ([`crate::gemm::Prepacked`]) — knows when to be rebuilt.
+/// A clone keeps its revision (same values); two networks never share one after either
+/// changes. It takes no part in equality: two networks are equal when their values are.
 #[derive(Clone, Debug)]
 pub struct Revision(u64);
 
