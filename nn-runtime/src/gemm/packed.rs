@@ -131,7 +131,7 @@ impl Kernel {
 
     /// The depth of every block of a product `k` deep with this kernel.
     pub(super) const fn depth<T>(self, k: usize) -> usize {
-        balanced_depth(k, depth_block(self.panel_width::<T>() * size_of::<T>()))
+        panel_depth::<T>(self.panel_width::<T>(), k)
     }
 }
 
@@ -197,6 +197,12 @@ const fn depth_block(step_bytes: usize) -> usize {
 const fn balanced_depth(k: usize, block: usize) -> usize {
     let blocks = k.div_ceil(block + block / 4);
     if blocks <= 1 { k } else { k.div_ceil(blocks) }
+}
+
+/// The depth of every block of a product `k` deep whose `B` panels are `width` columns
+/// wide: one rule for the product and for panels packed before it ([`Kernel::depth`]).
+const fn panel_depth<T>(width: usize, k: usize) -> usize {
+    balanced_depth(k, depth_block(width * size_of::<T>()))
 }
 
 /// Rows of `A` per packed block (a multiple of every `MR`): `MC · KC` values stay in L2.
@@ -481,7 +487,7 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
     scratch: &mut [T],
 ) {
     let nr = NV * L;
-    let depth_block = balanced_depth(k, depth_block(nr * size_of::<T>()));
+    let depth_block = panel_depth::<T>(nr, k);
     let b_len = match b {
         Operand::Strided(_) => depth_block.min(k) * NC.min(n).next_multiple_of(nr),
         Operand::Packed(_) => 0,
