@@ -59,7 +59,7 @@ impl<'a, T: ::nn::__private::Real> XorView<'a, T> {
                 self.network.forward_body(self.input)
             }
         }
-        ::nn::__private::run_direct(__Forward { network: self, input })
+        ::nn::__private::run_best(__Forward { network: self, input })
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]

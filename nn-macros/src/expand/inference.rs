@@ -11,9 +11,19 @@ use crate::model::Network;
 
 /// Parameters from which a network's passes are also compiled for AVX2 and chosen at run
 /// time: below, a handful of scalar operations dominate and the feature check would cost
-/// more than wider vectors save. Measured: W1 (13 parameters) is slower with the check (26
-/// against 33 ns); RTNeural's 1-8-8-1 tanh shape (97) faster (102 against 87 ns).
+/// more than wider vectors save. Measured when one-sample `forward` followed it too, before
+/// the small kernels inlined into dispatched passes: W1 (13 parameters) slower with the
+/// check (26 against 33 ns), RTNeural's 1-8-8-1 tanh shape (97) faster (102 against 87
+/// ns); W1's four-sample training step 93 → 123 ns with it.
 pub(super) const DISPATCH_FROM_PARAMETERS: usize = 64;
+
+/// Parameters from which one-sample `forward` dispatches as the passes do (see
+/// [`DISPATCH_FROM_PARAMETERS`]): sooner, since it has no batch loops to keep scalar and
+/// its tanh and sigmoid lanes, compiled with FMA, shorten the chain it waits on. Measured
+/// per sample in the default build, without the check and with it: 1 → 2 → 1 tanh (7
+/// parameters) 7.2 → 8.5 ns, W1 (2-3-1 sigmoid, 13) 19.8 → 18.7, 1 → 4 → 4 → 1 tanh (33)
+/// 22.0 → 19.7.
+pub(super) const FORWARD_DISPATCH_FROM_PARAMETERS: usize = 10;
 
 /// The passes, each an `#[inline(always)]` body run through `nn::__private::run_best`, which
 /// compiles it again for the widest vector instructions the CPU has (see `nn::isa`).
@@ -154,8 +164,11 @@ pub(super) fn view(network: &Network) -> TokenStream {
 fn forward_methods(network: &Network) -> TokenStream {
     let private = private();
     let view = view_ident(network);
-    let runner =
-        if network.parameters >= DISPATCH_FROM_PARAMETERS { quote!(run_best) } else { quote!(run_direct) };
+    let runner = if network.parameters >= FORWARD_DISPATCH_FROM_PARAMETERS {
+        quote!(run_best)
+    } else {
+        quote!(run_direct)
+    };
     let forward_one = forward_one(network);
     let (sample, forward_output) = forward_signature(network);
     let forward_doc = forward_doc(network);
