@@ -469,14 +469,10 @@ pub(crate) fn matvec_f32(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32])
 /// with the layer's sizes: where the target has AVX2 and FMA built in (the feature check
 /// folds away; one sample through 1 → 8 → 8 → 1 tanh 24.1 → 20.4 ns, 1 → 32 → 32 → 1
 /// 64 → 55, 1 → 64 → 64 → 1 173 → 138), and in a pass `nn::isa::run_best` compiled for them
-/// (see [`rows8::matvec_avx2_inline`]). A layer of fewer than four rows takes one row's
-/// vector dot product each (the `W → 1` layer of those networks: 1 → 64 → 64 → 1 136.5 →
-/// 128.3 ns, 1 → 16 → 16 → 1 34.9 → 31.9). Elsewhere as [`matvec_f32`].
-///
-/// Only the layers of networks whose passes run through `run_best` reach it on an x86-64
-/// CPU with AVX2: a dense layer takes it from eight inputs and eight outputs (64 weights and
-/// more), from four of each only where the target has AVX2 built in, and networks of 64
-/// parameters or more dispatch their passes.
+/// (see [`rows8::matvec_avx2_inline`]; as an `#[inline]` hint, this function stayed a call
+/// there). A layer of fewer than four rows takes one row's vector dot product each (the
+/// `W → 1` layer of those networks: 1 → 64 → 64 → 1 136.5 → 128.3 ns, 1 → 16 → 16 → 1
+/// 34.9 → 31.9). Elsewhere as [`matvec_f32`], the kernels called.
 #[inline(always)]
 pub(crate) fn small_matvec_f32(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]

@@ -33,95 +33,82 @@ const HALF: usize = 4;
 /// When `weight` or `bias` is too short.
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn matvec_avx2(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
-    // SAFETY: this function is compiled for AVX2 and FMA, so the CPU running it has them.
-    unsafe { matvec_avx2_inline(weight, x, bias, y) };
+    matvec_avx2_inline(weight, x, bias, y);
 }
 
-/// [`matvec_avx2`]'s body, inlined into its caller: for small layers, whose sizes the caller
-/// knows, in a pass that `nn::isa::run_best` compiled for AVX2 and FMA.
+/// [`matvec_avx2`], inlined into a caller compiled with AVX2 and FMA: for small layers,
+/// whose sizes the caller knows, in a pass `nn::isa::run_best` compiled for them or in a
+/// build with them built in. Elsewhere it stays a call, as it must.
 ///
-/// It carries no `#[target_feature]`, which Rust does not allow beside `#[inline(always)]`:
-/// with the features and a plain `#[inline]`, LLVM kept it a call with run-time sizes inside
-/// the dispatched passes of the default build. Inlined, with the sizes known, one sample
-/// through 1 → 8 → 8 → 1 tanh went 32.6 → 26.0 ns, 1 → 16 → 16 → 1 49 → 37.8, 1 → 32 → 32
-/// → 1 77 → 67, 1 → 64 → 64 → 1 181 → 172. Inlined into code compiled without the
-/// features, each intrinsic would stay a call: correct, but slow.
-///
-/// # Safety
-///
-/// The CPU must support AVX2 and FMA.
-///
-/// # Panics
-///
-/// When `weight` or `bias` is too short.
-#[inline(always)]
-pub(super) unsafe fn matvec_avx2_inline(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
+/// LLVM inlines it only while its cost stays under the threshold an `#[inline]` function
+/// gets: with its tails' bounds checks and a formatted panic message it cost 450 against
+/// 438, and stayed a call with run-time sizes inside the default build's dispatched passes.
+/// Without them, one sample through 1 → 8 → 8 → 1 tanh (default build) went 32.6 → 26.0 ns,
+/// 1 → 16 → 16 → 1 49 → 37.1, 1 → 32 → 32 → 1 77 → 67, 1 → 64 → 64 → 1 181 → 170.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(super) fn matvec_avx2_inline(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
     let (m, k) = (y.len(), x.len());
-    assert!(
-        weight.len() >= m * k && bias.len() >= m,
-        "a {m} × {k} product needs {} weights and {m} biases",
-        m * k
-    );
+    assert!(weight.len() >= m * k && bias.len() >= m, "too few weights or biases for the product");
     let whole = k / ROWS * ROWS;
     for block in 0..m / ROWS {
         let first = block * ROWS;
-        // SAFETY: the CPU supports AVX2 (the caller's contract).
-        let mut acc = [unsafe { _mm256_setzero_ps() }; ROWS];
+        let mut acc = [_mm256_setzero_ps(); ROWS];
         for c in (0..whole).step_by(ROWS) {
-            // SAFETY: `c + 8 ≤ whole ≤ k = x.len()`; the CPU supports AVX (as above).
+            // SAFETY: `c + 8 ≤ whole ≤ k = x.len()`.
             let xv = unsafe { _mm256_loadu_ps(x.as_ptr().add(c)) };
             for (q, a) in acc.iter_mut().enumerate() {
                 // SAFETY: row `first + q < m` starts at `(first + q)·k`, and `c + 8 ≤ k`, so the
-                // eight values end within `m·k ≤ weight.len()` (asserted above); the CPU
-                // supports AVX2 and FMA (as above).
-                *a = unsafe {
-                    _mm256_fmadd_ps(_mm256_loadu_ps(weight.as_ptr().add((first + q) * k + c)), xv, *a)
-                };
+                // eight values end within `m·k ≤ weight.len()` (asserted above).
+                let w = unsafe { _mm256_loadu_ps(weight.as_ptr().add((first + q) * k + c)) };
+                *a = _mm256_fmadd_ps(w, xv, *a);
             }
         }
         let mut sums = [0.0; ROWS];
-        // SAFETY: `sums` is eight `f32`, the store's width; `storeu` needs no alignment; the CPU
-        // supports AVX2 (as above).
+        // SAFETY: `sums` is eight `f32`, the store's width; `storeu` needs no alignment.
         unsafe { _mm256_storeu_ps(sums.as_mut_ptr(), fold(acc)) };
         if whole < k {
             for (q, sum) in sums.iter_mut().enumerate() {
-                *sum += dot(&weight[(first + q) * k..][whole..k], &x[whole..]);
+                let row = (first + q) * k;
+                // SAFETY: row `first + q < m` ends at `row + k ≤ m·k ≤ weight.len()` (asserted
+                // above), and `whole < k = x.len()`.
+                *sum += unsafe { dot(weight.get_unchecked(row + whole..row + k), x.get_unchecked(whole..)) };
             }
         }
-        for ((out, b), sum) in y[first..first + ROWS].iter_mut().zip(&bias[first..first + ROWS]).zip(sums) {
-            *out = b + sum;
+        for (q, sum) in sums.into_iter().enumerate() {
+            // SAFETY: `first + q < m = y.len() ≤ bias.len()` (asserted above).
+            unsafe { *y.get_unchecked_mut(first + q) = *bias.get_unchecked(first + q) + sum };
         }
     }
     for o in m / ROWS * ROWS..m {
-        // SAFETY: the CPU supports AVX2 and FMA (the caller's contract).
-        y[o] = bias[o] + unsafe { row_dot(&weight[o * k..][..k], x) };
+        // SAFETY: `o < m = y.len() ≤ bias.len()`, and row `o` ends at `(o + 1)·k ≤ m·k ≤
+        // weight.len()` (asserted above).
+        unsafe {
+            *y.get_unchecked_mut(o) =
+                *bias.get_unchecked(o) + row_dot(weight.get_unchecked(o * k..(o + 1) * k), x);
+        }
     }
 }
 
 /// [`matvec_avx2_inline`] for a small layer of fewer than eight rows or columns (from four of
 /// each): blocks of four rows, then the rest as dot products. Kept apart from it so that
-/// each stays small enough to be inlined. Inlined always, as it is.
-///
-/// # Safety
-///
-/// The CPU must support AVX2 and FMA.
+/// each stays small enough to be inlined.
 ///
 /// # Panics
 ///
 /// When `weight` or `bias` is too short.
-#[inline(always)]
-pub(super) unsafe fn matvec_four_inline(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(super) fn matvec_four_inline(weight: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
     let (m, k) = (y.len(), x.len());
     assert!(weight.len() >= m * k && bias.len() >= m, "a {m} × {k} product needs more weights or biases");
     let mut first = 0;
     while k >= HALF && first + HALF <= m {
-        // SAFETY: the CPU supports AVX2 and FMA (the caller's contract).
-        unsafe { four_rows(weight, x, bias, first, y) };
+        four_rows(weight, x, bias, first, y);
         first += HALF;
     }
     for o in first..m {
-        // SAFETY: as above.
-        y[o] = bias[o] + unsafe { row_dot(&weight[o * k..][..k], x) };
+        y[o] = bias[o] + row_dot(&weight[o * k..][..k], x);
     }
 }
 
