@@ -43,6 +43,19 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
+/// Held by every test that steps a network: the thread count (`nn::gemm::set_threads`) is
+/// global, and `cargo test` runs this file's tests on parallel threads. A test's warm-up must
+/// see the count its counted steps see: one test's two threads landing between another's
+/// warm-up and its counted steps made those steps split products the warm-up had run whole,
+/// and allocate (`packed_gemm_steps_do_not_allocate` beside
+/// `two_thread_steps_do_not_allocate_on_the_calling_thread` failed in 8 of 16 runs).
+static THREAD_COUNT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Waits until no other test steps a network.
+fn hold_thread_count() -> std::sync::MutexGuard<'static, ()> {
+    THREAD_COUNT.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Allocations this thread makes while running `work`.
 fn allocations_during(work: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.with(Cell::get);
@@ -96,6 +109,7 @@ fn data<T: nn::Real>(features: usize, outputs: usize, samples: usize) -> (Vec<T>
 
 #[test]
 fn small_network_steps_do_not_allocate() {
+    let _threads = hold_thread_count();
     let (inputs, targets) = data::<f64>(2, 1, 4);
     let mut trainer = Trainer::new(Small::<f64>::seeded(1), MeanSquaredError, Sgd::with_learning_rate(0.1));
     trainer.step(&inputs, &targets).unwrap();
@@ -111,6 +125,7 @@ fn small_network_steps_do_not_allocate() {
 /// and a batch after it the batch path, on the same buffers.
 #[test]
 fn one_sample_steps_do_not_allocate() {
+    let _threads = hold_thread_count();
     let (inputs, targets) = data::<f32>(2, 1, 4);
     let mut trainer = Trainer::new(Chain::<f32>::seeded(1), MeanSquaredError, Sgd::with_learning_rate(0.1));
     trainer.step(&inputs, &targets).unwrap();
@@ -125,6 +140,7 @@ fn one_sample_steps_do_not_allocate() {
 
 #[test]
 fn gemm_sized_steps_do_not_allocate_and_smaller_batches_reuse_buffers() {
+    let _threads = hold_thread_count();
     let (inputs, targets) = data::<f32>(64, 10, 64);
     assert!(nn::layer::dense::uses_gemm(64, 128, 64));
     let config = SgdConfig { learning_rate: 0.01, momentum: 0.9, ..SgdConfig::default() };
@@ -145,6 +161,7 @@ fn gemm_sized_steps_do_not_allocate_and_smaller_batches_reuse_buffers() {
 #[test]
 fn packed_gemm_steps_do_not_allocate() {
     use nn::gemm::{PACKED_BATCH, PACKED_MULTIPLY_ADDS};
+    let _threads = hold_thread_count();
     let batch = 128;
     assert!(
         batch >= PACKED_BATCH && batch * 256 * 64 >= PACKED_MULTIPLY_ADDS,
@@ -181,6 +198,7 @@ fn packed_gemm_steps_do_not_allocate() {
 /// thread.)
 #[test]
 fn two_thread_steps_do_not_allocate_on_the_calling_thread() {
+    let _threads = hold_thread_count();
     let batch = 128;
     let (inputs, targets) = data::<f32>(256, 10, batch);
     let mut trainer = Trainer::new(Packed::<f32>::seeded(3), MeanSquaredError, Sgd::with_learning_rate(0.01));
@@ -211,6 +229,7 @@ fn every_optimizer_steps_without_allocating() {
             }
         })
     }
+    let _threads = hold_thread_count();
     let amsgrad = AdamConfig { amsgrad: true, ..AdamConfig::default() };
     let rmsprop = RmsPropConfig { momentum: 0.9, centered: true, ..RmsPropConfig::default() };
     let sgd = SgdConfig { momentum: 0.9, nesterov: true, ..SgdConfig::default() };
@@ -224,6 +243,7 @@ fn every_optimizer_steps_without_allocating() {
 /// A schedule sets the rate once per epoch without allocating either.
 #[test]
 fn a_scheduled_fit_allocates_only_its_history() {
+    let _threads = hold_thread_count();
     let (inputs, targets) = data::<f64>(2, 1, 40);
     let dataset = Dataset::new(2, 1, inputs, targets).unwrap();
     let schedule = LinearWarmup { epochs: 3, start_factor: 0.1 }.then(3, ReduceOnPlateau::new(0.5, 1));
@@ -239,6 +259,7 @@ fn a_scheduled_fit_allocates_only_its_history() {
 
 #[test]
 fn fit_allocates_only_its_history() {
+    let _threads = hold_thread_count();
     let (inputs, targets) = data::<f64>(2, 1, 40);
     let dataset = Dataset::new(2, 1, inputs, targets).unwrap();
     let mut trainer = Trainer::new(Small::<f64>::seeded(3), MeanSquaredError, Sgd::with_learning_rate(0.1));
@@ -297,6 +318,7 @@ fn graph_and_normalisation_steps_do_not_allocate() {
         });
         assert_eq!(count, 0, "allocations in warm inference");
     }
+    let _threads = hold_thread_count();
     run::<f32>();
     run::<f64>();
 }
@@ -326,6 +348,7 @@ fn convolution_steps_do_not_allocate() {
         });
         assert_eq!(count, 0, "allocations in warm convolution inference");
     }
+    let _threads = hold_thread_count();
     run::<f32>();
     run::<f64>();
 }
@@ -378,6 +401,7 @@ fn sequence_steps_and_streaming_do_not_allocate() {
         });
         assert_eq!(count, 0, "allocations in 1000 streamed steps");
     }
+    let _threads = hold_thread_count();
     run::<f32>();
     run::<f64>();
 }
@@ -390,6 +414,7 @@ nn::network! {
 
 #[test]
 fn a_baked_network_streams_without_allocating_from_the_first_step() {
+    let _threads = hold_thread_count();
     let (sequence, step) =
         (SVector::<f32, 15>::from_fn(|i, _| i as f32 / 15.0), SVector::<f32, 3>::repeat(0.5));
     let mut state = BakedGruState::new();
