@@ -12,13 +12,6 @@
 //! ∂L/∂b  = Σ_batch δ
 //! ∂L/∂x  = Wᵀ · δ
 //! ```
-//!
-//! The batch kernels are `#[inline(always)]`, so that they compile inside the pass that
-//! [`crate::isa::run_best`] chose, for AVX2 and FMA where the CPU has them: as `#[inline]`,
-//! LLVM kept each a function of its own, compiled for the baseline target whoever called it
-//! (default build: RTNeural's 1 → 16 → 16 → 1 tanh shape's training step at 32 samples 4.12
-//! → 2.58 µs, W2's inference at 256 samples 20.0 → 19.6 µs; W2's and the digits network's
-//! training steps level).
 
 use nalgebra::{Const, MatrixView, MatrixViewMut, SVector, SVectorView, SVectorViewMut};
 
@@ -43,6 +36,36 @@ pub const SMALL_LAYER: usize = 1024;
 /// with AVX2 built in). W3's 784 → 128 ran no faster inlined (4.9 µs either way), and
 /// unrolled it would be 12 544 vector multiply-adds of code.
 const INLINED_MATVEC: usize = 64 * 64;
+
+/// Multiply-adds of a batch through a layer's own loops (not the GEMM's, which choose their
+/// instructions themselves) from which they run compiled for AVX2 and FMA where the CPU has
+/// them ([`crate::isa::vectorised`]), for layers of [`VECTORISED_WEIGHTS`] or more. A
+/// dispatched pass does not carry its features into these kernels: each is a function of
+/// its own, too large for LLVM to inline, compiled for the baseline target. (Made
+/// `#[inline(always)]` instead, W1's four-sample step lost its vectorised sigmoid: 98 →
+/// 150 ns.) Measured, default build: RTNeural's 1 → 16 → 16 → 1 tanh shape's training step
+/// at 32 samples 4.12 → 2.87 µs, its inference at 256 samples 22.7 → 22.1 µs; W2's and the
+/// digits network's training steps and W2's inference level.
+#[cfg(feature = "std")]
+const VECTORISED_FROM: usize = 4096;
+
+/// Weights from which a layer's loops may dispatch ([`VECTORISED_FROM`]): below, the check
+/// compiles away, and W1's steps are the same instructions as without it (with it, 1097 →
+/// 1152 per four-sample step).
+#[cfg(feature = "std")]
+const VECTORISED_WEIGHTS: usize = 64;
+
+/// `work()`, compiled for AVX2 and FMA where the CPU has them when a batch of `batch`
+/// samples through a layer of `weights` weights is large enough ([`VECTORISED_FROM`]).
+#[cfg(feature = "std")]
+#[inline(always)]
+fn vectorised_when_large<R>(weights: usize, batch: usize, work: impl FnOnce() -> R) -> R {
+    if weights >= VECTORISED_WEIGHTS && weights * batch >= VECTORISED_FROM {
+        crate::isa::vectorised(work)
+    } else {
+        work()
+    }
+}
 
 /// Input sizes below which a layer with few outputs stays on its own const-sized loops.
 const SHORT_DEPTH: usize = gemm::SHORT_DEPTH;
@@ -230,7 +253,7 @@ const fn narrow_on_blocked<T: Real, const IN: usize, const OUT: usize>() -> bool
 
 /// `z = W·x + b` for a batch: `input` is `IN × batch`, `output` is `OUT × batch`.
 #[cfg(feature = "std")]
-#[inline(always)]
+#[inline]
 pub fn affine<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],
     bias: &[T],
@@ -246,7 +269,7 @@ pub fn affine<T: Real, const IN: usize, const OUT: usize>(
 /// kept in `weights.prepacked` for the next batch and packed again only when the network's
 /// parameters change ([`gemm::multiply_by_weights`]).
 #[cfg(feature = "std")]
-#[inline(always)]
+#[inline]
 pub fn affine_prepacked<T: Real, const IN: usize, const OUT: usize>(
     weights: gemm::Weights<'_, T>,
     bias: &[T],
@@ -306,7 +329,7 @@ const fn transposes<const OUT: usize>(batch: usize) -> bool {
 /// `z = W·x + b` for a batch through `zᵀ = W·xᵀ` (outputs × samples) in `scratch`, then
 /// transposed into `z` with the bias added (see [`transposes`]).
 #[cfg(feature = "std")]
-#[inline(always)]
+#[inline]
 fn affine_transposed<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],
     bias: &[T],
@@ -334,7 +357,7 @@ fn affine_transposed<T: Real, const IN: usize, const OUT: usize>(
 /// apply it in one pass over the whole output, which vectorises across samples (measured
 /// faster on W1 at 256 samples).
 #[cfg(feature = "std")]
-#[inline(always)]
+#[inline]
 pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     activation: &A,
     weight: &[T],
@@ -344,8 +367,15 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 ) {
     let batch = input.len() / IN;
     if batch > 1 {
-        affine::<T, IN, OUT>(weight, bias, input, output);
-        activation::forward_in_place(activation, output);
+        vectorised_when_large(
+            IN * OUT,
+            batch,
+            #[inline(always)]
+            || {
+                affine::<T, IN, OUT>(weight, bias, input, output);
+                activation::forward_in_place(activation, output);
+            },
+        );
         return;
     }
     let (rows, bias) = (rows::<T, IN, OUT>(weight), &bias[..OUT]);
@@ -360,7 +390,7 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 /// [`forward`] for batched inference, the weights' panels kept as [`affine_prepacked`]
 /// keeps them.
 #[cfg(feature = "std")]
-#[inline(always)]
+#[inline]
 pub fn forward_prepacked<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     activation: &A,
     weights: gemm::Weights<'_, T>,
@@ -383,7 +413,7 @@ pub fn forward_prepacked<T: Real, A: Activation<T>, const IN: usize, const OUT: 
 /// vectorises across samples (applying `σ` output by output inside the per-sample loop ran
 /// scalar: a 32 → 24 → 10 tanh network's training step at 32 samples went 26.1 → 17.3 µs).
 #[cfg(feature = "std")]
-#[inline(always)]
+#[inline]
 pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     activation: &A,
     weight: &[T],
@@ -394,12 +424,19 @@ pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usiz
 ) {
     if input.len() != IN {
         let batch = input.len() / IN;
-        if uses_gemm(IN, OUT, batch) && transposes::<OUT>(batch) {
-            affine_transposed::<T, IN, OUT>(weight, bias, input, z, a);
-        } else {
-            affine::<T, IN, OUT>(weight, bias, input, z);
-        }
-        activation::forward(activation, z, a);
+        vectorised_when_large(
+            IN * OUT,
+            batch,
+            #[inline(always)]
+            || {
+                if uses_gemm(IN, OUT, batch) && transposes::<OUT>(batch) {
+                    affine_transposed::<T, IN, OUT>(weight, bias, input, z, a);
+                } else {
+                    affine::<T, IN, OUT>(weight, bias, input, z);
+                }
+                activation::forward(activation, z, a);
+            },
+        );
         return;
     }
     let (x, z, a) = (
@@ -482,7 +519,7 @@ pub fn backward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize
 /// `∂L/∂W` and `∂L/∂b` (overwriting) and, when asked, `∂L/∂x`. Small layers do it all in one
 /// pass per sample, with the sizes known.
 #[cfg(feature = "std")]
-#[inline(always)]
+#[inline]
 pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
     activation: &A,
     weight: &[T],
@@ -498,6 +535,36 @@ pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
         backward_linear::<T, IN, OUT>(weight, input, delta, grad_weight, grad_bias, grad_input);
         return;
     }
+    vectorised_when_large(
+        IN * OUT,
+        batch,
+        #[inline(always)]
+        || {
+            backward_by_sample::<T, A, IN, OUT>(
+                activation,
+                weight,
+                input,
+                (z, a),
+                delta,
+                (grad_weight, grad_bias),
+                grad_input,
+            );
+        },
+    );
+}
+
+/// [`backward`] one sample at a time, with the layer's sizes known.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn backward_by_sample<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
+    activation: &A,
+    weight: &[T],
+    input: &[T],
+    (z, a): (&[T], &[T]),
+    delta: &mut [T],
+    (grad_weight, grad_bias): (&mut [T], &mut [T]),
+    grad_input: Option<&mut [T]>,
+) {
     let rows = rows::<T, IN, OUT>(weight);
     let grad_bias = &mut grad_bias[..OUT];
     let grad_rows = &mut grad_weight.as_chunks_mut::<IN>().0[..OUT];
@@ -533,7 +600,7 @@ pub fn backward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 
 /// Backward pass of `z = W·x + b` given `δ = ∂L/∂z`.
 #[cfg(feature = "std")]
-#[inline(always)]
+#[inline]
 pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
     weight: &[T],
     input: &[T],
@@ -563,6 +630,25 @@ pub fn backward_linear<T: Real, const IN: usize, const OUT: usize>(
         }
         return;
     }
+    vectorised_when_large(
+        IN * OUT,
+        batch,
+        #[inline(always)]
+        || linear_gradients_by_sample::<T, IN, OUT>(weight, inputs, deltas, grad_weight, grad_input),
+    );
+}
+
+/// `∂L/∂W` and, when asked, `∂L/∂x` of [`backward_linear`], one sample at a time, with the
+/// layer's sizes known.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn linear_gradients_by_sample<T: Real, const IN: usize, const OUT: usize>(
+    weight: &[T],
+    inputs: &[[T; IN]],
+    deltas: &[[T; OUT]],
+    grad_weight: &mut [T],
+    grad_input: Option<&mut [T]>,
+) {
     let (grad_rows, _) = grad_weight.as_chunks_mut::<IN>();
     let grad_rows = &mut grad_rows[..OUT];
     for row in grad_rows.iter_mut() {
