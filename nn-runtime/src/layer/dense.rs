@@ -238,17 +238,20 @@ pub fn forward_steps<
     output
 }
 
-/// Whether a layer of eight to fifteen outputs, whose product the GEMM would take one
-/// dot product per output, runs one sample at a time on the type's blocked kernel
-/// instead: for `f32` that measured faster at every depth (256 samples, → 10 outputs from
-/// 64 inputs 7.7 against 19.3 µs, from 784 76.7 against 111.9; → 15 from 512 97.5 against
-/// 115.8), and W3's inference at 256 samples 424 → 412 µs. Not where the GEMM would split
-/// the product across threads: W4's 512 → 10 there took its inference on two threads from
-/// 151k to 137k samples per second.
+/// Whether a layer of eight outputs to fewer than [`gemm::WIDE_OUTPUT`], whose product the
+/// GEMM would take one dot product per output, runs one sample at a time on the type's
+/// blocked kernel instead: for `f32` that measured faster at every depth (256 samples, → 10
+/// outputs from 64 inputs 7.7 against 19.3 µs, from 784 76.7 against 111.9; → 15 from 512
+/// 97.5 against 115.8), and W3's inference at 256 samples 424 → 412 µs. From 16 outputs
+/// too (inference at 256 samples: 16 → 16 20.6 → 4.5 µs, 64 → 16 31.8 → 8.3, 64 → 24
+/// 47.9 → 12.3, 512 → 16 145.7 → 65.0, 784 → 24 319.5 → 215.2; RTNeural's 1 → 16 → 16 → 1
+/// tanh shape 22.5 → 6.3 µs, 25 ns a sample against 38 one at a time). Not where the GEMM
+/// would split the product across threads: W4's 512 → 10 there took its inference on two
+/// threads from 151k to 137k samples per second.
 #[cfg(feature = "std")]
 #[inline(always)]
 const fn narrow_on_blocked<T: Real, const IN: usize, const OUT: usize>() -> bool {
-    T::BLOCKED_MATVEC && OUT >= 8 && OUT < 16 && IN >= 8
+    T::BLOCKED_MATVEC && OUT >= 8 && OUT < gemm::WIDE_OUTPUT && IN >= 8
 }
 
 /// `z = W·x + b` for a batch: `input` is `IN × batch`, `output` is `OUT × batch`.
@@ -830,8 +833,10 @@ mod tests {
         // The blocked kernel inlined at its largest, and out of line just above.
         loops_match::<64, 64>(1);
         loops_match::<72, 57>(1);
-        // Large enough for the GEMM, narrow enough for the blocked kernel per sample.
+        // Large enough for the GEMM, narrow enough for the blocked kernel per sample: fewer
+        // than eight rows past the blocks, and from sixteen outputs.
         loops_match::<128, 10>(40);
+        loops_match::<64, 20>(64);
     }
 
     /// A wide layer on a small batch computes `zᵀ` and transposes it: against the
