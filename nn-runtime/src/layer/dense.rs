@@ -401,9 +401,17 @@ pub fn forward_prepacked<T: Real, A: Activation<T>, const IN: usize, const OUT: 
     input: &[T],
     output: &mut [T],
 ) {
-    if input.len() / IN > 1 {
-        affine_prepacked::<T, IN, OUT>(weights, bias, input, output);
-        activation::forward_in_place(activation, output);
+    let batch = input.len() / IN;
+    if batch > 1 {
+        vectorised_when_large(
+            IN * OUT,
+            batch,
+            #[inline(always)]
+            || {
+                affine_prepacked::<T, IN, OUT>(weights, bias, input, output);
+                activation::forward_in_place(activation, output);
+            },
+        );
     } else {
         forward::<T, A, IN, OUT>(activation, weights.values, bias, input, output);
     }
