@@ -295,7 +295,7 @@ pub fn threads() -> usize {
 /// at least [`PARALLEL_THRESHOLD`]).
 #[cfg(feature = "std")]
 pub(crate) fn splits(multiply_adds: usize) -> bool {
-    threads() > 1 && multiply_adds >= PARALLEL_THRESHOLD
+    multiply_adds >= PARALLEL_THRESHOLD && threads() > 1
 }
 
 /// Runs `a` and `b` at once, the two halves of work split `parts` ways: on the helper
@@ -308,6 +308,32 @@ pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(parts: usize, a: A, b
     } else {
         rayon::join(a, b);
     }
+}
+
+/// Runs `work(rows, c)` on the `m` rows of `C` (`ldc` values each): in bands on the threads
+/// set when a product of `multiply_adds` would be split ([`splits`]), whole otherwise. For
+/// a layer's own loops over samples, which split as the GEMM splits its rows; the bands
+/// meet on a 64-byte line of `f32` (rows of 10 values: a multiple of 8 rows).
+#[cfg(feature = "std")]
+#[inline(always)]
+pub(crate) fn by_rows<T: Send>(
+    c: &mut [T],
+    ldc: usize,
+    m: usize,
+    multiply_adds: usize,
+    work: &(impl Fn(core::ops::Range<usize>, &mut [T]) + Sync),
+) {
+    if splits(multiply_adds) {
+        split_rows(c, ldc, 0..m, threads(), 16 / gcd(ldc.max(1), 16), work);
+    } else {
+        work(0..m, c);
+    }
+}
+
+/// The greatest common divisor of `a` and `b`.
+#[cfg(feature = "std")]
+const fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// Runs `work(rows, c)` on `parts` contiguous bands of the `m` rows of `C` (each band's

@@ -245,9 +245,9 @@ pub fn forward_steps<
 /// 97.5 against 115.8), and W3's inference at 256 samples 424 → 412 µs. From 16 outputs
 /// too (inference at 256 samples: 16 → 16 20.6 → 4.5 µs, 64 → 16 31.8 → 8.3, 64 → 24
 /// 47.9 → 12.3, 512 → 16 145.7 → 65.0, 784 → 24 319.5 → 215.2; RTNeural's 1 → 16 → 16 → 1
-/// tanh shape 22.5 → 6.3 µs, 25 ns a sample against 38 one at a time). Not where the GEMM
-/// would split the product across threads: W4's 512 → 10 there took its inference on two
-/// threads from 151k to 137k samples per second.
+/// tanh shape 22.5 → 6.3 µs, 25 ns a sample against 38 one at a time). Where the GEMM
+/// would split the product across threads, the samples are split instead: W4's 512 → 10 at
+/// 256 samples took 55 µs on one thread, 58 on two through the split GEMM, 28 so.
 #[cfg(feature = "std")]
 #[inline(always)]
 const fn narrow_on_blocked<T: Real, const IN: usize, const OUT: usize>() -> bool {
@@ -298,8 +298,7 @@ fn affine_by<T: Real, const IN: usize, const OUT: usize>(
 ) {
     let batch = input.len() / IN;
     let bias = &bias[..OUT];
-    let per_sample = narrow_on_blocked::<T, IN, OUT>() && !gemm::splits(IN * OUT * batch);
-    if uses_gemm(IN, OUT, batch) && !per_sample {
+    if uses_gemm(IN, OUT, batch) && !narrow_on_blocked::<T, IN, OUT>() {
         for column in output.chunks_exact_mut(OUT) {
             column.copy_from_slice(bias);
         }
@@ -308,9 +307,18 @@ fn affine_by<T: Real, const IN: usize, const OUT: usize>(
     } else {
         // One sample at a time, eight outputs per pass where the type has a blocked kernel:
         // W2's 32 → 10 at 256 samples, one dot product per output before, W2's inference
-        // went 21.4 → 16.0 µs.
-        for (x, z) in input.as_chunks::<IN>().0.iter().zip(output.as_chunks_mut::<OUT>().0) {
-            affine_one::<T, IN, OUT>(weight, bias, x, z);
+        // went 21.4 → 16.0 µs. Split across threads as the GEMM would split the product,
+        // from as many weights as dispatch (below, the check compiles away: W1's steps).
+        let samples = |samples: core::ops::Range<usize>, output: &mut [T]| {
+            let input = &input[samples.start * IN..samples.end * IN];
+            for (x, z) in input.as_chunks::<IN>().0.iter().zip(output.as_chunks_mut::<OUT>().0) {
+                affine_one::<T, IN, OUT>(weight, bias, x, z);
+            }
+        };
+        if IN * OUT >= VECTORISED_WEIGHTS {
+            gemm::by_rows(&mut output[..batch * OUT], OUT, batch, IN * OUT * batch, &samples);
+        } else {
+            samples(0..batch, output);
         }
     }
 }
@@ -867,6 +875,31 @@ mod tests {
             by_threads.push(z);
         }
         assert!(by_threads[0] == by_threads[1], "z differs on two threads");
+    }
+
+    /// A narrow layer's samples, one at a time on the blocked kernel, split across two
+    /// threads where the GEMM would split the product: bit for bit what one thread gives,
+    /// at a batch whose halves are not equal.
+    #[test]
+    fn narrow_layers_split_their_samples_across_threads() {
+        const { assert!(narrow_on_blocked::<f32, 512, 10>() && uses_gemm(512, 10, 131)) };
+        let input: Vec<f32> = (0..512 * 131).map(|k| ((k * 5 % 11) as f32 - 5.0) / 7.0).collect();
+        let weight: Vec<f32> = (0..512 * 10).map(|k| ((k * 7 % 13) as f32 - 6.0) / 10.0).collect();
+        let bias: Vec<f32> = (0..10).map(|o| o as f32 / 4.0 - 1.0).collect();
+        let _threads = gemm::ThreadsForTest::hold();
+        let mut by_threads = Vec::new();
+        for threads in [1, 2] {
+            gemm::set_threads(threads);
+            assert_eq!(gemm::splits(512 * 10 * 131), threads == 2);
+            let (mut z, mut a, mut inferred) =
+                (vec![0.0; 10 * 131], vec![0.0; 10 * 131], vec![0.0; 10 * 131]);
+            forward_train::<f32, _, 512, 10>(&Tanh, &weight, &bias, &input, &mut z, &mut a);
+            forward::<f32, _, 512, 10>(&Tanh, &weight, &bias, &input, &mut inferred);
+            by_threads.push((z, a, inferred));
+        }
+        assert!(by_threads[0] == by_threads[1], "a narrow layer differs on two threads");
+        let (z, a, inferred) = &by_threads[0];
+        assert!(a == inferred && z.iter().all(|v| *v != 0.0), "every sample computed");
     }
 
     fn loops_match<const IN: usize, const OUT: usize>(batch: usize) {
