@@ -7,7 +7,8 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use nn::io::{self, IoError};
 use nn::prelude::*;
@@ -17,13 +18,27 @@ use support::{Fixture, flatten};
 /// other's files).
 fn scratch(name: &str) -> PathBuf {
     let stem = name.split('/').next().unwrap_or(name);
-    // Under the target directory (Cargo provides it to integration tests), so test runs
-    // leave nothing behind outside `target/`.
-    let directory = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("nn-persistence-{}", std::process::id()))
-        .join(format!("{stem}.dir"));
+    let directory = run_directory().join(format!("{stem}.dir"));
     std::fs::create_dir_all(&directory).unwrap();
     directory.join(name)
+}
+
+/// This run's directory, under the target directory (Cargo provides it to integration
+/// tests, so test runs leave nothing behind outside `target/`), emptied on first use: a
+/// process id comes round again, and an earlier run's files (the temporary file of a
+/// simulated crash) must not be found by this one's checks.
+fn run_directory() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let run =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nn-persistence-{}", std::process::id()));
+        match std::fs::remove_dir_all(&run) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                panic!("{}: {error}", run.display())
+            }
+            _ => run,
+        }
+    })
 }
 
 nn::network! { struct Mlp { hidden: dense(4 -> 6, relu), dropout(0.1), out: dense(6 -> 3) } }
