@@ -351,15 +351,14 @@ fn split_columns<T: Real>(job: Job<'_, '_, T>, parts: usize) {
     super::join(parts, move || split_columns(left, left_parts), move || split_columns(right, right_parts));
 }
 
-/// Columns of `C` a thread takes at a time in [`from_both_ends`]: 64 (the widest tile's),
-/// or more for a product wider than 512, so that there are about eight chunks.
-const fn chunk_columns(n: usize) -> usize {
-    let chunk = n.div_ceil(8).next_multiple_of(MAX_NR);
-    if chunk > MAX_NR { chunk } else { MAX_NR }
-}
+/// The least number of columns a thread takes at a time in [`from_both_ends`] (or one
+/// panel, if wider): two panels of the AVX2 tile.
+const LEAST_CHUNK: usize = 32;
 
-/// [`one_thread`] on chunks of the columns of `c` ([`chunk_columns`] each) on two threads:
-/// the caller takes them from the left, the helper from the right, until they meet.
+/// [`one_thread`] on chunks of the columns of `c` on two threads: the caller takes them
+/// from the left, the helper from the right, until they meet; each chunk a third of the
+/// columns left, rounded down to a panel (at least [`LEAST_CHUNK`]), so that they narrow
+/// towards the middle.
 ///
 /// When both CPUs run at one speed, each computes about half, the same columns every time
 /// (whose weights it then keeps in its cache, as a split into fixed halves does). When one
@@ -367,36 +366,49 @@ const fn chunk_columns(n: usize) -> usize {
 /// fixed halves waited for it. Two threads, fixed halves and chunks from both ends
 /// alternated in one process (the median ratio of 300 pairs of blocks, three runs): W4's
 /// inference on 256 samples 1.17–1.25× faster, its training step 1.00–1.18×, W3's training
-/// step 1.04–1.07× (its 128 columns are two chunks: the same split). Handing chunks out from
-/// the left to both threads, as they came, measured 0.95× on W3's forward product and
-/// 0.91–1.08× on a 64×512×512 one: the columns moved between the cores from call to call.
+/// step 1.04–1.07×. Handing chunks out from the left to both threads, as they came,
+/// measured 0.95× on W3's forward product and 0.91–1.08× on a 64×512×512 one: the columns
+/// moved between the cores from call to call.
+///
+/// The chunks narrow because the thread that finishes first waits for the other's last
+/// chunk: with eight chunks of 64 columns, W4's inference on two threads spent 3% of its
+/// time there. Against those (two threads, alternated in one process, the median ratio of
+/// 150 pairs, five runs): W4's inference on 256 samples 1.013–1.036× faster, its training
+/// step and W3's level (1.00×). Chunks of 32 or 16 columns throughout were slower (0.99×,
+/// 0.98×): each reads all of `A` again.
 #[cfg(feature = "std")]
 #[allow(clippy::needless_pass_by_value)] // `job` is moved here so that nothing else writes to `C`
 fn from_both_ends<T: Real>(job: Job<'_, '_, T>) {
     let n = job.shape.1;
-    let width = chunk_columns(n);
-    let chunks = n.div_ceil(width) as u64;
-    // The chunks not yet taken, `low..high`, as `high << 32 | low`: one word, so that taking
-    // from either end is one exchange.
-    let remaining = AtomicU64::new(chunks << 32);
+    let step = job.column_step();
+    let least = LEAST_CHUNK.max(step);
+    // The columns not yet taken, `low..high`, as `high << 32 | low`: one word, so that
+    // taking from either end is one exchange. Both ends stay on a multiple of `step`, but
+    // `high` at first.
+    let remaining = AtomicU64::new((n as u64) << 32);
     let take = |from_left: bool| loop {
         let now = remaining.load(Ordering::Relaxed);
-        let (low, high) = (now & 0xffff_ffff, now >> 32);
+        let (low, high) = ((now & 0xffff_ffff) as usize, (now >> 32) as usize);
         if low >= high {
             return None;
         }
-        let (next, chunk) = if from_left { (now + 1, low) } else { (now - (1 << 32), high - 1) };
+        let width = ((high - low) / 3 / step * step).max(least);
+        let (j0, j1) = if from_left {
+            (low, (low + width).min(high))
+        } else {
+            ((high.saturating_sub(width) / step * step).max(low), high)
+        };
+        let next = if from_left { (now & !0xffff_ffff) | j1 as u64 } else { (j0 as u64) << 32 | low as u64 };
         if remaining.compare_exchange_weak(now, next, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-            return Some(chunk as usize * width);
+            return Some(j0..j1);
         }
     };
     let work = |from_left: bool| {
-        while let Some(j0) = take(from_left) {
-            let cols = width.min(n - j0);
-            // SAFETY: `take` hands out each chunk once, so no two bands overlap, and `C` is
+        while let Some(columns) = take(from_left) {
+            // SAFETY: `take` hands out each column once, so no two bands overlap, and `C` is
             // not written through otherwise while they live.
-            let band = unsafe { job.c.band(j0, cols) };
-            one_thread(job.columns(band, j0, cols));
+            let band = unsafe { job.c.band(columns.start, columns.len()) };
+            one_thread(job.columns(band, columns.start, columns.len()));
         }
     };
     super::join(2, || work(true), || work(false));
