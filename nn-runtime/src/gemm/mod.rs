@@ -21,6 +21,8 @@ use crate::Real;
 use lanes::multiply_add_lanes;
 
 #[cfg(feature = "std")]
+mod ends;
+#[cfg(feature = "std")]
 mod helper;
 mod lanes;
 mod output;
@@ -310,10 +312,16 @@ pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(parts: usize, a: A, b
     }
 }
 
-/// Runs `work(rows, c)` on the `m` rows of `C` (`ldc` values each): in bands on the threads
-/// set when a product of `multiply_adds` would be split ([`splits`]), whole otherwise. For
-/// a layer's own loops over samples, which split as the GEMM splits its rows; the bands
-/// meet on a 64-byte line of `f32` (rows of 10 values: a multiple of 8 rows).
+/// Rows [`by_rows`] gives a thread at a time, at least, on two threads.
+#[cfg(feature = "std")]
+const LEAST_ROWS_BY_ROWS: usize = 16;
+
+/// Runs `work(rows, c)` on the `m` rows of `C` (`ldc` values each): split across the
+/// threads set when a product of `multiply_adds` would be split ([`splits`]), whole
+/// otherwise. For a layer's own loops over samples, which split as the GEMM splits its
+/// rows: on two threads in pieces taken from both ends ([`ends`]), each of at least
+/// [`LEAST_ROWS_BY_ROWS`]; on more, in bands. The pieces start on a 64-byte line of `f32`
+/// (rows of 10 values: a multiple of 8 rows).
 #[cfg(feature = "std")]
 #[inline(always)]
 pub(crate) fn by_rows<T: Send>(
@@ -323,10 +331,11 @@ pub(crate) fn by_rows<T: Send>(
     multiply_adds: usize,
     work: &(impl Fn(core::ops::Range<usize>, &mut [T]) + Sync),
 ) {
-    if splits(multiply_adds) {
-        split_rows(c, ldc, 0..m, threads(), 16 / gcd(ldc.max(1), 16), work);
-    } else {
-        work(0..m, c);
+    let line = 16 / gcd(ldc.max(1), 16);
+    match threads() {
+        _ if !splits(multiply_adds) => work(0..m, c),
+        2 => ends::rows_from_both_ends(c, ldc, m, (line, LEAST_ROWS_BY_ROWS), work),
+        parts => split_rows(c, ldc, 0..m, parts, line, work),
     }
 }
 

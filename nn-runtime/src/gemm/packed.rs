@@ -22,13 +22,13 @@
 // product needs its scratch buffers.
 #![cfg_attr(not(feature = "std"), allow(dead_code))]
 
+#[cfg(feature = "std")]
+use super::ends::{FromBothEnds, LEAST_ROWS, rows_from_both_ends};
 use super::lanes::broadcast_multiply_add_lanes;
 use super::output::Output;
 #[cfg(feature = "std")]
 use super::{PARALLEL_THRESHOLD, split_rows};
 use crate::Real;
-#[cfg(feature = "std")]
-use core::sync::atomic::{AtomicU64, Ordering};
 
 /// A matrix read through strides: element `(r, t)` at `data[r·row + t·col]`.
 #[derive(Clone, Copy, Debug)]
@@ -306,6 +306,11 @@ fn product_of<T: Real>(
         // and 25 KB of gradient no longer crossed between the cores; the step on two
         // threads 154.7–159.1 → 154.2–156.6 µs, best five of eight alternated runs, and
         // W4's 1324–1557 → 1318–1370.)
+        if parts == 2 && matches!(b, Operand::Packed(_)) {
+            // Panels packed before (batched inference): pieces of rows cost nothing more
+            // than halves, each reading its rows of `A` in place and the same panels.
+            return rows_from_both_ends(c, ldc, m, (MAX_MR, LEAST_ROWS), &work);
+        }
         return split_rows(c, ldc, 0..m, parts, 1, &work);
     }
     one_thread(Job { c: Output::new(c, ldc, n), a, b, shape: (m, n, k), accumulate });
@@ -353,58 +358,30 @@ fn split_columns<T: Real>(job: Job<'_, '_, T>, parts: usize) {
 
 /// The least number of columns a thread takes at a time in [`from_both_ends`] (or one
 /// panel, if wider): two panels of the AVX2 tile.
-const LEAST_CHUNK: usize = 32;
+const LEAST_COLUMNS: usize = 32;
 
-/// [`one_thread`] on chunks of the columns of `c` on two threads: the caller takes them
-/// from the left, the helper from the right, until they meet; each chunk a third of the
-/// columns left, rounded down to a panel (at least [`LEAST_CHUNK`]), so that they narrow
-/// towards the middle.
+/// [`one_thread`] on pieces of the columns of `c` on two threads, taken from both ends
+/// ([`super::ends`]): the caller from the left, the helper from the right, until they meet.
 ///
 /// When both CPUs run at one speed, each computes about half, the same columns every time
 /// (whose weights it then keeps in its cache, as a split into fixed halves does). When one
-/// runs slower for a while (another guest on its core), the other takes more chunks, where
-/// fixed halves waited for it. Two threads, fixed halves and chunks from both ends
-/// alternated in one process (the median ratio of 300 pairs of blocks, three runs): W4's
-/// inference on 256 samples 1.17–1.25× faster, its training step 1.00–1.18×, W3's training
-/// step 1.04–1.07×. Handing chunks out from the left to both threads, as they came,
-/// measured 0.95× on W3's forward product and 0.91–1.08× on a 64×512×512 one: the columns
-/// moved between the cores from call to call.
-///
-/// The chunks narrow because the thread that finishes first waits for the other's last
-/// chunk: with eight chunks of 64 columns, W4's inference on two threads spent 3% of its
-/// time there. Against those (two threads, alternated in one process, the median ratio of
-/// 150 pairs, five runs): W4's inference on 256 samples 1.013–1.036× faster, its training
-/// step and W3's level (1.00×). Chunks of 32 or 16 columns throughout were slower (0.99×,
-/// 0.98×): each reads all of `A` again.
+/// runs slower for a while (another guest on its core), the other takes more pieces, where
+/// fixed halves waited for it. Two threads, fixed halves and eight equal pieces from both
+/// ends alternated in one process (the median ratio of 300 pairs of blocks, three runs):
+/// W4's inference on 256 samples 1.17–1.25× faster, its training step 1.00–1.18×, W3's
+/// training step 1.04–1.07×. Handing pieces out from the left to both threads, as they
+/// came, measured 0.95× on W3's forward product and 0.91–1.08× on a 64×512×512 one: the
+/// columns moved between the cores from call to call. Pieces narrowing towards the middle
+/// against those eight equal ones (alternated in one process, the median ratio of 150
+/// pairs, five runs): W4's inference 1.013–1.036× faster, its training step and W3's
+/// level; equal pieces of 32 or 16 columns throughout were slower (0.99×, 0.98×), each
+/// reading all of `A` again.
 #[cfg(feature = "std")]
 #[allow(clippy::needless_pass_by_value)] // `job` is moved here so that nothing else writes to `C`
 fn from_both_ends<T: Real>(job: Job<'_, '_, T>) {
-    let n = job.shape.1;
-    let step = job.column_step();
-    let least = LEAST_CHUNK.max(step);
-    // The columns not yet taken, `low..high`, as `high << 32 | low`: one word, so that
-    // taking from either end is one exchange. Both ends stay on a multiple of `step`, but
-    // `high` at first.
-    let remaining = AtomicU64::new((n as u64) << 32);
-    let take = |from_left: bool| loop {
-        let now = remaining.load(Ordering::Relaxed);
-        let (low, high) = ((now & 0xffff_ffff) as usize, (now >> 32) as usize);
-        if low >= high {
-            return None;
-        }
-        let width = ((high - low) / 3 / step * step).max(least);
-        let (j0, j1) = if from_left {
-            (low, (low + width).min(high))
-        } else {
-            ((high.saturating_sub(width) / step * step).max(low), high)
-        };
-        let next = if from_left { (now & !0xffff_ffff) | j1 as u64 } else { (j0 as u64) << 32 | low as u64 };
-        if remaining.compare_exchange_weak(now, next, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-            return Some(j0..j1);
-        }
-    };
+    let ends = FromBothEnds::new(job.shape.1, job.column_step(), LEAST_COLUMNS);
     let work = |from_left: bool| {
-        while let Some(columns) = take(from_left) {
+        while let Some(columns) = ends.take(from_left) {
             // SAFETY: `take` hands out each column once, so no two bands overlap, and `C` is
             // not written through otherwise while they live.
             let band = unsafe { job.c.band(columns.start, columns.len()) };
