@@ -103,6 +103,16 @@ pub const WIDE_OUTPUT: usize = 32;
 /// batch sizes) are faster on the kernels that pack nothing.
 pub const PACKED_MULTIPLY_ADDS: usize = 1 << 20;
 
+/// Multiply-adds from which a product with a row-major `B` runs packed, at any depth, where
+/// the packed product's kernel is AVX2's ([`PACKED_MULTIPLY_ADDS`] was measured with
+/// AVX-512). There [`outer`], which adds each rank-one update to the rows of `C` in memory,
+/// is bound by its stores, and the packed product, which keeps its tile in registers,
+/// measured 1.1–1.8× faster from 20k multiply-adds (the EPYC of `BENCHMARKS.md`, f32, µs:
+/// W2's 32×64×32 weight gradient 3.19 → 2.37, the digits network's 128×64×32 12.8 → 8.0
+/// and 32×128×64 input gradient 13.4 → 7.5, W4's 10×512×64 19.9 → 14.1 and 64×512×10
+/// 19.9 → 15.2); at 8k–10k, 0.72–1.18×.
+pub const PACKED_MULTIPLY_ADDS_AVX2: usize = 1 << 14;
+
 /// `C[r·ldc + j] (+)= Σ_{t<k} A(r, t)·B(t, j)` for `r < m`, `j < n`, with `A` and `B` in any
 /// strides; adds to `C` when `accumulate`, else overwrites it. The kernel is chosen by the
 /// operands' layout and the product's size:
@@ -111,7 +121,8 @@ pub const PACKED_MULTIPLY_ADDS: usize = 1 << 20;
 ///   [`WIDE_OUTPUT`] columns or more and either [`PACKED_BATCH`] rows or a depth under
 ///   [`SHORT_DEPTH`]; else [`dot_rows`] when `A`'s rows are contiguous.
 /// - `B` row-major (`B(t, j) = b[t·row + j]`): packed from [`PACKED_MULTIPLY_ADDS`] with a
-///   depth of at least [`WIDE_OUTPUT`]; else [`outer`].
+///   depth of at least [`WIDE_OUTPUT`], or from [`PACKED_MULTIPLY_ADDS_AVX2`] where the
+///   packed kernel is AVX2's; else [`outer`].
 /// - any other layout: packed.
 ///
 /// # Panics
@@ -146,7 +157,7 @@ pub(crate) fn multiply_compiled<T: Real>(
     if b.row == 1 && !packs_weights(a.col, shape) {
         return dot_rows(c, ldc, a.data, a.row, b.data, b.col, shape, accumulate);
     }
-    if b.col == 1 && b.row != 1 && !(m * n * k >= PACKED_MULTIPLY_ADDS && k >= WIDE_OUTPUT) {
+    if b.col == 1 && b.row != 1 && !packs_row_major::<T>(shape) {
         return outer(c, ldc, a.data, (a.row, a.col), b.data, b.row, shape, accumulate);
     }
     product(c, ldc, a, b, shape, accumulate);
@@ -189,6 +200,16 @@ pub(crate) fn multiply_by_weights_compiled<T: Real>(
     }
     assert!(weights.values.len() >= n * k);
     packed::product_packed(c, ldc, a, weights.panels((n, k)), (m, n, k), accumulate);
+}
+
+/// Whether [`multiply_compiled`] runs a product whose `B` is row-major on the packed
+/// product rather than on [`outer`].
+#[cfg(feature = "std")]
+fn packs_row_major<T: Real>((m, n, k): (usize, usize, usize)) -> bool {
+    if packed::Kernel::for_shape::<T>(n, k) == packed::Kernel::Avx2 {
+        return m * n * k >= PACKED_MULTIPLY_ADDS_AVX2;
+    }
+    m * n * k >= PACKED_MULTIPLY_ADDS && k >= WIDE_OUTPUT
 }
 
 /// Whether [`multiply_compiled`] runs a product whose `B` is contiguous in depth (`Wᵀ`)
