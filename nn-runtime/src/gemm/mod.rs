@@ -119,7 +119,8 @@ pub const PACKED_MULTIPLY_ADDS_AVX2: usize = 1 << 14;
 ///
 /// - `B` contiguous in depth (`B(t, j) = b[j·col + t]`, a weight read as `Wᵀ`): packed with
 ///   [`WIDE_OUTPUT`] columns or more and either [`PACKED_BATCH`] rows or a depth under
-///   [`SHORT_DEPTH`]; else [`dot_rows`] when `A`'s rows are contiguous.
+///   [`SHORT_DEPTH`], or where the packed kernel is AVX2's from two rows and a panel of
+///   columns; else [`dot_rows`] when `A`'s rows are contiguous.
 /// - `B` row-major (`B(t, j) = b[t·row + j]`): packed from [`PACKED_MULTIPLY_ADDS`] with a
 ///   depth of at least [`WIDE_OUTPUT`], or from [`PACKED_MULTIPLY_ADDS_AVX2`] where the
 ///   packed kernel is AVX2's; else [`outer`].
@@ -154,7 +155,7 @@ pub(crate) fn multiply_compiled<T: Real>(
     accumulate: bool,
 ) {
     let shape = (m, n, k);
-    if b.row == 1 && !packs_weights(a.col, shape) {
+    if b.row == 1 && !packs_weights::<T>(a.col, shape) {
         return dot_rows(c, ldc, a.data, a.row, b.data, b.col, shape, accumulate);
     }
     if b.col == 1 && b.row != 1 && !packs_row_major::<T>(shape) {
@@ -195,7 +196,7 @@ pub(crate) fn multiply_by_weights_compiled<T: Real>(
     accumulate: bool,
 ) {
     let b = Strided::transposed(weights.values, k);
-    if m == 0 || n == 0 || k == 0 || !packs_weights(a.col, (m, n, k)) {
+    if m == 0 || n == 0 || k == 0 || !packs_weights::<T>(a.col, (m, n, k)) {
         return multiply_compiled(c, ldc, a, b, (m, n, k), accumulate);
     }
     assert!(weights.values.len() >= n * k);
@@ -213,11 +214,32 @@ fn packs_row_major<T: Real>((m, n, k): (usize, usize, usize)) -> bool {
 }
 
 /// Whether [`multiply_compiled`] runs a product whose `B` is contiguous in depth (`Wᵀ`)
-/// on the packed product: wide enough, and long or shallow enough, or with `A`'s rows not
-/// contiguous in depth (`a_col` apart).
+/// on the packed product: with `A`'s rows not contiguous in depth (`a_col` apart); where
+/// the packed kernel is AVX2's, from two rows and a whole panel of columns
+/// ([`packs_weights_avx2`]); elsewhere wide enough, and long or shallow enough.
 #[cfg(feature = "std")]
-fn packs_weights(a_col: usize, (m, n, k): (usize, usize, usize)) -> bool {
-    a_col != 1 || (n >= WIDE_OUTPUT && (m >= PACKED_BATCH || k < SHORT_DEPTH))
+fn packs_weights<T: Real>(a_col: usize, (m, n, k): (usize, usize, usize)) -> bool {
+    if a_col != 1 {
+        return true;
+    }
+    if packed::Kernel::for_shape::<T>(n, k) == packed::Kernel::Avx2 {
+        return packs_weights_avx2::<T>(m, n);
+    }
+    n >= WIDE_OUTPUT && (m >= PACKED_BATCH || k < SHORT_DEPTH)
+}
+
+/// [`packs_weights`] where the packed kernel is AVX2's: from two rows and a whole panel of
+/// columns (16 `f32`), at any depth. [`PACKED_BATCH`], [`WIDE_OUTPUT`] and [`SHORT_DEPTH`]
+/// were measured with AVX-512; on the EPYC of `BENCHMARKS.md` (AVX2), `dot_rows` lost to the
+/// packed product wherever a row of `C` fills a panel (f32, µs, `dot_rows` against packed):
+/// a wide layer's training forward at 16 samples, `zᵀ = W·xᵀ`, 128×16×784 115.5 against
+/// 46.4 and 512×16×512 326.8 against 125.2; its plain form at 16 samples 16×512×512 318.8
+/// against 170.1, at 6 samples 6×64×256 9.9 against 3.6, at 2 samples 2×512×512 72.3
+/// against 69.6; 64×16×8 4.40 against 0.50. With half a panel it did not (8×8×256 1.22
+/// against 2.60), nor with one row (1×512×784 118 against 142).
+#[cfg(feature = "std")]
+fn packs_weights_avx2<T: Real>(m: usize, n: usize) -> bool {
+    m >= 2 && n >= packed::Kernel::Avx2.panel_width::<T>()
 }
 
 /// Where each row of a row-major operand of [`dot_rows`] or [`outer`] begins: every
