@@ -284,11 +284,16 @@ impl RowStarts for &[usize] {
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
 /// Multiply-adds from which a product is split across threads: where two threads measured
-/// at least 1.5× one on this machine, products back to back (64×128×64 = 0.5M: 1.59×;
-/// 64×64×64: 1.34×; 1M: 1.42–1.51×; 2.1M and up: 1.52–1.98×). The helper thread
-/// ([`helper`]) makes small products pay: through `rayon::join`, whose worker sleeps between
-/// products, 6.4M products ran at 0.96–1.17×.
-const PARALLEL_THRESHOLD: usize = 1 << 19;
+/// at least 1.5× one, products back to back. On the EPYC of `BENCHMARKS.md` (f32, the
+/// median of 300 alternated pairs): 262k (64×64×64, 32×128×64, 64×128×32, 256×32×32,
+/// 128×64×32) 1.53–1.66×, W4's last layer's 327k weight and input gradients 1.65×, 393k
+/// 1.50×; training steps on two threads against the split from 524k, alternated: W4's at 64
+/// samples 1.035× faster, W3's 1.007×, the digits network's at 32 1.061× (where the split
+/// from 524k left it level with one thread). (On the project's first Xeon: 64×128×64 =
+/// 0.5M 1.59×, 64×64×64 1.34×, 1M 1.42–1.51×.) The helper thread ([`helper`]) makes small
+/// products pay: through `rayon::join`, whose worker sleeps between products, 6.4M products
+/// ran at 0.96–1.17×.
+const PARALLEL_THRESHOLD: usize = 1 << 18;
 
 /// Sets how many threads large matrix products use (default 1).
 ///
