@@ -379,9 +379,11 @@ pub(crate) fn by_rows<T: Send>(
     multiply_adds: usize,
     work: &(impl Fn(core::ops::Range<usize>, &mut [T]) + Sync),
 ) {
+    if !splits(multiply_adds) {
+        return work(0..m, c);
+    }
     let line = 16 / gcd(ldc.max(1), 16);
     match threads() {
-        _ if !splits(multiply_adds) => work(0..m, c),
         2 => ends::rows_from_both_ends(c, ldc, m, (line, LEAST_ROWS_BY_ROWS), work),
         parts => split_rows(c, ldc, 0..m, parts, line, work),
     }

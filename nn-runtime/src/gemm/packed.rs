@@ -298,6 +298,12 @@ fn product_of<T: Real>(
             let a = Strided { data: &a.data[rows.start * a.row..], ..a };
             one_thread(Job { c: Output::new(c, ldc, n), a, b, shape: (rows.len(), n, k), accumulate });
         };
+        if parts == 2 && matches!(b, Operand::Packed(_)) {
+            // Panels packed before (batched inference): pieces of rows taken from both
+            // ends cost nothing more than halves, each reading its rows of `A` in place and
+            // the same panels. (Where `B` is packed here, each piece would pack it again.)
+            return rows_from_both_ends(c, ldc, m, (MAX_MR, LEAST_ROWS), &work);
+        }
         // Equal halves of the rows rather than whole register tiles: the half with more
         // tiles then has no more of them than a split rounded to a tile gives it
         // (⌈m/2/MR⌉ ≤ ⌈⌈m/MR⌉/2⌉), and a weight gradient's rows split nearer to where the
@@ -306,11 +312,6 @@ fn product_of<T: Real>(
         // and 25 KB of gradient no longer crossed between the cores; the step on two
         // threads 154.7–159.1 → 154.2–156.6 µs, best five of eight alternated runs, and
         // W4's 1324–1557 → 1318–1370.)
-        if parts == 2 && matches!(b, Operand::Packed(_)) {
-            // Panels packed before (batched inference): pieces of rows cost nothing more
-            // than halves, each reading its rows of `A` in place and the same panels.
-            return rows_from_both_ends(c, ldc, m, (MAX_MR, LEAST_ROWS), &work);
-        }
         return split_rows(c, ldc, 0..m, parts, 1, &work);
     }
     one_thread(Job { c: Output::new(c, ldc, n), a, b, shape: (m, n, k), accumulate });

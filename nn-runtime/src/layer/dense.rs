@@ -879,7 +879,7 @@ mod tests {
 
     /// A narrow layer's samples, one at a time on the blocked kernel, split across two
     /// threads where the GEMM would split the product: bit for bit what one thread gives,
-    /// at a batch whose halves are not equal.
+    /// at a batch that is not a multiple of the pieces' step.
     #[test]
     fn narrow_layers_split_their_samples_across_threads() {
         const { assert!(narrow_on_blocked::<f32, 512, 10>() && uses_gemm(512, 10, 131)) };
