@@ -3,15 +3,15 @@
 //! A split into fixed halves waits for the slower thread: on a virtual machine one CPU can
 //! run slower for a while (another guest on its core). Here the caller takes pieces from
 //! the left and the helper from the right until they meet, so the faster one does more.
-//! Each piece is a third of what is left (rounded down to a step, at least a least size), so
-//! the pieces narrow towards the middle, and the thread that finishes first waits for a
-//! short piece of the other's, not a long one: with eight equal pieces, W4's inference on
-//! two threads spent 3% of its time waiting there.
+//! Each piece is a third of what is left (rounded down to a step, at least a given
+//! length), so the pieces narrow towards the middle, and the thread that finishes first
+//! waits for a short piece of the other's, not a long one: with eight equal pieces, W4's
+//! inference on two threads spent 3% of its time waiting there.
 
-use core::marker::PhantomData;
 use core::ops::Range;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::output::Output;
 
 /// Pieces of `0..len` for two threads, from both ends (see the module's documentation).
 pub(super) struct FromBothEnds {
@@ -71,7 +71,7 @@ pub(super) fn rows_from_both_ends<T: Send>(
     work: &(impl Fn(Range<usize>, &mut [T]) + Sync),
 ) {
     let ends = FromBothEnds::new(m, align, least);
-    let c = Rows::new(c, ldc);
+    let c = Output::new(c, ldc, ldc);
     let run = |from_left: bool| {
         while let Some(rows) = ends.take(from_left) {
             // SAFETY: `take` hands out each row once, so no two pieces overlap, and `C` is
@@ -80,48 +80,6 @@ pub(super) fn rows_from_both_ends<T: Send>(
         }
     };
     super::join(2, || run(true), || run(false));
-}
-
-/// A row-major matrix `C` borrowed whole, from which two threads take disjoint pieces of
-/// rows: a `&mut [T]` cannot be split at places decided as the threads go.
-struct Rows<'c, T> {
-    start: NonNull<T>,
-    len: usize,
-    ldc: usize,
-    matrix: PhantomData<&'c mut [T]>,
-}
-
-// SAFETY: a `Rows` is the exclusive borrow of `C` (it holds its `&mut` for `'c`), so it may
-// move to another thread when `T` may.
-unsafe impl<T: Send> Send for Rows<'_, T> {}
-// SAFETY: through a shared `Rows` nothing can be reached but by `rows`, which is `unsafe`
-// and whose callers promise that the pieces they take are disjoint.
-unsafe impl<T: Send> Sync for Rows<'_, T> {}
-
-impl<'c, T> Rows<'c, T> {
-    fn new(c: &'c mut [T], ldc: usize) -> Self {
-        Self { start: NonNull::from(&mut *c).cast(), len: c.len(), ldc, matrix: PhantomData }
-    }
-
-    /// Rows `rows` of `C`, up to the end of `C` for the last (which may be shorter than
-    /// `ldc`).
-    ///
-    /// # Safety
-    ///
-    /// No other piece taken while this one lives reaches any of its rows.
-    ///
-    /// # Panics
-    ///
-    /// When the rows start past the end of `C`.
-    #[allow(clippy::mut_from_ref)] // disjoint pieces of one exclusive borrow, as `split_at_mut` gives
-    unsafe fn rows(&self, rows: Range<usize>) -> &mut [T] {
-        let start = rows.start * self.ldc;
-        assert!(start <= self.len, "rows within C");
-        let len = (rows.end * self.ldc).min(self.len) - start;
-        // SAFETY: `start + len ≤ self.len`, within the borrow of `C`; the caller promises that
-        // no other live piece overlaps these rows.
-        unsafe { core::slice::from_raw_parts_mut(self.start.as_ptr().add(start), len) }
-    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,19 @@
 //! The result matrix `C` of the packed product as its kernels write it: a band of columns
-//! of a row-major matrix, from which narrower bands are taken that threads write at once.
+//! of a row-major matrix, from which narrower bands, or pieces of rows, are taken that
+//! threads write at once.
 //!
 //! A `&mut [T]` over `C` cannot be split by columns: each thread's columns are interleaved
-//! with the other's, row after row. An [`Output`] holds the matrix by pointer and hands out
-//! one row segment of its own band at a time; disjoint bands from [`Output::band`] cover
-//! disjoint columns of every row, so no value is reachable from two.
+//! with the other's, row after row. Nor, with `split_at_mut`, at places decided as the
+//! threads go. An [`Output`] holds the matrix by pointer and hands out one row segment of
+//! its own band at a time; disjoint bands from [`Output::band`] cover disjoint columns of
+//! every row, and disjoint pieces from [`Output::rows`] disjoint rows, so no value is
+//! reachable from two.
 
 // Without `std` the packed product, its only user, is not compiled (it needs scratch).
 #![cfg_attr(not(feature = "std"), allow(dead_code))]
 
 use core::marker::PhantomData;
+use core::ops::Range;
 use core::ptr::NonNull;
 
 /// Columns `0..width` of a row-major matrix whose rows are `ldc` values apart, starting at
@@ -26,8 +30,9 @@ pub(super) struct Output<'c, T> {
 // slice reaches them while it lives, see `band`), like a `&mut [T]`, so
 // it may move to another thread when `T` may.
 unsafe impl<T: Send> Send for Output<'_, T> {}
-// SAFETY: through a shared `Output` nothing can be read or written but by `band`, which is
-// `unsafe` and whose callers promise that the bands they take are disjoint.
+// SAFETY: through a shared `Output` nothing can be read or written but by `band` and `rows`,
+// which are `unsafe` and whose callers promise that the bands or pieces they take are
+// disjoint.
 unsafe impl<T: Send> Sync for Output<'_, T> {}
 
 impl<'c, T> Output<'c, T> {
@@ -53,6 +58,27 @@ impl<'c, T> Output<'c, T> {
         // SAFETY: `start ≤ len`, so the pointer stays within (or one past) the borrow.
         let first = unsafe { self.start.add(start) };
         Self { start: first, len: self.len - start, width, ..*self }
+    }
+
+    /// Rows `rows` of the matrix, every value from the first row's start to the last row's
+    /// end (or the end of `C`, which may stop short of `ldc` in its last row), as one slice.
+    ///
+    /// # Safety
+    ///
+    /// While the slice lives, no other slice or band taken from this output reaches any of
+    /// its rows (each piece of rows is taken once), and this one is not written through.
+    ///
+    /// # Panics
+    ///
+    /// When the rows start past the end of `C`.
+    #[allow(clippy::mut_from_ref)] // disjoint pieces of one exclusive borrow, as `split_at_mut` gives
+    pub(super) unsafe fn rows(&self, rows: Range<usize>) -> &mut [T] {
+        let start = rows.start * self.ldc;
+        assert!(start <= self.len, "rows within C");
+        let len = (rows.end * self.ldc).min(self.len) - start;
+        // SAFETY: `start + len ≤ self.len`, within the borrow of `C`; the caller promises
+        // that no other live slice or band reaches these rows.
+        unsafe { core::slice::from_raw_parts_mut(self.start.as_ptr().add(start), len) }
     }
 
     /// Values `j..j + count` of row `r` of the band.
