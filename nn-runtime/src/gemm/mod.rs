@@ -228,6 +228,13 @@ fn packs_weights<T: Real>(a_col: usize, (m, n, k): (usize, usize, usize)) -> boo
     n >= WIDE_OUTPUT && (m >= PACKED_BATCH || k < SHORT_DEPTH)
 }
 
+/// Whether [`multiply`] runs a product by a depth-contiguous `B` (`xᵀ` in a training
+/// forward's `zᵀ = W·xᵀ`) with `A`'s rows contiguous in depth on the packed product.
+#[cfg(feature = "std")]
+pub(crate) fn packs_depth_contiguous<T: Real>(shape: (usize, usize, usize)) -> bool {
+    packs_weights::<T>(1, shape)
+}
+
 /// [`packs_weights`] where the packed kernel is AVX2's: from two rows and a whole panel of
 /// columns (16 `f32`), at any depth. [`PACKED_BATCH`], [`WIDE_OUTPUT`] and [`SHORT_DEPTH`]
 /// were measured with AVX-512; on the EPYC of `BENCHMARKS.md` (AVX2), `dot_rows` lost to the

@@ -331,10 +331,17 @@ fn affine_by<T: Real, const IN: usize, const OUT: usize>(
 /// transpose (f32, µs, one thread / two): 784 → 512 at 64 samples 564 → 420 / 371 → 251,
 /// 512 → 512 373 → 286 / 276 → 179, 784 → 128 134 → 118 / 92 → 79, 64 → 128 at 32 samples
 /// 9.6 → 7.0; but 64 → 64 at 32 samples 12.7 → 13.3, 784 → 128 at 256 406 → 491.
+///
+/// Only where the GEMM takes that product packed ([`gemm::packs_depth_contiguous`]; with
+/// AVX2, from 16 samples, a panel): below, it took `dot_rows`, and the plain form measured
+/// faster on the EPYC of `BENCHMARKS.md` (f32, µs, plain against transposed, one thread, at
+/// 8 samples): 784 → 512 143 against 212, 512 → 512 91 against 146, 256 → 256 21.0 against
+/// 39.3, 64 → 128 2.95 against 7.96; at 16 samples the transposed form 1.17–1.36× faster,
+/// at 32 1.07–1.24×, at 64 0.94–1.10×.
 #[cfg(feature = "std")]
 #[inline(always)]
-const fn transposes<const OUT: usize>(batch: usize) -> bool {
-    OUT >= 128 && OUT >= 2 * batch
+fn transposes<T: Real, const IN: usize, const OUT: usize>(batch: usize) -> bool {
+    OUT >= 128 && OUT >= 2 * batch && gemm::packs_depth_contiguous::<T>((OUT, batch, IN))
 }
 
 /// `z = W·x + b` for a batch through `zᵀ = W·xᵀ` (outputs × samples) in `scratch`, then
@@ -448,7 +455,7 @@ pub fn forward_train<T: Real, A: Activation<T>, const IN: usize, const OUT: usiz
             batch,
             #[inline(always)]
             || {
-                if uses_gemm(IN, OUT, batch) && transposes::<OUT>(batch) {
+                if uses_gemm(IN, OUT, batch) && transposes::<T, IN, OUT>(batch) {
                     affine_transposed::<T, IN, OUT>(weight, bias, input, z, a);
                 } else {
                     affine::<T, IN, OUT>(weight, bias, input, z);
@@ -856,12 +863,13 @@ mod tests {
     }
 
     /// A wide layer on a small batch computes `zᵀ` and transposes it: against the
-    /// definitions (unpacked at 64 → 128 on 4 samples, packed at 100 → 160 on 64), and bit
-    /// for bit the same on two threads as on one.
+    /// definitions (at 64 → 128 on 32 samples and 100 → 160 on 64), and bit for bit the
+    /// same on two threads as on one. On fewer samples than a panel, it does not.
     #[test]
     fn wide_layers_on_small_batches_train_through_the_transposed_product() {
-        const { assert!(transposes::<128>(4) && transposes::<160>(64)) };
-        loops_match::<64, 128>(4);
+        assert!(transposes::<f32, 64, 128>(32) && transposes::<f32, 100, 160>(64));
+        assert!(!transposes::<f32, 64, 128>(1) && !transposes::<f32, 64, 128>(4));
+        loops_match::<64, 128>(32);
         loops_match::<100, 160>(64);
         let input: Vec<f32> = (0..100 * 64).map(|k| ((k * 5 % 11) as f32 - 5.0) / 7.0).collect();
         let weight: Vec<f32> = (0..100 * 160).map(|k| ((k * 7 % 13) as f32 - 6.0) / 10.0).collect();
@@ -904,7 +912,9 @@ mod tests {
 
     fn loops_match<const IN: usize, const OUT: usize>(batch: usize) {
         assert!(
-            !uses_gemm(IN, OUT, batch) || narrow_on_blocked::<f32, IN, OUT>() || transposes::<OUT>(batch)
+            !uses_gemm(IN, OUT, batch)
+                || narrow_on_blocked::<f32, IN, OUT>()
+                || transposes::<f32, IN, OUT>(batch)
         );
         let value = |k: usize, m: usize| ((k * 7 % m) as f32 - (m / 2) as f32) / m as f32;
         let weight: Vec<f32> = (0..IN * OUT).map(|k| value(k, 13)).collect();
