@@ -385,16 +385,13 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
 ) {
     let batch = input.len() / IN;
     if batch > 1 {
-        vectorised_when_large(
-            IN * OUT,
+        return activated_batch::<T, A, IN, OUT>(
+            activation,
             batch,
+            output,
             #[inline(always)]
-            || {
-                affine::<T, IN, OUT>(weight, bias, input, output);
-                activation::forward_in_place(activation, output);
-            },
+            |output| affine::<T, IN, OUT>(weight, bias, input, output),
         );
-        return;
     }
     let (rows, bias) = (rows::<T, IN, OUT>(weight), &bias[..OUT]);
     for (x, a) in input.as_chunks::<IN>().0.iter().zip(output.as_chunks_mut::<OUT>().0) {
@@ -403,6 +400,28 @@ pub fn forward<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
         }
         activate_one(activation, a, INFERENCE_LANES_FROM);
     }
+}
+
+/// `output = σ(affine(output))` for a batch of [`forward`] or [`forward_prepacked`], `σ` in
+/// one pass over the whole output, the layer's loops dispatched as [`vectorised_when_large`]
+/// says.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn activated_batch<T: Real, A: Activation<T>, const IN: usize, const OUT: usize>(
+    activation: &A,
+    batch: usize,
+    output: &mut [T],
+    affine: impl FnOnce(&mut [T]),
+) {
+    vectorised_when_large(
+        IN * OUT,
+        batch,
+        #[inline(always)]
+        || {
+            affine(output);
+            activation::forward_in_place(activation, output);
+        },
+    );
 }
 
 /// [`forward`] for batched inference, the weights' panels kept as [`affine_prepacked`]
@@ -418,14 +437,12 @@ pub fn forward_prepacked<T: Real, A: Activation<T>, const IN: usize, const OUT: 
 ) {
     let batch = input.len() / IN;
     if batch > 1 {
-        vectorised_when_large(
-            IN * OUT,
+        activated_batch::<T, A, IN, OUT>(
+            activation,
             batch,
+            output,
             #[inline(always)]
-            || {
-                affine_prepacked::<T, IN, OUT>(weights, bias, input, output);
-                activation::forward_in_place(activation, output);
-            },
+            |output| affine_prepacked::<T, IN, OUT>(weights, bias, input, output),
         );
     } else {
         forward::<T, A, IN, OUT>(activation, weights.values, bias, input, output);
