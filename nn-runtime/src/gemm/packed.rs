@@ -23,7 +23,7 @@
 #![cfg_attr(not(feature = "std"), allow(dead_code))]
 
 #[cfg(feature = "std")]
-use super::ends::{FromBothEnds, LEAST_ROWS, rows_from_both_ends};
+use super::ends::{FromBothEnds, LEAST_ROWS};
 use super::lanes::broadcast_multiply_add_lanes;
 use super::output::Output;
 #[cfg(feature = "std")]
@@ -294,24 +294,21 @@ fn product_of<T: Real>(
                 parts,
             );
         }
+        if parts == 2 && m >= 2 * LEAST_ROWS && reads_one_set_of_panels(b, (n, k)) {
+            return rows_from_both_ends(c, ldc, a, b, (m, n, k), accumulate);
+        }
         let work = |rows: core::ops::Range<usize>, c: &mut [T]| {
             let a = Strided { data: &a.data[rows.start * a.row..], ..a };
             one_thread(Job { c: Output::new(c, ldc, n), a, b, shape: (rows.len(), n, k), accumulate });
         };
-        if parts == 2 && matches!(b, Operand::Packed(_)) {
-            // Panels packed before (batched inference): pieces of rows taken from both
-            // ends cost nothing more than halves, each reading its rows of `A` in place and
-            // the same panels. (Where `B` is packed here, each piece would pack it again.)
-            return rows_from_both_ends(c, ldc, m, (MAX_MR, LEAST_ROWS), &work);
-        }
-        // Equal halves of the rows rather than whole register tiles: the half with more
-        // tiles then has no more of them than a split rounded to a tile gives it
-        // (⌈m/2/MR⌉ ≤ ⌈⌈m/MR⌉/2⌉), and a weight gradient's rows split nearer to where the
-        // optimizer splits the parameters, so each thread updates the rows it computed.
-        // (W3's 128 × 784 weight gradient went 64 : 64 rather than 72 : 56 on 12-row tiles,
-        // and 25 KB of gradient no longer crossed between the cores; the step on two
-        // threads 154.7–159.1 → 154.2–156.6 µs, best five of eight alternated runs, and
-        // W4's 1324–1557 → 1318–1370.)
+        // Otherwise (a large `B`, few rows, more threads) equal halves of the rows rather
+        // than whole register tiles: the half with more tiles then has no more of them
+        // than a split rounded to a tile gives it (⌈m/2/MR⌉ ≤ ⌈⌈m/MR⌉/2⌉), and a weight
+        // gradient's rows split nearer to where the optimizer splits the parameters, so
+        // each thread updates the rows it computed. (W3's 128 × 784 weight gradient went
+        // 64 : 64 rather than 72 : 56 on 12-row tiles, and 25 KB of gradient no longer
+        // crossed between the cores; the step on two threads 154.7–159.1 → 154.2–156.6 µs,
+        // best five of eight alternated runs, and W4's 1324–1557 → 1318–1370.)
         return split_rows(c, ldc, 0..m, parts, 1, &work);
     }
     one_thread(Job { c: Output::new(c, ldc, n), a, b, shape: (m, n, k), accumulate });
@@ -392,6 +389,99 @@ fn from_both_ends<T: Real>(job: Job<'_, '_, T>) {
     super::join(2, || work(true), || work(false));
 }
 
+/// Values of a strided `B` up to which each of two threads packs all of it and then takes
+/// pieces of rows from both ends ([`rows_from_both_ends`]): 256 KiB of `f32`, half of the
+/// EPYC's L2, room for W3's and W4's `B`s of 64 × 784 (a training forward's `xᵀ`, a weight
+/// gradient's `x`: 50k values). A larger `B` keeps the halves, packed block by block.
+const WHOLE_B: usize = 1 << 16;
+
+/// Whether two threads splitting a product `n` wide and `k` deep by rows can each read one
+/// set of `B` panels for every piece they take: panels packed before the product, or a
+/// strided `B` of at most [`WHOLE_B`] values, which each packs whole.
+#[cfg(feature = "std")]
+fn reads_one_set_of_panels<T: Real>(b: Operand<'_, T>, (n, k): (usize, usize)) -> bool {
+    matches!(b, Operand::Packed(_)) || k * n.next_multiple_of(MAX_NR) <= WHOLE_B
+}
+
+/// [`one_thread`] on pieces of the rows of `C` on two threads, taken from both ends
+/// ([`super::ends`]), each thread reading one set of `B` panels for all of its pieces: the
+/// panels packed before the product (batched inference), or all of a strided `B`, which
+/// each thread packs before its first piece (as each packed all of it, block by block, in
+/// the split into halves this replaces) and which stays in its cache.
+///
+/// Fixed halves waited for the slower thread: the caller waited for the helper's half in
+/// 6–22% of W3's training step on two threads and 3–10% of W4's (timed in a scratch copy;
+/// either half was the slower one, from run to run). Alternated in one process against
+/// those halves (f32, two threads, the median ratio of 150 pairs), two runs: the training
+/// forward's `zᵀ = W·xᵀ` of W3 (128 × 64 × 784) 1.05× and 1.12× faster, of W4
+/// (512 × 64 × 784) 1.12× and 1.08×; the weight gradients 128 × 784 × 64 1.00× and 1.13×,
+/// 512 × 784 × 64 1.04× and 1.10×, 512 × 512 × 64 1.17× and 1.11×. Training steps, 11–16
+/// runs each: W3's 0.92–1.06× (median 1.03×), W4's 0.98–1.08× (1.035×), the digits
+/// network's 0.99–1.03× (1.02×), the gains in slow stretches and the losses in quiet
+/// ones. Larger first pieces (3/8 and 7/16 of the rows, the rest as here) did no better.
+/// Pieces of one `B` packed once by the caller for both threads measured 0.79–0.99×: its
+/// packing ran alone, and the helper read the panels from the caller's cache.
+#[cfg(feature = "std")]
+fn rows_from_both_ends<T: Real>(
+    c: &mut [T],
+    ldc: usize,
+    a: Strided<'_, T>,
+    b: Operand<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    let kernel = match b {
+        Operand::Strided(_) => Kernel::for_shape::<T>(n, k),
+        Operand::Packed(panels) => panels.kernel,
+    };
+    let whole_b = match b {
+        Operand::Strided(_) => k * n.next_multiple_of(kernel.panel_width::<T>()) + ALIGN,
+        Operand::Packed(_) => 0,
+    };
+    let ends = FromBothEnds::new(m, MAX_MR, LEAST_ROWS);
+    let c = Output::new(c, ldc, ldc);
+    let run = |from_left: bool| {
+        let Some(mut rows) = ends.take(from_left) else { return };
+        T::with_scratch(whole_b + scratch_len((m, n, k)), |scratch| {
+            let (b_scratch, scratch) = scratch.split_at_mut(whole_b);
+            let b = Operand::Packed(whole_panels(b, b_scratch, (n, k), kernel));
+            loop {
+                // SAFETY: `take` hands out each row once, so no two pieces overlap, and `C`
+                // is not reached otherwise while `c` lives.
+                let piece = unsafe { c.rows(rows.clone()) };
+                let a = Strided { data: &a.data[rows.start * a.row..], ..a };
+                let job = Job { c: Output::new(piece, ldc, n), a, b, shape: (rows.len(), n, k), accumulate };
+                on_kernel(job, kernel, scratch);
+                let Some(next) = ends.take(from_left) else { break };
+                rows = next;
+            }
+        });
+    };
+    super::join(2, || run(true), || run(false));
+}
+
+/// `b`'s panels for `kernel`: those packed before the product, or all of a strided `B`
+/// (`k × n`) packed into `scratch` (at least `k·n` rounded up to whole panels, plus
+/// [`ALIGN`]).
+#[cfg(feature = "std")]
+fn whole_panels<'s, T: Real>(
+    b: Operand<'s, T>,
+    scratch: &'s mut [T],
+    (n, k): (usize, usize),
+    kernel: Kernel,
+) -> Panels<'s, T> {
+    match b {
+        Operand::Packed(panels) => panels,
+        Operand::Strided(strided) => {
+            let padded = n.next_multiple_of(kernel.panel_width::<T>());
+            let offset = scratch.as_ptr().align_offset(ALIGN).min(ALIGN);
+            let values = &mut scratch[offset..][..k * padded];
+            pack_panels(values, strided, (n, k), kernel);
+            Panels { values, kernel, padded, first_panel: 0 }
+        }
+    }
+}
+
 /// The product of one thread, with the kernel for this CPU ([`Kernel::for_shape`]), or the
 /// one its packed panels are for.
 #[cfg(feature = "std")]
@@ -400,7 +490,14 @@ fn one_thread<T: Real>(job: Job<'_, '_, T>) {
         Operand::Strided(_) => Kernel::for_shape::<T>(job.shape.1, job.shape.2),
         Operand::Packed(panels) => panels.kernel,
     };
-    T::with_scratch(scratch_len(job.shape), |scratch| match kernel {
+    T::with_scratch(scratch_len(job.shape), |scratch| on_kernel(job, kernel, scratch));
+}
+
+/// The product of one thread with `kernel` (this CPU's for the shape, or the one the packed
+/// panels are for), its blocks packed in `scratch` (at least [`scratch_len`] values).
+#[cfg(feature = "std")]
+fn on_kernel<T: Real>(job: Job<'_, '_, T>, kernel: Kernel, scratch: &mut [T]) {
+    match kernel {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `for_shape` chose AVX-512 because the CPU supports AVX-512F, the only
         // requirement (packed panels name the kernel `for_shape` chose for them).
@@ -411,7 +508,7 @@ fn one_thread<T: Real>(job: Job<'_, '_, T>) {
         // SAFETY: as above, for AVX2 and FMA.
         Kernel::Avx2 => unsafe { x86::product_avx2(job, scratch) },
         _ => product_baseline(job, scratch),
-    });
+    }
 }
 
 /// Values of scratch that [`body`] needs for a product of this shape, with any kernel:
@@ -1024,13 +1121,21 @@ mod tests {
 
     /// Two and three threads compute every element with the same code as one: bit-identical,
     /// in both splits (the columns where `A` is read in place, in chunks from both ends on
-    /// two threads and halves on three; the rows where it is packed), adding or not, and
-    /// leaving the padding between rows of `C` alone.
+    /// two threads and halves on three; the rows where it is packed or where there are more
+    /// rows than columns, from both ends on two threads with each packing all of a small
+    /// `B`, halves of a large one and on three), adding or not, and leaving the padding
+    /// between rows of `C` alone.
     #[test]
     #[allow(clippy::float_cmp)] // bit-identical is the claim
     fn two_threads_give_identical_results() {
         let _threads = super::super::ThreadsForTest::hold();
-        let (m, n, k) = (100, 400, 240);
+        for (m, n, k) in [(100, 400, 240), (100, 400, 120), (130, 64, 784)] {
+            two_threads_give_identical_results_on((m, n, k));
+        }
+    }
+
+    #[allow(clippy::float_cmp)] // bit-identical is the claim
+    fn two_threads_give_identical_results_on((m, n, k): (usize, usize, usize)) {
         let ldc = n + 5;
         let (a, b) = (values::<f32>(m * k, 1), values::<f32>(n * k, 2));
         assert!(m * n * k >= PARALLEL_THRESHOLD, "the split must actually happen");
