@@ -294,7 +294,7 @@ fn product_of<T: Real>(
                 parts,
             );
         }
-        if parts == 2 && m >= 2 * LEAST_ROWS && reads_one_set_of_panels(b, (n, k)) {
+        if parts == 2 && takes_rows_from_both_ends(b, (m, n, k)) {
             return rows_from_both_ends(c, ldc, a, b, (m, n, k), accumulate);
         }
         let work = |rows: core::ops::Range<usize>, c: &mut [T]| {
@@ -395,12 +395,29 @@ fn from_both_ends<T: Real>(job: Job<'_, '_, T>) {
 /// gradient's `x`: 50k values). A larger `B` keeps the halves, packed block by block.
 const WHOLE_B: usize = 1 << 16;
 
-/// Whether two threads splitting a product `n` wide and `k` deep by rows can each read one
-/// set of `B` panels for every piece they take: panels packed before the product, or a
-/// strided `B` of at most [`WHOLE_B`] values, which each packs whole.
+/// Rows from which a product one depth block deep (a weight gradient) takes pieces of
+/// rows from both ends ([`rows_from_both_ends`]). The optimizer then updates the weights in
+/// fixed halves, each thread those of its half of the rows, and the rows between the middle
+/// and where the pieces met move from one core's cache to the other's: a piece or so,
+/// much of W3's 128 rows. Alternated in one process against fixed halves for these (two
+/// runs, a quiet stretch): W3's training step on two threads 0.954–0.957× with pieces from
+/// 128 rows, 1.011–1.013× from 256; W4's (512 rows) 1.019–1.023× faster either way.
+const ONE_BLOCK_PIECES_FROM: usize = 256;
+
+/// Whether two threads split a product `m × n`, `k` deep, by rows into pieces from both
+/// ends ([`rows_from_both_ends`]), each reading one set of `B` panels for every piece: the
+/// panels packed before the product, or a strided `B` of at most [`WHOLE_B`] values, which
+/// each packs whole (from [`ONE_BLOCK_PIECES_FROM`] rows if one depth block deep).
 #[cfg(feature = "std")]
-fn reads_one_set_of_panels<T: Real>(b: Operand<'_, T>, (n, k): (usize, usize)) -> bool {
-    matches!(b, Operand::Packed(_)) || k * n.next_multiple_of(MAX_NR) <= WHOLE_B
+fn takes_rows_from_both_ends<T: Real>(b: Operand<'_, T>, (m, n, k): (usize, usize, usize)) -> bool {
+    let deep = Kernel::for_shape::<T>(n, k).depth::<T>(k) < k;
+    m >= 2 * LEAST_ROWS
+        && match b {
+            Operand::Packed(_) => true,
+            Operand::Strided(_) => {
+                k * n.next_multiple_of(MAX_NR) <= WHOLE_B && (deep || m >= ONE_BLOCK_PIECES_FROM)
+            }
+        }
 }
 
 /// [`one_thread`] on pieces of the rows of `C` on two threads, taken from both ends
@@ -415,10 +432,13 @@ fn reads_one_set_of_panels<T: Real>(b: Operand<'_, T>, (n, k): (usize, usize)) -
 /// those halves (f32, two threads, the median ratio of 150 pairs), two runs: the training
 /// forward's `zᵀ = W·xᵀ` of W3 (128 × 64 × 784) 1.05× and 1.12× faster, of W4
 /// (512 × 64 × 784) 1.12× and 1.08×; the weight gradients 128 × 784 × 64 1.00× and 1.13×,
-/// 512 × 784 × 64 1.04× and 1.10×, 512 × 512 × 64 1.17× and 1.11×. Training steps, 11–16
-/// runs each: W3's 0.92–1.06× (median 1.03×), W4's 0.98–1.08× (1.035×), the digits
-/// network's 0.99–1.03× (1.02×), the gains in slow stretches and the losses in quiet
-/// ones. Larger first pieces (3/8 and 7/16 of the rows, the rest as here) did no better.
+/// 512 × 784 × 64 1.04× and 1.10×, 512 × 512 × 64 1.17× and 1.11×. Training steps with
+/// every such product in pieces, 11–16 runs each: W3's 0.92–1.06× (median 1.03×), W4's
+/// 0.98–1.08× (1.035×), the digits network's 0.99–1.03× (1.02×), the gains in slow
+/// stretches and the losses in quiet ones, W3's from its weight gradient (hence
+/// [`ONE_BLOCK_PIECES_FROM`]). With that rule, in a quiet stretch (two runs): W3's step
+/// 1.008–1.019×, W4's 1.015–1.026×, the digits network's level (0.998–1.002×). Larger
+/// first pieces (3/8 and 7/16 of the rows, the rest as here) did no better.
 /// Pieces of one `B` packed once by the caller for both threads measured 0.79–0.99×: its
 /// packing ran alone, and the helper read the panels from the caller's cache.
 #[cfg(feature = "std")]
@@ -1122,14 +1142,14 @@ mod tests {
     /// Two and three threads compute every element with the same code as one: bit-identical,
     /// in both splits (the columns where `A` is read in place, in chunks from both ends on
     /// two threads and halves on three; the rows where it is packed or where there are more
-    /// rows than columns, from both ends on two threads with each packing all of a small
-    /// `B`, halves of a large one and on three), adding or not, and leaving the padding
-    /// between rows of `C` alone.
+    /// rows than columns: from both ends on two threads, each packing all of a small `B`,
+    /// deep or one depth block deep; halves of a large one, of a few rows one block deep,
+    /// and on three), adding or not, and leaving the padding between rows of `C` alone.
     #[test]
     #[allow(clippy::float_cmp)] // bit-identical is the claim
     fn two_threads_give_identical_results() {
         let _threads = super::super::ThreadsForTest::hold();
-        for (m, n, k) in [(100, 400, 240), (100, 400, 120), (130, 64, 784)] {
+        for (m, n, k) in [(100, 400, 240), (256, 200, 64), (130, 64, 784)] {
             two_threads_give_identical_results_on((m, n, k));
         }
     }
