@@ -69,6 +69,25 @@ pub(crate) fn has_avx512() -> bool {
     }
 }
 
+/// Whether the CPU has `PREFETCHW` (CPUID `8000_0001h`, ECX bit 8: "PRFCHW"), read once:
+/// the standard library's detection does not name it. Without `std`, never (the packed
+/// product, its one user, needs `std`).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_prefetchw() -> bool {
+    #[cfg(feature = "std")]
+    {
+        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HAS.get_or_init(|| {
+            use core::arch::x86_64::__cpuid;
+            __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0
+        })
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        false
+    }
+}
+
 /// Batch rows (`m`) from which a product with a depth-contiguous `B` (a forward pass,
 /// `z[n][o] = Σ_i x[n][i]·W[o][i]`) and at least [`WIDE_OUTPUT`] columns runs packed
 /// whatever its depth; below, a depth of [`SHORT_DEPTH`] or more runs on [`dot_rows`], which
@@ -1198,6 +1217,16 @@ mod tests {
 
     fn values(len: usize, seed: usize) -> Vec<f64> {
         (0..len).map(|i| (((i * 7919 + seed * 104_729) % 201) as f64 - 100.0) / 37.0).collect()
+    }
+
+    /// The CPUID bit read for `PREFETCHW` is the one Linux reports as `3dnowprefetch`.
+    #[test]
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn prefetchw_is_detected_as_linux_reports_it() {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").expect("Linux has /proc/cpuinfo");
+        let flags = cpuinfo.lines().find(|line| line.starts_with("flags")).expect("a flags line");
+        let reported = flags.split_whitespace().any(|flag| flag == "3dnowprefetch");
+        assert_eq!(has_prefetchw(), reported);
     }
 
     /// Two threads compute every element with the same code as one: bit-identical.

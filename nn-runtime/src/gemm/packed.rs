@@ -672,18 +672,34 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
 /// (0.990–1.000×). With the AVX2 kernel (AVX-512 turned off in a scratch copy): W4
 /// 1.020–1.028×, W3 0.986–0.988× (the cause not found). Deeper products prefetching too
 /// measured 0.979–0.995×.
+///
+/// The hint for writing is `PREFETCHW`, which asks for the line in the exclusive state, so
+/// that the tile's stores need not ask again. `_mm_prefetch`'s `_MM_HINT_ET0` compiles to
+/// it only for targets with the `prfchw` feature (unstable in Rust, so never in the default
+/// build, where it was a plain `PREFETCHT0`), so it is issued directly where the CPU has it
+/// ([`super::has_prefetchw`]). On the EPYC of `BENCHMARKS.md`, default build, alternated
+/// in one process (two runs): training steps on two threads, W3's 1.06–1.07× faster and
+/// W4's 1.05×, which the native build's steps had had; on one thread level (1.00×).
 #[inline(always)]
 fn prefetch_tile<T>(c: &mut Output<'_, T>, ((i0, j0), (rows, cols)): ((usize, usize), (usize, usize))) {
+    #[cfg(target_arch = "x86_64")]
+    let for_writing = super::has_prefetchw();
     #[cfg(target_arch = "x86_64")]
     for r in i0..i0 + rows {
         let row = c.row(r, j0, cols).as_mut_ptr();
         for j in (0..cols).step_by(64 / size_of::<T>()) {
             // SAFETY: `j < cols`, so the address is inside the row just borrowed; a prefetch
-            // reads and writes nothing in any case.
+            // reads and writes nothing in any case, and `PREFETCHW` is issued only where the
+            // CPU has it.
             unsafe {
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_ET0 }>(
-                    row.add(j).cast::<i8>(),
-                );
+                let line = row.add(j);
+                if for_writing {
+                    core::arch::asm!("prefetchw [{line}]", line = in(reg) line, options(nostack, preserves_flags, readonly));
+                } else {
+                    core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                        line.cast::<i8>(),
+                    );
+                }
             }
         }
     }
