@@ -118,6 +118,11 @@ impl Kernel {
         Self::Baseline
     }
 
+    /// Whether this is one of the AVX-512 kernels.
+    pub(super) const fn is_avx512(self) -> bool {
+        matches!(self, Self::Avx512Tall | Self::Avx512Wide)
+    }
+
     /// Columns of `B` per panel: the tile's vectors times the values in a vector.
     pub(super) const fn panel_width<T>(self) -> usize {
         let (register_bytes, vectors) = match self {
@@ -391,31 +396,46 @@ fn from_both_ends<T: Real>(job: Job<'_, '_, T>) {
 
 /// Values of a strided `B` up to which each of two threads packs all of it and then takes
 /// pieces of rows from both ends ([`rows_from_both_ends`]): 256 KiB of `f32`, half of the
-/// EPYC's L2, room for W3's and W4's `B`s of 64 × 784 (a training forward's `xᵀ`, a weight
-/// gradient's `x`: 50k values). A larger `B` keeps the halves, packed block by block.
+/// Zen 3 EPYC's L2, room for W3's and W4's `B`s of 64 × 784 (a training forward's `xᵀ`, a
+/// weight gradient's `x`: 50k values). A larger `B` keeps the halves, packed block by
+/// block.
 const WHOLE_B: usize = 1 << 16;
 
-/// Rows from which a product one depth block deep (a weight gradient) takes pieces of
-/// rows from both ends ([`rows_from_both_ends`]). The optimizer then updates the weights in
+/// Rows from which a product one depth block deep (a weight gradient) takes pieces of rows
+/// from both ends ([`rows_from_both_ends`]). The optimizer then updates the weights in
 /// fixed halves, each thread those of its half of the rows, and the rows between the middle
-/// and where the pieces met move from one core's cache to the other's: a piece or so,
-/// much of W3's 128 rows. Alternated in one process against fixed halves for these (two
-/// runs, a quiet stretch): W3's training step on two threads 0.954–0.957× with pieces from
-/// 128 rows, 1.011–1.013× from 256; W4's (512 rows) 1.019–1.023× faster either way.
+/// and where the pieces met move from one core's cache to the other's: a piece or so, much
+/// of W3's 128 rows. On the Zen 3 EPYC, alternated in one process against fixed halves for
+/// these (two runs, a quiet stretch): W3's training step on two threads 0.954–0.957× with
+/// pieces from 128 rows, 1.011–1.013× from 256; W4's (512 rows) 1.019–1.023× faster either
+/// way.
 const ONE_BLOCK_PIECES_FROM: usize = 256;
 
 /// Whether two threads split a product `m × n`, `k` deep, by rows into pieces from both
 /// ends ([`rows_from_both_ends`]), each reading one set of `B` panels for every piece: the
-/// panels packed before the product, or a strided `B` of at most [`WHOLE_B`] values, which
-/// each packs whole (from [`ONE_BLOCK_PIECES_FROM`] rows if one depth block deep).
+/// panels packed before the product, or, where the kernel is AVX2's, a strided `B` of at
+/// most [`WHOLE_B`] values, which each packs whole (from [`ONE_BLOCK_PIECES_FROM`] rows if
+/// one depth block deep).
+///
+/// With AVX-512 a strided `B` keeps the halves. On the Zen 4 EPYC of `BENCHMARKS.md`
+/// (AVX-512, L2 1 MiB a core), halves against pieces, alternated in one process (the median
+/// ratio of 120 pairs, three runs): training forwards `zᵀ = W·xᵀ` on two threads
+/// 128 × 64 × 784 1.04–1.09× faster, 512 × 64 × 784 1.03×, 512 × 64 × 512 1.02–1.04×; W3's
+/// training step 1.03–1.05× (seven runs), W4's and the digits network's level (0.999×,
+/// 0.998×). The products alone measured so with the AVX2 kernel on that machine too, so the
+/// kernel stands for the machine here: the Zen 3 EPYC (AVX2 only, L2 512 KiB) had the
+/// pieces faster ([`rows_from_both_ends`]).
 #[cfg(feature = "std")]
 fn takes_rows_from_both_ends<T: Real>(b: Operand<'_, T>, (m, n, k): (usize, usize, usize)) -> bool {
-    let deep = Kernel::for_shape::<T>(n, k).depth::<T>(k) < k;
+    let kernel = Kernel::for_shape::<T>(n, k);
+    let deep = kernel.depth::<T>(k) < k;
     m >= 2 * LEAST_ROWS
         && match b {
             Operand::Packed(_) => true,
             Operand::Strided(_) => {
-                k * n.next_multiple_of(MAX_NR) <= WHOLE_B && (deep || m >= ONE_BLOCK_PIECES_FROM)
+                !kernel.is_avx512()
+                    && k * n.next_multiple_of(MAX_NR) <= WHOLE_B
+                    && (deep || m >= ONE_BLOCK_PIECES_FROM)
             }
         }
 }
@@ -426,21 +446,22 @@ fn takes_rows_from_both_ends<T: Real>(b: Operand<'_, T>, (m, n, k): (usize, usiz
 /// each thread packs before its first piece (as each packed all of it, block by block, in
 /// the split into halves this replaces) and which stays in its cache.
 ///
-/// Fixed halves waited for the slower thread: the caller waited for the helper's half in
-/// 6–22% of W3's training step on two threads and 3–10% of W4's (timed in a scratch copy;
-/// either half was the slower one, from run to run). Alternated in one process against
-/// those halves (f32, two threads, the median ratio of 150 pairs), two runs: the training
-/// forward's `zᵀ = W·xᵀ` of W3 (128 × 64 × 784) 1.05× and 1.12× faster, of W4
-/// (512 × 64 × 784) 1.12× and 1.08×; the weight gradients 128 × 784 × 64 1.00× and 1.13×,
-/// 512 × 784 × 64 1.04× and 1.10×, 512 × 512 × 64 1.17× and 1.11×. Training steps with
-/// every such product in pieces, 11–16 runs each: W3's 0.92–1.06× (median 1.03×), W4's
-/// 0.98–1.08× (1.035×), the digits network's 0.99–1.03× (1.02×), the gains in slow
-/// stretches and the losses in quiet ones, W3's from its weight gradient (hence
-/// [`ONE_BLOCK_PIECES_FROM`]). With that rule, in a quiet stretch (two runs): W3's step
-/// 1.008–1.019×, W4's 1.015–1.026×, the digits network's level (0.998–1.002×). Larger
-/// first pieces (3/8 and 7/16 of the rows, the rest as here) did no better.
-/// Pieces of one `B` packed once by the caller for both threads measured 0.79–0.99×: its
-/// packing ran alone, and the helper read the panels from the caller's cache.
+/// On the Zen 3 EPYC of `BENCHMARKS.md`, fixed halves waited for the slower thread: the
+/// caller waited for the helper's half in 6–22% of W3's training step on two threads and
+/// 3–10% of W4's (timed in a scratch copy; either half was the slower one, from run to
+/// run). Alternated in one process against those halves (f32, two threads, the median ratio
+/// of 150 pairs), two runs: the training forward's `zᵀ = W·xᵀ` of W3 (128 × 64 × 784) 1.05×
+/// and 1.12× faster, of W4 (512 × 64 × 784) 1.12× and 1.08×; the weight gradients
+/// 128 × 784 × 64 1.00× and 1.13×, 512 × 784 × 64 1.04× and 1.10×, 512 × 512 × 64 1.17× and
+/// 1.11×. Training steps with every such product in pieces, 11–16 runs each: W3's
+/// 0.92–1.06× (median 1.03×), W4's 0.98–1.08× (1.035×), the digits network's 0.99–1.03×
+/// (1.02×), the gains in slow stretches and the losses in quiet ones, W3's from its weight
+/// gradient (hence [`ONE_BLOCK_PIECES_FROM`]). With that rule, in a quiet stretch (two
+/// runs): W3's step 1.008–1.019×, W4's 1.015–1.026×, the digits network's level
+/// (0.998–1.002×). Larger first pieces (3/8 and 7/16 of the rows, the rest as here) did no
+/// better. Pieces of one `B` packed once by the caller for both threads measured
+/// 0.79–0.99×: its packing ran alone, and the helper read the panels from the caller's
+/// cache.
 #[cfg(feature = "std")]
 fn rows_from_both_ends<T: Real>(
     c: &mut [T],
@@ -1159,8 +1180,10 @@ mod tests {
     /// in both splits (the columns where `A` is read in place, in chunks from both ends on
     /// two threads and halves on three; the rows where it is packed or where there are more
     /// rows than columns: from both ends on two threads, each packing all of a small `B`,
-    /// deep or one depth block deep; halves of a large one, of a few rows one block deep,
-    /// and on three), adding or not, and leaving the padding between rows of `C` alone.
+    /// deep or one depth block deep, where the kernel is AVX2's; halves of a large one, of a
+    /// few rows one block deep, with AVX-512, and on three), adding or not, and leaving the
+    /// padding between rows of `C` alone. The rows from both ends are also run directly, so
+    /// that they are tested whichever kernel the CPU runs.
     #[test]
     #[allow(clippy::float_cmp)] // bit-identical is the claim
     fn two_threads_give_identical_results() {
@@ -1188,8 +1211,12 @@ mod tests {
                     product(&mut c, ldc, a_view, b_view, (m, n, k), accumulate);
                     results.push(c);
                 }
+                super::super::set_threads(2);
+                let mut c = values::<f32>(m * ldc, 3);
+                rows_from_both_ends(&mut c, ldc, a_view, Operand::Strided(b_view), (m, n, k), accumulate);
                 assert_eq!(results[0], results[1]);
                 assert_eq!(results[0], results[2]);
+                assert_eq!(results[0], c, "rows from both ends, {m}×{n}×{k}");
                 let padding =
                     |c: &[f32]| (0..m).flat_map(|r| c[r * ldc + n..][..ldc - n].to_vec()).collect::<Vec<_>>();
                 assert_eq!(padding(&results[1]), padding(&values::<f32>(m * ldc, 3)));
