@@ -31,11 +31,11 @@ fn target_dir() -> PathBuf {
 /// closures that time nn's steps return it, as the hand-written steps return theirs.
 ///
 /// Returned whole, the 64-byte `Result<f32, TrainError>` went through criterion's
-/// `black_box` as a copy whose 16-byte loads spanned the step's narrower stores of it, which
-/// the CPU cannot forward: W1's one-sample step took 1.10–1.12× the time of the same step
-/// whose loss was taken (the two alternated in one process on the EPYC of `BENCHMARKS.md`,
-/// the median ratio of 200 rounds, in four runs). Every timed step ran once before timing,
-/// its loss checked against the baseline's.
+/// `black_box` as a copy whose 16-byte loads spanned the step's narrower stores of it,
+/// which the CPU cannot forward: W1's one-sample step took 1.10–1.12× the time of the same
+/// step whose loss was taken (the two alternated in one process on the Zen 3 EPYC of
+/// `BENCHMARKS.md`, the median ratio of 200 rounds, in four runs). Every timed step ran
+/// once before timing, its loss checked against the baseline's.
 #[inline(always)]
 pub fn loss(step: Result<f32, nn::TrainError>) -> f32 {
     step.expect("a step that succeeded before timing")

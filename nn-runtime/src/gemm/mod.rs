@@ -126,8 +126,8 @@ pub const PACKED_MULTIPLY_ADDS: usize = 1 << 20;
 /// the packed product's kernel is AVX2's ([`PACKED_MULTIPLY_ADDS`] was measured with
 /// AVX-512). There [`outer`], which adds each rank-one update to the rows of `C` in memory,
 /// is bound by its stores, and the packed product, which keeps its tile in registers,
-/// measured 1.1–1.8× faster from 20k multiply-adds (the EPYC of `BENCHMARKS.md`, f32, µs:
-/// W2's 32×64×32 weight gradient 3.19 → 2.37, the digits network's 128×64×32 12.8 → 8.0
+/// measured 1.1–1.8× faster from 20k multiply-adds (the Zen 3 EPYC of `BENCHMARKS.md`, f32,
+/// µs: W2's 32×64×32 weight gradient 3.19 → 2.37, the digits network's 128×64×32 12.8 → 8.0
 /// and 32×128×64 input gradient 13.4 → 7.5, W4's 10×512×64 19.9 → 14.1 and 64×512×10
 /// 19.9 → 15.2); at 8k–10k, 0.72–1.18×.
 pub const PACKED_MULTIPLY_ADDS_AVX2: usize = 1 << 14;
@@ -256,11 +256,11 @@ pub(crate) fn packs_depth_contiguous<T: Real>(shape: (usize, usize, usize)) -> b
 
 /// [`packs_weights`] where the packed kernel is AVX2's: from two rows and a whole panel of
 /// columns (16 `f32`), at any depth. [`PACKED_BATCH`], [`WIDE_OUTPUT`] and [`SHORT_DEPTH`]
-/// were measured with AVX-512; on the EPYC of `BENCHMARKS.md` (AVX2), `dot_rows` lost to the
-/// packed product wherever a row of `C` fills a panel (f32, µs, `dot_rows` against packed):
-/// a wide layer's training forward at 16 samples, `zᵀ = W·xᵀ`, 128×16×784 115.5 against
-/// 46.4 and 512×16×512 326.8 against 125.2; its plain form at 16 samples 16×512×512 318.8
-/// against 170.1, at 6 samples 6×64×256 9.9 against 3.6, at 2 samples 2×512×512 72.3
+/// were measured with AVX-512; on the Zen 3 EPYC of `BENCHMARKS.md` (AVX2), `dot_rows` lost
+/// to the packed product wherever a row of `C` fills a panel (f32, µs, `dot_rows` against
+/// packed): a wide layer's training forward at 16 samples, `zᵀ = W·xᵀ`, 128×16×784 115.5
+/// against 46.4 and 512×16×512 326.8 against 125.2; its plain form at 16 samples 16×512×512
+/// 318.8 against 170.1, at 6 samples 6×64×256 9.9 against 3.6, at 2 samples 2×512×512 72.3
 /// against 69.6; 64×16×8 4.40 against 0.50. With half a panel it did not (8×8×256 1.22
 /// against 2.60), nor with one row (1×512×784 118 against 142).
 #[cfg(feature = "std")]
@@ -310,13 +310,13 @@ impl RowStarts for &[usize] {
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
 /// Multiply-adds from which a product is split across threads: where two threads measured
-/// at least 1.5× one, products back to back. On the EPYC of `BENCHMARKS.md` (f32, the
+/// at least 1.5× one, products back to back. On the Zen 3 EPYC of `BENCHMARKS.md` (f32, the
 /// median of 300 alternated pairs): 262k (64×64×64, 32×128×64, 64×128×32, 256×32×32,
 /// 128×64×32) 1.53–1.66×, W4's last layer's 327k weight and input gradients 1.65×, 393k
 /// 1.50×; training steps on two threads against the split from 524k, alternated: W4's at 64
 /// samples 1.035× faster, W3's 1.007×, the digits network's at 32 1.061× (where the split
-/// from 524k left it level with one thread). (On the project's first Xeon: 64×128×64 =
-/// 0.5M 1.59×, 64×64×64 1.34×, 1M 1.42–1.51×.) The helper thread ([`helper`]) makes small
+/// from 524k left it level with one thread). (On the project's first Xeon: 64×128×64 = 0.5M
+/// 1.59×, 64×64×64 1.34×, 1M 1.42–1.51×.) The helper thread ([`helper`]) makes small
 /// products pay: through `rayon::join`, whose worker sleeps between products, 6.4M products
 /// ran at 0.96–1.17×.
 const PARALLEL_THRESHOLD: usize = 1 << 18;

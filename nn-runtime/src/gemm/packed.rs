@@ -190,15 +190,15 @@ const fn depth_block(step_bytes: usize) -> usize {
 }
 
 /// The depth of every block of a product `k` deep, for blocks of about `block`: `k` cut
-/// into the fewest equal blocks of at most `block + block / 4` (the last one shorter by
-/// the remainder). A 784-deep product, the first layer of W3 and W4, takes three blocks of
-/// 262 steps rather than three of 256 and one of 16, whose pass over every tile of `C`
-/// (loaded, added to for 16 steps, stored) cost more than its multiply-adds. Measured on
-/// the EPYC of `BENCHMARKS.md`, f32, the two alternated in one process (the median ratio
-/// of 200–300 pairs), on one thread, two, and one in a native build: W4's 256 × 512 × 784
-/// forward product 1.02×, 1.02× and 1.02× faster, the same product on column-major
-/// operands 1.02×, 1.03×, 1.02×, the 64-sample forward products of W4 (64 × 512 × 784)
-/// and W3 (64 × 128 × 784) 1.00–1.02×; 512-deep and 64-deep products level (1.00×).
+/// into the fewest equal blocks of at most `block + block / 4` (the last one shorter by the
+/// remainder). A 784-deep product, the first layer of W3 and W4, takes three blocks of 262
+/// steps rather than three of 256 and one of 16, whose pass over every tile of `C` (loaded,
+/// added to for 16 steps, stored) cost more than its multiply-adds. Measured on the Zen 3
+/// EPYC of `BENCHMARKS.md`, f32, the two alternated in one process (the median ratio of
+/// 200–300 pairs), on one thread, two, and one in a native build: W4's 256 × 512 × 784
+/// forward product 1.02×, 1.02× and 1.02× faster, the same product on column-major operands
+/// 1.02×, 1.03×, 1.02×, the 64-sample forward products of W4 (64 × 512 × 784) and W3
+/// (64 × 128 × 784) 1.00–1.02×; 512-deep and 64-deep products level (1.00×).
 const fn balanced_depth(k: usize, block: usize) -> usize {
     let blocks = k.div_ceil(block + block / 4);
     if blocks <= 1 { k } else { k.div_ceil(blocks) }
@@ -698,9 +698,10 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
 /// that the tile's stores need not ask again. `_mm_prefetch`'s `_MM_HINT_ET0` compiles to
 /// it only for targets with the `prfchw` feature (unstable in Rust, so never in the default
 /// build, where it was a plain `PREFETCHT0`), so it is issued directly where the CPU has it
-/// ([`super::has_prefetchw`]). On the EPYC of `BENCHMARKS.md`, default build, alternated
-/// in one process (two runs): training steps on two threads, W3's 1.06–1.07× faster and
-/// W4's 1.05×, which the native build's steps had had; on one thread level (1.00×).
+/// ([`super::has_prefetchw`]). On the Zen 3 EPYC of `BENCHMARKS.md`, default build,
+/// alternated in one process (two runs): training steps on two threads, W3's 1.06–1.07×
+/// faster and W4's 1.05×, which the native build's steps had had; on one thread level
+/// (1.00×).
 #[inline(always)]
 fn prefetch_tile<T>(c: &mut Output<'_, T>, ((i0, j0), (rows, cols)): ((usize, usize), (usize, usize))) {
     #[cfg(target_arch = "x86_64")]

@@ -7,12 +7,12 @@
 //! [`crate::network::Revision`]) and packs again only when that changes: a batched
 //! inference into a warm workspace reads its weights' panels as they are.
 //!
-//! Measured on the EPYC of `BENCHMARKS.md` (f32, packing on every call and kept panels
-//! alternated in one process, the median ratio of 80–100 pairs, four runs in the default
-//! build and one native): W3's inference on 256 samples 1.03–1.06× faster on one thread
-//! and 1.06–1.08× on two (split by rows, each thread packed all of `W`), W4's 1.03–1.05×
-//! and 1.01–1.03× (split by columns, each thread packed only its own). The price is a copy
-//! of those weights in the workspace.
+//! Measured on the Zen 3 EPYC of `BENCHMARKS.md` (f32, packing on every call and kept
+//! panels alternated in one process, the median ratio of 80–100 pairs, four runs in the
+//! default build and one native): W3's inference on 256 samples 1.03–1.06× faster on one
+//! thread and 1.06–1.08× on two (split by rows, each thread packed all of `W`), W4's
+//! 1.03–1.05× and 1.01–1.03× (split by columns, each thread packed only its own). The price
+//! is a copy of those weights in the workspace.
 
 use core::fmt::{self, Debug};
 

@@ -334,10 +334,10 @@ fn affine_by<T: Real, const IN: usize, const OUT: usize>(
 ///
 /// Only where the GEMM takes that product packed ([`gemm::packs_depth_contiguous`]; with
 /// AVX2, from 16 samples, a panel): below, it took `dot_rows`, and the plain form measured
-/// faster on the EPYC of `BENCHMARKS.md` (f32, µs, plain against transposed, one thread, at
-/// 8 samples): 784 → 512 143 against 212, 512 → 512 91 against 146, 256 → 256 21.0 against
-/// 39.3, 64 → 128 2.95 against 7.96; at 16 samples the transposed form 1.17–1.36× faster,
-/// at 32 1.07–1.24×, at 64 0.94–1.10×.
+/// faster on the Zen 3 EPYC of `BENCHMARKS.md` (f32, µs, plain against transposed, one
+/// thread, at 8 samples): 784 → 512 143 against 212, 512 → 512 91 against 146, 256 → 256
+/// 21.0 against 39.3, 64 → 128 2.95 against 7.96; at 16 samples the transposed form
+/// 1.17–1.36× faster, at 32 1.07–1.24×, at 64 0.94–1.10×.
 #[cfg(feature = "std")]
 #[inline(always)]
 fn transposes<T: Real, const IN: usize, const OUT: usize>(batch: usize) -> bool {
