@@ -664,11 +664,7 @@ fn body<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usi
                         if cold_c {
                             prefetch_tile(&mut c, c_tile);
                         }
-                        if rows <= SHORT_MR && MR > SHORT_MR {
-                            tile::<T, FMA, L, MR, SHORT_MR, NV>(a_panel, b_panel, &mut c, c_tile, add);
-                        } else {
-                            tile::<T, FMA, L, MR, MR, NV>(a_panel, b_panel, &mut c, c_tile, add);
-                        }
+                        fitted_tile::<T, FMA, L, MR, NV>(a_panel, b_panel, &mut c, c_tile, add);
                     }
                 }
                 ic += mc;
@@ -871,13 +867,49 @@ enum APanel<'a, T> {
     Packed(&'a [T]),
 }
 
-/// Computes one tile of `C` and stores its `rows × cols` corner (see [`store_tile`]), with
-/// a kernel of `USED ≤ MR` rows: the last panel of a block, when it has few rows, takes a
-/// shorter kernel rather than the full one over rows of zeros. (Two threads split W3's
-/// 128-row weight gradient 64 : 64: ten 6-row tiles and four rows each; the four rows then
-/// cost two thirds of a tile rather than a whole one.)
+/// [`tile`] with the kernel that fits the tile: a shorter one (`SHORT_MR` rows) for the
+/// last panel of a block when it has few rows, rather than the full one over rows of zeros,
+/// and a narrower one (one vector) for the last panel of `B` when one vector holds its
+/// columns, rather than the full one over columns of zeros. (Two threads split W3's 128-row
+/// weight gradient 64 : 64: ten 6-row tiles and four rows each; the four rows then cost two
+/// thirds of a tile rather than a whole one.)
+///
+/// A weight gradient 784 wide ends, with AVX-512's wide tile (64 columns), in a panel of
+/// 16. On the Zen 4 EPYC of `BENCHMARKS.md`, the narrow kernel there against the full one,
+/// alternated in one process (the median ratio of 120 pairs): 512 × 784 × 64 and
+/// 128 × 784 × 64 1.05–1.06× faster, W3's training step 1.019–1.026× on one thread and
+/// 1.021–1.030× on two, W4's 1.013–1.016× and 1.041×; products and networks without such an
+/// edge level.
 #[inline(always)]
-fn tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const USED: usize, const NV: usize>(
+fn fitted_tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+    a: APanel<'_, T>,
+    b: &[T],
+    c: &mut Output<'_, T>,
+    c_tile: ((usize, usize), (usize, usize)),
+    add: bool,
+) {
+    let (_, (rows, cols)) = c_tile;
+    match (rows <= SHORT_MR && MR > SHORT_MR, cols <= L && NV > 1) {
+        (true, true) => tile::<T, FMA, L, MR, SHORT_MR, NV, 1>(a, b, c, c_tile, add),
+        (true, false) => tile::<T, FMA, L, MR, SHORT_MR, NV, NV>(a, b, c, c_tile, add),
+        (false, true) => tile::<T, FMA, L, MR, MR, NV, 1>(a, b, c, c_tile, add),
+        (false, false) => tile::<T, FMA, L, MR, MR, NV, NV>(a, b, c, c_tile, add),
+    }
+}
+
+/// Computes one tile of `C` and stores its `rows × cols` corner (see [`store_tile`]), with
+/// a kernel of `USED ≤ MR` rows and `USED_VECTORS ≤ NV` vectors of each step of the `B`
+/// panel ([`fitted_tile`] chooses them).
+#[inline(always)]
+fn tile<
+    T: Real,
+    const FMA: bool,
+    const L: usize,
+    const MR: usize,
+    const USED: usize,
+    const NV: usize,
+    const USED_VECTORS: usize,
+>(
     a: APanel<'_, T>,
     b: &[T],
     c: &mut Output<'_, T>,
@@ -890,15 +922,16 @@ fn tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const USED: u
             // them would be a transpose. Rows past the edge repeat the last one; their sums
             // are not stored.
             let a_rows = core::array::from_fn(|p| &a.data[(i0 + p.min(rows - 1)) * a.row + pc..][..kc]);
-            tile_direct::<T, FMA, L, USED, NV>(a_rows, b)
+            tile_direct::<T, FMA, L, USED, NV, USED_VECTORS>(a_rows, b)
         }
-        APanel::Packed(a) => tile_packed::<T, FMA, L, MR, USED, NV>(a, b),
+        APanel::Packed(a) => tile_packed::<T, FMA, L, MR, USED, NV, USED_VECTORS>(a, b),
     };
-    store_tile::<T, L, USED, NV>(&acc, c, c_tile, add);
+    store_tile::<T, L, USED, USED_VECTORS>(&acc, c, c_tile, add);
 }
 
 /// `Σ_t A[t]·B[t]` over a packed `A` panel (`MR` values per step, of which the first
-/// `USED`) and `B` panel (`NV` vectors per step): one `USED × NV·L` tile of `C`.
+/// `USED`) and `B` panel (`NV` vectors per step, of which the first `USED_VECTORS`): one
+/// `USED × USED_VECTORS·L` tile of `C`.
 #[inline(always)]
 fn tile_packed<
     T: Real,
@@ -907,33 +940,43 @@ fn tile_packed<
     const MR: usize,
     const USED: usize,
     const NV: usize,
+    const USED_VECTORS: usize,
 >(
     a: &[T],
     b: &[T],
-) -> [[[T; L]; NV]; USED] {
+) -> [[[T; L]; USED_VECTORS]; USED] {
     let (a_steps, _) = a.as_chunks::<MR>();
     let (b_vectors, _) = b.as_chunks::<L>();
     let (b_steps, _) = b_vectors.as_chunks::<NV>();
-    let mut acc = [[[T::zero(); L]; NV]; USED];
+    let mut acc = [[[T::zero(); L]; USED_VECTORS]; USED];
     for (x, y) in a_steps.iter().zip(b_steps) {
         let Some(x) = x.first_chunk::<USED>() else { unreachable!("USED ≤ MR") };
-        tile_step::<T, FMA, L, USED, NV>(&mut acc, x, y);
+        let Some(y) = y.first_chunk::<USED_VECTORS>() else { unreachable!("USED_VECTORS ≤ NV") };
+        tile_step::<T, FMA, L, USED, USED_VECTORS>(&mut acc, x, y);
     }
     acc
 }
 
 /// [`tile_packed`] with `A` read from `MR` rows in place, each as long as the depth.
 #[inline(always)]
-fn tile_direct<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
+fn tile_direct<
+    T: Real,
+    const FMA: bool,
+    const L: usize,
+    const MR: usize,
+    const NV: usize,
+    const USED_VECTORS: usize,
+>(
     a: [&[T]; MR],
     b: &[T],
-) -> [[[T; L]; NV]; MR] {
+) -> [[[T; L]; USED_VECTORS]; MR] {
     let (b_vectors, _) = b.as_chunks::<L>();
     let (b_steps, _) = b_vectors.as_chunks::<NV>();
-    let mut acc = [[[T::zero(); L]; NV]; MR];
+    let mut acc = [[[T::zero(); L]; USED_VECTORS]; MR];
     for (t, y) in b_steps.iter().enumerate().take(a[0].len()) {
         let x: [T; MR] = core::array::from_fn(|p| a[p][t]);
-        tile_step::<T, FMA, L, MR, NV>(&mut acc, &x, y);
+        let Some(y) = y.first_chunk::<USED_VECTORS>() else { unreachable!("USED_VECTORS ≤ NV") };
+        tile_step::<T, FMA, L, MR, USED_VECTORS>(&mut acc, &x, y);
     }
     acc
 }
