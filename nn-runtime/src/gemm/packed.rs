@@ -443,8 +443,9 @@ fn takes_rows_from_both_ends<T: Real>(b: Operand<'_, T>, (m, n, k): (usize, usiz
 /// [`one_thread`] on pieces of the rows of `C` on two threads, taken from both ends
 /// ([`super::ends`]), each thread reading one set of `B` panels for all of its pieces: the
 /// panels packed before the product (batched inference), or all of a strided `B`, which
-/// each thread packs before its first piece (as each packed all of it, block by block, in
-/// the split into halves this replaces) and which stays in its cache.
+/// each thread packs before its first piece (as each packs all of it, block by block, in
+/// the split into halves, which AVX-512 keeps: [`takes_rows_from_both_ends`]) and which
+/// stays in its cache.
 ///
 /// On the Zen 3 EPYC of `BENCHMARKS.md`, fixed halves waited for the slower thread: the
 /// caller waited for the helper's half in 6–22% of W3's training step on two threads and
