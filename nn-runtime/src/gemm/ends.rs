@@ -67,19 +67,49 @@ pub(super) fn rows_from_both_ends<T: Send>(
     c: &mut [T],
     ldc: usize,
     m: usize,
-    (align, least): (usize, usize),
+    sizes: (usize, usize),
     work: &(impl Fn(Range<usize>, &mut [T]) + Sync),
+) {
+    each_thread_from_both_ends(c, ldc, m, sizes, &|pieces| {
+        for (rows, c) in pieces {
+            work(rows, c);
+        }
+    });
+}
+
+/// Runs `thread(pieces)` on this thread and the helper, each given the pieces of the `m`
+/// rows of `C` it takes from its end ([`Pieces`]): for work that prepares something once
+/// per thread before its first piece.
+pub(super) fn each_thread_from_both_ends<T: Send>(
+    c: &mut [T],
+    ldc: usize,
+    m: usize,
+    (align, least): (usize, usize),
+    thread: &(impl Fn(Pieces<'_, '_, T>) + Sync),
 ) {
     let ends = FromBothEnds::new(m, align, least);
     let c = Output::new(c, ldc, ldc);
-    let run = |from_left: bool| {
-        while let Some(rows) = ends.take(from_left) {
-            // SAFETY: `take` hands out each row once, so no two pieces overlap, and `C` is
-            // not reached otherwise while `c` lives.
-            work(rows.clone(), unsafe { c.rows(rows) });
-        }
-    };
+    let run = |from_left: bool| thread(Pieces { ends: &ends, c: &c, from_left });
     super::join(2, || run(true), || run(false));
+}
+
+/// The pieces of rows one thread takes, from its end, each with the slice of `C` that holds
+/// its rows, until the two ends meet.
+pub(super) struct Pieces<'a, 'c, T> {
+    ends: &'a FromBothEnds,
+    c: &'a Output<'c, T>,
+    from_left: bool,
+}
+
+impl<'a, T> Iterator for Pieces<'a, '_, T> {
+    type Item = (Range<usize>, &'a mut [T]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rows = self.ends.take(self.from_left)?;
+        // SAFETY: `take` hands out each row once, so no two pieces overlap, and `C` is not
+        // reached otherwise while the `Output` lives (`each_thread_from_both_ends` holds it).
+        Some((rows.clone(), unsafe { self.c.rows(rows) }))
+    }
 }
 
 #[cfg(test)]

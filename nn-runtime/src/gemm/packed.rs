@@ -23,7 +23,7 @@
 #![cfg_attr(not(feature = "std"), allow(dead_code))]
 
 #[cfg(feature = "std")]
-use super::ends::{FromBothEnds, LEAST_ROWS};
+use super::ends::{FromBothEnds, LEAST_ROWS, each_thread_from_both_ends};
 use super::lanes::broadcast_multiply_add_lanes;
 use super::output::Output;
 #[cfg(feature = "std")]
@@ -480,26 +480,18 @@ fn rows_from_both_ends<T: Real>(
         Operand::Strided(_) => k * n.next_multiple_of(kernel.panel_width::<T>()) + ALIGN,
         Operand::Packed(_) => 0,
     };
-    let ends = FromBothEnds::new(m, MAX_MR, LEAST_ROWS);
-    let c = Output::new(c, ldc, ldc);
-    let run = |from_left: bool| {
-        let Some(mut rows) = ends.take(from_left) else { return };
+    each_thread_from_both_ends(c, ldc, m, (MAX_MR, LEAST_ROWS), &|mut pieces| {
+        let Some(first) = pieces.next() else { return };
         T::with_scratch(whole_b + scratch_len((m, n, k)), |scratch| {
             let (b_scratch, scratch) = scratch.split_at_mut(whole_b);
             let b = Operand::Packed(whole_panels(b, b_scratch, (n, k), kernel));
-            loop {
-                // SAFETY: `take` hands out each row once, so no two pieces overlap, and `C`
-                // is not reached otherwise while `c` lives.
-                let piece = unsafe { c.rows(rows.clone()) };
+            for (rows, piece) in core::iter::once(first).chain(pieces) {
                 let a = Strided { data: &a.data[rows.start * a.row..], ..a };
                 let job = Job { c: Output::new(piece, ldc, n), a, b, shape: (rows.len(), n, k), accumulate };
                 on_kernel(job, kernel, scratch);
-                let Some(next) = ends.take(from_left) else { break };
-                rows = next;
             }
         });
-    };
-    super::join(2, || run(true), || run(false));
+    });
 }
 
 /// `b`'s panels for `kernel`: those packed before the product, or all of a strided `B`
