@@ -427,12 +427,12 @@ const ONE_BLOCK_PIECES_FROM: usize = 256;
 /// pieces faster ([`rows_from_both_ends`]).
 #[cfg(feature = "std")]
 fn takes_rows_from_both_ends<T: Real>(b: Operand<'_, T>, (m, n, k): (usize, usize, usize)) -> bool {
-    let kernel = Kernel::for_shape::<T>(n, k);
-    let deep = kernel.depth::<T>(k) < k;
     m >= 2 * LEAST_ROWS
         && match b {
             Operand::Packed(_) => true,
             Operand::Strided(_) => {
+                let kernel = Kernel::for_shape::<T>(n, k);
+                let deep = kernel.depth::<T>(k) < k;
                 !kernel.is_avx512()
                     && k * n.next_multiple_of(MAX_NR) <= WHOLE_B
                     && (deep || m >= ONE_BLOCK_PIECES_FROM)
