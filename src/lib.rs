@@ -249,12 +249,12 @@ pub mod __private {
     pub use nn_runtime::isa::{Pass, run_best, run_direct, run_widest};
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
     pub use nn_runtime::layer::*;
-    #[cfg(feature = "std")]
-    pub use nn_runtime::network::train_in_turn;
     pub use nn_runtime::network::{
         BatchError, BatchShapeError, ParameterCountError, Revision, Storage, batch_size, one_sample,
         one_sample_ref, stored_copy,
     };
+    #[cfg(feature = "std")]
+    pub use nn_runtime::network::{Gradients, LOCAL_GRADIENTS_UP_TO, train_in_turn};
     #[cfg(feature = "std")]
     pub use nn_runtime::{Network, Workspace};
     pub use nn_runtime::{ParameterSpec, Real};

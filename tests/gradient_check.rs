@@ -27,7 +27,7 @@ use nn::loss::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
     QuadraticCost, SoftmaxCrossEntropy,
 };
-use nn::network::BatchError;
+use nn::network::{BatchError, Gradients};
 use nn::optim::Sgd;
 use nn::{Network, Workspace};
 use rand::Rng;
@@ -265,9 +265,11 @@ fn one_sample_steps_match_the_batch_path() {
 /// The trainer's passes, [`Network::train_borrowing`]: a small network's one-sample form,
 /// which hands the output and its gradient between the passes as arrays, gives what the
 /// passes through the workspace give (`train_in_turn`), bit for bit: the output the loss
-/// sees, the loss, every gradient, and the output and its gradient left in the workspace. A
-/// loss that fails ends the step before the backward pass.
-fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(name: &str) {
+/// sees, the loss, every gradient the update sees, the next parameters it leaves in the
+/// buffer, its answer, and the output and its gradient left in the workspace. A tiny
+/// network (`local`) hands the update its gradients as a local array, the others in the
+/// buffer. A loss that fails ends the step before the backward pass and the update.
+fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(name: &str, local: bool) {
     let mut rng = nn::init::seeded_rng(11);
     let mut net = N::initialise(&mut rng);
     let input: Vec<f64> = (0..N::INPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -278,8 +280,20 @@ fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(na
     };
     let (mut arrays, mut workspace) = (N::Workspace::default(), N::Workspace::default());
     let (mut by_arrays, mut by_workspace) = (vec![f64::NAN; N::PARAMETERS], vec![f64::NAN; N::PARAMETERS]);
+    let (mut seen_by_arrays, mut seen_by_workspace, mut arrays_local, mut workspace_local) =
+        (Vec::new(), Vec::new(), false, false);
     let rng = || nn::init::seeded_rng(1);
-    let value = net.train_borrowing(&input, &mut arrays, &mut rng(), &mut by_arrays, |e| e, loss).unwrap();
+    let value = net
+        .train_borrowing(
+            &input,
+            &mut arrays,
+            &mut rng(),
+            &mut by_arrays,
+            |e| e,
+            loss,
+            recording_update(&mut seen_by_arrays, &mut arrays_local),
+        )
+        .unwrap();
     let expected = nn::__private::train_in_turn(
         &mut net,
         &input,
@@ -288,11 +302,16 @@ fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(na
         &mut by_workspace,
         |e| e,
         loss,
+        recording_update(&mut seen_by_workspace, &mut workspace_local),
     )
     .unwrap();
     let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-    assert_eq!(value.to_bits(), expected.to_bits(), "{name}: the loss");
-    assert_eq!(bits(&by_arrays), bits(&by_workspace), "{name}: the gradients");
+    assert_eq!(value.0.to_bits(), expected.0.to_bits(), "{name}: the loss");
+    assert_eq!((value.1, expected.1), (false, false), "{name}: the update's answer");
+    assert_eq!(seen_by_arrays.len(), N::PARAMETERS, "{name}: one update");
+    assert_eq!(bits(&seen_by_arrays), bits(&seen_by_workspace), "{name}: the gradients");
+    assert_eq!(bits(&by_arrays), bits(&by_workspace), "{name}: the next values");
+    assert_eq!((arrays_local, workspace_local), (local, false), "{name}: where the gradients were");
     assert_eq!(bits(arrays.output()), bits(workspace.output()), "{name}: the output kept");
     assert_eq!(bits(arrays.output_and_gradient().1), bits(&gradient), "{name}: its gradient kept");
     let mut untouched = vec![f64::NAN; N::PARAMETERS];
@@ -303,17 +322,44 @@ fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(na
         &mut untouched,
         |e| e,
         |_, _| Err(BatchError::TooSmall { layer: "loss", minimum: 2, batch: 1 }),
+        |_, _| panic!("{name}: an update after a failed loss"),
     );
     assert!(failed.is_err(), "{name}: a failed loss ends the step");
     assert!(untouched.iter().all(|g| g.is_nan()), "{name}: no backward pass after a failed loss");
 }
 
+/// An update that records the gradients it is given (into `seen`, empty at first) and
+/// whether in a local array, writes `p − g/2` as the next values, and answers `false`.
+fn recording_update<'a>(
+    seen: &'a mut Vec<f64>,
+    local: &'a mut bool,
+) -> impl FnOnce(&[f64], Gradients<'_, f64>) -> bool + 'a {
+    move |parameters, gradients| {
+        let values = match gradients {
+            Gradients::Stored(values) => {
+                seen.extend_from_slice(values);
+                values
+            }
+            Gradients::Local { gradients, values } => {
+                *local = true;
+                seen.extend_from_slice(gradients);
+                values
+            }
+        };
+        for ((value, p), g) in values.iter_mut().zip(parameters).zip(seen.iter()) {
+            *value = p - g / 2.0;
+        }
+        false
+    }
+}
+
 #[test]
 fn one_sample_train_passes_match_the_workspace_path() {
-    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor");
-    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2");
-    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>("InDenseC");
-    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide");
+    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor", true);
+    assert_train_pass_matches_the_workspace_path::<Depth1<f64>>("Depth1", true);
+    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2", false);
+    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>("InDenseC", false);
+    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide", false);
 }
 
 // Graphs: residual blocks (nested, with dropout inside), branches that read the input or

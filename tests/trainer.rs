@@ -318,6 +318,47 @@ fn a_trainer_keeps_its_gradients_only_when_asked() {
     }
 }
 
+nn::network! { struct Tiny { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
+
+/// Three steps of `optimizer` on `Tiny` (13 parameters, so its one-sample step hands the
+/// update its gradients as a local array: `Optimizer::step_from`), clipping by norm and
+/// keeping the gradients, against the same steps through a gradient buffer
+/// (`Optimizer::step`): bit for bit the same kept gradients and parameters.
+fn a_tiny_step_updates_as_through_the_buffer(optimizer: impl Optimizer<f64> + Clone, name: &str) {
+    let (input, target) = ([0.5, -1.5], [1.0]);
+    let clip = Clip::GlobalNorm(0.05);
+    let mut trainer = Trainer::new(Tiny::<f64>::seeded(4), MeanSquaredError, optimizer.clone())
+        .with_clipping(clip)
+        .keeping_gradients();
+    let (mut network, mut optimizer) = (Tiny::<f64>::seeded(4), optimizer);
+    optimizer.prepare(Tiny::<f64>::PARAMETERS);
+    let mut workspace = <Tiny<f64> as Network<f64>>::Workspace::default();
+    for step in 0..3 {
+        trainer.step(&input, &target).unwrap();
+        network.forward_train(&input, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+        let (output, output_gradient) = workspace.output_and_gradient();
+        MeanSquaredError.evaluate(output, &target, output_gradient, 1).unwrap();
+        let mut values = vec![f64::NAN; Tiny::<f64>::PARAMETERS];
+        network.backward(&mut workspace, &mut values);
+        clip.apply(&mut values);
+        assert_eq!(trainer.gradients(), Some(&values[..]), "{name}, step {step}: the gradients kept");
+        assert!(optimizer.step(network.parameters(), &mut values));
+        network.parameters_mut().copy_from_slice(&values);
+        assert_eq!(trainer.network().parameters(), network.parameters(), "{name}, step {step}");
+    }
+}
+
+#[test]
+fn a_tiny_networks_one_sample_step_updates_as_through_the_buffer() {
+    a_tiny_step_updates_as_through_the_buffer(Sgd::with_learning_rate(0.5), "SGD");
+    let momentum =
+        SgdConfig { learning_rate: 0.5, momentum: 0.9, weight_decay: 0.01, ..SgdConfig::default() };
+    a_tiny_step_updates_as_through_the_buffer(Sgd::new(momentum), "SGD with momentum");
+    a_tiny_step_updates_as_through_the_buffer(Adam::new(AdamConfig::default()), "Adam");
+    a_tiny_step_updates_as_through_the_buffer(RmsProp::new(RmsPropConfig::default()), "RMSprop");
+    a_tiny_step_updates_as_through_the_buffer(Rprop::new(RpropConfig::default()), "Rprop");
+}
+
 /// Kept, a failed step's gradients are there to look at, the one that overflowed with them.
 #[test]
 fn a_failed_steps_gradients_are_kept_when_asked() {

@@ -152,7 +152,7 @@ pub fn one_sample_ref<T, const N: usize>(values: &[T]) -> &[T; N] {
 }
 
 #[cfg(feature = "std")]
-pub use with_std::{Network, Workspace, train_in_turn};
+pub use with_std::{Gradients, LOCAL_GRADIENTS_UP_TO, Network, Workspace, train_in_turn};
 
 /// How a network holds its parameter and state buffers: on the heap with `std` (a large
 /// network does not fit on a stack), inline without (no allocator; a `no_std` program keeps
@@ -354,15 +354,18 @@ mod with_std {
         /// A training step's passes on `inputs`, as the trainer runs them:
         /// [`Network::forward_train_borrowing`] (its error mapped by `batch_error`), `loss` on
         /// the output, which writes `∂L/∂output` into its second argument and returns the
-        /// loss or an error that ends the step there, then
-        /// [`Network::backward_borrowing`]. Returns the loss.
+        /// loss or an error that ends the step there, [`Network::backward_borrowing`], then
+        /// `update` on the parameters and the gradients, which it replaces with the next
+        /// parameters, returning whether they are finite. Returns the loss and `update`'s
+        /// answer; `gradients` then holds what `update` left.
         ///
         /// A small network's one-sample form ([`train_in_turn`] otherwise) hands the output
         /// to `loss`, and its gradient and the layers' outputs to the backward pass, as local
         /// arrays, which stay in registers; the workspace still receives them all. Through
         /// the workspace each was stored and loaded back on the step's chain of dependent
         /// operations (W1's one-sample step on an AMD EPYC, Zen 3: 66.8 → 63.9 ns, 70.3 →
-        /// 63.0 built for the CPU).
+        /// 63.0 built for the CPU). A tiny one's ([`LOCAL_GRADIENTS_UP_TO`] parameters) hands
+        /// `update` its gradients as a local array too ([`Gradients::Local`]).
         ///
         /// # Errors
         ///
@@ -382,8 +385,9 @@ mod with_std {
             gradients: &mut [T],
             batch_error: impl FnOnce(BatchError) -> E,
             loss: impl FnOnce(&[T], &mut [T]) -> Result<T, E>,
-        ) -> Result<T, E> {
-            train_in_turn(self, inputs, workspace, rng, gradients, batch_error, loss)
+            update: impl FnOnce(&[T], Gradients<'_, T>) -> bool,
+        ) -> Result<(T, bool), E> {
+            train_in_turn(self, inputs, workspace, rng, gradients, batch_error, loss, update)
         }
 
         /// Saves the parameters as safetensors, atomically (see [`crate::io`]).
@@ -423,15 +427,35 @@ mod with_std {
         }
     }
 
+    /// Where a training step's update finds the gradients ([`Network::train_borrowing`]).
+    #[doc(hidden)]
+    #[derive(Debug)]
+    pub enum Gradients<'a, T> {
+        /// In the buffer, which the backward pass has just written, and which the update
+        /// overwrites with the next parameters: [`crate::optim::Optimizer::step`].
+        Stored(&'a mut [T]),
+        /// In a local array of the step, the next parameters to go into `values`:
+        /// [`crate::optim::Optimizer::step_from`].
+        Local { gradients: &'a mut [T], values: &'a mut [T] },
+    }
+
+    /// Parameters up to which a network's one-sample training step hands its update the
+    /// gradients as a local array ([`Gradients::Local`]): those whose update reads stored
+    /// gradients one by one ([`crate::optim`]'s `FEW_VALUES`). Their round trip through the
+    /// buffer was a store and a load on the step's chain of dependent operations.
+    #[doc(hidden)]
+    pub const LOCAL_GRADIENTS_UP_TO: usize = crate::optim::FEW_VALUES;
+
     /// [`Network::train_borrowing`] through the workspace: the forward pass, `loss` on the
-    /// output the workspace holds, writing its gradient there, then the backward pass.
+    /// output the workspace holds, writing its gradient there, the backward pass, then
+    /// `update` on the gradients it stored.
     ///
     /// # Errors
     ///
     /// As [`Network::train_borrowing`].
     #[doc(hidden)]
     #[inline(always)]
-    #[allow(clippy::inline_always)]
+    #[allow(clippy::inline_always, clippy::too_many_arguments)]
     pub fn train_in_turn<T: Real, N: Network<T>, R: Rng + ?Sized, E>(
         network: &mut N,
         inputs: &[N::Input],
@@ -440,12 +464,13 @@ mod with_std {
         gradients: &mut [T],
         batch_error: impl FnOnce(BatchError) -> E,
         loss: impl FnOnce(&[T], &mut [T]) -> Result<T, E>,
-    ) -> Result<T, E> {
+        update: impl FnOnce(&[T], Gradients<'_, T>) -> bool,
+    ) -> Result<(T, bool), E> {
         network.forward_train_borrowing(inputs, workspace, rng).map_err(batch_error)?;
         let (output, output_gradient) = workspace.output_and_gradient();
         let value = loss(output, output_gradient)?;
         network.backward_borrowing(inputs, workspace, gradients);
-        Ok(value)
+        Ok((value, update(network.parameters(), Gradients::Stored(gradients))))
     }
 }
 

@@ -92,17 +92,25 @@ fn train_method(network: &Network) -> TokenStream {
             gradients: &mut [T],
             batch_error: impl FnOnce(#private::BatchError) -> E,
             loss: impl FnOnce(&[T], &mut [T]) -> ::core::result::Result<T, E>,
-        ) -> ::core::result::Result<T, E> {
+            update: impl FnOnce(&[T], #private::Gradients<'_, T>) -> bool,
+        ) -> ::core::result::Result<(T, bool), E> {
             if inputs.len() != #inputs {
-                return #private::train_in_turn(self, inputs, workspace, rng, gradients, batch_error, loss);
+                return #private::train_in_turn(self, inputs, workspace, rng, gradients, batch_error, loss, update);
             }
             let (#(#values,)*) = self.forward_train_one(inputs, workspace, rng, false).map_err(batch_error)?;
             let mut output_gradient = [#private::zero::<T>(); #outputs];
             let value = loss(&#output, &mut output_gradient)?;
             workspace.#last[..#outputs].copy_from_slice(&output_gradient);
             let gradients = #private::gradient_buffer::<T, #parameters>(gradients);
-            self.backward_one(inputs, workspace, gradients, output_gradient, (#(&#values,)*));
-            ::core::result::Result::Ok(value)
+            if #parameters > #private::LOCAL_GRADIENTS_UP_TO {
+                self.backward_one(inputs, workspace, gradients, output_gradient, (#(&#values,)*));
+                let parameters = #private::Network::parameters(self);
+                return ::core::result::Result::Ok((value, update(parameters, #private::Gradients::Stored(gradients))));
+            }
+            let mut local = [#private::zero::<T>(); #parameters];
+            self.backward_one(inputs, workspace, &mut local, output_gradient, (#(&#values,)*));
+            let local = #private::Gradients::Local { gradients: &mut local, values: gradients };
+            ::core::result::Result::Ok((value, update(#private::Network::parameters(self), local)))
         }
     }
 }

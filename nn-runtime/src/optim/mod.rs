@@ -51,6 +51,23 @@ pub trait Optimizer<T: Real> {
     #[must_use = "an update that is not finite must not replace the parameters"]
     fn step(&mut self, parameters: &[T], values: &mut [T]) -> bool;
 
+    /// [`Optimizer::step`] with the gradients in a slice of their own, a local array of the
+    /// training step that the compiler keeps in registers where the update inlines, and the
+    /// next parameters written into `values` (whatever it held): a tiny network's one-sample
+    /// step passes its gradients so ([`crate::network::Network::train_borrowing`]), not
+    /// through a buffer the backward pass has just stored. The same update; by default
+    /// `gradients` copied into `values` and then `step`.
+    ///
+    /// # Panics
+    ///
+    /// When the three slices differ in length.
+    #[must_use = "an update that is not finite must not replace the parameters"]
+    #[inline(always)]
+    fn step_from(&mut self, parameters: &[T], gradients: &[T], values: &mut [T]) -> bool {
+        values.copy_from_slice(gradients);
+        self.step(parameters, values)
+    }
+
     /// The current learning rate.
     fn learning_rate(&self) -> f64;
 
@@ -100,7 +117,7 @@ pub(crate) struct Buffers<'a, T, const S: usize> {
 /// cost more than the wait it saved (the step 60.6 → 61.6 ns), but on the AMD EPYC (Zen 3)
 /// of the seventeenth, where the step passes the loss's gradient in registers, it saves
 /// more (63.9–64.0 → 62.7 ns; at four samples 102.3–103.0 → 101.6–101.9).
-const FEW_VALUES: usize = 32;
+pub(crate) const FEW_VALUES: usize = 32;
 
 /// How an update's loop reads the gradients, which the backward pass has just written.
 ///
@@ -285,6 +302,29 @@ mod tests {
                     "{name} at step {step}: {short:?} against {:?}",
                     &long[..few]
                 );
+            }
+        }
+    }
+
+    /// Plain SGD's `step_from` (the gradients in their own slice) updates bit for bit as its
+    /// `step` at every length up to past [`FEW_VALUES`], and answers alike when an update
+    /// overflows.
+    #[test]
+    fn sgd_steps_from_a_slice_of_gradients_as_in_place() {
+        for len in 0..=FEW_VALUES + 5 {
+            let parameters: Vec<f32> = (0..len).map(|i| ((i as f32) * 0.37).sin()).collect();
+            let mut gradients: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
+            for overflow in [false, true] {
+                if overflow && len > 0 {
+                    gradients[len - 1] = f32::MAX;
+                }
+                let (mut in_place, mut from) = (Sgd::with_learning_rate(10.0), Sgd::with_learning_rate(10.0));
+                let mut expected = gradients.clone();
+                let finite = in_place.step(&parameters, &mut expected);
+                let mut values = vec![f32::NAN; len];
+                assert_eq!(from.step_from(&parameters, &gradients, &mut values), finite, "{len}, {overflow}");
+                let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&values), bits(&expected), "{len} values");
             }
         }
     }

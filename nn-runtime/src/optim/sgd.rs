@@ -57,6 +57,11 @@ pub struct Sgd<T> {
 }
 
 impl<T: Real> Sgd<T> {
+    /// Whether the update is plain descent: no momentum, no decay.
+    fn is_plain(&self) -> bool {
+        self.config.momentum == 0.0 && self.config.weight_decay == 0.0
+    }
+
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: SgdConfig) -> Self {
@@ -91,7 +96,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     fn step(&mut self, parameters: &[T], values: &mut [T]) -> bool {
         super::check_lengths(parameters, values);
         self.steps += 1;
-        if self.config.momentum == 0.0 && self.config.weight_decay == 0.0 {
+        if self.is_plain() {
             // Without decay its term drops out: a multiply and an add less between one
             // step's gradients and the next step's parameters (W1's step 55.8 → 54.7 ns).
             let lr = T::from_float(self.config.learning_rate);
@@ -103,6 +108,22 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             );
         }
         self.step_with_momentum_or_decay(parameters, values)
+    }
+
+    /// Plain descent reads the gradients where they are, so that a local array's stay in
+    /// registers between the backward pass and the update: W1's one-sample step 49.3 → 45.9
+    /// ns in the default build, 50.4 → 46.8 built for the CPU (Zen 4; a store and a load fewer
+    /// on the step's chain). Momentum and decay, and more than a few values, step as `step`.
+    #[inline(always)]
+    fn step_from(&mut self, parameters: &[T], gradients: &[T], values: &mut [T]) -> bool {
+        if !self.is_plain() || parameters.len() > super::FEW_VALUES {
+            values.copy_from_slice(gradients);
+            return self.step(parameters, values);
+        }
+        super::check_lengths(parameters, gradients);
+        super::check_lengths(parameters, values);
+        self.steps += 1;
+        descend_from(parameters, gradients, values, T::from_float(self.config.learning_rate))
     }
 
     fn learning_rate(&self) -> f64 {
@@ -163,6 +184,31 @@ fn descend<T: Real>(part: Buffers<'_, T, 0>, step: impl Fn(T, T) -> T) -> bool {
     let mut not_finite = 0;
     for (value, &p) in values.iter_mut().zip(parameters) {
         *value = step(p, reading.gradient(value));
+        not_finite |= super::not_finite(*value);
+    }
+    not_finite == 0
+}
+
+/// `v ← p − lr·g` over the few `values`, from their own slice of `gradients`; whether every
+/// new value is finite. Each four are computed into an array before any is stored: value by
+/// value, a store came before each next load of `parameters`, which the compiler could not
+/// tell apart from `values`, and the four stayed scalar stores that the next step's vector
+/// loads waited on (W1's step 51.4 ns against 45.9).
+#[inline(always)]
+fn descend_from<T: Real>(parameters: &[T], gradients: &[T], values: &mut [T], lr: T) -> bool {
+    let mut not_finite = 0;
+    let (values4, values_rest) = values.as_chunks_mut::<4>();
+    let (parameters4, parameters_rest) = parameters.as_chunks::<4>();
+    let (gradients4, gradients_rest) = gradients.as_chunks::<4>();
+    for ((value, p), g) in values4.iter_mut().zip(parameters4).zip(gradients4) {
+        let next: [T; 4] = core::array::from_fn(|i| p[i] - lr * g[i]);
+        for v in next {
+            not_finite |= super::not_finite(v);
+        }
+        *value = next;
+    }
+    for ((value, &p), &g) in values_rest.iter_mut().zip(parameters_rest).zip(gradients_rest) {
+        *value = p - lr * g;
         not_finite |= super::not_finite(*value);
     }
     not_finite == 0

@@ -26,7 +26,7 @@ use crate::buffer::{Lines, filled};
 use crate::clip::Clip;
 use crate::data::{DataError, Dataset};
 use crate::loss::{Loss, LossError};
-use crate::network::{BatchError, Network, Workspace};
+use crate::network::{BatchError, Gradients, Network, Workspace};
 use crate::optim::Optimizer;
 use crate::schedule::Schedule;
 
@@ -401,8 +401,9 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// [`Trainer::step`] on real-valued targets.
     fn step_values(&mut self, inputs: &[N::Input], targets: &[T]) -> Result<T, TrainError> {
         let (epoch, step) = (self.epochs + 1, self.steps);
-        let loss = &self.loss;
-        let value = self.network.train_borrowing(
+        let (loss, clip, kept, optimizer) =
+            (&self.loss, self.clip, &mut self.kept_gradients, &mut self.optimizer);
+        let (value, finite) = self.network.train_borrowing(
             inputs,
             &mut self.workspace,
             &mut self.rng,
@@ -417,12 +418,9 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
                 }
                 Ok(value)
             },
+            update(clip, kept, optimizer),
         )?;
-        self.clip_gradients();
-        if let Some(kept) = &mut self.kept_gradients {
-            kept.copy_from_slice(&self.gradients);
-        }
-        if !self.optimizer.step(self.network.parameters(), &mut self.gradients) {
+        if !finite {
             return Err(self.drop_step(inputs, targets, (epoch, step)));
         }
         self.network.swap_parameters(&mut self.gradients);
@@ -434,15 +432,7 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
     /// step's, computed again.
     fn backward_and_clip(&mut self, inputs: &[N::Input]) {
         self.network.backward_borrowing(inputs, &mut self.workspace, &mut self.gradients);
-        self.clip_gradients();
-    }
-
-    /// Clips the gradients when the trainer clips.
-    #[inline(always)]
-    fn clip_gradients(&mut self) {
-        if let Some(clip) = self.clip {
-            clip.apply(&mut self.gradients);
-        }
+        clipped(self.clip, &mut self.gradients);
     }
 
     /// The error of a step whose gradients or update were not finite: the parameters stay
@@ -697,5 +687,45 @@ impl<T: Real, N: Network<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, N, L, O> {
             outputs.extend_from_slice(output);
         }
         Ok(outputs)
+    }
+}
+
+/// A training step's update, as [`Network::train_borrowing`] takes it: the gradients clipped
+/// when the trainer clips (`clip`) and copied when it keeps them (`kept`), then `optimizer`'s
+/// step on them where they are: in the gradient buffer ([`Optimizer::step`]) or in a local
+/// array of the step ([`Optimizer::step_from`]).
+#[inline(always)]
+fn update<'a, T: Real, O: Optimizer<T>>(
+    clip: Option<Clip>,
+    kept: &'a mut Option<Lines<T>>,
+    optimizer: &'a mut O,
+) -> impl FnOnce(&[T], Gradients<'_, T>) -> bool + 'a {
+    #[inline(always)]
+    move |parameters, gradients| match gradients {
+        Gradients::Stored(values) => {
+            kept_after_clipping(clip, kept, values);
+            optimizer.step(parameters, values)
+        }
+        Gradients::Local { gradients, values } => {
+            kept_after_clipping(clip, kept, gradients);
+            optimizer.step_from(parameters, gradients, values)
+        }
+    }
+}
+
+/// Clips `gradients` when the trainer clips, then copies them into `kept` when it keeps them.
+#[inline(always)]
+fn kept_after_clipping<T: Real>(clip: Option<Clip>, kept: &mut Option<Lines<T>>, gradients: &mut [T]) {
+    clipped(clip, gradients);
+    if let Some(kept) = kept {
+        kept.copy_from_slice(gradients);
+    }
+}
+
+/// Clips `gradients` when the trainer clips (`clip`).
+#[inline(always)]
+fn clipped<T: Real>(clip: Option<Clip>, gradients: &mut [T]) {
+    if let Some(clip) = clip {
+        clip.apply(gradients);
     }
 }
