@@ -88,37 +88,20 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         }
     }
 
-    /// Plain descent (no momentum, no decay) is inlined into the caller's step, and the rest
-    /// kept out of line: as one function of every case, the update was a call with a 344-byte
-    /// stack frame and the conversions of all five hyperparameters (W1's training step at
-    /// four samples 84.9–85.3 → 83.1–83.7 ns; at one sample level).
     #[inline]
     fn step(&mut self, parameters: &[T], values: &mut [T]) -> bool {
-        super::check_lengths(parameters, values);
-        self.steps += 1;
-        if self.is_plain() {
-            // Without decay its term drops out: a multiply and an add less between one
-            // step's gradients and the next step's parameters (W1's step 55.8 → 54.7 ns).
-            let lr = T::from_float(self.config.learning_rate);
-            let buffers = Buffers::new(parameters, values, []);
-            return in_parts(
-                buffers,
-                #[inline(always)]
-                |part| descend(part, |p, g| p - lr * g),
-            );
-        }
-        self.step_with_momentum_or_decay(parameters, values)
+        self.step_in_place(parameters, values)
     }
 
     /// Plain descent reads the gradients where they are, so that a local array's stay in
     /// registers between the backward pass and the update: W1's one-sample step 49.3 → 45.9
     /// ns in the default build, 50.4 → 46.8 built for the CPU (Zen 4; a store and a load fewer
-    /// on the step's chain). Momentum and decay, and more than a few values, step as `step`.
+    /// on the step's chain). Momentum and decay, and more than a few values, step in place.
     #[inline(always)]
     fn step_from(&mut self, parameters: &[T], gradients: &[T], values: &mut [T]) -> bool {
         if !self.is_plain() || parameters.len() > super::FEW_VALUES {
             values.copy_from_slice(gradients);
-            return self.step(parameters, values);
+            return self.step_in_place(parameters, values);
         }
         super::check_lengths(parameters, gradients);
         super::check_lengths(parameters, values);
@@ -136,6 +119,30 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 }
 
 impl<T: Real> Sgd<T> {
+    /// [`Optimizer::step`]. Plain descent (no momentum, no decay) is inlined into the
+    /// caller's step, and the rest kept out of line: as one function of every case, the
+    /// update was a call with a 344-byte stack frame and the conversions of all five
+    /// hyperparameters (W1's training step at four samples 84.9–85.3 → 83.1–83.7 ns; at one
+    /// sample level). Always inlined, so that `step` and `step_from` each take a copy: called
+    /// from both, it was a call in the trainer's step at four samples.
+    #[inline(always)]
+    fn step_in_place(&mut self, parameters: &[T], values: &mut [T]) -> bool {
+        super::check_lengths(parameters, values);
+        self.steps += 1;
+        if self.is_plain() {
+            // Without decay its term drops out: a multiply and an add less between one
+            // step's gradients and the next step's parameters (W1's step 55.8 → 54.7 ns).
+            let lr = T::from_float(self.config.learning_rate);
+            let buffers = Buffers::new(parameters, values, []);
+            return in_parts(
+                buffers,
+                #[inline(always)]
+                |part| descend(part, |p, g| p - lr * g),
+            );
+        }
+        self.step_with_momentum_or_decay(parameters, values)
+    }
+
     /// [`Optimizer::step`] with momentum or weight decay (the step count already taken).
     #[inline(never)]
     fn step_with_momentum_or_decay(&mut self, parameters: &[T], values: &mut [T]) -> bool {
