@@ -57,11 +57,6 @@ pub struct Sgd<T> {
 }
 
 impl<T: Real> Sgd<T> {
-    /// Whether the update is plain descent: no momentum, no decay.
-    fn is_plain(&self) -> bool {
-        self.config.momentum == 0.0 && self.config.weight_decay == 0.0
-    }
-
     /// An optimizer with the given hyperparameters.
     #[must_use]
     pub fn new(config: SgdConfig) -> Self {
@@ -119,6 +114,11 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 }
 
 impl<T: Real> Sgd<T> {
+    /// Whether the update is plain descent: no momentum, no decay.
+    fn is_plain(&self) -> bool {
+        self.config.momentum == 0.0 && self.config.weight_decay == 0.0
+    }
+
     /// [`Optimizer::step`]. Plain descent (no momentum, no decay) is inlined into the
     /// caller's step, and the rest kept out of line: as one function of every case, the
     /// update was a call with a 344-byte stack frame and the conversions of all five
