@@ -131,12 +131,13 @@ fn check_shape<T>(
 fn mean_of_terms<T: Real>(
     prediction: &[T],
     target: &[T],
-    mut gradient: Option<&mut [T]>,
+    gradient: Option<&mut [T]>,
     outputs: usize,
     term: impl Fn(usize, T, T) -> Result<(T, T), LossError>,
 ) -> Result<T, LossError> {
     check_shape(prediction, target, outputs, outputs)?;
     let scale = T::one() / T::from_float(prediction.len() as f64);
+    let mut gradient = gradient.map(|gradient| &mut gradient[..prediction.len()]);
     let mut sum = T::zero();
     for (index, (&p, &y)) in prediction.iter().zip(target).enumerate() {
         let (value, slope) = term(index, p, y)?;
