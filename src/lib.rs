@@ -250,8 +250,8 @@ pub mod __private {
     // Every layer kind's runtime module (`dense`, `add`, …), so a new kind needs no line here.
     pub use nn_runtime::layer::*;
     pub use nn_runtime::network::{
-        BatchError, BatchShapeError, ParameterCountError, Revision, Storage, batch_size, one_sample,
-        one_sample_ref, stored_copy,
+        BatchError, BatchShapeError, ParameterCountError, Revision, Storage, batch_size, few_samples,
+        one_sample, one_sample_ref, samples_of, stored_copy,
     };
     #[cfg(feature = "std")]
     pub use nn_runtime::network::{Gradients, LOCAL_GRADIENTS_UP_TO, train_in_turn};

@@ -123,7 +123,8 @@ fn small_network_steps_do_not_allocate() {
 }
 
 /// One sample through a chain of dense layers takes the stack path (each value an array),
-/// and a batch after it the batch path, on the same buffers.
+/// four samples the stack path too (each value's samples in lanes), and three the batch
+/// path, all on the same buffers.
 #[test]
 fn one_sample_steps_do_not_allocate() {
     let _threads = hold_thread_count();
@@ -137,11 +138,13 @@ fn one_sample_steps_do_not_allocate() {
         for _ in 0..1000 {
             trainer.step(&inputs[..2], &targets[..1]).unwrap();
             trainer.step(&inputs, &targets).unwrap();
+            trainer.step(&inputs[..6], &targets[..3]).unwrap();
             tiny.step(&inputs[..2], &targets[..1]).unwrap();
             tiny.step(&inputs, &targets).unwrap();
+            tiny.step(&inputs[..6], &targets[..3]).unwrap();
         }
     });
-    assert_eq!(count, 0, "allocations in 4000 warm training steps");
+    assert_eq!(count, 0, "allocations in 6000 warm training steps");
 }
 
 #[test]

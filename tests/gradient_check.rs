@@ -262,18 +262,50 @@ fn one_sample_steps_match_the_batch_path() {
     assert_one_sample_matches_the_batch::<Wide<f64>>("Wide");
 }
 
-/// The trainer's passes, [`Network::train_borrowing`]: a small network's one-sample form,
-/// which hands the output and its gradient between the passes as arrays, gives what the
-/// passes through the workspace give (`train_in_turn`), bit for bit: the output the loss
-/// sees, the loss, every gradient the update sees, the next parameters it leaves in the
-/// buffer, its answer, and the output and its gradient left in the workspace. A tiny
-/// network (`local`) hands the update its gradients as a local array, the others in the
-/// buffer. A loss that fails ends the step before the backward pass and the update.
-fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(name: &str, local: bool) {
+/// A loss as the pass tests hand it to a training pass.
+type PassLoss<'a> = &'a dyn Fn(&[f64], &mut [f64]) -> Result<f64, BatchError>;
+
+/// An update as the pass tests hand it to a training pass.
+type PassUpdate<'a> = Box<dyn FnOnce(&[f64], Gradients<'_, f64>) -> bool + 'a>;
+
+/// [`Network::train_borrowing`] with the tests' random generator and errors.
+fn train_borrowing<N: Network<f64, Input = f64>>(
+    net: &mut N,
+    inputs: &[f64],
+    workspace: &mut N::Workspace,
+    values: &mut [f64],
+    loss: PassLoss<'_>,
+    update: PassUpdate<'_>,
+) -> Result<(f64, bool), BatchError> {
+    net.train_borrowing(inputs, workspace, &mut nn::init::seeded_rng(1), values, |e| e, loss, update)
+}
+
+/// The trainer's passes, [`Network::train_borrowing`] (or another `pass` of the same
+/// form): a small network's forms on the stack, for one sample or a few, which hand the
+/// values, the output and its gradient between the passes as arrays, give what the passes
+/// through the workspace give (`train_in_turn`), bit for bit: the output the loss sees, the
+/// loss, every gradient the update sees, the next parameters it leaves in the buffer, its
+/// answer, and the output and its gradient left in the workspace. A tiny network (`local`)
+/// hands the update its gradients as a local array, the others in the buffer. A loss that
+/// fails ends the step before the backward pass and the update.
+fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(
+    name: &str,
+    samples: usize,
+    local: bool,
+    pass: impl Fn(
+        &mut N,
+        &[f64],
+        &mut N::Workspace,
+        &mut [f64],
+        PassLoss<'_>,
+        PassUpdate<'_>,
+    ) -> Result<(f64, bool), BatchError>,
+) {
+    let name = format!("{name} at {samples} samples");
     let mut rng = nn::init::seeded_rng(11);
     let mut net = N::initialise(&mut rng);
-    let input: Vec<f64> = (0..N::INPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let gradient: Vec<f64> = (0..N::OUTPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let input: Vec<f64> = (0..samples * N::INPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let gradient: Vec<f64> = (0..samples * N::OUTPUTS).map(|_| rng.random_range(-1.0..1.0)).collect();
     let loss = |output: &[f64], output_gradient: &mut [f64]| {
         output_gradient.copy_from_slice(&gradient);
         Ok::<_, BatchError>(output.iter().enumerate().map(|(i, o)| (i + 1) as f64 * o).sum())
@@ -282,23 +314,13 @@ fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(na
     let (mut by_arrays, mut by_workspace) = (vec![f64::NAN; N::PARAMETERS], vec![f64::NAN; N::PARAMETERS]);
     let (mut seen_by_arrays, mut seen_by_workspace, mut arrays_local, mut workspace_local) =
         (Vec::new(), Vec::new(), false, false);
-    let rng = || nn::init::seeded_rng(1);
-    let value = net
-        .train_borrowing(
-            &input,
-            &mut arrays,
-            &mut rng(),
-            &mut by_arrays,
-            |e| e,
-            loss,
-            recording_update(&mut seen_by_arrays, &mut arrays_local),
-        )
-        .unwrap();
+    let update = Box::new(recording_update(&mut seen_by_arrays, &mut arrays_local));
+    let value = pass(&mut net, &input, &mut arrays, &mut by_arrays, &loss, update).unwrap();
     let expected = nn::__private::train_in_turn(
         &mut net,
         &input,
         &mut workspace,
-        &mut rng(),
+        &mut nn::init::seeded_rng(1),
         &mut by_workspace,
         |e| e,
         loss,
@@ -315,14 +337,13 @@ fn assert_train_pass_matches_the_workspace_path<N: Network<f64, Input = f64>>(na
     assert_eq!(bits(arrays.output()), bits(workspace.output()), "{name}: the output kept");
     assert_eq!(bits(arrays.output_and_gradient().1), bits(&gradient), "{name}: its gradient kept");
     let mut untouched = vec![f64::NAN; N::PARAMETERS];
-    let failed = net.train_borrowing(
+    let failed = pass(
+        &mut net,
         &input,
         &mut arrays,
-        &mut rng(),
         &mut untouched,
-        |e| e,
-        |_, _| Err(BatchError::TooSmall { layer: "loss", minimum: 2, batch: 1 }),
-        |_, _| panic!("{name}: an update after a failed loss"),
+        &|_, _| Err(BatchError::TooSmall { layer: "loss", minimum: 2, batch: 1 }),
+        Box::new(|_, _| panic!("an update after a failed loss")),
     );
     assert!(failed.is_err(), "{name}: a failed loss ends the step");
     assert!(untouched.iter().all(|g| g.is_nan()), "{name}: no backward pass after a failed loss");
@@ -355,11 +376,40 @@ fn recording_update<'a>(
 
 #[test]
 fn one_sample_train_passes_match_the_workspace_path() {
-    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor", true);
-    assert_train_pass_matches_the_workspace_path::<Depth1<f64>>("Depth1", true);
-    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2", false);
-    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>("InDenseC", false);
-    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide", false);
+    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor", 1, true, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<Depth1<f64>>("Depth1", 1, true, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2", 1, false, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>("InDenseC", 1, false, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide", 1, false, train_borrowing);
+}
+
+/// A batch of four, which a small network's trainer takes on the stack (`train_few`), and
+/// every other size `train_few` may take, called directly: the same as through the
+/// workspace. `Depth2` ends in an identity layer, whose backward pass reads its output as
+/// `z`; `InDenseC`'s activations read `z` itself.
+#[test]
+fn few_sample_train_passes_match_the_workspace_path() {
+    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor", 4, true, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<Depth1<f64>>("Depth1", 4, true, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2", 4, false, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>("InDenseC", 4, false, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide", 4, false, train_borrowing);
+    macro_rules! few {
+        ($network:ident, $local:expr, $($samples:literal),*) => {$(
+            assert_train_pass_matches_the_workspace_path::<$network<f64>>(
+                stringify!($network),
+                $samples,
+                $local,
+                |net, inputs, workspace, values, loss, update| {
+                    let rng = &mut nn::init::seeded_rng(1);
+                    net.train_few::<$samples, _, _>(inputs, workspace, rng, values, |e| e, loss, update)
+                },
+            );
+        )*};
+    }
+    few!(Xor, true, 2, 3, 4, 5, 8, 16);
+    few!(Depth2, false, 2, 3, 7);
+    few!(InDenseC, false, 2, 3, 6);
 }
 
 // Graphs: residual blocks (nested, with dropout inside), branches that read the input or

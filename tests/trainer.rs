@@ -320,12 +320,19 @@ fn a_trainer_keeps_its_gradients_only_when_asked() {
 
 nn::network! { struct Tiny { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
 
-/// Three steps of `optimizer` on `Tiny` (13 parameters, so its one-sample step hands the
-/// update its gradients as a local array: `Optimizer::step_from`), clipping by norm and
-/// keeping the gradients, against the same steps through a gradient buffer
-/// (`Optimizer::step`): bit for bit the same kept gradients and parameters.
-fn a_tiny_step_updates_as_through_the_buffer(optimizer: impl Optimizer<f64> + Clone, name: &str) {
-    let (input, target) = ([0.5, -1.5], [1.0]);
+/// Three steps of `optimizer` on `Tiny` (13 parameters, so its steps on one sample and on
+/// four hand the update their gradients as a local array: `Optimizer::step_from`),
+/// clipping by norm and keeping the gradients, against the same steps through a gradient
+/// buffer (`Optimizer::step`): bit for bit the same kept gradients and parameters.
+fn a_tiny_step_updates_as_through_the_buffer(optimizer: &(impl Optimizer<f64> + Clone), name: &str) {
+    let (inputs, targets) = ([0.5, -1.5, 1.0, 0.25, -0.75, 2.0, 0.0, -1.0], [1.0, 0.0, 0.5, 1.0]);
+    for samples in [1, 4] {
+        let (input, target) = (&inputs[..2 * samples], &targets[..samples]);
+        tiny_steps(optimizer.clone(), (input, target), &format!("{name} at {samples} samples"));
+    }
+}
+
+fn tiny_steps(optimizer: impl Optimizer<f64> + Clone, (input, target): (&[f64], &[f64]), name: &str) {
     let clip = Clip::GlobalNorm(0.05);
     let mut trainer = Trainer::new(Tiny::<f64>::seeded(4), MeanSquaredError, optimizer.clone())
         .with_clipping(clip)
@@ -334,10 +341,10 @@ fn a_tiny_step_updates_as_through_the_buffer(optimizer: impl Optimizer<f64> + Cl
     optimizer.prepare(Tiny::<f64>::PARAMETERS);
     let mut workspace = <Tiny<f64> as Network<f64>>::Workspace::default();
     for step in 0..3 {
-        trainer.step(&input, &target).unwrap();
-        network.forward_train(&input, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
+        trainer.step(input, target).unwrap();
+        network.forward_train(input, &mut workspace, &mut nn::init::seeded_rng(0)).unwrap();
         let (output, output_gradient) = workspace.output_and_gradient();
-        MeanSquaredError.evaluate(output, &target, output_gradient, 1).unwrap();
+        MeanSquaredError.evaluate(output, target, output_gradient, 1).unwrap();
         let mut values = vec![f64::NAN; Tiny::<f64>::PARAMETERS];
         network.backward(&mut workspace, &mut values);
         clip.apply(&mut values);
@@ -349,14 +356,14 @@ fn a_tiny_step_updates_as_through_the_buffer(optimizer: impl Optimizer<f64> + Cl
 }
 
 #[test]
-fn a_tiny_networks_one_sample_step_updates_as_through_the_buffer() {
-    a_tiny_step_updates_as_through_the_buffer(Sgd::with_learning_rate(0.5), "SGD");
+fn a_tiny_networks_stack_steps_update_as_through_the_buffer() {
+    a_tiny_step_updates_as_through_the_buffer(&Sgd::with_learning_rate(0.5), "SGD");
     let momentum =
         SgdConfig { learning_rate: 0.5, momentum: 0.9, weight_decay: 0.01, ..SgdConfig::default() };
-    a_tiny_step_updates_as_through_the_buffer(Sgd::new(momentum), "SGD with momentum");
-    a_tiny_step_updates_as_through_the_buffer(Adam::new(AdamConfig::default()), "Adam");
-    a_tiny_step_updates_as_through_the_buffer(RmsProp::new(RmsPropConfig::default()), "RMSprop");
-    a_tiny_step_updates_as_through_the_buffer(Rprop::new(RpropConfig::default()), "Rprop");
+    a_tiny_step_updates_as_through_the_buffer(&Sgd::new(momentum), "SGD with momentum");
+    a_tiny_step_updates_as_through_the_buffer(&Adam::new(AdamConfig::default()), "Adam");
+    a_tiny_step_updates_as_through_the_buffer(&RmsProp::new(RmsPropConfig::default()), "RMSprop");
+    a_tiny_step_updates_as_through_the_buffer(&Rprop::new(RpropConfig::default()), "Rprop");
 }
 
 /// Kept, a failed step's gradients are there to look at, the one that overflowed with them.

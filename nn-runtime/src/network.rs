@@ -139,6 +139,28 @@ pub fn one_sample<T: Copy, const N: usize>(values: &[T]) -> [T; N] {
     values.as_chunks::<N>().0[0]
 }
 
+/// The first `B` samples of `N` values a buffer holds, feature by feature (`[i][n]`, value
+/// `i` of sample `n`): the first value of the few-sample training pass, which keeps every
+/// value on the stack with its samples in lanes.
+///
+/// # Panics
+///
+/// When `values` holds fewer than `B·N`.
+#[inline(always)]
+#[must_use]
+pub fn few_samples<T: Copy, const N: usize, const B: usize>(values: &[T]) -> [[T; B]; N] {
+    let samples = &values.as_chunks::<N>().0[..B];
+    core::array::from_fn(|i| core::array::from_fn(|n| samples[n][i]))
+}
+
+/// Values held feature by feature ([`few_samples`]) sample by sample again, as a batch's
+/// buffers hold them.
+#[inline(always)]
+#[must_use]
+pub fn samples_of<T: Copy, const N: usize, const B: usize>(values: &[[T; B]; N]) -> [[T; N]; B] {
+    core::array::from_fn(|n| core::array::from_fn(|i| values[i][n]))
+}
+
 /// The first `N` values as an array, borrowed: one sample's values where a batch's buffer
 /// holds them.
 ///

@@ -14,6 +14,12 @@
 //! output and gives its gradient as arrays (`Network::train_borrowing`): read back from
 //! the workspace, each was a store and a load on the step's chain of dependent operations.
 //!
+//! A few samples take the same path (`forward_train_few`, `backward_few`, with the samples
+//! a const parameter `__B`), each value held feature by feature, `[[T; __B]; N]`: one
+//! layer's sums run across the samples' lanes and leave its outputs in the lanes where the
+//! next layer reads them, with no loop over the batch (W1's training step at four samples
+//! 77.4 → 69.1 ns).
+//!
 //! A network takes this path when it is a chain and every layer has a one-sample pass
 //! ([`crate::layers::Layer::forward_train_one`], [`crate::layers::Layer::backward_one`]);
 //! otherwise its one-sample steps run the batch code.
@@ -26,6 +32,7 @@ use super::{
     gradient_field, input_type, literal, private, rng_ident, site, split_tensors, value_field,
     workspace_ident,
 };
+use crate::layers::Samples;
 use crate::model::Network;
 
 /// Values a chain may hold on the stack, summed over its input and its layers' outputs:
@@ -42,7 +49,8 @@ fn is_small_chain(network: &Network) -> bool {
 
 /// Whether the network has a one-sample path.
 pub(super) fn applies(network: &Network) -> bool {
-    forward_statements(network).is_some() && backward_statements(network).is_some()
+    forward_statements(network, Samples::One).is_some()
+        && backward_statements(network, Samples::One).is_some()
 }
 
 /// The inherent methods of a network with a one-sample path (none otherwise):
@@ -51,30 +59,53 @@ pub(super) fn applies(network: &Network) -> bool {
 ///   array;
 /// - `backward_one`: the backward pass from the output's gradient, reading the layers'
 ///   outputs where its caller passes them: the forward pass's arrays when it ran in the same
-///   step (the trainer's `train_borrowing`), else the workspace's.
+///   step (the trainer's `train_borrowing`), else the workspace's;
+/// - `forward_train_few` and `backward_few`: the same for `__B` samples, run in one step
+///   (the trainer's `train_few`).
 pub(super) fn methods(network: &Network, checks: &TokenStream) -> TokenStream {
-    let (Some(forward), Some(backward)) = (forward_statements(network), backward_statements(network)) else {
+    if !applies(network) {
+        return TokenStream::new();
+    }
+    let one = pass_methods(network, checks, Samples::One);
+    let few = pass_methods(network, checks, Samples::Few);
+    quote!(#one #few)
+}
+
+/// `forward_train_one` and `backward_one`, or `forward_train_few` and `backward_few` (with
+/// the const parameter `__B`, the samples).
+fn pass_methods(network: &Network, checks: &TokenStream, samples: Samples) -> TokenStream {
+    let (Some(forward), Some(backward)) =
+        (forward_statements(network, samples), backward_statements(network, samples))
+    else {
         return TokenStream::new();
     };
     let private = private();
     let (input_type, workspace) = (input_type(network), workspace_ident(network));
-    let (outputs, parameters) = (literal(network.outputs()), literal(network.parameters));
+    let parameters = literal(network.parameters);
     let values = layer_values(network);
-    let sizes: Vec<_> =
-        (1..network.values.len()).map(|value| literal(network.values[value].shape.len())).collect();
+    let types: Vec<_> = (1..network.values.len())
+        .map(|value| value_type(network.values[value].shape.len(), samples))
+        .collect();
+    let output_type = value_type(network.outputs(), samples);
     let output_gradient = format_ident!("__g{}", network.output());
     let rng = rng_ident(network);
+    let (forward_name, backward_name, few, batch) = match samples {
+        Samples::One => (quote!(forward_train_one), quote!(backward_one), None, quote!(1)),
+        Samples::Few => {
+            (quote!(forward_train_few), quote!(backward_few), Some(quote!(const __B: usize,)), quote!(__B))
+        }
+    };
     quote! {
         #[inline(always)]
         #[allow(clippy::inline_always)]
-        fn forward_train_one<R: #private::Rng + ?Sized>(
+        fn #forward_name<#few R: #private::Rng + ?Sized>(
             &mut self,
             inputs: &[#input_type],
             __workspace: &mut #workspace<T>,
             #rng: &mut R,
             __keep_input: bool,
-        ) -> ::core::result::Result<(#([T; #sizes],)*), #private::BatchError> {
-            let __batch = 1;
+        ) -> ::core::result::Result<(#(#types,)*), #private::BatchError> {
+            let __batch = #batch;
             #checks
             __workspace.prepare(__batch);
             #(#forward)*
@@ -83,16 +114,34 @@ pub(super) fn methods(network: &Network, checks: &TokenStream) -> TokenStream {
 
         #[inline(always)]
         #[allow(clippy::inline_always, unused_variables)]
-        fn backward_one(
+        fn #backward_name<#few>(
             &self,
             inputs: &[#input_type],
             __workspace: &#workspace<T>,
             __gradients: &mut [T; #parameters],
-            #output_gradient: [T; #outputs],
-            (#(#values,)*): (#(&[T; #sizes],)*),
+            #output_gradient: #output_type,
+            (#(#values,)*): (#(&#types,)*),
         ) {
             #(#backward)*
         }
+    }
+}
+
+/// The type of one value of `size` on the stack: `[T; size]`, or `[[T; __B]; size]`
+/// (feature by feature, the samples in lanes).
+fn value_type(size: usize, samples: Samples) -> TokenStream {
+    let size = literal(size);
+    match samples {
+        Samples::One => quote!([T; #size]),
+        Samples::Few => quote!([[T; __B]; #size]),
+    }
+}
+
+/// How a layer's backward pass takes a value on the stack: as a slice, or as the array.
+fn passed(value: &Ident, samples: Samples) -> TokenStream {
+    match samples {
+        Samples::One => quote!(&#value[..]),
+        Samples::Few => quote!(&#value),
     }
 }
 
@@ -116,24 +165,29 @@ pub(super) fn forward_train(network: &Network) -> TokenStream {
     }
 }
 
-fn forward_statements(network: &Network) -> Option<Vec<TokenStream>> {
+fn forward_statements(network: &Network, samples: Samples) -> Option<Vec<TokenStream>> {
     if !is_small_chain(network) {
         return None;
     }
     let private = private();
     let inputs = literal(network.inputs());
+    let (first, input) = (format_ident!("__v0"), value_type(network.inputs(), samples));
+    let (take, kept) = match samples {
+        Samples::One => (quote!(#private::one_sample(inputs)), quote!(#inputs)),
+        Samples::Few => (quote!(#private::few_samples(inputs)), quote!(__B * #inputs)),
+    };
     let mut statements = vec![quote! {
-        let __v0: [T; #inputs] = #private::one_sample(inputs);
+        let #first: #input = #take;
         if __keep_input {
-            __workspace.input[..#inputs].copy_from_slice(&__v0);
+            __workspace.input[..#kept].copy_from_slice(&inputs[..#kept]);
         }
     }];
     for (index, node) in network.nodes.iter().enumerate() {
         let input = format_ident!("__v{}", index);
-        let output = literal(network.values[index + 1].shape.len());
-        let value = node.layer.forward_train_one(&site(network, index, vec![quote!(&#input)]))?;
+        let output = value_type(network.values[index + 1].shape.len(), samples);
+        let value = node.layer.forward_train_one(&site(network, index, vec![quote!(&#input)]), samples)?;
         let binding = format_ident!("__v{}", index + 1);
-        statements.push(quote_spanned!(node.span=> let #binding: [T; #output] = #value;));
+        statements.push(quote_spanned!(node.span=> let #binding: #output = #value;));
     }
     Some(statements)
 }
@@ -160,33 +214,32 @@ pub(super) fn backward(network: &Network) -> TokenStream {
 /// The statements of `backward_one`, from the output's gradient, a local `[T; N]`, each
 /// layer's input gradient in another; each layer reads its input and output from the
 /// locals `__v1, …, __vN` (references to arrays).
-fn backward_statements(network: &Network) -> Option<Vec<TokenStream>> {
+fn backward_statements(network: &Network, samples: Samples) -> Option<Vec<TokenStream>> {
     if !is_small_chain(network) {
         return None;
     }
+    let private = private();
     let mut statements = Vec::new();
     for (index, node) in network.nodes.iter().enumerate().rev() {
         if !network.values[index + 1].requires_gradient {
             continue;
         }
-        let input = match index {
-            0 => quote!(inputs),
-            _ => {
-                let value = format_ident!("__v{}", index);
-                quote!(&#value[..])
-            }
+        let input = match (index, samples) {
+            (0, Samples::One) => quote!(inputs),
+            (0, Samples::Few) => quote!(&#private::few_samples(inputs)),
+            _ => passed(&format_ident!("__v{}", index), samples),
         };
-        let output = format_ident!("__v{}", index + 1);
+        let output = passed(&format_ident!("__v{}", index + 1), samples);
         let site = site(network, index, vec![input]);
         let gradient =
-            node.layer.backward_one(&site, &format_ident!("__g{}", index + 1), &quote!(&#output[..]))?;
+            node.layer.backward_one(&site, samples, &format_ident!("__g{}", index + 1), &output)?;
         let split = split_tensors(network, index, &quote!(__gradients), "__grad_");
-        let input = literal(network.values[index].shape.len());
+        let input = value_type(network.values[index].shape.len(), samples);
         let binding = match site.input_gradients[0] {
             Some(_) => format_ident!("__g{}", index).into_token_stream(),
             None => quote!(_),
         };
-        statements.push(quote_spanned!(node.span=> #split let #binding: [T; #input] = #gradient;));
+        statements.push(quote_spanned!(node.span=> #split let #binding: #input = #gradient;));
     }
     Some(statements)
 }

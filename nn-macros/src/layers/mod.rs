@@ -302,9 +302,12 @@ pub trait Layer {
 
     /// One sample's training forward on the stack: an expression of type `[T; OUT]` from
     /// the input, a `&[T; IN]` array, that also writes into the workspace whatever
-    /// [`Layer::backward`] or [`Layer::backward_one`] reads. `None` (the default): a
-    /// network with this layer trains one sample through the batch path.
-    fn forward_train_one(&self, _site: &Site) -> Option<TokenStream> {
+    /// [`Layer::backward`] or [`Layer::backward_one`] reads. For [`Samples::Few`], the
+    /// same for `__B` samples held feature by feature: `[[T; __B]; OUT]` from a
+    /// `&[[T; __B]; IN]`, the workspace written sample by sample as a batch's pass writes
+    /// it. `None` (the default): a network with this layer trains one sample and a few
+    /// through the batch path.
+    fn forward_train_one(&self, _site: &Site, _samples: Samples) -> Option<TokenStream> {
         None
     }
 
@@ -312,16 +315,39 @@ pub trait Layer {
     /// array `output_gradient`, an expression of type `[T; IN]` for `∂L/∂input` (dropped
     /// when the input needs none) that writes `∂L/∂p` into the parameter gradients. The
     /// site's input and `output`, the layer's output value, are `&[T]` expressions: the
-    /// forward pass's arrays where it ran in the same step, else the workspace's. `None`
-    /// (the default): a network with this layer backpropagates one sample through the
-    /// batch path.
+    /// forward pass's arrays where it ran in the same step, else the workspace's. For
+    /// [`Samples::Few`], the same for `__B` samples held feature by feature: the gradients
+    /// `[[T; __B]; OUT]` and `[[T; __B]; IN]`, the input and `output` references to such
+    /// arrays (the forward pass's), and what else the layer reads (`z`) the workspace's,
+    /// sample by sample. `None` (the default): a network with this layer backpropagates
+    /// one sample and a few through the batch path.
     fn backward_one(
         &self,
         _site: &Site,
+        _samples: Samples,
         _output_gradient: &Ident,
         _output: &TokenStream,
     ) -> Option<TokenStream> {
         None
+    }
+}
+
+/// How many samples a pass on the stack takes: one, each value a `[T; N]` array, or a few,
+/// `__B` of them (a const parameter of the generated pass), each value a `[[T; N]; __B]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Samples {
+    One,
+    Few,
+}
+
+impl Samples {
+    /// The runtime kernel `{name}_one` or `{name}_few`, with the const arguments it takes
+    /// after the layer's own: none, or `__B`.
+    pub fn kernel(self, name: &str) -> (Ident, TokenStream) {
+        match self {
+            Self::One => (format_ident!("{name}_one"), TokenStream::new()),
+            Self::Few => (format_ident!("{name}_few"), quote!(, __B)),
+        }
     }
 }
 

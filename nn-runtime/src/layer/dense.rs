@@ -556,6 +556,157 @@ pub fn backward_one<T: Real, A: Activation<T>, const IN: usize, const OUT: usize
     input_gradient(rows::<T, IN, OUT>(weight), &delta)
 }
 
+/// A few samples' training forward on the stack: [`forward_train_one`] for `B` samples,
+/// each value held feature by feature (`x[i][n]`, sample `n` in lane `n`), so that one
+/// layer's outputs are the next one's inputs in the lanes where it reads them. `σ` maps
+/// them together, as a batch's pass maps its values ([`activation::forward`]); the
+/// workspace receives `z` and `a` sample by sample, as the batch's pass writes them.
+#[cfg(feature = "std")]
+#[inline(always)]
+pub fn forward_train_few<T: Real, A: Activation<T>, const IN: usize, const OUT: usize, const B: usize>(
+    activation: &A,
+    weight: &[T],
+    bias: &[T],
+    x: &[[T; B]; IN],
+    (z, a): (&mut [T], &mut [T]),
+) -> [[T; B]; OUT] {
+    let pre = affine_train_few::<T, IN, OUT, B>(weight, bias, x, z);
+    let mut values = [[T::zero(); B]; OUT];
+    activation::forward(activation, pre.as_flattened(), values.as_flattened_mut());
+    store_samples(&values, a);
+    values
+}
+
+/// A few samples' `z = W·x + b` on the stack, held feature by feature and written into
+/// `z` sample by sample, each sum in the order one sample's pass takes it.
+#[cfg(feature = "std")]
+#[inline(always)]
+pub fn affine_train_few<T: Real, const IN: usize, const OUT: usize, const B: usize>(
+    weight: &[T],
+    bias: &[T],
+    x: &[[T; B]; IN],
+    z: &mut [T],
+) -> [[T; B]; OUT] {
+    let values = if dots_by_row::<T, IN, OUT>() {
+        let rows = rows::<T, IN, OUT>(weight);
+        core::array::from_fn(|o| dot_few(bias[o], &rows[o], x))
+    } else {
+        let samples: [[T; OUT]; B] = core::array::from_fn(|n| {
+            let mut z = [T::zero(); OUT];
+            affine_one::<T, IN, OUT>(weight, bias, &core::array::from_fn(|i| x[i][n]), &mut z);
+            z
+        });
+        crate::network::few_samples(samples.as_flattened())
+    };
+    store_samples(&values, z);
+    values
+}
+
+/// Whether [`affine_one`] computes each output as its own [`dot`] (not a matrix-vector
+/// kernel's blocks).
+#[cfg(feature = "std")]
+#[inline(always)]
+const fn dots_by_row<T: Real, const IN: usize, const OUT: usize>() -> bool {
+    let blocked = T::BLOCKED_MATVEC && IN >= 8 && OUT >= 8;
+    let inlined = T::SMALL_MATVEC_FROM_FOUR && (IN >= 4 && OUT >= 4 || IN >= 16);
+    !(blocked || inlined) && IN * OUT < SMALL_LAYER
+}
+
+/// [`dot`] for `B` samples in lanes: `b + Σᵢ wᵢ·x[i][n]` for each `n`, summed in the same
+/// order as [`dot`] sums one sample's products.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn dot_few<T: Real, const N: usize, const B: usize>(b: T, w: &[T; N], x: &[[T; B]; N]) -> [T; B] {
+    let terms = |from: usize, to: usize| {
+        let mut sum = [T::zero(); B];
+        for i in from..to {
+            for n in 0..B {
+                sum[n] += w[i] * x[i][n];
+            }
+        }
+        sum
+    };
+    if N < 4 {
+        let mut sum = [b; B];
+        for i in 0..N {
+            for n in 0..B {
+                sum[n] += x[i][n] * w[i];
+            }
+        }
+        return sum;
+    }
+    let lanes = if N < 16 { 4 } else { 8 };
+    let whole = N - N % lanes;
+    let mut lane_sums = [[T::zero(); B]; 8];
+    for chunk in (0..whole).step_by(lanes) {
+        for l in 0..lanes {
+            for n in 0..B {
+                lane_sums[l][n] += x[chunk + l][n] * w[chunk + l];
+            }
+        }
+    }
+    let rest = terms(whole, N);
+    core::array::from_fn(|n| {
+        let sum = if lanes == 4 {
+            gemm::sum_lanes([lane_sums[0][n], lane_sums[1][n], lane_sums[2][n], lane_sums[3][n]])
+        } else {
+            gemm::sum_lanes(core::array::from_fn::<T, 8, _>(|l| lane_sums[l][n]))
+        };
+        b + (rest[n] + sum)
+    })
+}
+
+/// Values held feature by feature (`values[i][n]`) written sample by sample into `out`
+/// (`out[n·N + i]`), as a batch's buffers hold them.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn store_samples<T: Copy, const N: usize, const B: usize>(values: &[[T; B]; N], out: &mut [T]) {
+    for (n, sample) in out.as_chunks_mut::<N>().0[..B].iter_mut().enumerate() {
+        for i in 0..N {
+            sample[i] = values[i][n];
+        }
+    }
+}
+
+/// A few samples' backward pass on the stack: [`backward_one`] for `B` samples held
+/// feature by feature, the parameters' gradients summed over the samples in order, from
+/// zero, as the batch's pass sums them. `z` is the workspace's, sample by sample.
+#[cfg(feature = "std")]
+#[inline(always)]
+pub fn backward_few<T: Real, A: Activation<T>, const IN: usize, const OUT: usize, const B: usize>(
+    activation: &A,
+    weight: &[T],
+    x: &[[T; B]; IN],
+    (z, a): (&[T], &[[T; B]; OUT]),
+    output_gradient: [[T; B]; OUT],
+    (grad_weight, grad_bias): (&mut [T], &mut [T]),
+) -> [[T; B]; IN] {
+    let z = &z.as_chunks::<OUT>().0[..B];
+    let mut delta = output_gradient;
+    for o in 0..OUT {
+        for n in 0..B {
+            delta[o][n] *= activation.df(z[n][o], a[o][n]);
+        }
+    }
+    let grad_rows = &mut grad_weight.as_chunks_mut::<IN>().0[..OUT];
+    for ((row, gradient), d) in grad_rows.iter_mut().zip(&mut grad_bias[..OUT]).zip(&delta) {
+        *gradient = d.iter().fold(T::zero(), |sum, &d| sum + d);
+        for (g, x) in row.iter_mut().zip(x) {
+            *g = (0..B).fold(T::zero(), |sum, n| sum + d[n] * x[n]);
+        }
+    }
+    let rows = rows::<T, IN, OUT>(weight);
+    core::array::from_fn(|i| {
+        let mut gx = delta[0].map(|d| rows[0][i] * d);
+        for o in 1..OUT {
+            for n in 0..B {
+                gx[n] += rows[o][i] * delta[o][n];
+            }
+        }
+        gx
+    })
+}
+
 /// Backward pass for a batch, through `σ` and then `z = W·x + b`.
 ///
 /// On entry `delta` holds `∂L/∂a` (`OUT × batch`); on exit it holds `δ = ∂L/∂z`. Writes

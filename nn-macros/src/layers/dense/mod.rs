@@ -18,7 +18,9 @@ use syn::{Ident, LitInt, Token};
 mod spectral;
 
 use super::activation::{self, Activation};
-use super::{Buffer, Built, Kind, Layer, Outcome, PreActivation, Scratch, Site, Tensor, literal, private};
+use super::{
+    Buffer, Built, Kind, Layer, Outcome, PreActivation, Samples, Scratch, Site, Tensor, literal, private,
+};
 use crate::catalog::{ActivationKind, INITIALISERS};
 use crate::check::{Context, Incoming};
 use crate::model::Shape;
@@ -592,20 +594,22 @@ impl Layer for Dense {
         }
     }
 
-    fn forward_train_one(&self, site: &Site) -> Option<TokenStream> {
+    fn forward_train_one(&self, site: &Site, samples: Samples) -> Option<TokenStream> {
         let activation = self.on_the_stack()?;
         let private = private();
         let (inputs, outputs) = self.sizes();
         let (w, b, x) = (site.parameter("weight"), site.parameter("bias"), &site.inputs[0]);
         let output = site.output();
         if !self.keeps_pre_activation() {
+            let (affine, few) = samples.kernel("affine_train");
             return Some(quote! {
-                #private::dense::affine_train_one::<T, #inputs, #outputs>(#w, #b, #x, &mut __workspace.#output)
+                #private::dense::#affine::<T, #inputs, #outputs #few>(#w, #b, #x, &mut __workspace.#output)
             });
         }
         let z = site.scratch("z");
+        let (forward, few) = samples.kernel("forward_train");
         Some(quote! {
-            #private::dense::forward_train_one::<T, _, #inputs, #outputs>(
+            #private::dense::#forward::<T, _, #inputs, #outputs #few>(
                 &#activation, #w, #b, #x, (&mut __workspace.#z, &mut __workspace.#output),
             )
         })
@@ -614,6 +618,7 @@ impl Layer for Dense {
     fn backward_one(
         &self,
         site: &Site,
+        samples: Samples,
         output_gradient: &Ident,
         output: &TokenStream,
     ) -> Option<TokenStream> {
@@ -624,12 +629,16 @@ impl Layer for Dense {
         let z = if self.keeps_pre_activation() {
             let field = site.scratch("z");
             quote!(&__workspace.#field)
+        } else if samples == Samples::Few {
+            let field = site.output();
+            quote!(&__workspace.#field)
         } else {
             output.clone()
         };
         let (grad_weight, grad_bias) = (site.gradient("weight"), site.gradient("bias"));
+        let (backward, few) = samples.kernel("backward");
         Some(quote! {
-            #private::dense::backward_one::<T, _, #inputs, #outputs>(
+            #private::dense::#backward::<T, _, #inputs, #outputs #few>(
                 &#activation, #w, #x, (#z, #output),
                 #output_gradient, (#grad_weight, #grad_bias),
             )
