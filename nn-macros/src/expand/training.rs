@@ -73,17 +73,12 @@ fn training_methods(network: &Network) -> TokenStream {
 /// `train_borrowing` for a network whose one-sample passes inline: one sample's layer
 /// outputs and the loss's gradient pass between the forward pass, the loss and the backward
 /// pass as local arrays (the workspace still receives them all; [`stack_step`]); a batch
-/// of [`FEW_SAMPLES`] takes the same path through `train_few`, and any other batch runs the
-/// trait's sequence through the workspace.
+/// of [`INLINED_FEW`] takes the same path inlined, and any other batch calls `train_batch`.
 fn train_method(network: &Network) -> TokenStream {
     let private = private();
     let (workspace, input_type) = (workspace_ident(network), input_type(network));
-    let inputs = literal(network.inputs());
-    let arguments = quote!(inputs, workspace, rng, gradients, batch_error, loss, update);
-    let few = FEW_SAMPLES.iter().map(|&samples| {
-        let (length, samples) = (literal(samples * network.inputs()), literal(samples));
-        quote!(#length => self.train_few::<#samples, R, E>(#arguments),)
-    });
+    let (inputs, inlined) = (literal(network.inputs()), literal(INLINED_FEW * network.inputs()));
+    let few = literal(INLINED_FEW);
     let one = stack_step(network, Samples::One);
     quote! {
         #[inline(always)]
@@ -98,11 +93,11 @@ fn train_method(network: &Network) -> TokenStream {
             loss: impl FnOnce(&[T], &mut [T]) -> ::core::result::Result<T, E>,
             update: impl FnOnce(&[T], #private::Gradients<'_, T>) -> bool,
         ) -> ::core::result::Result<(T, bool), E> {
+            if inputs.len() == #inlined {
+                return self.train_few::<#few, R, E>(inputs, workspace, rng, gradients, batch_error, loss, update);
+            }
             if inputs.len() != #inputs {
-                return match inputs.len() {
-                    #(#few)*
-                    _ => #private::train_in_turn(self, #arguments),
-                };
+                return self.train_batch(inputs, workspace, rng, gradients, batch_error, loss, update);
             }
             #one
         }
@@ -110,32 +105,56 @@ fn train_method(network: &Network) -> TokenStream {
 }
 
 /// Batch sizes that train on the stack as one sample does, each value's samples in vector
-/// lanes: four, the lanes of an `f32` vector in the default build. Every value, the loss's
-/// gradient and a tiny network's gradients stay in registers, and each layer's sums run
-/// across the samples' lanes with no loop over the batch: W1's step at four samples
-/// 77.4 → 69.1 ns, default build (the hand-written step 72.6; callgrind 1049 → 788
-/// instructions). Measured and left out: eight samples (W1 102 → 104 ns), and any second
-/// size beside four, which slowed the step at four to 74.7–76.0 ns (inlined with it into
-/// the trainer's step, or out of line: 75.1 ns at four alone).
-const FEW_SAMPLES: [usize; 1] = [4];
+/// lanes (`train_few`): up to eight, the lanes of an `f32` vector with AVX. Every value,
+/// the loss's gradient and a tiny network's gradients stay in registers, and each layer's
+/// sums run across the samples' lanes with no loop over the batch. W1's step, default
+/// build, through the workspace and on the stack: two samples 86.9 → 61.1 ns, three 88.4 →
+/// 67.2, four 77.4 → 69.1 (the hand-written step 72.6; callgrind 1049 → 788 instructions),
+/// five 108.1 → 92.5, six 111.9 → 92.9, seven 115.1 → 104.2, eight 109.3 → 98.7.
+const FEW_SAMPLES: core::ops::RangeInclusive<usize> = 2..=8;
 
-/// `train_few::<__B>`, `train_borrowing` for a batch of `__B` samples on the stack.
-fn train_few_method(network: &Network) -> TokenStream {
+/// The batch size whose step on the stack inlines into the trainer's step, beside one
+/// sample's. Four: one `f32` vector in the default build. A second size inlined beside it
+/// took W1's step at four to 74.7–76.0 ns; the others are a call away (`train_batch`).
+const INLINED_FEW: usize = 4;
+
+/// `train_few::<__B>`, a training step on `__B` samples on the stack, and `train_batch`,
+/// the step on any batch but one sample and [`INLINED_FEW`]: on the stack up to
+/// [`FEW_SAMPLES`], else through the workspace (`train_in_turn`). Out of line, so that
+/// these steps do not weigh on the trainer's inlined ones.
+fn train_few_methods(network: &Network) -> TokenStream {
     let private = private();
     let (workspace, input_type) = (workspace_ident(network), input_type(network));
+    let arguments = quote!(inputs, workspace, rng, gradients, batch_error, loss, update);
+    let few = FEW_SAMPLES.filter(|&samples| samples != INLINED_FEW).map(|samples| {
+        let (length, samples) = (literal(samples * network.inputs()), literal(samples));
+        quote!(#length => self.train_few::<#samples, R, E>(#arguments),)
+    });
     let body = stack_step(network, Samples::Few);
+    let parameters = quote! {
+        &mut self,
+        inputs: &[#input_type],
+        workspace: &mut #workspace<T>,
+        rng: &mut R,
+        gradients: &mut [T],
+        batch_error: impl FnOnce(#private::BatchError) -> E,
+        loss: impl FnOnce(&[T], &mut [T]) -> ::core::result::Result<T, E>,
+        update: impl FnOnce(&[T], #private::Gradients<'_, T>) -> bool,
+    };
     quote! {
+        #[inline(never)]
+        #[allow(clippy::too_many_arguments)]
+        fn train_batch<R: #private::Rng + ?Sized, E>(#parameters) -> ::core::result::Result<(T, bool), E> {
+            match inputs.len() {
+                #(#few)*
+                _ => #private::train_in_turn(self, #arguments),
+            }
+        }
+
         #[inline(always)]
         #[allow(clippy::too_many_arguments, clippy::inline_always)]
         fn train_few<const __B: usize, R: #private::Rng + ?Sized, E>(
-            &mut self,
-            inputs: &[#input_type],
-            workspace: &mut #workspace<T>,
-            rng: &mut R,
-            gradients: &mut [T],
-            batch_error: impl FnOnce(#private::BatchError) -> E,
-            loss: impl FnOnce(&[T], &mut [T]) -> ::core::result::Result<T, E>,
-            update: impl FnOnce(&[T], #private::Gradients<'_, T>) -> bool,
+            #parameters
         ) -> ::core::result::Result<(T, bool), E> {
             #body
         }
@@ -559,7 +578,7 @@ fn checks(network: &Network) -> TokenStream {
 /// the batch pass checks a batch.
 pub(super) fn one_sample_methods(network: &Network) -> TokenStream {
     let passes = one_sample::methods(network, &checks(network));
-    let train_few = inlines_one_sample(network).then(|| train_few_method(network));
+    let train_few = inlines_one_sample(network).then(|| train_few_methods(network));
     quote!(#passes #train_few)
 }
 
