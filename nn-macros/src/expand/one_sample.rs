@@ -21,7 +21,7 @@
 //! 77.4 → 69.1 ns).
 //!
 //! A network takes this path when it is a chain and every layer has a one-sample pass
-//! ([`crate::layers::Layer::forward_train_one`], [`crate::layers::Layer::backward_one`]);
+//! ([`crate::layers::Layer::forward_train_on_stack`], [`crate::layers::Layer::backward_on_stack`]);
 //! otherwise its one-sample steps run the batch code.
 
 use proc_macro2::TokenStream;
@@ -185,7 +185,8 @@ fn forward_statements(network: &Network, samples: Samples) -> Option<Vec<TokenSt
     for (index, node) in network.nodes.iter().enumerate() {
         let input = format_ident!("__v{}", index);
         let output = value_type(network.values[index + 1].shape.len(), samples);
-        let value = node.layer.forward_train_one(&site(network, index, vec![quote!(&#input)]), samples)?;
+        let value =
+            node.layer.forward_train_on_stack(&site(network, index, vec![quote!(&#input)]), samples)?;
         let binding = format_ident!("__v{}", index + 1);
         statements.push(quote_spanned!(node.span=> let #binding: #output = #value;));
     }
@@ -232,7 +233,7 @@ fn backward_statements(network: &Network, samples: Samples) -> Option<Vec<TokenS
         let output = passed(&format_ident!("__v{}", index + 1), samples);
         let site = site(network, index, vec![input]);
         let gradient =
-            node.layer.backward_one(&site, samples, &format_ident!("__g{}", index + 1), &output)?;
+            node.layer.backward_on_stack(&site, samples, &format_ident!("__g{}", index + 1), &output)?;
         let split = split_tensors(network, index, &quote!(__gradients), "__grad_");
         let input = value_type(network.values[index].shape.len(), samples);
         let binding = match site.input_gradients[0] {

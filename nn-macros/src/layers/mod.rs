@@ -302,12 +302,12 @@ pub trait Layer {
 
     /// One sample's training forward on the stack: an expression of type `[T; OUT]` from
     /// the input, a `&[T; IN]` array, that also writes into the workspace whatever
-    /// [`Layer::backward`] or [`Layer::backward_one`] reads. For [`Samples::Few`], the
+    /// [`Layer::backward`] or [`Layer::backward_on_stack`] reads. For [`Samples::Few`], the
     /// same for `__B` samples held feature by feature: `[[T; __B]; OUT]` from a
     /// `&[[T; __B]; IN]`, the workspace written sample by sample as a batch's pass writes
     /// it. `None` (the default): a network with this layer trains one sample and a few
     /// through the batch path.
-    fn forward_train_one(&self, _site: &Site, _samples: Samples) -> Option<TokenStream> {
+    fn forward_train_on_stack(&self, _site: &Site, _samples: Samples) -> Option<TokenStream> {
         None
     }
 
@@ -321,7 +321,7 @@ pub trait Layer {
     /// arrays (the forward pass's), and what else the layer reads (`z`) the workspace's,
     /// sample by sample. `None` (the default): a network with this layer backpropagates
     /// one sample and a few through the batch path.
-    fn backward_one(
+    fn backward_on_stack(
         &self,
         _site: &Site,
         _samples: Samples,
@@ -333,7 +333,8 @@ pub trait Layer {
 }
 
 /// How many samples a pass on the stack takes: one, each value a `[T; N]` array, or a few,
-/// `__B` of them (a const parameter of the generated pass), each value a `[[T; N]; __B]`.
+/// `__B` of them (a const parameter of the generated pass), each value a `[[T; __B]; N]`
+/// (feature by feature, the samples in lanes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Samples {
     One,

@@ -594,7 +594,7 @@ impl Layer for Dense {
         }
     }
 
-    fn forward_train_one(&self, site: &Site, samples: Samples) -> Option<TokenStream> {
+    fn forward_train_on_stack(&self, site: &Site, samples: Samples) -> Option<TokenStream> {
         let activation = self.on_the_stack()?;
         let private = private();
         let (inputs, outputs) = self.sizes();
@@ -615,7 +615,7 @@ impl Layer for Dense {
         })
     }
 
-    fn backward_one(
+    fn backward_on_stack(
         &self,
         site: &Site,
         samples: Samples,
