@@ -76,23 +76,14 @@ fn training_methods(network: &Network) -> TokenStream {
 /// of [`INLINED_FEW`] takes the same path inlined, and any other batch calls `train_batch`.
 fn train_method(network: &Network) -> TokenStream {
     let private = private();
-    let (workspace, input_type) = (workspace_ident(network), input_type(network));
     let (inputs, inlined) = (literal(network.inputs()), literal(INLINED_FEW * network.inputs()));
     let few = literal(INLINED_FEW);
     let one = stack_step(network, Samples::One);
+    let parameters = train_parameters(network);
     quote! {
         #[inline(always)]
         #[allow(clippy::inline_always)]
-        fn train_borrowing<R: #private::Rng + ?Sized, E>(
-            &mut self,
-            inputs: &[#input_type],
-            workspace: &mut #workspace<T>,
-            rng: &mut R,
-            gradients: &mut [T],
-            batch_error: impl FnOnce(#private::BatchError) -> E,
-            loss: impl FnOnce(&[T], &mut [T]) -> ::core::result::Result<T, E>,
-            update: impl FnOnce(&[T], #private::Gradients<'_, T>) -> bool,
-        ) -> ::core::result::Result<(T, bool), E> {
+        fn train_borrowing<R: #private::Rng + ?Sized, E>(#parameters) -> ::core::result::Result<(T, bool), E> {
             if inputs.len() == #inlined {
                 return self.train_few::<#few, R, E>(inputs, workspace, rng, gradients, batch_error, loss, update);
             }
@@ -124,23 +115,13 @@ const INLINED_FEW: usize = 4;
 /// these steps do not weigh on the trainer's inlined ones.
 fn train_few_methods(network: &Network) -> TokenStream {
     let private = private();
-    let (workspace, input_type) = (workspace_ident(network), input_type(network));
     let arguments = quote!(inputs, workspace, rng, gradients, batch_error, loss, update);
     let few = FEW_SAMPLES.filter(|&samples| samples != INLINED_FEW).map(|samples| {
         let (length, samples) = (literal(samples * network.inputs()), literal(samples));
         quote!(#length => self.train_few::<#samples, R, E>(#arguments),)
     });
     let body = stack_step(network, Samples::Few);
-    let parameters = quote! {
-        &mut self,
-        inputs: &[#input_type],
-        workspace: &mut #workspace<T>,
-        rng: &mut R,
-        gradients: &mut [T],
-        batch_error: impl FnOnce(#private::BatchError) -> E,
-        loss: impl FnOnce(&[T], &mut [T]) -> ::core::result::Result<T, E>,
-        update: impl FnOnce(&[T], #private::Gradients<'_, T>) -> bool,
-    };
+    let parameters = train_parameters(network);
     quote! {
         #[inline(never)]
         #[allow(clippy::too_many_arguments)]
@@ -158,6 +139,22 @@ fn train_few_methods(network: &Network) -> TokenStream {
         ) -> ::core::result::Result<(T, bool), E> {
             #body
         }
+    }
+}
+
+/// The parameters of `train_borrowing` and of the steps it calls, which take the same.
+fn train_parameters(network: &Network) -> TokenStream {
+    let private = private();
+    let (workspace, input_type) = (workspace_ident(network), input_type(network));
+    quote! {
+        &mut self,
+        inputs: &[#input_type],
+        workspace: &mut #workspace<T>,
+        rng: &mut R,
+        gradients: &mut [T],
+        batch_error: impl FnOnce(#private::BatchError) -> E,
+        loss: impl FnOnce(&[T], &mut [T]) -> ::core::result::Result<T, E>,
+        update: impl FnOnce(&[T], #private::Gradients<'_, T>) -> bool,
     }
 }
 

@@ -617,43 +617,44 @@ const fn dots_by_row<T: Real, const IN: usize, const OUT: usize>() -> bool {
 #[cfg(feature = "std")]
 #[inline(always)]
 fn dot_few<T: Real, const N: usize, const B: usize>(b: T, w: &[T; N], x: &[[T; B]; N]) -> [T; B] {
-    let terms = |from: usize, to: usize| {
-        let mut sum = [T::zero(); B];
-        for i in from..to {
+    if N < 4 {
+        let mut sum = [b; B];
+        for i in 0..N {
             for n in 0..B {
                 sum[n] += w[i] * x[i][n];
             }
         }
         sum
-    };
-    if N < 4 {
-        let mut sum = [b; B];
-        for i in 0..N {
+    } else if N < 16 {
+        dot_few_in_lanes::<T, N, B, 4>(w, x).map(|sum| b + sum)
+    } else {
+        dot_few_in_lanes::<T, N, B, 8>(w, x).map(|sum| b + sum)
+    }
+}
+
+/// [`dot_in_lanes`] for `B` samples in lanes.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn dot_few_in_lanes<T: Real, const N: usize, const B: usize, const L: usize>(
+    w: &[T; N],
+    x: &[[T; B]; N],
+) -> [T; B] {
+    let whole = N - N % L;
+    let mut lanes = [[T::zero(); B]; L];
+    for chunk in (0..whole).step_by(L) {
+        for l in 0..L {
             for n in 0..B {
-                sum[n] += x[i][n] * w[i];
+                lanes[l][n] += w[chunk + l] * x[chunk + l][n];
             }
         }
-        return sum;
     }
-    let lanes = if N < 16 { 4 } else { 8 };
-    let whole = N - N % lanes;
-    let mut lane_sums = [[T::zero(); B]; 8];
-    for chunk in (0..whole).step_by(lanes) {
-        for l in 0..lanes {
-            for n in 0..B {
-                lane_sums[l][n] += x[chunk + l][n] * w[chunk + l];
-            }
+    let mut rest = [T::zero(); B];
+    for i in whole..N {
+        for n in 0..B {
+            rest[n] += w[i] * x[i][n];
         }
     }
-    let rest = terms(whole, N);
-    core::array::from_fn(|n| {
-        let sum = if lanes == 4 {
-            gemm::sum_lanes([lane_sums[0][n], lane_sums[1][n], lane_sums[2][n], lane_sums[3][n]])
-        } else {
-            gemm::sum_lanes(core::array::from_fn::<T, 8, _>(|l| lane_sums[l][n]))
-        };
-        b + (rest[n] + sum)
-    })
+    core::array::from_fn(|n| rest[n] + gemm::sum_lanes(core::array::from_fn::<T, L, _>(|l| lanes[l][n])))
 }
 
 /// Values held feature by feature (`values[i][n]`) written sample by sample into `out`
@@ -1141,6 +1142,66 @@ mod tests {
     /// [`affine_one`] takes: dot products per output, the four- and eight-row kernels, and
     /// (where they are inlined) a few outputs from sixteen inputs on, one row's vector dot
     /// product each.
+    /// A few samples' forward and backward passes on the stack against the batch pass on the
+    /// same samples, bit for bit: `z`, `a` and every gradient, in `f32` and `f64`, on layers
+    /// whose outputs are each a plain dot product (of fewer than four inputs, in four lanes
+    /// and in eight) and on one that `f32` computes with a matrix-vector kernel.
+    #[test]
+    fn few_sample_passes_match_the_batch_pass() {
+        few_match_batch::<f64, 3, 2, 4>();
+        few_match_batch::<f64, 5, 3, 3>();
+        few_match_batch::<f64, 20, 2, 2>();
+        few_match_batch::<f32, 2, 3, 4>();
+        few_match_batch::<f32, 6, 4, 5>();
+        few_match_batch::<f32, 12, 10, 8>();
+        few_match_batch::<f32, 24, 1, 7>();
+    }
+
+    fn few_match_batch<T: Real, const IN: usize, const OUT: usize, const B: usize>() {
+        let value = |k: usize, m: usize, d: f64| T::from_float(((k * m % 23) as f64 - 11.0) / d);
+        let weight: Vec<T> = (0..IN * OUT).map(|k| value(k, 7, 13.0)).collect();
+        let bias: Vec<T> = (0..OUT).map(|k| value(k, 5, 17.0)).collect();
+        let input: Vec<T> = (0..IN * B).map(|k| value(k, 3, 9.0)).collect();
+        let gradient: Vec<T> = (0..OUT * B).map(|k| value(k, 11, 10.0)).collect();
+        let (mut z, mut a) = (vec![T::zero(); OUT * B], vec![T::zero(); OUT * B]);
+        forward_train::<T, _, IN, OUT>(&Tanh, &weight, &bias, &input, &mut z, &mut a);
+        let mut delta = gradient.clone();
+        let (mut gw, mut gb, mut gx) =
+            (vec![T::zero(); IN * OUT], vec![T::zero(); OUT], vec![T::zero(); IN * B]);
+        backward::<T, _, IN, OUT>(
+            &Tanh,
+            &weight,
+            &input,
+            (&z, &a),
+            &mut delta,
+            (&mut gw, &mut gb),
+            Some(&mut gx),
+        );
+
+        let x = crate::network::few_samples::<T, IN, B>(&input);
+        let (mut few_z, mut few_a) = (vec![T::zero(); OUT * B], vec![T::zero(); OUT * B]);
+        let values =
+            forward_train_few::<T, _, IN, OUT, B>(&Tanh, &weight, &bias, &x, (&mut few_z, &mut few_a));
+        let output_gradient = crate::network::few_samples::<T, OUT, B>(&gradient);
+        let (mut few_gw, mut few_gb) = (vec![T::zero(); IN * OUT], vec![T::zero(); OUT]);
+        let few_gx = backward_few::<T, _, IN, OUT, B>(
+            &Tanh,
+            &weight,
+            &x,
+            (&few_z, &values),
+            output_gradient,
+            (&mut few_gw, &mut few_gb),
+        );
+        let bits = |values: &[T]| values.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
+        let shape = format!("{IN} → {OUT} at {B} samples");
+        assert_eq!(bits(&few_z), bits(&z), "{shape}: z");
+        assert_eq!(bits(&few_a), bits(&a), "{shape}: a");
+        assert_eq!(bits(crate::network::samples_of(&values).as_flattened()), bits(&a), "{shape}: the values");
+        assert_eq!(bits(&few_gw), bits(&gw), "{shape}: ∂L/∂W");
+        assert_eq!(bits(&few_gb), bits(&gb), "{shape}: ∂L/∂b");
+        assert_eq!(bits(crate::network::samples_of(&few_gx).as_flattened()), bits(&gx), "{shape}: ∂L/∂x");
+    }
+
     #[test]
     fn one_sample_f32_layers_match_the_definition() {
         one_sample_matches::<2, 3>();
