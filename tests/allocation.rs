@@ -123,8 +123,8 @@ fn small_network_steps_do_not_allocate() {
 }
 
 /// One sample through a chain of dense layers takes the stack path (each value an array),
-/// four samples and three the stack path too (each value's samples in lanes; four inlined
-/// into the step, three a call away), and sixteen the batch path, all on the same buffers.
+/// four samples the stack path too (each value's samples in lanes), and three and sixteen
+/// the batch path, all on the same buffers.
 #[test]
 fn one_sample_steps_do_not_allocate() {
     let _threads = hold_thread_count();

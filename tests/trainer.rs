@@ -320,8 +320,9 @@ fn a_trainer_keeps_its_gradients_only_when_asked() {
 
 nn::network! { struct Tiny { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
 
-/// Three steps of `optimizer` on `Tiny` (13 parameters, so its steps on one sample, three
-/// and four hand the update their gradients as a local array: `Optimizer::step_from`),
+/// Three steps of `optimizer` on `Tiny` (13 parameters, so its steps on one sample and on
+/// four hand the update their gradients as a local array: `Optimizer::step_from`; on
+/// three, in the buffer),
 /// clipping by norm and keeping the gradients, against the same steps through a gradient
 /// buffer (`Optimizer::step`): bit for bit the same kept gradients and parameters.
 fn a_tiny_step_updates_as_through_the_buffer(optimizer: &(impl Optimizer<f64> + Clone), name: &str) {

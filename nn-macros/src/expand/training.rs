@@ -73,65 +73,51 @@ fn training_methods(network: &Network) -> TokenStream {
 /// `train_borrowing` for a network whose one-sample passes inline: one sample's layer
 /// outputs and the loss's gradient pass between the forward pass, the loss and the backward
 /// pass as local arrays (the workspace still receives them all; [`stack_step`]); a batch
-/// of [`INLINED_FEW`] takes the same path inlined, and any other batch calls `train_batch`.
+/// of [`FEW_SAMPLES`] takes the same path (`train_few`), and any other batch runs the
+/// trait's sequence through the workspace.
 fn train_method(network: &Network) -> TokenStream {
     let private = private();
-    let (inputs, inlined) = (literal(network.inputs()), literal(INLINED_FEW * network.inputs()));
-    let few = literal(INLINED_FEW);
+    let (inputs, few_inputs) = (literal(network.inputs()), literal(FEW_SAMPLES * network.inputs()));
+    let few = literal(FEW_SAMPLES);
+    let arguments = quote!(inputs, workspace, rng, gradients, batch_error, loss, update);
     let one = stack_step(network, Samples::One);
     let parameters = train_parameters(network);
     quote! {
         #[inline(always)]
         #[allow(clippy::inline_always)]
         fn train_borrowing<R: #private::Rng + ?Sized, E>(#parameters) -> ::core::result::Result<(T, bool), E> {
-            if inputs.len() == #inlined {
-                return self.train_few::<#few, R, E>(inputs, workspace, rng, gradients, batch_error, loss, update);
+            if inputs.len() == #few_inputs {
+                return self.train_few::<#few, R, E>(#arguments);
             }
             if inputs.len() != #inputs {
-                return self.train_batch(inputs, workspace, rng, gradients, batch_error, loss, update);
+                return #private::train_in_turn(self, #arguments);
             }
             #one
         }
     }
 }
 
-/// Batch sizes that train on the stack as one sample does, each value's samples in vector
-/// lanes (`train_few`): up to eight, the lanes of an `f32` vector with AVX. Every value,
+/// The batch size that trains on the stack as one sample does, each value's samples in
+/// vector lanes (`train_few`): four, one `f32` vector in the default build. Every value,
 /// the loss's gradient and a tiny network's gradients stay in registers, and each layer's
-/// sums run across the samples' lanes with no loop over the batch. W1's step, default
-/// build, through the workspace and on the stack: two samples 86.9 → 61.1 ns, three 88.4 →
-/// 67.2, four 77.4 → 69.1 (the hand-written step 72.6; callgrind 1049 → 788 instructions),
-/// five 108.1 → 92.5, six 111.9 → 92.9, seven 115.1 → 104.2, eight 109.3 → 98.7.
-const FEW_SAMPLES: core::ops::RangeInclusive<usize> = 2..=8;
+/// sums run across the samples' lanes with no loop over the batch: W1's step at four
+/// samples 77.4 → 69.1 ns, default build (the hand-written step 72.6; callgrind 1049 → 788
+/// instructions).
+///
+/// Other sizes would pay too (W1, through the workspace → on the stack: two samples 86.9 →
+/// 61.1 ns, three 88.4 → 67.2, five 108.1 → 92.5, eight 109.3 → 98.7), but each size is a
+/// step compiled for every small network a program trains: two to eight, each a function
+/// of its own, took a release build of eight such networks 8.4 → 24.1 s (33.1 inlined into
+/// one), and a second size inlined beside four slowed the step at four (74.7–76.0 ns).
+/// `train_few` takes any size.
+const FEW_SAMPLES: usize = 4;
 
-/// The batch size whose step on the stack inlines into the trainer's step, beside one
-/// sample's. Four: one `f32` vector in the default build. A second size inlined beside it
-/// took W1's step at four to 74.7–76.0 ns; the others are a call away (`train_batch`).
-const INLINED_FEW: usize = 4;
-
-/// `train_few::<__B>`, a training step on `__B` samples on the stack, and `train_batch`,
-/// the step on any batch but one sample and [`INLINED_FEW`]: on the stack up to
-/// [`FEW_SAMPLES`], else through the workspace (`train_in_turn`). Out of line, so that
-/// these steps do not weigh on the trainer's inlined ones.
-fn train_few_methods(network: &Network) -> TokenStream {
+/// `train_few::<__B>`: a training step on `__B` samples on the stack.
+fn train_few_method(network: &Network) -> TokenStream {
     let private = private();
-    let arguments = quote!(inputs, workspace, rng, gradients, batch_error, loss, update);
-    let few = FEW_SAMPLES.filter(|&samples| samples != INLINED_FEW).map(|samples| {
-        let (length, samples) = (literal(samples * network.inputs()), literal(samples));
-        quote!(#length => self.train_few::<#samples, R, E>(#arguments),)
-    });
     let body = stack_step(network, Samples::Few);
     let parameters = train_parameters(network);
     quote! {
-        #[inline(never)]
-        #[allow(clippy::too_many_arguments)]
-        fn train_batch<R: #private::Rng + ?Sized, E>(#parameters) -> ::core::result::Result<(T, bool), E> {
-            match inputs.len() {
-                #(#few)*
-                _ => #private::train_in_turn(self, #arguments),
-            }
-        }
-
         #[inline(always)]
         #[allow(clippy::too_many_arguments, clippy::inline_always)]
         fn train_few<const __B: usize, R: #private::Rng + ?Sized, E>(
@@ -575,7 +561,7 @@ fn checks(network: &Network) -> TokenStream {
 /// the batch pass checks a batch.
 pub(super) fn one_sample_methods(network: &Network) -> TokenStream {
     let passes = one_sample::methods(network, &checks(network));
-    let train_few = inlines_one_sample(network).then(|| train_few_methods(network));
+    let train_few = inlines_one_sample(network).then(|| train_few_method(network));
     quote!(#passes #train_few)
 }
 

@@ -1085,6 +1085,32 @@ mod tests {
         assert!(a == inferred && z.iter().all(|v| *v != 0.0), "every sample computed");
     }
 
+    /// A batch through a tanh layer's training passes: `z`, `a`, and the gradients `∂L/∂W`,
+    /// `∂L/∂b` and `∂L/∂x` for the output's gradient `upstream`.
+    fn batch_pass<T: Real, const IN: usize, const OUT: usize>(
+        weight: &[T],
+        bias: &[T],
+        input: &[T],
+        upstream: &[T],
+    ) -> [Vec<T>; 5] {
+        let batch = input.len() / IN;
+        let (mut z, mut a) = (vec![T::zero(); OUT * batch], vec![T::zero(); OUT * batch]);
+        forward_train::<T, _, IN, OUT>(&Tanh, weight, bias, input, &mut z, &mut a);
+        let mut delta = upstream.to_vec();
+        let (mut gw, mut gb, mut gx) =
+            (vec![T::zero(); IN * OUT], vec![T::zero(); OUT], vec![T::zero(); IN * batch]);
+        backward::<T, _, IN, OUT>(
+            &Tanh,
+            weight,
+            input,
+            (&z, &a),
+            &mut delta,
+            (&mut gw, &mut gb),
+            Some(&mut gx),
+        );
+        [z, a, gw, gb, gx]
+    }
+
     fn loops_match<const IN: usize, const OUT: usize>(batch: usize) {
         assert!(
             !uses_gemm(IN, OUT, batch)
@@ -1096,19 +1122,7 @@ mod tests {
         let bias: Vec<f32> = (0..OUT).map(|k| value(k, 5)).collect();
         let input: Vec<f32> = (0..IN * batch).map(|k| value(k, 11)).collect();
         let upstream: Vec<f32> = (0..OUT * batch).map(|k| value(k, 17)).collect();
-        let (mut z, mut a) = (vec![0.0; OUT * batch], vec![0.0; OUT * batch]);
-        forward_train::<f32, _, IN, OUT>(&Tanh, &weight, &bias, &input, &mut z, &mut a);
-        let mut delta = upstream.clone();
-        let (mut gw, mut gb, mut gx) = (vec![0.0; IN * OUT], vec![0.0; OUT], vec![0.0; IN * batch]);
-        backward::<f32, _, IN, OUT>(
-            &Tanh,
-            &weight,
-            &input,
-            (&z, &a),
-            &mut delta,
-            (&mut gw, &mut gb),
-            Some(&mut gx),
-        );
+        let [z, a, gw, gb, gx] = batch_pass::<f32, IN, OUT>(&weight, &bias, &input, &upstream);
 
         let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
         let (w, b, x, up) = (wide(&weight), wide(&bias), wide(&input), wide(&upstream));
@@ -1138,10 +1152,6 @@ mod tests {
         }
     }
 
-    /// The `f32` one-sample forward against the definition in `f64`, on every path
-    /// [`affine_one`] takes: dot products per output, the four- and eight-row kernels, and
-    /// (where they are inlined) a few outputs from sixteen inputs on, one row's vector dot
-    /// product each.
     /// A few samples' forward and backward passes on the stack against the batch pass on the
     /// same samples, bit for bit: `z`, `a` and every gradient, in `f32` and `f64`, on layers
     /// whose outputs are each a plain dot product (of fewer than four inputs, in four lanes
@@ -1163,20 +1173,7 @@ mod tests {
         let bias: Vec<T> = (0..OUT).map(|k| value(k, 5, 17.0)).collect();
         let input: Vec<T> = (0..IN * B).map(|k| value(k, 3, 9.0)).collect();
         let gradient: Vec<T> = (0..OUT * B).map(|k| value(k, 11, 10.0)).collect();
-        let (mut z, mut a) = (vec![T::zero(); OUT * B], vec![T::zero(); OUT * B]);
-        forward_train::<T, _, IN, OUT>(&Tanh, &weight, &bias, &input, &mut z, &mut a);
-        let mut delta = gradient.clone();
-        let (mut gw, mut gb, mut gx) =
-            (vec![T::zero(); IN * OUT], vec![T::zero(); OUT], vec![T::zero(); IN * B]);
-        backward::<T, _, IN, OUT>(
-            &Tanh,
-            &weight,
-            &input,
-            (&z, &a),
-            &mut delta,
-            (&mut gw, &mut gb),
-            Some(&mut gx),
-        );
+        let [z, a, gw, gb, gx] = batch_pass::<T, IN, OUT>(&weight, &bias, &input, &gradient);
 
         let x = crate::network::few_samples::<T, IN, B>(&input);
         let (mut few_z, mut few_a) = (vec![T::zero(); OUT * B], vec![T::zero(); OUT * B]);
@@ -1202,6 +1199,10 @@ mod tests {
         assert_eq!(bits(crate::network::samples_of(&few_gx).as_flattened()), bits(&gx), "{shape}: ∂L/∂x");
     }
 
+    /// The `f32` one-sample forward against the definition in `f64`, on every path
+    /// [`affine_one`] takes: dot products per output, the four- and eight-row kernels, and
+    /// (where they are inlined) a few outputs from sixteen inputs on, one row's vector dot
+    /// product each.
     #[test]
     fn one_sample_f32_layers_match_the_definition() {
         one_sample_matches::<2, 3>();
