@@ -381,13 +381,14 @@ mod with_std {
         /// parameters, returning whether they are finite. Returns the loss and `update`'s
         /// answer; `gradients` then holds what `update` left.
         ///
-        /// A small network's one-sample form ([`train_in_turn`] otherwise) hands the output
-        /// to `loss`, and its gradient and the layers' outputs to the backward pass, as local
-        /// arrays, which stay in registers; the workspace still receives them all. Through
-        /// the workspace each was stored and loaded back on the step's chain of dependent
-        /// operations (W1's one-sample step on an AMD EPYC, Zen 3: 66.8 → 63.9 ns, 70.3 →
-        /// 63.0 built for the CPU). A tiny one's ([`LOCAL_GRADIENTS_UP_TO`] parameters) hands
-        /// `update` its gradients as a local array too ([`Gradients::Local`]).
+        /// A small network's form for one sample or four ([`train_in_turn`] otherwise) hands
+        /// the output to `loss`, and its gradient and the layers' outputs to the backward
+        /// pass, as local arrays, which stay in registers; the workspace still receives them
+        /// all. Through the workspace each was stored and loaded back on the step's chain of
+        /// dependent operations (W1's one-sample step on an AMD EPYC, Zen 3: 66.8 → 63.9 ns,
+        /// 70.3 → 63.0 built for the CPU). A tiny one's ([`LOCAL_GRADIENTS_UP_TO`]
+        /// parameters) hands `update` its gradients as a local array too
+        /// ([`Gradients::Local`]).
         ///
         /// # Errors
         ///
@@ -461,10 +462,11 @@ mod with_std {
         Local { gradients: &'a mut [T], values: &'a mut [T] },
     }
 
-    /// Parameters up to which a network's one-sample training step hands its update the
-    /// gradients as a local array ([`Gradients::Local`]): those whose update reads stored
-    /// gradients one by one ([`crate::optim`]'s `FEW_VALUES`). Their round trip through the
-    /// buffer was a store and a load on the step's chain of dependent operations.
+    /// Parameters up to which a network's training step on the stack (one sample or four)
+    /// hands its update the gradients as a local array ([`Gradients::Local`]): those whose
+    /// update reads stored gradients one by one ([`crate::optim`]'s `FEW_VALUES`). Their
+    /// round trip through the buffer was a store and a load on the step's chain of
+    /// dependent operations.
     #[doc(hidden)]
     pub const LOCAL_GRADIENTS_UP_TO: usize = crate::optim::FEW_VALUES;
 

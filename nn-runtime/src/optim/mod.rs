@@ -53,10 +53,11 @@ pub trait Optimizer<T: Real> {
 
     /// [`Optimizer::step`] with the gradients in a slice of their own, a local array of the
     /// training step that the compiler keeps in registers where the update inlines, and the
-    /// next parameters written into `values` (whatever it held): a tiny network's one-sample
-    /// step passes its gradients so ([`crate::network::Network::train_borrowing`]), not
-    /// through a buffer the backward pass has just stored. The same update; by default
-    /// `gradients` copied into `values` and then `step`.
+    /// next parameters written into `values` (whatever it held): a tiny network's step on
+    /// one sample or four passes its gradients so
+    /// ([`crate::network::Network::train_borrowing`]), not through a buffer the backward
+    /// pass has just stored. The same update; by default `gradients` copied into `values`
+    /// and then `step`.
     ///
     /// # Panics
     ///
