@@ -374,13 +374,25 @@ fn recording_update<'a>(
     }
 }
 
+/// The pass test on the networks that take the stack, at `samples`: `Xor` and `Depth1` (13
+/// and 8 parameters) hand their update the gradients as a local array, the others in the
+/// buffer; `Wide` takes the workspace either way.
+fn train_passes_match_the_workspace_path_at(samples: usize) {
+    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor", samples, true, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<Depth1<f64>>("Depth1", samples, true, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2", samples, false, train_borrowing);
+    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>(
+        "InDenseC",
+        samples,
+        false,
+        train_borrowing,
+    );
+    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide", samples, false, train_borrowing);
+}
+
 #[test]
 fn one_sample_train_passes_match_the_workspace_path() {
-    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor", 1, true, train_borrowing);
-    assert_train_pass_matches_the_workspace_path::<Depth1<f64>>("Depth1", 1, true, train_borrowing);
-    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2", 1, false, train_borrowing);
-    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>("InDenseC", 1, false, train_borrowing);
-    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide", 1, false, train_borrowing);
+    train_passes_match_the_workspace_path_at(1);
 }
 
 /// A batch of four, which a small network's trainer takes on the stack (`train_few`), and
@@ -389,11 +401,7 @@ fn one_sample_train_passes_match_the_workspace_path() {
 /// `InDenseC`'s activations read `z` itself.
 #[test]
 fn few_sample_train_passes_match_the_workspace_path() {
-    assert_train_pass_matches_the_workspace_path::<Xor<f64>>("Xor", 4, true, train_borrowing);
-    assert_train_pass_matches_the_workspace_path::<Depth1<f64>>("Depth1", 4, true, train_borrowing);
-    assert_train_pass_matches_the_workspace_path::<Depth2<f64>>("Depth2", 4, false, train_borrowing);
-    assert_train_pass_matches_the_workspace_path::<InDenseC<f64>>("InDenseC", 4, false, train_borrowing);
-    assert_train_pass_matches_the_workspace_path::<Wide<f64>>("Wide", 4, false, train_borrowing);
+    train_passes_match_the_workspace_path_at(4);
     macro_rules! few {
         ($network:ident, $local:expr, $($samples:literal),*) => {$(
             assert_train_pass_matches_the_workspace_path::<$network<f64>>(

@@ -321,10 +321,10 @@ fn a_trainer_keeps_its_gradients_only_when_asked() {
 nn::network! { struct Tiny { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
 
 /// Three steps of `optimizer` on `Tiny` (13 parameters, so its steps on one sample and on
-/// four hand the update their gradients as a local array: `Optimizer::step_from`; on
-/// three, in the buffer),
-/// clipping by norm and keeping the gradients, against the same steps through a gradient
-/// buffer (`Optimizer::step`): bit for bit the same kept gradients and parameters.
+/// four hand the update their gradients as a local array, `Optimizer::step_from`; on
+/// three, in the buffer), clipping by norm and keeping the gradients, against the same
+/// steps through a gradient buffer (`Optimizer::step`): bit for bit the same kept gradients
+/// and parameters.
 fn a_tiny_step_updates_as_through_the_buffer(optimizer: &(impl Optimizer<f64> + Clone), name: &str) {
     let (inputs, targets) = ([0.5, -1.5, 1.0, 0.25, -0.75, 2.0, 0.0, -1.0], [1.0, 0.0, 0.5, 1.0]);
     for samples in [1, 3, 4] {
@@ -333,6 +333,7 @@ fn a_tiny_step_updates_as_through_the_buffer(optimizer: &(impl Optimizer<f64> + 
     }
 }
 
+/// The three steps of [`a_tiny_step_updates_as_through_the_buffer`] on one batch.
 fn tiny_steps(optimizer: impl Optimizer<f64> + Clone, (input, target): (&[f64], &[f64]), name: &str) {
     let clip = Clip::GlobalNorm(0.05);
     let mut trainer = Trainer::new(Tiny::<f64>::seeded(4), MeanSquaredError, optimizer.clone())
