@@ -59,8 +59,9 @@ pub(super) fn network_impl(network: &Network) -> TokenStream {
 /// workspace) and as its `_borrowing` form (the inputs passed to both), through the
 /// network's runner.
 ///
-/// A small network's one-sample passes inline into their caller, the trainer's step, and
-/// only its batches call a pass of their own ([`inlines_one_sample`]).
+/// A small network's one-sample passes inline into their caller, the trainer's step, as its
+/// four-sample step on the stack does, and only its other batches call a pass of their own
+/// ([`inlines_one_sample`]).
 fn training_methods(network: &Network) -> TokenStream {
     let inline_one = inlines_one_sample(network);
     let keeping = forward_method(network, &quote!(forward_train), true, inline_one);
@@ -336,9 +337,10 @@ fn backward_methods(network: &Network, inline_one: bool) -> TokenStream {
 /// network small enough to run its passes as compiled (no dispatch to wider vectors), with a
 /// one-sample path. Their calls' own work — saving and restoring registers, moving the
 /// arguments — was a tenth of W1's one-sample step (494 → 455 instructions), and two steps
-/// interleaved, which overlap as far as the core allows, went 98.3 → 93.7 ns. A batch keeps
-/// its pass out of line: inlined too, W1's four-sample step ran 1087 → 1194 instructions,
-/// the layers' kernels then no longer inlining into it.
+/// interleaved, which overlap as far as the core allows, went 98.3 → 93.7 ns. A batch
+/// through the workspace keeps its pass out of line: inlined too, W1's four-sample step ran
+/// 1087 → 1194 instructions, the layers' kernels then no longer inlining into it. (Such a
+/// network's four-sample step inlines on the stack instead: [`FEW_SAMPLES`].)
 fn inlines_one_sample(network: &Network) -> bool {
     network.parameters < DISPATCH_FROM_PARAMETERS && one_sample::applies(network)
 }
