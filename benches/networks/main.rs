@@ -1,7 +1,8 @@
-//! The benchmark suite: W1–W4 from the performance issue and the digits example's epoch,
-//! each run by nn's generated network and by a hand-written nalgebra implementation of the
-//! same network (`baseline.rs`), from the same parameters, in the same run. Before timing,
-//! each pair is checked to compute the same loss or output.
+//! The benchmark suite: W1–W4 from the performance issue, a network fanning 16 inputs out to
+//! 1024 (its weight gradient, 1024 × 16 × 64, a product one vector wide) and the digits
+//! example's epoch, each run by nn's generated network and by a hand-written nalgebra
+//! implementation of the same network (`baseline.rs`), from the same parameters, in the
+//! same run. Before timing, each pair is checked to compute the same loss or output.
 //!
 //! `cargo bench --bench networks` runs everything and ends with a table of ratios (nn's
 //! speed over nalgebra's, > 1 means nn is faster), which is what `BENCHMARKS.md` tracks.
@@ -28,6 +29,7 @@ nn::network! { struct W1 { dense(2 -> 3, sigmoid), dense(3 -> 1, sigmoid) } }
 nn::network! { struct W2 { dense(64 -> 32, relu), dense(32 -> 10) } }
 nn::network! { struct W3 { dense(784 -> 128, relu), dense(128 -> 10) } }
 nn::network! { struct W4 { dense(784 -> 512, relu), dense(512 -> 512, relu), dense(512 -> 10) } }
+nn::network! { struct Fan { dense(16 -> 1024, relu), dense(1024 -> 10) } }
 nn::network! { struct Digits { dense(64 -> 128, relu), dropout(0.2), dense(128 -> 64, relu), dense(64 -> 10) } }
 
 nn::network! { struct Tanh4 { dense(1 -> 4, tanh), dense(4 -> 4, tanh), dense(4 -> 1) } }
@@ -317,6 +319,20 @@ fn w4(c: &mut Criterion) {
     );
 }
 
+/// A narrow input fanned out wide: the products of its first layer are 16 deep or 16 wide
+/// (its weight gradient 1024 × 16 × 64), where the GEMM's edge tiles do all the work.
+fn fan(c: &mut Criterion) {
+    mlp::<Fan<f32>>(
+        c,
+        "fan",
+        &[16, 1024, 10],
+        64,
+        &|n, x| n.forward(&SVector::from_column_slice(x))[0],
+        None,
+        false,
+    );
+}
+
 /// One epoch of the digits example's network (with its dropout) over 1438 samples in
 /// minibatches of 32, SGD for both implementations.
 fn digits(c: &mut Criterion) {
@@ -408,6 +424,9 @@ fn report() {
         ("W4", "inference/1", 1),
         ("W4", "inference/256", 256),
         ("W4", "train/64", 64),
+        ("fan", "inference/1", 1),
+        ("fan", "inference/256", 256),
+        ("fan", "train/64", 64),
         ("digits", "epoch", 1438),
         ("rtneural", "W=4", 1),
         ("rtneural", "W=8", 1),
@@ -517,6 +536,7 @@ fn main() {
     w2(&mut criterion);
     w3(&mut criterion);
     w4(&mut criterion);
+    fan(&mut criterion);
     rtneural(&mut criterion);
     digits(&mut criterion);
     sgemm(&mut criterion);

@@ -872,7 +872,7 @@ enum APanel<'a, T> {
 /// alternated in one process (the median ratio of 120 pairs): 512 × 784 × 64 and
 /// 128 × 784 × 64 1.05–1.06× faster, W3's training step 1.019–1.026× on one thread and
 /// 1.021–1.030× on two, W4's 1.013–1.016× and 1.041×; products and networks without such an
-/// edge level.
+/// edge level. Only for the tiles [`one_vector_form`] names.
 #[inline(always)]
 fn fitted_tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const NV: usize>(
     a: APanel<'_, T>,
@@ -882,12 +882,35 @@ fn fitted_tile<T: Real, const FMA: bool, const L: usize, const MR: usize, const 
     add: bool,
 ) {
     let (_, (rows, cols)) = c_tile;
-    match (rows <= SHORT_MR && MR > SHORT_MR, cols <= L && NV > 1) {
+    match (rows <= SHORT_MR && MR > SHORT_MR, cols <= L && NV > 1 && one_vector_form::<T>(L, NV)) {
         (true, true) => tile::<T, FMA, L, MR, SHORT_MR, NV, 1>(a, b, c, c_tile, add),
         (true, false) => tile::<T, FMA, L, MR, SHORT_MR, NV, NV>(a, b, c, c_tile, add),
         (false, true) => tile::<T, FMA, L, MR, MR, NV, 1>(a, b, c, c_tile, add),
         (false, false) => tile::<T, FMA, L, MR, MR, NV, NV>(a, b, c, c_tile, add),
     }
+}
+
+/// Whether a tile of `nv` vectors of `l` values may take the one-vector form for a last
+/// panel that one vector holds ([`fitted_tile`]): every tile but AVX-512's tall one (two
+/// 512-bit vectors), which only where AVX-512 is in the target.
+///
+/// In the default build the AVX-512 kernels are compiled for AVX-512 function by function,
+/// each step a loop over plain arrays for LLVM to vectorise, and LLVM vectorised the tall
+/// tile's one-vector form (twelve rows, one vector) across its rows: every step gathered
+/// and scattered the twelve accumulators, lane by lane. On the Zen 4 EPYC of
+/// `BENCHMARKS.md`, f32, one thread: a 128 × 16 × 64 product 144–152 µs, against 7.8 with
+/// the full tile (the 32-wide product beside it: 6.1); a training step of 16 → 1024 → 10
+/// on 64 samples, whose weight gradient is 1024 × 16 × 64, 1238 µs against 192, and of
+/// 8 → 2048 → 1, 2420 against 291. Two threads split a 128 × 784 × 64 product, `A` read in
+/// place, into pieces of columns whose last could be 16 wide, and ran it in 250–350 µs
+/// against one thread's 150 (now 81). The wide tile's one-vector form (six rows) compiled
+/// to one vector multiply-add an accumulator, and the AVX2 kernel has no scatter to go
+/// astray with. With AVX-512 in the target each step is one `vfmadd` an accumulator
+/// (`lanes.rs`), and the tall tile's form pays there (native build, the same steps 203 →
+/// 182 µs and 279 → 239).
+const fn one_vector_form<T>(l: usize, nv: usize) -> bool {
+    let tall_avx512 = nv == 2 && l * size_of::<T>() == 64;
+    !tall_avx512 || cfg!(all(target_arch = "x86_64", target_feature = "avx512f"))
 }
 
 /// Computes one tile of `C` and stores its `rows × cols` corner (see [`store_tile`]), with
