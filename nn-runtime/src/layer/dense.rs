@@ -166,17 +166,38 @@ fn affine_one<T: Real, const IN: usize, const OUT: usize>(
     x: &[T; IN],
     z: &mut [T; OUT],
 ) {
+    match one_sample_affine::<T, IN, OUT>() {
+        OneSampleAffine::Inlined => T::small_matvec(&weight[..IN * OUT], x, &bias[..OUT], z),
+        OneSampleAffine::Called => gemm::matvec(&weight[..IN * OUT], x, &bias[..OUT], z),
+        OneSampleAffine::Dots => {
+            let rows = rows::<T, IN, OUT>(weight);
+            for ((value, row), &b) in z.iter_mut().zip(rows).zip(&bias[..OUT]) {
+                *value = dot(b, row, x);
+            }
+        }
+    }
+}
+
+/// The kernel of [`affine_one`] for a `[OUT, IN]` layer.
+enum OneSampleAffine {
+    /// The type's blocked kernel, inlined ([`Real::small_matvec`]).
+    Inlined,
+    /// [`gemm::matvec`], called.
+    Called,
+    /// One [`dot`] per output.
+    Dots,
+}
+
+/// Which kernel [`affine_one`] takes for a `[OUT, IN]` layer, as its documentation says.
+const fn one_sample_affine<T: Real, const IN: usize, const OUT: usize>() -> OneSampleAffine {
     let blocked = T::BLOCKED_MATVEC && IN >= 8 && OUT >= 8;
     let inlined = T::SMALL_MATVEC_FROM_FOUR && (IN >= 4 && OUT >= 4 || IN >= 16);
     if (blocked || inlined) && IN * OUT <= INLINED_MATVEC {
-        T::small_matvec(&weight[..IN * OUT], x, &bias[..OUT], z);
+        OneSampleAffine::Inlined
     } else if blocked || IN * OUT >= SMALL_LAYER {
-        gemm::matvec(&weight[..IN * OUT], x, &bias[..OUT], z);
+        OneSampleAffine::Called
     } else {
-        let rows = rows::<T, IN, OUT>(weight);
-        for ((value, row), &b) in z.iter_mut().zip(rows).zip(&bias[..OUT]) {
-            *value = dot(b, row, x);
-        }
+        OneSampleAffine::Dots
     }
 }
 
@@ -587,7 +608,7 @@ pub fn affine_train_few<T: Real, const IN: usize, const OUT: usize, const B: usi
     x: &[[T; B]; IN],
     z: &mut [T],
 ) -> [[T; B]; OUT] {
-    let values = if dots_by_row::<T, IN, OUT>() {
+    let values = if matches!(one_sample_affine::<T, IN, OUT>(), OneSampleAffine::Dots) {
         let rows = rows::<T, IN, OUT>(weight);
         core::array::from_fn(|o| dot_few(bias[o], &rows[o], x))
     } else {
@@ -600,16 +621,6 @@ pub fn affine_train_few<T: Real, const IN: usize, const OUT: usize, const B: usi
     };
     store_samples(&values, z);
     values
-}
-
-/// Whether [`affine_one`] computes each output as its own [`dot`] (not a matrix-vector
-/// kernel's blocks).
-#[cfg(feature = "std")]
-#[inline(always)]
-const fn dots_by_row<T: Real, const IN: usize, const OUT: usize>() -> bool {
-    let blocked = T::BLOCKED_MATVEC && IN >= 8 && OUT >= 8;
-    let inlined = T::SMALL_MATVEC_FROM_FOUR && (IN >= 4 && OUT >= 4 || IN >= 16);
-    !(blocked || inlined) && IN * OUT < SMALL_LAYER
 }
 
 /// [`dot`] for `B` samples in lanes: `b + Σᵢ wᵢ·x[i][n]` for each `n`, summed in the same
