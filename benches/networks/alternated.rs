@@ -67,6 +67,31 @@ pub fn record<A, B>(
     RATIOS.lock().unwrap().insert(key, median(ratios));
 }
 
+/// [`record`], each block after one call it does not time: for two different kinds of
+/// work (a training step against a product, [`crate::share_of_peak`]), each of which
+/// evicts the other's data from the caches, so that neither side's first call pays for the
+/// other's.
+pub fn record_warm<A, B>(
+    group: &str,
+    function: &str,
+    ours: &mut impl FnMut() -> A,
+    theirs: &mut impl FnMut() -> B,
+) {
+    let key = format!("{group}/{function}");
+    if !selected(&key) {
+        return;
+    }
+    let (our_calls, their_calls) = (calls_per_block(ours), calls_per_block(theirs));
+    let ratios = (0..ROUNDS).map(|_| warm_block(theirs, their_calls) / warm_block(ours, our_calls)).collect();
+    RATIOS.lock().unwrap().insert(key, median(ratios));
+}
+
+/// [`block`] after one call of `f` it does not time.
+fn warm_block<O>(f: &mut impl FnMut() -> O, calls: usize) -> f64 {
+    std::hint::black_box(f());
+    block(f, calls)
+}
+
 /// Alternates blocks of `step` on one thread and on two and records the median speed-up of
 /// two under `group/function/threads` (see [`speedup`]). Each block starts with a call it
 /// does not time: the first call after a change of threads moves the data between the

@@ -17,6 +17,7 @@ mod baseline;
 mod common;
 
 use std::hint::black_box;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use common::{loss, median};
@@ -207,7 +208,9 @@ type OneSample<'a, N> = &'a dyn Fn(&N, &[f32]) -> f32;
 /// One sample through a hand-written static network.
 type OneSampleBaseline<'a> = Option<&'a dyn Fn(&[f32]) -> f32>;
 
-/// Inference at 1 and 256 samples and minibatch training for an MLP workload.
+/// Inference at 1 and 256 samples and minibatch training for an MLP workload; for a
+/// `large` one (W3, W4) also on two threads, and training against the sgemm peak
+/// ([`share_of_peak`]).
 fn mlp<N: Network<f32, Input = f32> + Clone>(
     c: &mut Criterion,
     name: &str,
@@ -215,7 +218,7 @@ fn mlp<N: Network<f32, Input = f32> + Clone>(
     batch: usize,
     one_sample: OneSample<'_, N>,
     one_sample_baseline: OneSampleBaseline<'_>,
-    two_threads: bool,
+    large: bool,
 ) {
     let net = N::initialise(&mut nn::init::seeded_rng(3));
     let (inputs, targets, labels) = data(N::INPUTS, N::OUTPUTS, 256, 4);
@@ -243,7 +246,7 @@ fn mlp<N: Network<f32, Input = f32> + Clone>(
     );
     let mut infer = || net.infer(black_box(&inputs), &mut workspace).map(|o| o[0]);
     compare(&mut group, name, "inference/256", &mut infer, || wide.infer(black_box(&all))[0]);
-    if two_threads {
+    if large {
         on_two_threads(&mut group, name, "inference/256", &mut infer);
     }
 
@@ -265,8 +268,9 @@ fn mlp<N: Network<f32, Input = f32> + Clone>(
     let function = format!("train/{batch}");
     let mut step = || loss(trainer.step(black_box(x), y));
     compare(&mut group, name, &function, &mut step, || reference.step(black_box(&xs), &labels[..batch], 0.1));
-    if two_threads {
+    if large {
         on_two_threads(&mut group, name, &function, &mut step);
+        share_of_peak(name, &function, training_flops(sizes) * batch as f64, &mut step);
     }
     group.finish();
 }
@@ -371,35 +375,84 @@ fn digits(c: &mut Criterion) {
 /// the training figures are judged.
 const PRODUCTS: [(usize, usize, usize); 3] = [(256, 512, 784), (512, 784, 64), (64, 512, 512)];
 
+/// One of [`PRODUCTS`], `C = A·B` (`m × n`, `k` deep): its seeded operands, column-major,
+/// and nn's result, row-major.
+struct Product {
+    a: DMatrix<f32>,
+    b: DMatrix<f32>,
+    c: Vec<f32>,
+    shape: (usize, usize, usize),
+}
+
+impl Product {
+    fn new((m, n, k): (usize, usize, usize)) -> Self {
+        let (a, _, _) = data(m, 1, k, 7);
+        let (b, _, _) = data(k, 1, n, 8);
+        let (a, b) = (DMatrix::from_column_slice(m, k, &a), DMatrix::from_column_slice(k, n, &b));
+        Self { a, b, c: vec![0.0; m * n], shape: (m, n, k) }
+    }
+
+    /// `C = A·B` on nn's packed GEMM.
+    fn run(&mut self) {
+        let (m, n, k) = self.shape;
+        // Element (r, t) of a column-major m × k matrix is at r + t·m.
+        let (a, b) = (
+            nn::gemm::Strided { data: self.a.as_slice(), row: 1, col: m },
+            nn::gemm::Strided { data: self.b.as_slice(), row: 1, col: k },
+        );
+        nn::gemm::product(&mut self.c, n, black_box(a), b, (m, n, k), false);
+    }
+}
+
+/// A product's name in the report, `256x512x784`.
+fn product_name((m, n, k): (usize, usize, usize)) -> String {
+    format!("{m}x{n}x{k}")
+}
+
+fn product_flops((m, n, k): (usize, usize, usize)) -> f64 {
+    (2 * m * n * k) as f64
+}
+
 fn sgemm(c: &mut Criterion) {
     let mut group = configure(c, "sgemm");
-    for (m, n, k) in PRODUCTS {
-        let (a_values, _, _) = data(m, 1, k, 7);
-        let (b_values, _, _) = data(k, 1, n, 8);
-        let (a, b) =
-            (DMatrix::from_column_slice(m, k, &a_values), DMatrix::from_column_slice(k, n, &b_values));
-        let mut ours = vec![0.0f32; m * n];
+    for shape in PRODUCTS {
+        let mut ours = Product::new(shape);
+        let (m, n, _) = shape;
+        let (a, b) = (ours.a.clone(), ours.b.clone());
         let mut theirs = DMatrix::<f32>::zeros(m, n);
-        // Element (r, t) of a column-major m × k matrix is at r + t·m.
-        let (a_view, b_view) = (
-            nn::gemm::Strided { data: a.as_slice(), row: 1, col: m },
-            nn::gemm::Strided { data: b.as_slice(), row: 1, col: k },
-        );
-        nn::gemm::product(&mut ours, n, a_view, b_view, (m, n, k), false);
+        ours.run();
         theirs.gemm(1.0, &a, &b, 0.0);
-        assert_same("sgemm", ours[(m - 1) * n + n - 1], theirs[(m - 1, n - 1)]);
-        assert_same("sgemm", ours[n / 2], theirs[(0, n / 2)]);
-        let shape = format!("{m}x{n}x{k}");
-        group.throughput(Throughput::Elements((2 * m * n * k) as u64));
-        compare(
-            &mut group,
-            "sgemm",
-            &shape,
-            || nn::gemm::product(&mut ours, n, black_box(a_view), b_view, (m, n, k), false),
-            || theirs.gemm(1.0, black_box(&a), &b, 0.0),
-        );
+        assert_same("sgemm", ours.c[(m - 1) * n + n - 1], theirs[(m - 1, n - 1)]);
+        assert_same("sgemm", ours.c[n / 2], theirs[(0, n / 2)]);
+        group.throughput(Throughput::Elements(product_flops(shape) as u64));
+        let theirs = || theirs.gemm(1.0, black_box(&a), &b, 0.0);
+        compare(&mut group, "sgemm", &product_name(shape), || ours.run(), theirs);
     }
     group.finish();
+}
+
+/// Exact FLOPs of one sample's training step through dense layers of `sizes`: the forward
+/// and weight-gradient products (`2·in·out` each) of every layer and the input gradient of
+/// every layer but the first (W3: 409,088; W4: 3,209,216).
+fn training_flops(sizes: &[usize]) -> f64 {
+    let products: Vec<usize> = sizes.windows(2).map(|pair| pair[0] * pair[1]).collect();
+    (4 * products.iter().sum::<usize>() + 2 * products[1..].iter().sum::<usize>()) as f64
+}
+
+/// The training steps [`share_of_peak`] measured: workload, step and FLOPs of a step.
+static AGAINST_PEAK: Mutex<Vec<(String, String, f64)>> = Mutex::new(Vec::new());
+
+/// Alternates a training step of `step_flops` with each of [`PRODUCTS`] ([`alternated`]):
+/// the step's share of the peak from moments when both ran at one speed of the machine,
+/// which criterion's medians, a second and a half of each, may not share
+/// ([`report_peak`]).
+fn share_of_peak<A>(name: &str, function: &str, step_flops: f64, step: &mut impl FnMut() -> A) {
+    for shape in PRODUCTS {
+        let mut product = Product::new(shape);
+        let key = format!("{function} against {}", product_name(shape));
+        alternated::record_warm(name, &key, step, &mut || product.run());
+    }
+    AGAINST_PEAK.lock().unwrap().push((name.to_owned(), function.to_owned(), step_flops));
 }
 
 /// The ratio [`alternated`] recorded for `group/function`, or `-`.
@@ -465,6 +518,7 @@ fn report() {
         );
     }
     report_sgemm();
+    report_peak();
     report_threads();
 }
 
@@ -488,6 +542,39 @@ fn report_sgemm() {
             flops / theirs,
             theirs / ours,
             alternated_ratio("sgemm", &shape)
+        );
+    }
+}
+
+/// Prints W3's and W4's training rates as shares of the peak: by criterion's medians, over
+/// the best `sgemm` row (nn's or nalgebra's), and alternated with each of nn's products
+/// ([`share_of_peak`]), over the fastest of them (each product's recorded ratio, its time
+/// over the step's, times the step's FLOPs over its own, is the step's rate over the
+/// product's).
+fn report_peak() {
+    let peak = PRODUCTS
+        .iter()
+        .flat_map(|&shape| ["nn", "nalgebra"].map(|side| (shape, side)))
+        .filter_map(|(shape, side)| {
+            median("sgemm", &product_name(shape), side).map(|ns| product_flops(shape) / ns)
+        })
+        .reduce(f64::max);
+    println!("\n{:<7} {:<14} {:>14} {:>14} {:>10}", "", "", "nn GFLOP/s", "of the peak", "alternated");
+    let percent = |share: Option<f64>| share.map_or_else(|| "-".to_owned(), |s| format!("{:.1}%", 100.0 * s));
+    for (group, function, step_flops) in AGAINST_PEAK.lock().unwrap().iter() {
+        let rate = median(group, function, "nn").map(|ns| step_flops / ns);
+        let alternated = PRODUCTS
+            .iter()
+            .filter_map(|&shape| {
+                let ratio = alternated::ratio(group, &format!("{function} against {}", product_name(shape)))?;
+                Some(ratio * step_flops / product_flops(shape))
+            })
+            .reduce(f64::min);
+        println!(
+            "{group:<7} {function:<14} {:>14} {:>14} {:>10}",
+            rate.map_or_else(|| "-".to_owned(), |r| format!("{r:.1}")),
+            percent(rate.zip(peak).map(|(rate, peak)| rate / peak)),
+            percent(alternated),
         );
     }
 }
