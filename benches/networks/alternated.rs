@@ -58,13 +58,7 @@ pub fn record<A, B>(
     ours: &mut impl FnMut() -> A,
     theirs: &mut impl FnMut() -> B,
 ) {
-    let key = format!("{group}/{function}");
-    if !selected(&key) {
-        return;
-    }
-    let (our_calls, their_calls) = (calls_per_block(ours), calls_per_block(theirs));
-    let ratios = (0..ROUNDS).map(|_| block(theirs, their_calls) / block(ours, our_calls)).collect();
-    RATIOS.lock().unwrap().insert(key, median(ratios));
+    alternate(group, function, ours, theirs, false);
 }
 
 /// [`record`], each block after one call it does not time: for two different kinds of
@@ -77,18 +71,32 @@ pub fn record_warm<A, B>(
     ours: &mut impl FnMut() -> A,
     theirs: &mut impl FnMut() -> B,
 ) {
+    alternate(group, function, ours, theirs, true);
+}
+
+/// [`record`], each block after one untimed call when `warm`.
+fn alternate<A, B>(
+    group: &str,
+    function: &str,
+    ours: &mut impl FnMut() -> A,
+    theirs: &mut impl FnMut() -> B,
+    warm: bool,
+) {
     let key = format!("{group}/{function}");
     if !selected(&key) {
         return;
     }
     let (our_calls, their_calls) = (calls_per_block(ours), calls_per_block(theirs));
-    let ratios = (0..ROUNDS).map(|_| warm_block(theirs, their_calls) / warm_block(ours, our_calls)).collect();
+    let ratios =
+        (0..ROUNDS).map(|_| timed(theirs, their_calls, warm) / timed(ours, our_calls, warm)).collect();
     RATIOS.lock().unwrap().insert(key, median(ratios));
 }
 
-/// [`block`] after one call of `f` it does not time.
-fn warm_block<O>(f: &mut impl FnMut() -> O, calls: usize) -> f64 {
-    std::hint::black_box(f());
+/// [`block`], after one call of `f` it does not time when `warm`.
+fn timed<O>(f: &mut impl FnMut() -> O, calls: usize, warm: bool) -> f64 {
+    if warm {
+        std::hint::black_box(f());
+    }
     block(f, calls)
 }
 
@@ -102,12 +110,11 @@ pub fn record_threads<A>(group: &str, function: &str, step: &mut impl FnMut() ->
         return;
     }
     let calls = calls_per_block(step).max(4);
-    let mut timed = |threads: usize| {
+    let mut on = |threads: usize| {
         nn::gemm::set_threads(threads);
-        std::hint::black_box(step());
-        block(step, calls)
+        timed(step, calls, true)
     };
-    let ratios = (0..ROUNDS / 3).map(|_| timed(1) / timed(2)).collect();
+    let ratios = (0..ROUNDS / 3).map(|_| on(1) / on(2)).collect();
     nn::gemm::set_threads(1);
     RATIOS.lock().unwrap().insert(key, median(ratios));
 }

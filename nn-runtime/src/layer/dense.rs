@@ -114,9 +114,9 @@ fn dot<T: Real, const N: usize>(b: T, x: &[T; N], y: &[T; N]) -> T {
 /// [`dot`] in `L` accumulators (`N ≥ L`), summed as a tree, then the last `N mod L`
 /// products. The accumulators start from the first `L` products, not from zero, whose
 /// additions stayed in the code (`0 + p` is not `p` when `p = −0`), one more latency on a
-/// small layer's chain: one sample through 1 → 4 → 4 → 1 tanh 1.02–1.05× faster and 1 → 8
-/// → 8 → 1 1.01–1.07× (default build, the old and new code alternated in one process, on
-/// the Ice Lake Xeon of `BENCHMARKS.md`'s twenty-seventh pass).
+/// small layer's chain: one sample through 1 → 4 → 4 → 1 tanh 1.02–1.05× faster in four
+/// runs (default build, the old and new code alternated in one process, on the Ice Lake
+/// Xeon of `BENCHMARKS.md`'s twenty-seventh pass), wider networks 0.98–1.07×.
 #[inline(always)]
 fn dot_in_lanes<T: Real, const N: usize, const L: usize>(a: &[T; N], b: &[T; N]) -> T {
     let (a_chunks, a_rest) = a.as_chunks::<L>();
