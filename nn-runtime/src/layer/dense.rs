@@ -648,7 +648,7 @@ fn dot_few<T: Real, const N: usize, const B: usize>(b: T, w: &[T; N], x: &[[T; B
     }
 }
 
-/// [`dot_in_lanes`] for `B` samples in lanes.
+/// [`dot_in_lanes`] for `B` samples in lanes (`N ≥ L`), its sums in the same order.
 #[cfg(feature = "std")]
 #[inline(always)]
 fn dot_few_in_lanes<T: Real, const N: usize, const B: usize, const L: usize>(
